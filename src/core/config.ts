@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from './errors';
+
+export const CONFIG_FILE_NAME = 'taskman.config.json';
+
+/** An application as a scheduler runs it: every path absolute, every default applied. */
+export interface ApplicationConfig {
+  /** Folder holding taskman.config.json; the runner's working directory. */
+  root: string;
+  configFile: string;
+  name: string;
+  version: string;
+  /** Where the version came from, for display. */
+  versionSource: 'config' | 'package.json' | 'git';
+  /** Absolute path of the tasks module. */
+  tasks: string;
+  env: Record<string, string>;
+  /** Absolute folders; the runner's NODE_PATH. */
+  modulePaths: string[];
+  /** The Node binary that runs the tasks. */
+  node: string;
+  execArgv: string[];
+  /** How many of this application's tasks one scheduler runs at once. */
+  concurrency: number;
+}
+
+const APPLICATION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const VERSION = /^[^\s]{1,128}$/;
+const KNOWN_FIELDS = new Set(['$schema', 'name', 'version', 'tasks', 'env', 'modulePaths', 'node', 'execArgv', 'concurrency']);
+
+export function isValidApplicationName(name: string): boolean {
+  return APPLICATION_NAME.test(name);
+}
+
+/** Reads and validates `taskman.config.json` in `root`. Throws ConfigError naming the field. */
+export function loadApplicationConfig(root: string): ApplicationConfig {
+  const absoluteRoot = path.resolve(root);
+  const file = path.join(absoluteRoot, CONFIG_FILE_NAME);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const why = fs.existsSync(absoluteRoot) ? `has no ${CONFIG_FILE_NAME}` : 'does not exist';
+      throw new ConfigError(file, undefined, `not found: ${absoluteRoot} ${why}. Create one (see README "The application config").`, { cause });
+    }
+    throw new ConfigError(file, undefined, `cannot be read: ${(cause as Error).message}`, { cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(file, undefined, `is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  return parseApplicationConfig(json, file);
+}
+
+/** Validates an already parsed config object; `file` locates the root and the error messages. */
+export function parseApplicationConfig(json: unknown, file: string): ApplicationConfig {
+  const root = path.dirname(file);
+  const fail = (field: string | undefined, message: string): never => {
+    throw new ConfigError(file, field, message);
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(undefined, 'must be a JSON object');
+  const config = json as Record<string, unknown>;
+  for (const key of Object.keys(config)) {
+    if (!KNOWN_FIELDS.has(key)) fail(key, `is not a known field (known: ${[...KNOWN_FIELDS].filter((k) => k !== '$schema').join(', ')})`);
+  }
+
+  const name = config.name;
+  if (name === undefined) fail('name', 'is required');
+  if (typeof name !== 'string') fail('name', `must be a string, got ${typeName(name)}`);
+  if (!APPLICATION_NAME.test(name as string)) fail('name', 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+  if (config.tasks === undefined) fail('tasks', 'is required (the module whose exported functions are the tasks)');
+  if (typeof config.tasks !== 'string' || config.tasks.length === 0) fail('tasks', `must be a non-empty path string, got ${typeName(config.tasks)}`);
+  const tasks = path.resolve(root, config.tasks as string);
+  if (!fs.existsSync(tasks)) fail('tasks', `points to ${tasks}, which does not exist (build the application first?)`);
+
+  const env: Record<string, string> = {};
+  if (config.env !== undefined) {
+    if (typeof config.env !== 'object' || config.env === null || Array.isArray(config.env)) fail('env', 'must be an object of strings');
+    for (const [key, value] of Object.entries(config.env as object)) {
+      if (typeof value !== 'string') fail(`env.${key}`, `must be a string, got ${typeName(value)}`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail(`env.${key}`, 'is not a valid environment variable name');
+      env[key] = value;
+    }
+  }
+
+  const modulePaths = stringArray(config.modulePaths, 'modulePaths', fail).map((p) => path.resolve(root, p));
+  const execArgv = stringArray(config.execArgv, 'execArgv', fail);
+
+  let node = 'node';
+  if (config.node !== undefined) {
+    if (typeof config.node !== 'string' || config.node.length === 0) fail('node', `must be a non-empty string, got ${typeName(config.node)}`);
+    node = config.node as string;
+    if (node.includes('/') || node.includes('\\')) node = path.resolve(root, node);
+  }
+
+  let concurrency = 1;
+  if (config.concurrency !== undefined) {
+    const c = config.concurrency;
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 1000) fail('concurrency', `must be an integer from 1 to 1000, got ${JSON.stringify(c)}`);
+    concurrency = c as number;
+  }
+
+  let version: string;
+  let versionSource: ApplicationConfig['versionSource'];
+  if (config.version !== undefined) {
+    if (typeof config.version !== 'string' || !VERSION.test(config.version)) fail('version', 'must be a string of 1-128 characters without spaces');
+    version = config.version as string;
+    versionSource = 'config';
+  } else {
+    const found = defaultVersion(root);
+    if (!found) fail('version', 'is missing and neither package.json nor git gives one: set "version"');
+    ({ version, versionSource } = found!);
+  }
+
+  return { root, configFile: file, name: name as string, version, versionSource, tasks, env, modulePaths, node, execArgv, concurrency };
+}
+
+function stringArray(value: unknown, field: string, fail: (field: string, message: string) => never): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail(field, `must be an array of strings, got ${typeName(value)}`);
+  (value as unknown[]).forEach((item, i) => {
+    if (typeof item !== 'string') fail(`${field}[${i}]`, `must be a string, got ${typeName(item)}`);
+  });
+  return value as string[];
+}
+
+function defaultVersion(root: string): { version: string; versionSource: 'package.json' | 'git' } | undefined {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: unknown };
+    if (typeof pkg.version === 'string' && VERSION.test(pkg.version)) return { version: pkg.version, versionSource: 'package.json' };
+  } catch {
+    // No package.json, or not JSON: fall through to git.
+  }
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
+      .toString()
+      .trim();
+    if (commit) return { version: commit, versionSource: 'git' };
+  } catch {
+    // Not a git checkout, or git is not installed.
+  }
+  return undefined;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}

@@ -1,0 +1,106 @@
+import { SchemaTooNewError } from '../errors';
+import { Database, TableNames } from './connection';
+
+interface Migration {
+  version: number;
+  name: string;
+  statements(t: TableNames): string[];
+}
+
+/**
+ * The schema, one entry per version, never edited once released. Times are DATETIME(6) written
+ * from NOW(6) in UTC sessions; JSON is stored as LONGTEXT because MariaDB's JSON is an alias of it
+ * and MySQL's binary JSON re-orders keys; Taskman parses and validates JSON itself.
+ */
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'tasks and schedulers',
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS \`${t.task}\` (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        application VARCHAR(128) NOT NULL,
+        task VARCHAR(128) NOT NULL,
+        payload LONGTEXT NOT NULL,
+        idempotency_key VARCHAR(191) NULL,
+        active_key VARCHAR(191) NULL COMMENT 'idempotency_key while the task has not ended, else NULL',
+        state ENUM('pending','running','succeeded','failed','aborted','lost','expired') NOT NULL DEFAULT 'pending',
+        priority INT NOT NULL DEFAULT 0,
+        version VARCHAR(128) NULL COMMENT 'only a scheduler running this application version may claim it',
+        ran_version VARCHAR(128) NULL,
+        run_after DATETIME(6) NOT NULL,
+        start_before DATETIME(6) NULL,
+        timeout_ms BIGINT UNSIGNED NULL,
+        attempt INT UNSIGNED NOT NULL DEFAULT 0,
+        scheduler_id BIGINT UNSIGNED NULL,
+        progress_percent DOUBLE NULL,
+        progress_message VARCHAR(1024) NULL,
+        result LONGTEXT NULL,
+        error LONGTEXT NULL,
+        logs MEDIUMTEXT NULL,
+        abort_requested_at DATETIME(6) NULL,
+        abort_reason VARCHAR(1024) NULL,
+        rerun_of BIGINT UNSIGNED NULL,
+        created_at DATETIME(6) NOT NULL,
+        claimed_at DATETIME(6) NULL,
+        started_at DATETIME(6) NULL,
+        ended_at DATETIME(6) NULL,
+        updated_at DATETIME(6) NOT NULL,
+        PRIMARY KEY (id),
+        UNIQUE KEY active_key (application, active_key),
+        KEY claim_order (state, application, priority, id),
+        KEY by_scheduler (scheduler_id, state),
+        KEY by_updated (updated_at),
+        KEY by_ended (ended_at)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+      `CREATE TABLE IF NOT EXISTS \`${t.scheduler}\` (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        host VARCHAR(255) NOT NULL,
+        pid INT UNSIGNED NOT NULL,
+        applications TEXT NOT NULL COMMENT 'JSON array of {name, version}',
+        concurrency INT UNSIGNED NOT NULL,
+        running INT UNSIGNED NOT NULL DEFAULT 0,
+        started_at DATETIME(6) NOT NULL,
+        heartbeat_at DATETIME(6) NOT NULL,
+        PRIMARY KEY (id),
+        KEY by_heartbeat (heartbeat_at)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Brings the schema up to date. Several processes may start at once: GET_LOCK serialises them,
+ * because MySQL commits DDL implicitly and a transaction cannot fence a CREATE TABLE.
+ */
+export async function migrate(db: Database): Promise<{ from: number; to: number }> {
+  const t = db.tables;
+  const lockName = `taskman:${db.target.database}:${t.migration}`.slice(0, 64);
+  return db.withNamedLock(lockName, 60, async (connection) => {
+    await connection.command(
+      `CREATE TABLE IF NOT EXISTS \`${t.migration}\` (
+        version INT UNSIGNED NOT NULL PRIMARY KEY,
+        name VARCHAR(255) NOT NULL,
+        applied_at DATETIME(6) NOT NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+    const rows = await connection.select<{ version: number | null }>(`SELECT MAX(version) AS version FROM \`${t.migration}\``);
+    const from = Number(rows[0]?.version ?? 0);
+    if (from > SCHEMA_VERSION) throw new SchemaTooNewError(from, SCHEMA_VERSION);
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= from) continue;
+      for (const statement of migration.statements(t)) await connection.command(statement);
+      await connection.write(`INSERT INTO \`${t.migration}\` (version, name, applied_at) VALUES (?, ?, NOW(6))`, [migration.version, migration.name]);
+    }
+    return { from, to: SCHEMA_VERSION };
+  });
+}
+
+export async function schemaVersion(db: Database): Promise<number> {
+  const rows = await db
+    .select<{ version: number | null }>(`SELECT MAX(version) AS version FROM \`${db.tables.migration}\``)
+    .catch(() => [{ version: 0 }]);
+  return Number(rows[0]?.version ?? 0);
+}

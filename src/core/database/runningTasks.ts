@@ -1,0 +1,82 @@
+import { TaskError, TaskId } from '../task';
+import { Database } from './connection';
+import { serialiseError } from './taskRows';
+
+/**
+ * Writes by the scheduler that owns a running task. Every one is fenced with
+ * `WHERE id = ? AND scheduler_id = ? AND state = 'running'`: once a sweeper has declared the
+ * scheduler dead (and requeued or lost the task), its late writes match no row and change nothing.
+ */
+
+export type StartMark = 'started' | 'abort-requested' | 'not-owned';
+
+/**
+ * Commits `started_at` before the runner is spawned: importing the tasks module already runs user
+ * code, so from here on a dead scheduler's task is `lost`, never silently requeued.
+ */
+export async function markStarted(db: Database, id: TaskId, schedulerId: string, ranVersion: string): Promise<StartMark> {
+  const t = db.tables;
+  const result = await db.write(
+    `UPDATE \`${t.task}\` SET started_at = NOW(6), ran_version = ?, updated_at = NOW(6)
+      WHERE id = ? AND scheduler_id = ? AND state = 'running' AND started_at IS NULL AND abort_requested_at IS NULL`,
+    [ranVersion, id, schedulerId],
+  );
+  if (result.affectedRows === 1) return 'started';
+  const rows = await db.select<{ abort_requested_at: Date | null }>(
+    `SELECT abort_requested_at FROM \`${t.task}\` WHERE id = ? AND scheduler_id = ? AND state = 'running'`,
+    [id, schedulerId],
+  );
+  return rows.length === 1 && rows[0].abort_requested_at ? 'abort-requested' : 'not-owned';
+}
+
+export async function recordProgress(db: Database, id: TaskId, schedulerId: string, percent: number | null, message: string | null): Promise<boolean> {
+  const result = await db.write(
+    `UPDATE \`${db.tables.task}\` SET progress_percent = ?, progress_message = ?, updated_at = NOW(6)
+      WHERE id = ? AND scheduler_id = ? AND state = 'running'`,
+    [percent, message, id, schedulerId],
+  );
+  return result.affectedRows === 1;
+}
+
+/** How a run ended, as the scheduler delivers it; kept in the journal until the database has it. */
+export interface Outcome {
+  state: 'succeeded' | 'failed' | 'aborted';
+  /** JSON text of the result (succeeded). */
+  resultJson?: string;
+  error?: TaskError;
+  logs: string;
+  progress: { percent: number | null; message: string | null };
+  abortReason?: string;
+}
+
+/** Records the final state. False when the task is no longer ours (swept as lost): nothing changes. */
+export async function finishTask(db: Database, id: TaskId, schedulerId: string, outcome: Outcome): Promise<boolean> {
+  const result = await db.write(
+    `UPDATE \`${db.tables.task}\`
+        SET state = ?, result = ?, error = ?, logs = ?, progress_percent = ?, progress_message = ?,
+            abort_reason = COALESCE(abort_reason, ?), active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
+      WHERE id = ? AND scheduler_id = ? AND state = 'running'`,
+    [
+      outcome.state,
+      outcome.resultJson ?? null,
+      outcome.error ? serialiseError(outcome.error) : null,
+      outcome.logs,
+      outcome.progress.percent,
+      outcome.progress.message?.slice(0, 1024) ?? null,
+      outcome.abortReason?.slice(0, 1024) ?? null,
+      id,
+      schedulerId,
+    ],
+  );
+  return result.affectedRows === 1;
+}
+
+/** Running tasks of this scheduler that someone asked to abort. */
+export async function findAbortRequests(db: Database, schedulerId: string): Promise<{ id: TaskId; reason: string | null }[]> {
+  const rows = await db.select<{ id: string; abort_reason: string | null }>(
+    `SELECT id, abort_reason FROM \`${db.tables.task}\`
+      WHERE scheduler_id = ? AND state = 'running' AND abort_requested_at IS NOT NULL`,
+    [schedulerId],
+  );
+  return rows.map((row) => ({ id: String(row.id), reason: row.abort_reason }));
+}

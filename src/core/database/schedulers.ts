@@ -1,0 +1,138 @@
+import { Database, Queryable } from './connection';
+import { placeholders, serialiseError } from './taskRows';
+
+/**
+ * Scheduler liveness: one row per scheduler process, one heartbeat per scheduler (not per task).
+ * A scheduler whose heartbeat is older than the timeout, on the database clock, is dead.
+ */
+
+export interface SchedulerRegistration {
+  host: string;
+  pid: number;
+  applications: { name: string; version: string }[];
+  concurrency: number;
+}
+
+export interface SchedulerInfo extends SchedulerRegistration {
+  id: string;
+  running: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+  /** Seconds since the last heartbeat, on the database clock. */
+  heartbeatAgeSeconds: number;
+}
+
+export async function registerScheduler(db: Database, registration: SchedulerRegistration): Promise<string> {
+  const result = await db.write(
+    `INSERT INTO \`${db.tables.scheduler}\` (host, pid, applications, concurrency, running, started_at, heartbeat_at)
+     VALUES (?, ?, ?, ?, 0, NOW(6), NOW(6))`,
+    [registration.host.slice(0, 255), registration.pid, JSON.stringify(registration.applications), registration.concurrency],
+  );
+  return String(result.insertId);
+}
+
+/** False when our row is gone: another scheduler declared us dead. */
+export async function heartbeat(db: Database, schedulerId: string, running: number, applications?: SchedulerRegistration['applications']): Promise<boolean> {
+  const result = applications
+    ? await db.write(
+        `UPDATE \`${db.tables.scheduler}\` SET heartbeat_at = NOW(6), running = ?, applications = ? WHERE id = ?`,
+        [running, JSON.stringify(applications), schedulerId],
+      )
+    : await db.write(`UPDATE \`${db.tables.scheduler}\` SET heartbeat_at = NOW(6), running = ? WHERE id = ?`, [running, schedulerId]);
+  return result.affectedRows === 1;
+}
+
+export interface SweepResult {
+  schedulers: string[];
+  /** Claimed but never started: back to pending, no user code ran. */
+  requeued: number;
+  /** Started: may have run in part; never re-run automatically. */
+  lost: number;
+}
+
+/**
+ * Removes schedulers whose heartbeat is older than `timeoutMs` and settles their tasks. Rows are
+ * taken FOR UPDATE SKIP LOCKED, so two live sweepers never act on the same dead scheduler, and a
+ * scheduler in the middle of a claim (which holds its own row) is never swept under its feet.
+ */
+export async function sweepDeadSchedulers(db: Database, timeoutMs: number): Promise<SweepResult> {
+  const t = db.tables;
+  return db.transaction(async (tx) => {
+    const dead = await tx.select<{ id: string; host: string; pid: number }>(
+      `SELECT id, host, pid FROM \`${t.scheduler}\` WHERE heartbeat_at < NOW(6) - INTERVAL ? MICROSECOND
+        ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED`,
+      [timeoutMs * 1000],
+    );
+    if (dead.length === 0) return { schedulers: [], requeued: 0, lost: 0 };
+    const reason = (row: { id: string; host: string; pid: number }) =>
+      `scheduler ${row.id} (${row.host} pid ${row.pid}) stopped heartbeating for over ${Math.round(timeoutMs / 1000)}s`;
+    let requeued = 0;
+    let lost = 0;
+    for (const row of dead) {
+      const settled = await settleSchedulerTasks(tx, t.task, String(row.id), reason(row));
+      requeued += settled.requeued;
+      lost += settled.lost;
+    }
+    const ids = dead.map((row) => String(row.id));
+    await tx.write(`DELETE FROM \`${t.scheduler}\` WHERE id IN (${placeholders(ids.length)})`, ids);
+    return { schedulers: ids, requeued, lost };
+  });
+}
+
+/** A scheduler leaving on purpose: its remaining tasks are settled like a dead one's. */
+export async function deregisterScheduler(db: Database, schedulerId: string, reason: string): Promise<SweepResult> {
+  const t = db.tables;
+  return db.transaction(async (tx) => {
+    const mine = await tx.select(`SELECT id FROM \`${t.scheduler}\` WHERE id = ? FOR UPDATE`, [schedulerId]);
+    if (mine.length === 0) return { schedulers: [], requeued: 0, lost: 0 };
+    const settled = await settleSchedulerTasks(tx, t.task, schedulerId, reason);
+    await tx.write(`DELETE FROM \`${t.scheduler}\` WHERE id = ?`, [schedulerId]);
+    return { schedulers: [schedulerId], ...settled };
+  });
+}
+
+async function settleSchedulerTasks(tx: Queryable, taskTable: string, schedulerId: string, reason: string): Promise<{ requeued: number; lost: number }> {
+  const requeued = await tx.write(
+    `UPDATE \`${taskTable}\` SET state = 'pending', scheduler_id = NULL, claimed_at = NULL, updated_at = NOW(6)
+      WHERE scheduler_id = ? AND state = 'running' AND started_at IS NULL`,
+    [schedulerId],
+  );
+  const error = serialiseError({
+    name: 'TaskLost',
+    message: `The task's ${reason} after starting it. It may have run in part; Taskman never re-runs it automatically. Rerun it if that is safe.`,
+  });
+  const lost = await tx.write(
+    `UPDATE \`${taskTable}\` SET state = 'lost', error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
+      WHERE scheduler_id = ? AND state = 'running' AND started_at IS NOT NULL`,
+    [error, schedulerId],
+  );
+  return { requeued: requeued.affectedRows, lost: lost.affectedRows };
+}
+
+export async function listSchedulers(db: Database): Promise<SchedulerInfo[]> {
+  const rows = await db.select(
+    `SELECT id, host, pid, applications, concurrency, running, started_at, heartbeat_at,
+            TIMESTAMPDIFF(MICROSECOND, heartbeat_at, NOW(6)) / 1000000 AS heartbeat_age
+       FROM \`${db.tables.scheduler}\` ORDER BY id`,
+  );
+  return rows.map((row) => ({
+    id: String(row.id),
+    host: row.host as string,
+    pid: Number(row.pid),
+    applications: parseApplications(row.applications),
+    concurrency: Number(row.concurrency),
+    running: Number(row.running),
+    startedAt: row.started_at as Date,
+    heartbeatAt: row.heartbeat_at as Date,
+    heartbeatAgeSeconds: Number(row.heartbeat_age),
+  }));
+}
+
+function parseApplications(text: unknown): SchedulerRegistration['applications'] {
+  try {
+    const parsed = JSON.parse(String(text));
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}

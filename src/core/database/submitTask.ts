@@ -1,0 +1,137 @@
+import { isValidApplicationName } from '../config';
+import { parseDuration, parseTimeSpec, TimeSpec } from '../duration';
+import { errorMessage, InvalidInputError, TaskmanError } from '../errors';
+import { TASK_NAME, TaskId } from '../task';
+import { Database, Value } from './connection';
+
+export interface SubmitTaskInput {
+  application: string;
+  task: string;
+  /** Any JSON value; the function receives it as its first argument. */
+  payload?: unknown;
+  /** Idempotency key: while a task with this application and key has not ended, submitting again returns it. */
+  key?: string;
+  /** Lower runs first; default 0. */
+  priority?: number;
+  /** Delay (`30s`, ms) or a time (`Date`, ISO string) before which it is not claimed. */
+  runAfter?: string | number | Date;
+  /** A deadline to start by; past it a pending task becomes `expired` and never runs. */
+  startBefore?: string | number | Date;
+  /** Longest run (`10m`, ms); past it the task is aborted. */
+  timeout?: string | number;
+  /** Only a scheduler running this application version may claim it. */
+  version?: string;
+  rerunOf?: TaskId;
+}
+
+export interface SubmitResult {
+  id: TaskId;
+  /** False when the key matched a task that had not ended: that task's id is returned. */
+  created: boolean;
+}
+
+export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+
+interface ValidSubmission {
+  application: string;
+  task: string;
+  payload: string;
+  key: string | null;
+  priority: number;
+  runAfter: TimeSpec | null;
+  startBefore: TimeSpec | null;
+  timeoutMs: number | null;
+  version: string | null;
+  rerunOf: string | null;
+}
+
+/** Checks every field before anything is written; throws InvalidInputError naming the field. */
+export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
+  if (typeof input.application !== 'string' || !isValidApplicationName(input.application)) {
+    throw new InvalidInputError(`Application name ${JSON.stringify(input.application)} is invalid: use 1-128 letters, digits, ".", "_" or "-".`);
+  }
+  if (typeof input.task !== 'string' || !TASK_NAME.test(input.task)) {
+    throw new InvalidInputError(`Task name ${JSON.stringify(input.task)} is invalid: a task is an exported function, named like a JavaScript identifier (e.g. "resizeImages").`);
+  }
+  let payload: string | undefined;
+  try {
+    payload = JSON.stringify(input.payload === undefined ? null : input.payload);
+  } catch (cause) {
+    throw new InvalidInputError(`The payload is not JSON-serialisable: ${errorMessage(cause)}.`, { cause });
+  }
+  if (payload === undefined) throw new InvalidInputError('The payload is not JSON-serialisable (a function or a symbol).');
+  if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
+    throw new InvalidInputError(`The payload is ${Buffer.byteLength(payload)} bytes; the limit is ${MAX_PAYLOAD_BYTES}. Pass a reference (a path, an id) instead.`);
+  }
+  let key: string | null = null;
+  if (input.key !== undefined && input.key !== null) {
+    if (typeof input.key !== 'string' || input.key.length === 0 || input.key.length > 191) throw new InvalidInputError('The key must be a string of 1 to 191 characters.');
+    key = input.key;
+  }
+  const priority = input.priority ?? 0;
+  if (!Number.isInteger(priority) || priority < -1_000_000 || priority > 1_000_000) {
+    throw new InvalidInputError(`Priority must be an integer from -1000000 to 1000000, got ${JSON.stringify(input.priority)}.`);
+  }
+  let version: string | null = null;
+  if (input.version !== undefined && input.version !== null) {
+    if (typeof input.version !== 'string' || !/^[^\s]{1,128}$/.test(input.version)) throw new InvalidInputError('The version must be 1-128 characters without spaces.');
+    version = input.version;
+  }
+  let timeoutMs: number | null = null;
+  if (input.timeout !== undefined && input.timeout !== null) {
+    timeoutMs = parseDuration(input.timeout, 'timeout');
+    if (timeoutMs <= 0) throw new InvalidInputError('The timeout must be longer than 0.');
+  }
+  return {
+    application: input.application,
+    task: input.task,
+    payload,
+    key,
+    priority,
+    runAfter: input.runAfter === undefined || input.runAfter === null ? null : parseTimeSpec(input.runAfter, 'run-after'),
+    startBefore: input.startBefore === undefined || input.startBefore === null ? null : parseTimeSpec(input.startBefore, 'start-before'),
+    timeoutMs,
+    version,
+    rerunOf: input.rerunOf ?? null,
+  };
+}
+
+/** SQL for a TimeSpec: relative specs resolve on the database clock. */
+function timeExpression(spec: TimeSpec | null, fallback: string): { sql: string; values: Value[] } {
+  if (!spec) return { sql: fallback, values: [] };
+  if ('at' in spec) return { sql: '?', values: [spec.at] };
+  return { sql: 'NOW(6) + INTERVAL ? MICROSECOND', values: [spec.afterMs * 1000] };
+}
+
+export async function submitTask(db: Database, input: SubmitTaskInput): Promise<SubmitResult> {
+  const valid = validateSubmission(input);
+  const t = db.tables;
+  const runAfter = timeExpression(valid.runAfter, 'NOW(6)');
+  const startBefore = timeExpression(valid.startBefore, 'NULL');
+  // A key conflict with a task that ends between our INSERT and SELECT frees the key: try again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const result = await db.write(
+        `INSERT INTO \`${t.task}\` (application, task, payload, idempotency_key, active_key, state, priority, version,
+           run_after, start_before, timeout_ms, rerun_of, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, NOW(6), NOW(6))`,
+        [valid.application, valid.task, valid.payload, valid.key, valid.key, valid.priority, valid.version,
+          ...runAfter.values, ...startBefore.values, valid.timeoutMs, valid.rerunOf],
+      );
+      return { id: String(result.insertId), created: true };
+    } catch (error) {
+      if (!valid.key || !isDuplicateKey(error)) throw error;
+      const existing = await db.select<{ id: string }>(
+        `SELECT id FROM \`${t.task}\` WHERE application = ? AND active_key = ?`,
+        [valid.application, valid.key],
+      );
+      if (existing.length > 0) return { id: String(existing[0].id), created: false };
+    }
+  }
+  throw new InvalidInputError(`The key ${JSON.stringify(valid.key)} is contended by many concurrent submissions; try again.`);
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  const cause = error instanceof TaskmanError ? error.cause : error;
+  return (cause as { code?: string })?.code === 'ER_DUP_ENTRY';
+}

@@ -1,0 +1,106 @@
+import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../errors';
+import { isEnded, TaskId, TaskState } from '../task';
+import { Database } from './connection';
+import { submitTask, SubmitResult } from './submitTask';
+import { serialiseError } from './taskRows';
+import { getTask, validTaskId } from './taskQueries';
+
+export type AbortResult =
+  /** It was pending: it is aborted now and will never start. */
+  | { outcome: 'aborted' }
+  /** It is running: its scheduler stops it within one poll. */
+  | { outcome: 'abort-requested' }
+  /** It had already ended; nothing changed. */
+  | { outcome: 'already-ended'; state: TaskState };
+
+/** Any client, any host: a pending task ends at once, a running one is flagged for its scheduler. */
+export async function requestAbort(db: Database, id: TaskId, reason = 'aborted by a user'): Promise<AbortResult> {
+  const taskId = validTaskId(id);
+  const t = db.tables;
+  const why = String(reason).slice(0, 1024);
+  return db.transaction(async (tx) => {
+    const rows = await tx.select<{ state: TaskState }>(`SELECT state FROM \`${t.task}\` WHERE id = ? FOR UPDATE`, [taskId]);
+    if (rows.length === 0) throw new TaskNotFoundError(taskId);
+    const state = rows[0].state;
+    if (state === 'pending') {
+      await tx.write(
+        `UPDATE \`${t.task}\` SET state = 'aborted', abort_requested_at = NOW(6), abort_reason = ?, error = ?,
+           active_key = NULL, ended_at = NOW(6), updated_at = NOW(6) WHERE id = ?`,
+        [why, serialiseError({ name: 'TaskAborted', message: `Aborted before it started: ${why}.` }), taskId],
+      );
+      return { outcome: 'aborted' };
+    }
+    if (state === 'running') {
+      await tx.write(
+        `UPDATE \`${t.task}\` SET abort_requested_at = COALESCE(abort_requested_at, NOW(6)), abort_reason = COALESCE(abort_reason, ?),
+           updated_at = NOW(6) WHERE id = ?`,
+        [why, taskId],
+      );
+      return { outcome: 'abort-requested' };
+    }
+    return { outcome: 'already-ended', state };
+  });
+}
+
+/** A rerun is a new task with the same application, name, payload and settings, pointing at the old one. */
+export async function rerunTask(db: Database, id: TaskId): Promise<SubmitResult> {
+  const task = await getTask(db, id);
+  if (!task) throw new TaskNotFoundError(validTaskId(id));
+  if (!isEnded(task.state)) throw new TaskNotEndedError(task.id, task.state, 'rerun');
+  return submitTask(db, {
+    application: task.application,
+    task: task.task,
+    payload: task.payload,
+    key: task.key ?? undefined,
+    priority: task.priority,
+    timeout: task.timeoutMs ?? undefined,
+    version: task.version ?? undefined,
+    rerunOf: task.id,
+  });
+}
+
+export async function deleteTask(db: Database, id: TaskId): Promise<void> {
+  const taskId = validTaskId(id);
+  const result = await db.write(
+    `DELETE FROM \`${db.tables.task}\` WHERE id = ? AND state NOT IN ('pending', 'running')`,
+    [taskId],
+  );
+  if (result.affectedRows === 1) return;
+  const task = await getTask(db, taskId);
+  if (!task) throw new TaskNotFoundError(taskId);
+  throw new TaskNotEndedError(taskId, task.state, 'deleted');
+}
+
+/**
+ * Deletes ended tasks older than `olderThanMs`, in batches so that no statement holds many locks
+ * or fills the undo log; other sessions keep claiming in between.
+ */
+export async function purgeEndedTasks(db: Database, olderThanMs: number, batchSize = 1000): Promise<number> {
+  if (!Number.isFinite(olderThanMs) || olderThanMs < 0) throw new InvalidInputError('The age to purge must be a non-negative duration.');
+  let total = 0;
+  for (;;) {
+    const result = await db.write(
+      `DELETE FROM \`${db.tables.task}\`
+        WHERE ended_at IS NOT NULL AND ended_at < NOW(6) - INTERVAL ? MICROSECOND
+        ORDER BY ended_at LIMIT ?`,
+      [olderThanMs * 1000, String(batchSize)],
+    );
+    total += result.affectedRows;
+    if (result.affectedRows < batchSize) return total;
+  }
+}
+
+/**
+ * Marks pending tasks whose `start_before` has passed as `expired`. The claim query already
+ * refuses them, so this only makes their state honest; it is safe to run from any scheduler.
+ */
+export async function expireOverdueTasks(db: Database, batchSize = 500): Promise<number> {
+  const error = serialiseError({ name: 'TaskExpired', message: 'Its start-before deadline passed before any scheduler started it.' });
+  const result = await db.write(
+    `UPDATE \`${db.tables.task}\` SET state = 'expired', error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
+      WHERE state = 'pending' AND start_before IS NOT NULL AND start_before <= NOW(6)
+      ORDER BY id LIMIT ?`,
+    [error, String(batchSize)],
+  );
+  return result.affectedRows;
+}

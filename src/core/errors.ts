@@ -1,0 +1,116 @@
+/**
+ * Named errors with a stable `code`. Messages tell the user what to do next; the original error
+ * is kept as `cause`. Nothing in Taskman rejects with a string.
+ */
+export type TaskmanErrorCode =
+  | 'INVALID_INPUT'
+  | 'INVALID_CONFIG'
+  | 'TASK_NOT_FOUND'
+  | 'TASK_NOT_ENDED'
+  | 'DATABASE_URL_INVALID'
+  | 'DATABASE_UNAVAILABLE'
+  | 'DATABASE_ACCESS_DENIED'
+  | 'DATABASE_ERROR'
+  | 'SCHEMA_TOO_NEW'
+  | 'SCHEDULER_FENCED'
+  | 'EMBEDDED_SERVER_MISSING'
+  | 'EMBEDDED_SERVER_FAILED'
+  | 'TASKS_MODULE_FAILED';
+
+export class TaskmanError extends Error {
+  readonly code: TaskmanErrorCode;
+
+  constructor(code: TaskmanErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A caller passed something Taskman cannot accept; nothing was changed. */
+export class InvalidInputError extends TaskmanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_INPUT', message, options);
+  }
+}
+
+/** `taskman.config.json` is missing, unreadable or has a wrong field. */
+export class ConfigError extends TaskmanError {
+  readonly file: string;
+  readonly field: string | undefined;
+
+  constructor(file: string, field: string | undefined, message: string, options?: { cause?: unknown }) {
+    super('INVALID_CONFIG', `${file}: ${field ? `"${field}" ${message}` : message}`, options);
+    this.file = file;
+    this.field = field;
+  }
+}
+
+export class TaskNotFoundError extends TaskmanError {
+  readonly taskId: string;
+
+  constructor(taskId: string) {
+    super('TASK_NOT_FOUND', `Task ${taskId} does not exist (it may have been deleted or purged).`);
+    this.taskId = taskId;
+  }
+}
+
+export class TaskNotEndedError extends TaskmanError {
+  constructor(taskId: string, state: string, action: string) {
+    super('TASK_NOT_ENDED', `Task ${taskId} is ${state}; only an ended task can be ${action}. Abort it first.`);
+  }
+}
+
+export class DatabaseUrlError extends TaskmanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DATABASE_URL_INVALID', message, options);
+  }
+}
+
+/** The server could not be reached, or refused our credentials. Never carries the password. */
+export class DatabaseConnectionError extends TaskmanError {
+  constructor(code: 'DATABASE_UNAVAILABLE' | 'DATABASE_ACCESS_DENIED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+export class DatabaseError extends TaskmanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DATABASE_ERROR', message, options);
+  }
+}
+
+export class SchemaTooNewError extends TaskmanError {
+  constructor(found: number, known: number) {
+    super(
+      'SCHEMA_TOO_NEW',
+      `The database schema is at version ${found} but this Taskman knows only up to ${known}. Upgrade Taskman.`,
+    );
+  }
+}
+
+/**
+ * This scheduler's heartbeat row is gone: another scheduler declared it dead and swept its tasks.
+ * Its writes about those tasks are refused; it must stop its runners and register again.
+ */
+export class SchedulerFencedError extends TaskmanError {
+  constructor(schedulerId: string) {
+    super('SCHEDULER_FENCED', `Scheduler ${schedulerId} was declared dead by another scheduler; it re-registers.`);
+  }
+}
+
+export class EmbeddedServerError extends TaskmanError {
+  constructor(code: 'EMBEDDED_SERVER_MISSING' | 'EMBEDDED_SERVER_FAILED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+export class TasksModuleError extends TaskmanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TASKS_MODULE_FAILED', message, options);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

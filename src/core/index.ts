@@ -1,0 +1,20 @@
+/** The engine's public API, shared by the CLI and the VS Code extension. No `vscode` here. */
+export * from './errors';
+export * from './task';
+export * from './config';
+export * from './duration';
+export * from './logger';
+export * from './taskman';
+export { Database, isTransientDatabaseError } from './database/connection';
+export { migrate, SCHEMA_VERSION } from './database/migrations';
+export type { SchedulerInfo } from './database/schedulers';
+export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
+export type { AbortResult } from './database/taskAdmin';
+export type { TaskFilter } from './database/taskQueries';
+export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
+export type { DatabaseTarget } from './database/url';
+export { Scheduler } from './scheduler/scheduler';
+export type { SchedulerOptions, SchedulerEvents } from './scheduler/scheduler';
+export { ensureEmbeddedServer, stopEmbeddedServer, embeddedServerStatus, EMBEDDED_DATABASE } from './embedded/embeddedServer';
+export type { EmbeddedServerOptions, EmbeddedServerInfo, EmbeddedServerStatus } from './embedded/embeddedServer';
+export { defaultDataDir } from './embedded/dataDir';

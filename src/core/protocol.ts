@@ -1,0 +1,47 @@
+/**
+ * The runner protocol: every message between a scheduler (parent) and a runner (child process)
+ * over Node's IPC channel. Discriminated unions on a string `type`; anything else on the channel
+ * is ignored by the guards.
+ */
+import type { TaskError } from './task';
+
+/** Parent → runner. */
+export type ParentMessage =
+  | {
+      type: 'start';
+      taskId: string;
+      attempt: number;
+      task: string;
+      /** The payload as JSON text, parsed in the runner. */
+      payloadJson: string;
+      /** Absolute path of the application's tasks module. */
+      tasksModule: string;
+      resultLimitBytes: number;
+    }
+  | { type: 'abort'; reason: string }
+  /** Ask the runner to list the tasks module's exported functions, then exit. */
+  | { type: 'list-tasks'; tasksModule: string };
+
+/** Runner → parent. */
+export type RunnerMessage =
+  | { type: 'ready'; pid: number }
+  | { type: 'progress'; percent: number | null; message: string | null }
+  | { type: 'succeeded'; resultJson: string }
+  | { type: 'failed'; error: TaskError }
+  | { type: 'task-list'; tasks: string[] }
+  | { type: 'task-list-failed'; error: TaskError };
+
+const PARENT_TYPES = new Set<ParentMessage['type']>(['start', 'abort', 'list-tasks']);
+const RUNNER_TYPES = new Set<RunnerMessage['type']>(['ready', 'progress', 'succeeded', 'failed', 'task-list', 'task-list-failed']);
+
+export function isParentMessage(value: unknown): value is ParentMessage {
+  return typeof value === 'object' && value !== null && PARENT_TYPES.has((value as { type?: never }).type as never);
+}
+
+export function isRunnerMessage(value: unknown): value is RunnerMessage {
+  return typeof value === 'object' && value !== null && RUNNER_TYPES.has((value as { type?: never }).type as never);
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`Unhandled runner protocol message: ${JSON.stringify(value)}`);
+}

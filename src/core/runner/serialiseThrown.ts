@@ -1,0 +1,20 @@
+import { inspect } from 'node:util';
+import type { TaskError } from '../task';
+
+/** Turns anything a task threw into `{ name, message, stack, code }` that survives JSON. */
+export function serialiseThrown(value: unknown): TaskError {
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    const cause = value.cause === undefined ? '' : `\nCaused by: ${value.cause instanceof Error ? value.cause.stack ?? value.cause.message : inspect(value.cause, { depth: 2 })}`;
+    return {
+      name: String(value.name || 'Error'),
+      message: String(value.message ?? ''),
+      stack: value.stack ? `${value.stack}${cause}` : undefined,
+      code: typeof code === 'string' || typeof code === 'number' ? String(code) : undefined,
+    };
+  }
+  return {
+    name: 'NonErrorThrown',
+    message: `The task threw a value that is not an Error: ${inspect(value, { depth: 2, breakLength: Infinity }).slice(0, 2000)}. Throw an Error to get a stack trace.`,
+  };
+}

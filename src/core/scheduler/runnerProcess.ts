@@ -1,0 +1,155 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { ApplicationConfig } from '../config';
+import { assertNever, isRunnerMessage, ParentMessage, RunnerMessage } from '../protocol';
+import { OutputTail } from './outputTail';
+
+/** How a runner process ended, as seen from the scheduler. */
+export interface RunnerExit {
+  /** The runner's final word, if it said one before exiting. */
+  final: Extract<RunnerMessage, { type: 'succeeded' | 'failed' | 'task-list' | 'task-list-failed' }> | undefined;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last bytes of stdout and stderr, interleaved as they arrived. */
+  output: string;
+  /** A spawn error (binary not found, …), if the process never ran. */
+  spawnError: Error | undefined;
+}
+
+export interface RunnerProcessOptions {
+  app: ApplicationConfig;
+  /** Absolute path of dist/runner.js. */
+  runnerScript: string;
+  outputLimitBytes: number;
+  /** Extra runtime flags for this run only (e.g. the inspector when debugging). */
+  extraExecArgv?: string[];
+  /** Variables added to the runner's environment (e.g. TASKMAN_TASK_ID). */
+  extraEnv?: Record<string, string>;
+  onProgress?: (percent: number | null, message: string | null) => void;
+  onOutput?: (chunk: Buffer) => void;
+}
+
+/** Variables a runner inherits from the scheduler; everything else comes from the application config. */
+const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'COMSPEC', 'WINDIR'];
+
+export function runnerEnvironment(app: ApplicationConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
+  for (const [name, value] of Object.entries(process.env)) if (name.startsWith('LC_')) env[name] = value;
+  Object.assign(env, app.env);
+  if (app.modulePaths.length) env.NODE_PATH = app.modulePaths.join(path.delimiter);
+  Object.assign(env, extra);
+  return env;
+}
+
+/**
+ * One runner child process. It is the leader of its own process group, so that stopping it also
+ * stops whatever it spawned: a task's child that outlives the runner is killed with the group.
+ */
+export class RunnerProcess {
+  readonly exited: Promise<RunnerExit>;
+  private readonly child: ChildProcess;
+  private readonly output: OutputTail;
+  private final: RunnerExit['final'];
+  private killTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(private readonly options: RunnerProcessOptions) {
+    this.output = new OutputTail(options.outputLimitBytes);
+    const { app } = options;
+    this.child = spawn(app.node, [...app.execArgv, ...(options.extraExecArgv ?? []), options.runnerScript], {
+      cwd: app.root,
+      env: runnerEnvironment(app, options.extraEnv),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+      windowsHide: true,
+    });
+    this.exited = new Promise((resolve) => {
+      let spawnError: Error | undefined;
+      this.child.on('error', (error) => {
+        spawnError ??= error;
+        if (this.child.pid === undefined) finish(null, null);
+      });
+      const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+        if (this.ended) return;
+        this.ended = true;
+        if (this.killTimer) clearTimeout(this.killTimer);
+        resolve({ final: this.final, exitCode, signal, output: this.output.text(), spawnError });
+      };
+      this.child.on('exit', (exitCode, signal) => {
+        // Whatever the runner left behind in its group goes with it; then the pipes can close.
+        this.signalGroup('SIGKILL');
+        const closeTimer = setTimeout(() => {
+          this.child.stdout?.destroy();
+          this.child.stderr?.destroy();
+          finish(exitCode, signal);
+        }, 2000);
+        this.child.once('close', () => {
+          clearTimeout(closeTimer);
+          finish(exitCode, signal);
+        });
+      });
+    });
+    this.child.stdout?.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    this.child.stderr?.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    this.child.on('message', (message) => this.onMessage(message));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  send(message: ParentMessage): void {
+    if (this.child.connected) this.child.send(message, (error) => void error);
+  }
+
+  /** Asks the task to stop (its AbortSignal fires); the scheduler escalates if it does not. */
+  abort(reason: string): void {
+    this.send({ type: 'abort', reason });
+  }
+
+  /** SIGTERM to the whole group, then SIGKILL after `graceMs` if it is still there. */
+  terminate(graceMs: number): void {
+    if (this.ended) return;
+    this.signalGroup('SIGTERM');
+    this.killTimer ??= setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
+  }
+
+  kill(): void {
+    this.signalGroup('SIGKILL');
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  }
+
+  private onOutput(chunk: Buffer): void {
+    this.output.push(chunk);
+    this.options.onOutput?.(chunk);
+  }
+
+  private onMessage(message: unknown): void {
+    if (!isRunnerMessage(message)) return;
+    switch (message.type) {
+      case 'ready':
+        return;
+      case 'progress':
+        this.options.onProgress?.(message.percent, message.message);
+        return;
+      case 'succeeded':
+      case 'failed':
+      case 'task-list':
+      case 'task-list-failed':
+        this.final ??= message;
+        return;
+      default:
+        assertNever(message);
+    }
+  }
+}

@@ -1,0 +1,504 @@
+import { EventEmitter } from 'node:events';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ApplicationConfig } from '../config';
+import { claimTasks } from '../database/claimTasks';
+import { backoffDelay, Database, isTransientDatabaseError, sleep } from '../database/connection';
+import { findAbortRequests, finishTask, markStarted, Outcome, recordProgress } from '../database/runningTasks';
+import { deregisterScheduler, heartbeat, registerScheduler, sweepDeadSchedulers } from '../database/schedulers';
+import { expireOverdueTasks } from '../database/taskAdmin';
+import { formatDuration } from '../duration';
+import { errorMessage, SchedulerFencedError } from '../errors';
+import { Logger, silentLogger } from '../logger';
+import { Task, TaskState } from '../task';
+import { OutcomeJournal } from './outcomeJournal';
+import { outcomeFromExit } from './outcomeFromExit';
+import { RunnerProcess } from './runnerProcess';
+
+export interface SchedulerOptions {
+  database: Database;
+  applications: ApplicationConfig[];
+  /** Most tasks this scheduler runs at once over all applications; default: the sum of theirs. */
+  concurrency?: number;
+  /** Base time between claim polls; each wait is jittered ±50 % so schedulers drift apart. */
+  pollIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  /** A scheduler whose heartbeat is older than this is dead (database clock). */
+  heartbeatTimeoutMs?: number;
+  /** After an abort request, how long the task has to stop by itself before SIGTERM. */
+  abortGraceMs?: number;
+  /** After SIGTERM, how long before SIGKILL. */
+  killGraceMs?: number;
+  /** On stop(), how long running tasks may go on before they are aborted. */
+  shutdownTimeoutMs?: number;
+  /** Progress is written to the database at most this often per task. */
+  progressWriteIntervalMs?: number;
+  resultLimitBytes?: number;
+  outputLimitBytes?: number;
+  /** Where undelivered outcomes are kept (see OutcomeJournal). */
+  journalDir: string;
+  /** dist/runner.js; defaults to the runner beside this bundle. */
+  runnerScript?: string;
+  logger?: Logger;
+}
+
+export interface SchedulerEvents {
+  registered: [schedulerId: string];
+  'task-started': [task: Task];
+  'task-ended': [taskId: string, state: TaskState];
+  'database-unavailable': [error: Error];
+  'database-available': [];
+  fenced: [oldSchedulerId: string];
+  stopped: [];
+}
+
+interface RunningTask {
+  task: Task;
+  app: ApplicationConfig;
+  runner: RunnerProcess | undefined;
+  abortReason: string | undefined;
+  progress: { percent: number | null; message: string | null };
+  progressTimer: NodeJS.Timeout | undefined;
+  progressDirty: boolean;
+  timers: NodeJS.Timeout[];
+  /** Our claim was revoked (we were swept): the outcome must not be written. */
+  fenced: boolean;
+  done: Promise<void>;
+}
+
+const DEFAULTS = {
+  pollIntervalMs: 1000,
+  heartbeatIntervalMs: 5000,
+  heartbeatTimeoutMs: 30_000,
+  abortGraceMs: 5000,
+  killGraceMs: 5000,
+  shutdownTimeoutMs: 30_000,
+  progressWriteIntervalMs: 500,
+  resultLimitBytes: 16 * 1024 * 1024,
+  outputLimitBytes: 64 * 1024,
+};
+
+/**
+ * Claims tasks of its applications, runs each in a runner process, and records how each ended.
+ * See DESIGN.md "Exactly-once, concretely" for the protocol this follows.
+ */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  private readonly db: Database;
+  private readonly options: typeof DEFAULTS & SchedulerOptions;
+  private readonly logger: Logger;
+  private readonly running = new Map<string, RunningTask>();
+  private readonly deliveries = new Set<Promise<void>>();
+  private applications: ApplicationConfig[];
+  private schedulerId: string | undefined;
+  private journal: OutcomeJournal | undefined;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private wakeController = new AbortController();
+  private readonly stopController = new AbortController();
+  private loops: Promise<void>[] = [];
+  /** Monotonic time of the last failed database call; sweeping waits a full timeout after it. */
+  private lastDatabaseErrorAt: number | undefined;
+  private databaseDown = false;
+  private lastMaintenanceAt = 0;
+
+  constructor(options: SchedulerOptions) {
+    super();
+    this.options = { ...DEFAULTS, ...stripUndefined(options) };
+    this.db = options.database;
+    this.logger = options.logger ?? silentLogger;
+    this.applications = [...options.applications];
+  }
+
+  get id(): string | undefined {
+    return this.schedulerId;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  get concurrency(): number {
+    return this.options.concurrency ?? this.applications.reduce((sum, app) => sum + app.concurrency, 0);
+  }
+
+  runningTaskIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Registers (retrying while the database is away), adopts orphaned outcomes, and starts polling. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('A Scheduler can be started once.');
+    this.state = 'running';
+    this.journal = OutcomeJournal.open(this.options.journalDir);
+    for (const entry of this.journal.adoptOrphans(this.logger)) {
+      this.logger.info(`delivering the outcome of task ${entry.taskId} left by a previous scheduler process`);
+      this.deliver(entry.taskId, entry.schedulerId, entry.outcome);
+    }
+    await this.register();
+    this.loops = [this.pollLoop(), this.heartbeatLoop()];
+  }
+
+  /** Polls now instead of at the next interval (a task was just submitted in this process). */
+  wake(): void {
+    this.wakeController.abort();
+  }
+
+  /** Replaces the applications served (e.g. a config file changed); running tasks are unaffected. */
+  setApplications(applications: ApplicationConfig[]): void {
+    this.applications = [...applications];
+    if (this.schedulerId) {
+      heartbeat(this.db, this.schedulerId, this.running.size, this.registeredApplications()).catch(() => undefined);
+    }
+    this.wake();
+  }
+
+  /** Asks one of our running tasks to stop. False when it does not run here. */
+  abortTask(taskId: string, reason: string): boolean {
+    const entry = this.running.get(taskId);
+    if (!entry) return false;
+    if (entry.abortReason !== undefined) return true;
+    entry.abortReason = reason;
+    this.logger.info(`task ${taskId}: aborting (${reason})`);
+    entry.runner?.abort(reason);
+    entry.timers.push(setTimeout(() => entry.runner?.terminate(this.options.killGraceMs), this.options.abortGraceMs));
+    return true;
+  }
+
+  /**
+   * Graceful stop: no more claims; running tasks get `shutdownTimeoutMs` to finish, then are
+   * aborted ("scheduler shutting down"); outcomes are delivered (or stay in the journal for the
+   * next start); the scheduler row is removed.
+   */
+  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return this.stopped();
+    if (this.state === 'new') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    this.logger.info(`scheduler ${this.schedulerId}: stopping (${this.running.size} running)`);
+    this.wake();
+    const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs;
+    const allDone = () => Promise.all([...this.running.values()].map((entry) => entry.done));
+    const finishedInTime = await Promise.race([allDone().then(() => true), sleep(timeoutMs).then(() => false)]);
+    if (!finishedInTime) {
+      for (const taskId of this.running.keys()) this.abortTask(taskId, 'scheduler shutting down');
+      await allDone();
+    }
+    this.stopController.abort();
+    await Promise.all(this.loops);
+    // Deliveries still failing (database away) stay in the journal for the next start.
+    await Promise.race([Promise.all([...this.deliveries]), sleep(Math.min(5000, timeoutMs))]);
+    if (this.schedulerId) {
+      await deregisterScheduler(this.db, this.schedulerId, 'scheduler stopped').catch((error) =>
+        this.logger.warn(`could not deregister scheduler ${this.schedulerId}: ${errorMessage(error)}`),
+      );
+    }
+    this.journal?.close();
+    this.state = 'stopped';
+    this.emit('stopped');
+    this.logger.info(`scheduler ${this.schedulerId}: stopped`);
+  }
+
+  private stopped(): Promise<void> {
+    if (this.state === 'stopped') return Promise.resolve();
+    return new Promise((resolve) => this.once('stopped', () => resolve()));
+  }
+
+  private registeredApplications() {
+    return this.applications.map((app) => ({ name: app.name, version: app.version }));
+  }
+
+  private async register(): Promise<void> {
+    for (let attempt = 0; this.state === 'running'; attempt++) {
+      try {
+        this.schedulerId = await registerScheduler(this.db, {
+          host: os.hostname(),
+          pid: process.pid,
+          applications: this.registeredApplications(),
+          concurrency: this.concurrency,
+        });
+        this.databaseAvailable();
+        this.logger.info(`scheduler ${this.schedulerId} registered for ${this.applications.map((a) => `${a.name}@${a.version}`).join(', ') || 'no application'}`);
+        this.emit('registered', this.schedulerId);
+        return;
+      } catch (error) {
+        if (!isTransientDatabaseError(error)) throw error;
+        this.databaseUnavailable(error as Error);
+        await sleep(backoffDelay(attempt), this.stopController.signal);
+      }
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    let failures = 0;
+    while (this.state === 'running' || (this.state === 'stopping' && !this.stopController.signal.aborted)) {
+      try {
+        await this.poll();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        await this.handleLoopError(error, 'poll');
+      }
+      const base = this.options.pollIntervalMs;
+      const delay = failures > 0 ? Math.max(base, backoffDelay(failures)) : base * (0.5 + Math.random());
+      this.wakeController = new AbortController();
+      await sleep(delay, AbortSignal.any([this.wakeController.signal, this.stopController.signal]));
+    }
+  }
+
+  private async poll(): Promise<void> {
+    if (!this.schedulerId) return;
+    const now = performance.now();
+    if (now - this.lastMaintenanceAt >= this.options.heartbeatIntervalMs) {
+      this.lastMaintenanceAt = now;
+      await this.maintain();
+    }
+    if (this.running.size > 0) {
+      for (const request of await findAbortRequests(this.db, this.schedulerId)) {
+        this.abortTask(request.id, request.reason ?? 'aborted by a user');
+      }
+    }
+    if (this.state !== 'running') return;
+    await this.claim();
+  }
+
+  /** Sweeping dead schedulers and expiring overdue tasks: cheap, but not needed every poll. */
+  private async maintain(): Promise<void> {
+    const sinceError = this.lastDatabaseErrorAt === undefined ? Infinity : performance.now() - this.lastDatabaseErrorAt;
+    // After an outage every scheduler's heartbeat is stale; give them a full timeout to come back
+    // before judging anyone dead.
+    if (sinceError >= this.options.heartbeatTimeoutMs) {
+      const swept = await sweepDeadSchedulers(this.db, this.options.heartbeatTimeoutMs);
+      if (swept.schedulers.length) {
+        this.logger.warn(`swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost`);
+      }
+    }
+    const expired = await expireOverdueTasks(this.db);
+    if (expired) this.logger.info(`${expired} pending task(s) passed their start-before deadline: expired`);
+  }
+
+  private async claim(): Promise<void> {
+    let free = this.concurrency - this.running.size;
+    for (const app of this.applications) {
+      if (free <= 0 || this.state !== 'running') return;
+      const mine = [...this.running.values()].filter((entry) => entry.app.name === app.name).length;
+      const limit = Math.min(free, app.concurrency - mine);
+      if (limit <= 0) continue;
+      const claimed = await claimTasks(this.db, {
+        schedulerId: this.schedulerId!,
+        application: app.name,
+        version: app.version,
+        limit,
+        heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+      });
+      this.databaseAvailable();
+      free -= claimed.length;
+      for (const task of claimed) this.startTask(task, app);
+    }
+  }
+
+  private startTask(task: Task, app: ApplicationConfig): void {
+    let resolveDone!: () => void;
+    const entry: RunningTask = {
+      task,
+      app,
+      runner: undefined,
+      abortReason: undefined,
+      progress: { percent: task.progress.percent, message: task.progress.message },
+      progressTimer: undefined,
+      progressDirty: false,
+      timers: [],
+      fenced: false,
+      done: new Promise((resolve) => (resolveDone = resolve)),
+    };
+    this.running.set(task.id, entry);
+    const schedulerId = this.schedulerId!;
+    void this.runTask(entry, schedulerId)
+      .catch((error) => this.logger.error(`task ${task.id}: ${errorMessage(error)}`))
+      .finally(() => {
+        for (const timer of entry.timers) clearTimeout(timer);
+        if (entry.progressTimer) clearTimeout(entry.progressTimer);
+        this.running.delete(task.id);
+        resolveDone();
+        this.wake();
+      });
+  }
+
+  private async runTask(entry: RunningTask, schedulerId: string): Promise<void> {
+    const { task, app } = entry;
+    const mark = await this.retryWhileUnavailable(() => markStarted(this.db, task.id, schedulerId, app.version), () => entry.fenced);
+    if (mark === undefined || mark === 'not-owned') {
+      this.logger.warn(`task ${task.id}: no longer ours before it started (swept); not starting it`);
+      return;
+    }
+    if (mark === 'abort-requested') {
+      const reason = (await this.abortReasonOf(task.id)) ?? 'aborted by a user';
+      this.deliver(task.id, schedulerId, {
+        state: 'aborted',
+        abortReason: reason,
+        error: { name: 'TaskAborted', message: `Aborted before it started: ${reason}.` },
+        logs: '',
+        progress: entry.progress,
+      });
+      return;
+    }
+    this.logger.info(`task ${task.id}: starting ${app.name}.${task.task} (attempt ${task.attempt})`);
+    const runner = new RunnerProcess({
+      app,
+      runnerScript: this.options.runnerScript ?? path.join(__dirname, 'runner.js'),
+      outputLimitBytes: this.options.outputLimitBytes,
+      extraEnv: { TASKMAN_TASK_ID: task.id },
+      onProgress: (percent, message) => this.onProgress(entry, schedulerId, percent, message),
+    });
+    entry.runner = runner;
+    runner.send({
+      type: 'start',
+      taskId: task.id,
+      attempt: task.attempt,
+      task: task.task,
+      payloadJson: JSON.stringify(task.payload),
+      tasksModule: app.tasks,
+      resultLimitBytes: this.options.resultLimitBytes,
+    });
+    if (entry.abortReason !== undefined) runner.abort(entry.abortReason);
+    if (task.timeoutMs) {
+      entry.timers.push(setTimeout(() => this.abortTask(task.id, `timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs));
+    }
+    this.emit('task-started', task);
+    const exit = await runner.exited;
+    if (entry.fenced) {
+      this.logger.warn(`task ${task.id}: finished after this scheduler was declared dead; its outcome is not recorded (the task is lost)`);
+      return;
+    }
+    const outcome = outcomeFromExit(exit, {
+      abortReason: entry.abortReason,
+      progress: entry.progress,
+      resultLimitBytes: this.options.resultLimitBytes,
+      node: app.node,
+    });
+    this.logger.info(`task ${task.id}: ${outcome.state}${outcome.error ? ` (${outcome.error.name}: ${outcome.error.message})` : ''}`);
+    this.deliver(task.id, schedulerId, outcome);
+  }
+
+  private async abortReasonOf(taskId: string): Promise<string | undefined> {
+    const requests = await findAbortRequests(this.db, this.schedulerId!).catch(() => []);
+    return requests.find((request) => request.id === taskId)?.reason ?? undefined;
+  }
+
+  private onProgress(entry: RunningTask, schedulerId: string, percent: number | null, message: string | null): void {
+    entry.progress = { percent, message };
+    entry.progressDirty = true;
+    if (entry.progressTimer) return;
+    // Last value wins; at most one write per interval per task. The final value goes with the outcome.
+    entry.progressTimer = setTimeout(() => {
+      entry.progressTimer = undefined;
+      if (!entry.progressDirty || entry.fenced) return;
+      entry.progressDirty = false;
+      recordProgress(this.db, entry.task.id, schedulerId, entry.progress.percent, entry.progress.message).catch((error) =>
+        this.logger.debug(`task ${entry.task.id}: progress not written: ${errorMessage(error)}`),
+      );
+    }, this.options.progressWriteIntervalMs);
+  }
+
+  /**
+   * Journals the outcome (fsync'd), then writes it to the database, retrying with backoff through
+   * outages until it lands or the write is refused because the task is no longer ours.
+   */
+  private deliver(taskId: string, schedulerId: string, outcome: Outcome): void {
+    this.journal?.record({ taskId, schedulerId, outcome });
+    const delivery = (async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const written = await finishTask(this.db, taskId, schedulerId, outcome);
+          this.journal?.delivered(taskId);
+          this.databaseAvailable();
+          if (written) this.emit('task-ended', taskId, outcome.state);
+          else this.logger.warn(`task ${taskId}: outcome refused, the task is no longer owned by scheduler ${schedulerId} (it was declared lost)`);
+          return;
+        } catch (error) {
+          if (!isTransientDatabaseError(error)) {
+            this.logger.error(`task ${taskId}: outcome could not be written and is kept in ${this.journal?.file}: ${errorMessage(error)}`);
+            return;
+          }
+          this.databaseUnavailable(error as Error);
+          if (this.state === 'stopped') return;
+          await sleep(backoffDelay(attempt), this.stopController.signal);
+          if (this.stopController.signal.aborted && attempt > 3) return;
+        }
+      }
+    })();
+    this.deliveries.add(delivery);
+    void delivery.finally(() => this.deliveries.delete(delivery));
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    while (!this.stopController.signal.aborted) {
+      await sleep(this.options.heartbeatIntervalMs, this.stopController.signal);
+      if (this.stopController.signal.aborted || !this.schedulerId) return;
+      try {
+        const alive = await heartbeat(this.db, this.schedulerId, this.running.size);
+        this.databaseAvailable();
+        if (!alive) await this.onFenced();
+      } catch (error) {
+        await this.handleLoopError(error, 'heartbeat');
+      }
+    }
+  }
+
+  private async handleLoopError(error: unknown, where: string): Promise<void> {
+    if (error instanceof SchedulerFencedError) return this.onFenced();
+    if (isTransientDatabaseError(error)) {
+      this.databaseUnavailable(error as Error);
+      return;
+    }
+    this.logger.error(`${where}: ${errorMessage(error)}`);
+  }
+
+  /**
+   * Another scheduler declared us dead and settled our tasks (requeued or lost). Our runners' work
+   * can no longer be recorded: stop them, and come back under a new id.
+   */
+  private async onFenced(): Promise<void> {
+    const old = this.schedulerId!;
+    this.logger.warn(`scheduler ${old} was declared dead by another scheduler (missed heartbeats); stopping its ${this.running.size} runner(s) and registering again`);
+    for (const entry of this.running.values()) {
+      entry.fenced = true;
+      entry.runner?.kill();
+    }
+    this.schedulerId = undefined;
+    this.emit('fenced', old);
+    if (this.state === 'running') await this.register();
+  }
+
+  private async retryWhileUnavailable<T>(operation: () => Promise<T>, cancelled: () => boolean): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (!isTransientDatabaseError(error) || cancelled()) throw error;
+        this.databaseUnavailable(error as Error);
+        await sleep(backoffDelay(attempt));
+        if (cancelled()) return undefined;
+      }
+    }
+  }
+
+  private databaseUnavailable(error: Error): void {
+    this.lastDatabaseErrorAt = performance.now();
+    if (this.databaseDown) return;
+    this.databaseDown = true;
+    this.logger.warn(`database unavailable, retrying with backoff: ${errorMessage(error)}`);
+    this.emit('database-unavailable', error);
+  }
+
+  private databaseAvailable(): void {
+    if (!this.databaseDown) return;
+    this.databaseDown = false;
+    this.logger.info('database available again');
+    this.emit('database-available');
+  }
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,66 @@
+/** The task as every layer sees it: the engine, the CLI and the extension. */
+
+export const TASK_STATES = ['pending', 'running', 'succeeded', 'failed', 'aborted', 'lost', 'expired'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const ENDED_STATES: readonly TaskState[] = ['succeeded', 'failed', 'aborted', 'lost', 'expired'];
+
+export function isTaskState(value: string): value is TaskState {
+  return (TASK_STATES as readonly string[]).includes(value);
+}
+
+export function isEnded(state: TaskState): boolean {
+  return ENDED_STATES.includes(state);
+}
+
+/** BIGINT ids travel as decimal strings: JavaScript numbers lose precision past 2^53. */
+export type TaskId = string;
+
+/** A serialised error: what the task threw, or what Taskman says went wrong around it. */
+export interface TaskError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+export interface TaskProgress {
+  percent: number | null;
+  message: string | null;
+}
+
+export interface Task {
+  id: TaskId;
+  application: string;
+  task: string;
+  state: TaskState;
+  payload: unknown;
+  key: string | null;
+  priority: number;
+  /** Only a scheduler running this version of the application may claim the task. */
+  version: string | null;
+  /** The application version that ran it. */
+  ranVersion: string | null;
+  attempt: number;
+  progress: TaskProgress;
+  /** The function's JSON result (succeeded only). */
+  result: unknown;
+  error: TaskError | null;
+  /** The last 64 KiB of the runner's output. Null in lists unless asked for. */
+  logs: string | null;
+  runAfter: Date;
+  startBefore: Date | null;
+  timeoutMs: number | null;
+  abortRequestedAt: Date | null;
+  abortReason: string | null;
+  rerunOf: TaskId | null;
+  schedulerId: string | null;
+  createdAt: Date;
+  claimedAt: Date | null;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  updatedAt: Date;
+}
+
+/** Valid task names: a JavaScript identifier. A path or an expression can never name a task. */
+export const TASK_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;

@@ -1,0 +1,126 @@
+import { Database } from './database/connection';
+import { migrate } from './database/migrations';
+import { listSchedulers, SchedulerInfo } from './database/schedulers';
+import { submitTask, SubmitResult, SubmitTaskInput } from './database/submitTask';
+import { AbortResult, deleteTask, purgeEndedTasks, requestAbort, rerunTask } from './database/taskAdmin';
+import { countByState, getTask, listTasks, TaskFilter, validTaskId } from './database/taskQueries';
+import { DatabaseTarget, parseDatabaseUrl } from './database/url';
+import { parseDuration } from './duration';
+import { ensureEmbeddedServer, EmbeddedServerInfo, EmbeddedServerOptions } from './embedded/embeddedServer';
+import { errorMessage, TaskNotFoundError } from './errors';
+import { Logger, silentLogger } from './logger';
+import { Scheduler, SchedulerOptions } from './scheduler/scheduler';
+import { Task, TaskId, TaskState } from './task';
+
+export interface ConnectOptions {
+  /** `mysql://user:pass@host:port/db` (or `?socket=`). Without it: TASKMAN_DATABASE_URL, else the embedded server. */
+  url?: string;
+  /** A target already parsed (the extension passes the password from SecretStorage this way). */
+  target?: DatabaseTarget;
+  tablePrefix?: string;
+  /** Apply pending migrations on connect (default true). */
+  migrate?: boolean;
+  /** Retries of the first connection while the server is unreachable (default 3). */
+  connectRetries?: number;
+  embedded?: EmbeddedServerOptions;
+  logger?: Logger;
+}
+
+/**
+ * The client API every front end uses: submit and inspect tasks, and create schedulers.
+ * One instance holds one connection pool.
+ */
+export class Taskman {
+  private readonly schedulers = new Set<Scheduler>();
+
+  private constructor(
+    readonly database: Database,
+    /** Set when the embedded server is in use. */
+    readonly embedded: EmbeddedServerInfo | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  static async connect(options: ConnectOptions = {}): Promise<Taskman> {
+    const logger = options.logger ?? silentLogger;
+    let target = options.target;
+    let embedded: EmbeddedServerInfo | undefined;
+    const url = options.url ?? process.env.TASKMAN_DATABASE_URL;
+    if (!target && url) target = parseDatabaseUrl(url);
+    if (!target) {
+      embedded = await ensureEmbeddedServer({ logger, ...options.embedded });
+      target = embedded.target;
+    }
+    const database = new Database(target, { tablePrefix: options.tablePrefix, logger });
+    try {
+      await database.ping({
+        retries: options.connectRetries ?? 3,
+        onRetry: (error, attempt, delay) => logger.warn(`${errorMessage(error)} Retry ${attempt} in ${delay} ms.`),
+      });
+      if (options.migrate !== false) await migrate(database);
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+    return new Taskman(database, embedded, logger);
+  }
+
+  async submit(input: SubmitTaskInput): Promise<SubmitResult> {
+    const result = await submitTask(this.database, input);
+    // A scheduler in this process serving the application starts it now rather than next poll.
+    for (const scheduler of this.schedulers) scheduler.wake();
+    return result;
+  }
+
+  /** The task with its result and logs; TaskNotFoundError if there is none. */
+  async get(id: TaskId): Promise<Task> {
+    const task = await getTask(this.database, id);
+    if (!task) throw new TaskNotFoundError(validTaskId(id));
+    return task;
+  }
+
+  list(filter?: TaskFilter): Promise<Task[]> {
+    return listTasks(this.database, filter);
+  }
+
+  countByState(): Promise<Record<TaskState, number>> {
+    return countByState(this.database);
+  }
+
+  abort(id: TaskId, reason?: string): Promise<AbortResult> {
+    return requestAbort(this.database, id, reason);
+  }
+
+  rerun(id: TaskId): Promise<SubmitResult> {
+    return rerunTask(this.database, id).then((result) => {
+      for (const scheduler of this.schedulers) scheduler.wake();
+      return result;
+    });
+  }
+
+  delete(id: TaskId): Promise<void> {
+    return deleteTask(this.database, id);
+  }
+
+  /** Deletes ended tasks older than `olderThan` (`7d`, ms). Returns how many. */
+  purge(olderThan: string | number): Promise<number> {
+    return purgeEndedTasks(this.database, parseDuration(olderThan, 'older-than'));
+  }
+
+  listSchedulers(): Promise<SchedulerInfo[]> {
+    return listSchedulers(this.database);
+  }
+
+  /** A scheduler on this connection; start() it. Local submissions wake it at once. */
+  createScheduler(options: Omit<SchedulerOptions, 'database' | 'logger'> & { logger?: Logger }): Scheduler {
+    const scheduler = new Scheduler({ logger: this.logger, ...options, database: this.database });
+    this.schedulers.add(scheduler);
+    scheduler.once('stopped', () => this.schedulers.delete(scheduler));
+    return scheduler;
+  }
+
+  /** Stops this instance's schedulers gracefully, then closes the pool. */
+  async close(): Promise<void> {
+    await Promise.all([...this.schedulers].map((scheduler) => scheduler.stop()));
+    await this.database.close();
+  }
+}
