@@ -102,7 +102,7 @@ export class Taskman {
   }
 
   /** Deletes ended tasks older than `olderThan` (`7d`, ms). Returns how many. */
-  purge(olderThan: string | number): Promise<number> {
+  async purge(olderThan: string | number): Promise<number> {
     return purgeEndedTasks(this.database, parseDuration(olderThan, 'older-than'));
   }
 

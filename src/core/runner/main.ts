@@ -28,6 +28,8 @@ async function finish(message: RunnerMessage, code: number): Promise<never> {
   if (finishing) return new Promise<never>(() => undefined);
   finishing = true;
   await flushProgress();
+  // Output still queued in this process would be lost by process.exit: let it drain first.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
   await send(message);
   process.exit(code);
 }

@@ -1,0 +1,127 @@
+import * as assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { claimTasks } from '../../src/core/database/claimTasks';
+import { registerScheduler } from '../../src/core/database/schedulers';
+import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../../src/core';
+import { createTestDatabase, TestDatabase } from '../helpers/database';
+
+describe('the task store', () => {
+  let db: TestDatabase;
+  let schedulerId: string;
+  const claim = (application: string, version: string, limit = 10) =>
+    claimTasks(db.taskman.database, { schedulerId, application, version, limit, heartbeatTimeoutMs: 60_000 });
+
+  before(async () => {
+    db = await createTestDatabase();
+    schedulerId = await registerScheduler(db.taskman.database, { host: 'test', pid: 1, applications: [], concurrency: 10 });
+  });
+  after(() => db.drop());
+
+  it('a second submit with the same key returns the first task while it has not ended', async () => {
+    const first = await db.taskman.submit({ application: 'keys', task: 'a', key: 'order-42', payload: { n: 1 } });
+    const second = await db.taskman.submit({ application: 'keys', task: 'a', key: 'order-42', payload: { n: 2 } });
+    assert.deepEqual(second, { id: first.id, created: false });
+    const other = await db.taskman.submit({ application: 'keys-other', task: 'a', key: 'order-42' });
+    assert.equal(other.created, true);
+    await db.taskman.abort(first.id);
+    const third = await db.taskman.submit({ application: 'keys', task: 'a', key: 'order-42' });
+    assert.equal(third.created, true);
+    assert.notEqual(third.id, first.id);
+  });
+
+  it('concurrent submits with one key create exactly one task', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => db.taskman.submit({ application: 'keys', task: 'b', key: 'race' })));
+    assert.equal(new Set(results.map((r) => r.id)).size, 1);
+    assert.equal(results.filter((r) => r.created).length, 1);
+  });
+
+  it('claims by priority (lower first), then submission order, in batches', async () => {
+    const low = await db.taskman.submit({ application: 'prio', task: 't', priority: 5 });
+    const first = await db.taskman.submit({ application: 'prio', task: 't' });
+    const urgent = await db.taskman.submit({ application: 'prio', task: 't', priority: -1 });
+    const second = await db.taskman.submit({ application: 'prio', task: 't' });
+    const claimed = await claim('prio', '1', 3);
+    assert.deepEqual(claimed.map((t) => t.id), [urgent.id, first.id, second.id]);
+    for (const task of claimed) {
+      assert.equal(task.state, 'running');
+      assert.equal(task.schedulerId, schedulerId);
+      assert.equal(task.attempt, 1);
+    }
+    assert.deepEqual((await claim('prio', '1', 3)).map((t) => t.id), [low.id]);
+    assert.deepEqual(await claim('prio', '1', 3), []);
+  });
+
+  it('does not claim before run_after, nor a task pinned to another version', async () => {
+    const later = await db.taskman.submit({ application: 'gate', task: 't', runAfter: '1h' });
+    const pinned = await db.taskman.submit({ application: 'gate', task: 't', version: '2.0.0' });
+    assert.deepEqual(await claim('gate', '1.0.0'), []);
+    assert.deepEqual((await claim('gate', '2.0.0')).map((t) => t.id), [pinned.id]);
+    assert.equal((await db.taskman.get(later.id)).state, 'pending');
+  });
+
+  it('lists newest first with filters and keyset paging, leaving out result and logs', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await db.taskman.submit({ application: 'paging', task: i % 2 ? 'odd' : 'even', payload: { i } })).id);
+    const page1 = await db.taskman.list({ applications: ['paging'], limit: 3 });
+    const page2 = await db.taskman.list({ applications: ['paging'], limit: 3, beforeId: page1[2].id });
+    const page3 = await db.taskman.list({ applications: ['paging'], limit: 3, beforeId: page2[2].id });
+    assert.deepEqual([...page1, ...page2, ...page3].map((t) => t.id), [...ids].reverse());
+    assert.deepEqual((await db.taskman.list({ applications: ['paging'], task: 'odd' })).map((t) => t.payload), [{ i: 5 }, { i: 3 }, { i: 1 }]);
+    assert.equal((await db.taskman.list({ applications: ['paging'], states: ['running'] })).length, 0);
+    assert.equal(page1[0].logs, null);
+    const since = page1[0].updatedAt;
+    await db.taskman.abort(ids[0]);
+    const changed = await db.taskman.list({ applications: ['paging'], updatedAfter: new Date(since.getTime() - 1) });
+    assert.ok(changed.some((t) => t.id === ids[0] && t.state === 'aborted'));
+  });
+
+  it('rejects bad filters', async () => {
+    await assert.rejects(db.taskman.list({ states: ['sleeping' as never] }), /Unknown state "sleeping"/);
+    await assert.rejects(db.taskman.list({ limit: 0 }), InvalidInputError);
+    await assert.rejects(db.taskman.list({ beforeId: 'abc' }), /"abc" is not a task id/);
+  });
+
+  it('reruns an ended task as a new task pointing at it, and refuses to rerun a pending one', async () => {
+    const original = await db.taskman.submit({ application: 'rerun', task: 't', payload: { x: 1 }, priority: 3, timeout: '5m' });
+    await assert.rejects(db.taskman.rerun(original.id), TaskNotEndedError);
+    await db.taskman.abort(original.id);
+    const rerun = await db.taskman.rerun(original.id);
+    const task = await db.taskman.get(rerun.id);
+    assert.deepEqual([task.rerunOf, task.payload, task.priority, task.timeoutMs, task.state], [original.id, { x: 1 }, 3, 300_000, 'pending']);
+  });
+
+  it('deletes only ended tasks, and says so', async () => {
+    const { id } = await db.taskman.submit({ application: 'del', task: 't' });
+    await assert.rejects(db.taskman.delete(id), /is pending; only an ended task can be deleted/);
+    await db.taskman.abort(id);
+    await db.taskman.delete(id);
+    await assert.rejects(db.taskman.get(id), TaskNotFoundError);
+    await assert.rejects(db.taskman.delete(id), /does not exist/);
+  });
+
+  it('purges ended tasks older than the age given, leaving others', async () => {
+    const old = await db.taskman.submit({ application: 'purge', task: 't' });
+    const fresh = await db.taskman.submit({ application: 'purge', task: 't' });
+    const pending = await db.taskman.submit({ application: 'purge', task: 't' });
+    await db.taskman.abort(old.id);
+    await db.taskman.abort(fresh.id);
+    await db.sql.query(`UPDATE taskman_task SET ended_at = NOW(6) - INTERVAL 8 DAY WHERE id = ?`, [old.id]);
+    assert.equal(await db.taskman.purge('7d'), 1);
+    await assert.rejects(db.taskman.get(old.id), TaskNotFoundError);
+    assert.equal((await db.taskman.get(fresh.id)).state, 'aborted');
+    assert.equal((await db.taskman.get(pending.id)).state, 'pending');
+    await assert.rejects(db.taskman.purge('a week'), /older-than "a week" is not a duration/);
+  });
+
+  it('stores hostile strings exactly: SQL metacharacters, quotes, emoji and long text', async () => {
+    const payload = { sql: "'; DROP TABLE taskman_task; --", quote: '"\\\u0000', emoji: '🦄', long: 'z'.repeat(100_000) };
+    const { id } = await db.taskman.submit({ application: 'hostile', task: 't', payload, key: "k'; --" });
+    assert.deepEqual((await db.taskman.get(id)).payload, payload);
+    assert.equal((await db.taskman.get(id)).key, "k'; --");
+  });
+
+  it('rejects bad ids clearly', async () => {
+    for (const id of ['0', '-1', 'abc', '1; DROP TABLE x', '']) await assert.rejects(db.taskman.get(id), /is not a task id/);
+    await assert.rejects(db.taskman.get('999999999'), /Task 999999999 does not exist/);
+  });
+});
