@@ -94,8 +94,11 @@ export class SchemaTooNewError extends TaskmanError {
  * Its writes about those tasks are refused; it must stop its runners and register again.
  */
 export class SchedulerFencedError extends TaskmanError {
+  readonly schedulerId: string;
+
   constructor(schedulerId: string) {
     super('SCHEDULER_FENCED', `Scheduler ${schedulerId} was declared dead by another scheduler; it re-registers.`);
+    this.schedulerId = schedulerId;
   }
 }
 

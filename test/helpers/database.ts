@@ -23,6 +23,14 @@ async function serverUrl(): Promise<string> {
   return server.url;
 }
 
+/** mysql2 connection options for a URL (mysql2 itself does not read `?socket=`). */
+export function connectionOptions(url: string): Record<string, unknown> {
+  const target = parseDatabaseUrl(url);
+  return target.socketPath
+    ? { socketPath: target.socketPath, user: target.user, password: target.password, database: target.database }
+    : { host: target.host, port: target.port, user: target.user, password: target.password, database: target.database };
+}
+
 export interface TestDatabase {
   url: string;
   name: string;

@@ -434,11 +434,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopController.signal.aborted) {
       await sleep(this.options.heartbeatIntervalMs, this.stopController.signal);
-      if (this.stopController.signal.aborted || !this.schedulerId) return;
+      const schedulerId = this.schedulerId;
+      if (this.stopController.signal.aborted) return;
+      if (!schedulerId) continue;
       try {
-        const alive = await heartbeat(this.db, this.schedulerId, this.running.size);
+        const alive = await heartbeat(this.db, schedulerId, this.running.size);
         this.databaseAvailable();
-        if (!alive) await this.onFenced();
+        if (!alive) await this.onFenced(schedulerId);
       } catch (error) {
         await this.handleLoopError(error, 'heartbeat');
       }
@@ -446,7 +448,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async handleLoopError(error: unknown, where: string): Promise<void> {
-    if (error instanceof SchedulerFencedError) return this.onFenced();
+    if (error instanceof SchedulerFencedError) return this.onFenced(error.schedulerId);
     if (isTransientDatabaseError(error)) {
       this.databaseUnavailable(error as Error);
       return;
@@ -458,8 +460,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * Another scheduler declared us dead and settled our tasks (requeued or lost). Our runners' work
    * can no longer be recorded: stop them, and come back under a new id.
    */
-  private async onFenced(): Promise<void> {
-    const old = this.schedulerId!;
+  private async onFenced(old: string): Promise<void> {
+    // The heartbeat and a claim can both notice; the first one handles it.
+    if (this.schedulerId !== old) return;
     this.logger.warn(`scheduler ${old} was declared dead by another scheduler (missed heartbeats); stopping its ${this.running.size} runner(s) and registering again`);
     for (const entry of this.running.values()) {
       entry.fenced = true;

@@ -1,0 +1,40 @@
+// A scheduler in its own process, for tests that kill, stop or race schedulers.
+//   node --import tsx test/helpers/schedulerProcess.ts   (config in TASKMAN_TEST_SCHEDULER as JSON)
+import { loadApplicationConfig, stderrLogger, Taskman } from '../../src/core';
+import { fixtureApp, runnerScript } from './database';
+import { FAST_TIMINGS } from './scheduler';
+
+interface Config {
+  url: string;
+  apps: string[];
+  journalDir: string;
+  options?: Record<string, unknown>;
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.env.TASKMAN_TEST_SCHEDULER ?? '{}') as Config;
+  const taskman = await Taskman.connect({ url: config.url, migrate: true, connectRetries: 20 });
+  const scheduler = taskman.createScheduler({
+    applications: config.apps.map((name) => loadApplicationConfig(fixtureApp(name))),
+    journalDir: config.journalDir,
+    runnerScript,
+    logger: stderrLogger(process.env.TASKMAN_TEST_LOG === 'debug' ? 'debug' : 'warn', `scheduler[${process.pid}]`),
+    ...FAST_TIMINGS,
+    ...config.options,
+  });
+  scheduler.on('registered', (id) => process.stdout.write(`registered ${id}\n`));
+  scheduler.on('task-ended', (id, state) => process.stdout.write(`ended ${id} ${state}\n`));
+  await scheduler.start();
+  const stop = async () => {
+    await taskman.close();
+    process.stdout.write('stopped\n');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
+main().catch((error) => {
+  process.stderr.write(`scheduler process failed: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import * as assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connectionOptions, createTestDatabase, TestDatabase } from '../helpers/database';
+import { SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
+
+const TASKS = Number(process.env.TASKMAN_RACE_TASKS ?? 2000);
+const SCHEDULERS = Number(process.env.TASKMAN_RACE_SCHEDULERS ?? 4);
+
+describe(`exactly once: ${SCHEDULERS} scheduler processes race over ${TASKS} tasks`, () => {
+  let db: TestDatabase;
+  let schedulers: SchedulerProcess[] = [];
+
+  before(async () => {
+    db = await createTestDatabase();
+    await db.sql.query('CREATE TABLE executions (task_id BIGINT PRIMARY KEY, runs INT NOT NULL, pid INT NOT NULL)');
+  });
+  after(async () => {
+    for (const scheduler of schedulers) scheduler.child.kill('SIGKILL');
+    await db.drop();
+  });
+
+  it('runs every task exactly once', { timeout: 600_000 }, async () => {
+    const payload = { connection: connectionOptions(db.url), table: 'executions' };
+    // Submitted before any scheduler starts, so that all of them race from the first poll.
+    for (let i = 0; i < TASKS; i += 200) {
+      await Promise.all(Array.from({ length: Math.min(200, TASKS - i) }, () => db.taskman.submit({ application: 'fixture-basic', task: 'record', payload })));
+    }
+    schedulers = Array.from({ length: SCHEDULERS }, () => spawnScheduler(db.url, ['basic'], { concurrency: 3, pollIntervalMs: 50 }));
+    await Promise.all(schedulers.map((s) => waitForRegistration(s)));
+    await waitFor('every task to end', async () => (await db.taskman.countByState()).succeeded + (await db.taskman.countByState()).failed === TASKS, {
+      timeoutMs: 540_000,
+      intervalMs: 500,
+    });
+    const counts = await db.taskman.countByState();
+    const [[executions]] = (await db.sql.query('SELECT COUNT(*) AS tasks, COALESCE(SUM(runs), 0) AS runs, COALESCE(SUM(runs > 1), 0) AS duplicated FROM executions')) as never as [[Record<string, string>]];
+    const [perScheduler] = (await db.sql.query('SELECT scheduler_id, COUNT(*) AS n FROM taskman_task GROUP BY scheduler_id ORDER BY scheduler_id')) as never as [Record<string, string>[]];
+    console.log(`race: ${TASKS} tasks, ${SCHEDULERS} schedulers; states ${JSON.stringify(counts)}; executions ${JSON.stringify(executions)}; per scheduler ${perScheduler.map((r) => r.n).join('/')}`);
+    assert.equal(counts.succeeded, TASKS, `states: ${JSON.stringify(counts)}`);
+    assert.equal(Number(executions.tasks), TASKS, 'every task ran');
+    assert.equal(Number(executions.runs), TASKS, 'no task ran twice');
+    assert.equal(Number(executions.duplicated), 0);
+    assert.equal(perScheduler.length, SCHEDULERS, 'every scheduler claimed some tasks');
+  });
+});
