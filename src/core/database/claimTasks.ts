@@ -26,7 +26,7 @@ export interface ClaimRequest {
  *   claim one after another; with SKIP LOCKED each takes the next free rows at once. (The race
  *   test runs 2,000 tasks through several scheduler processes with 0 duplicates.)
  *
- * - Our own scheduler row is locked first, and only if its heartbeat is fresh. A sweeper deletes
+ * - Our own scheduler row is locked first, and we claim only if its heartbeat is fresh. A sweeper deletes
  *   a dead scheduler's row under FOR UPDATE SKIP LOCKED in the same transaction that requeues or
  *   loses its tasks. Locking our row here means either the sweeper runs first (our row is gone:
  *   we are fenced, claim nothing, and re-register) or we run first (the sweeper skips our row
@@ -52,11 +52,13 @@ export async function claimTasks(db: Database, request: ClaimRequest): Promise<T
   if (request.limit <= 0) return [];
   const t = db.tables;
   return db.transaction(async (tx) => {
-    const me = await tx.select(
-      `SELECT id FROM \`${t.scheduler}\` WHERE id = ? AND heartbeat_at > NOW(6) - INTERVAL ? MICROSECOND FOR UPDATE`,
-      [request.schedulerId, request.heartbeatTimeoutMs * 1000],
+    const me = await tx.select<{ fresh: number }>(
+      `SELECT heartbeat_at > NOW(6) - INTERVAL ? MICROSECOND AS fresh FROM \`${t.scheduler}\` WHERE id = ? FOR UPDATE`,
+      [request.heartbeatTimeoutMs * 1000, request.schedulerId],
     );
     if (me.length === 0) throw new SchedulerFencedError(request.schedulerId);
+    // Stale but not yet swept (e.g. right after a database outage): heartbeat first, claim later.
+    if (!Number(me[0].fresh)) return [];
     const picked = await tx.select<{ id: string }>(
       `SELECT id FROM \`${t.task}\`
         WHERE state = 'pending' AND application = ?

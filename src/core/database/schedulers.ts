@@ -54,14 +54,15 @@ export interface SweepResult {
  * Removes schedulers whose heartbeat is older than `timeoutMs` and settles their tasks. Rows are
  * taken FOR UPDATE SKIP LOCKED, so two live sweepers never act on the same dead scheduler, and a
  * scheduler in the middle of a claim (which holds its own row) is never swept under its feet.
+ * A sweeper never sweeps itself: after an outage its own heartbeat is stale too, but it is alive.
  */
-export async function sweepDeadSchedulers(db: Database, timeoutMs: number): Promise<SweepResult> {
+export async function sweepDeadSchedulers(db: Database, sweeperId: string, timeoutMs: number): Promise<SweepResult> {
   const t = db.tables;
   return db.transaction(async (tx) => {
     const dead = await tx.select<{ id: string; host: string; pid: number }>(
-      `SELECT id, host, pid FROM \`${t.scheduler}\` WHERE heartbeat_at < NOW(6) - INTERVAL ? MICROSECOND
+      `SELECT id, host, pid FROM \`${t.scheduler}\` WHERE heartbeat_at < NOW(6) - INTERVAL ? MICROSECOND AND id <> ?
         ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED`,
-      [timeoutMs * 1000],
+      [timeoutMs * 1000, sweeperId],
     );
     if (dead.length === 0) return { schedulers: [], requeued: 0, lost: 0 };
     const reason = (row: { id: string; host: string; pid: number }) =>

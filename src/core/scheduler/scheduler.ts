@@ -179,7 +179,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.wake();
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs;
     const allDone = () => Promise.all([...this.running.values()].map((entry) => entry.done));
-    const finishedInTime = await Promise.race([allDone().then(() => true), sleep(timeoutMs).then(() => false)]);
+    const finishedInTime = await withinTime(allDone(), timeoutMs);
     if (!finishedInTime) {
       for (const taskId of this.running.keys()) this.abortTask(taskId, 'scheduler shutting down');
       await allDone();
@@ -187,7 +187,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.stopController.abort();
     await Promise.all(this.loops);
     // Deliveries still failing (database away) stay in the journal for the next start.
-    await Promise.race([Promise.all([...this.deliveries]), sleep(Math.min(5000, timeoutMs))]);
+    await withinTime(Promise.all([...this.deliveries]), Math.min(5000, timeoutMs));
     if (this.schedulerId) {
       await deregisterScheduler(this.db, this.schedulerId, 'scheduler stopped').catch((error) =>
         this.logger.warn(`could not deregister scheduler ${this.schedulerId}: ${errorMessage(error)}`),
@@ -268,7 +268,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // After an outage every scheduler's heartbeat is stale; give them a full timeout to come back
     // before judging anyone dead.
     if (sinceError >= this.options.heartbeatTimeoutMs) {
-      const swept = await sweepDeadSchedulers(this.db, this.options.heartbeatTimeoutMs);
+      const swept = await sweepDeadSchedulers(this.db, this.schedulerId!, this.options.heartbeatTimeoutMs);
       if (swept.schedulers.length) {
         this.logger.warn(`swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost`);
       }
@@ -499,6 +499,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.databaseDown = false;
     this.logger.info('database available again');
     this.emit('database-available');
+  }
+}
+
+/** True if `promise` settles within `ms`; the timer never outlives the answer. */
+async function withinTime(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timeout = new AbortController();
+  try {
+    return await Promise.race([promise.then(() => true), sleep(ms, timeout.signal).then(() => false)]);
+  } finally {
+    timeout.abort();
   }
 }
 
