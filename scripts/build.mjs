@@ -1,14 +1,11 @@
 // Bundles the engine, the runner (its own entry: it runs in a separate process) and the CLI.
+import * as fs from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
+const { version } = JSON.parse(fs.readFileSync('package.json', 'utf8'));
 
-await esbuild.build({
-  entryPoints: {
-    core: 'src/core/index.ts',
-    runner: 'src/core/runner/main.ts',
-  },
-  outdir: 'dist',
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -16,4 +13,11 @@ await esbuild.build({
   sourcemap: production ? false : 'linked',
   minify: production,
   logLevel: 'warning',
-});
+  define: { TASKMAN_VERSION: JSON.stringify(version) },
+};
+
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: { core: 'src/core/index.ts', runner: 'src/core/runner/main.ts' }, outdir: 'dist' }),
+  esbuild.build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
+]);
+fs.chmodSync('dist/cli.js', 0o755);

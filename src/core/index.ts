@@ -18,3 +18,5 @@ export type { SchedulerOptions, SchedulerEvents } from './scheduler/scheduler';
 export { ensureEmbeddedServer, stopEmbeddedServer, embeddedServerStatus, EMBEDDED_DATABASE } from './embedded/embeddedServer';
 export type { EmbeddedServerOptions, EmbeddedServerInfo, EmbeddedServerStatus } from './embedded/embeddedServer';
 export { defaultDataDir } from './embedded/dataDir';
+export { listApplicationTasks } from './runner/listApplicationTasks';
+export { sleep, backoffDelay } from './timing';

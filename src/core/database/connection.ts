@@ -1,6 +1,7 @@
 import * as mysql from 'mysql2/promise';
 import { DatabaseConnectionError, DatabaseError, errorMessage, InvalidInputError, TaskmanError } from '../errors';
 import { Logger, silentLogger } from '../logger';
+import { backoffDelay, sleep } from '../timing';
 import { DatabaseTarget, describeTarget } from './url';
 
 export type Row = Record<string, unknown>;
@@ -247,23 +248,4 @@ export class Database implements Queryable {
 
 function stripPassword(message: string, password: string | undefined): string {
   return password ? message.split(password).join('***') : message;
-}
-
-/** 100 ms doubling to 5 s, with ±25 % jitter so that many clients do not retry in step. */
-export function backoffDelay(attempt: number, baseMs = 100, maxMs = 5_000): number {
-  const exact = Math.min(maxMs, baseMs * 2 ** attempt);
-  return Math.round(exact * (0.75 + Math.random() * 0.5));
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

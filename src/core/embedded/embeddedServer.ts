@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as mysql from 'mysql2/promise';
-import { sleep } from '../database/connection';
+import { sleep } from '../timing';
 import { DatabaseTarget, formatDatabaseUrl } from '../database/url';
 import { EmbeddedServerError, errorMessage } from '../errors';
 import { Logger, silentLogger } from '../logger';

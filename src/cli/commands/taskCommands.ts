@@ -1,0 +1,152 @@
+import * as fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { isTaskState, TASK_STATES, TaskState } from '../../core';
+import { describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../format';
+import { globals, parse, printJson, UsageError, withTaskman } from '../context';
+import { waitForTask } from './waitForTask';
+
+/** `--payload '{"a":1}'` or `--payload @file.json`; `-` reads stdin. */
+export function readPayload(value: string | undefined): unknown {
+  if (value === undefined) return null;
+  let text = value;
+  let source = 'the --payload value';
+  if (value === '-' || value.startsWith('@')) {
+    source = value === '-' ? 'standard input' : value.slice(1);
+    try {
+      text = fs.readFileSync(value === '-' ? 0 : value.slice(1), 'utf8');
+    } catch (error) {
+      throw new UsageError(`Cannot read the payload from ${source}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}. Example: --payload '{"customerId": 42}'`);
+  }
+}
+
+function parseStates(value: string, previous: TaskState[] = []): TaskState[] {
+  const states = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const state of states) {
+    if (!isTaskState(state)) throw new UsageError(`Unknown state "${state}". States: ${TASK_STATES.join(', ')}.`);
+  }
+  return [...previous, ...(states as TaskState[])];
+}
+
+export function registerTaskCommands(program: Command): void {
+  program
+    .command('submit')
+    .description('submit a task; prints its id')
+    .argument('<app>', 'application name (the "name" in its taskman.config.json)')
+    .argument('<task>', 'the exported function to run')
+    .option('--payload <json>', 'the payload as JSON, @file.json, or - for standard input')
+    .option('--key <key>', 'idempotency key: while a task with this key has not ended, its id is returned instead')
+    .option('--priority <n>', 'lower runs first (default 0)', parse.integer('--priority', -1_000_000, 1_000_000))
+    .option('--start-before <when>', 'deadline to start: a duration from now (10m) or an ISO time; past it the task expires')
+    .option('--run-after <when>', 'do not start before: a duration from now (30s) or an ISO time')
+    .option('--timeout <duration>', 'longest run (e.g. 15m); past it the task is aborted')
+    .option('--version <version>', 'only a scheduler running this application version may run it')
+    .option('--json', 'print the task as JSON')
+    .action(async (application: string, task: string, options, command: Command) => {
+      const payload = readPayload(options.payload);
+      await withTaskman(globals(command), async (taskman) => {
+        const submitted = await taskman.submit({
+          application,
+          task,
+          payload,
+          key: options.key,
+          priority: options.priority,
+          startBefore: options.startBefore,
+          runAfter: options.runAfter,
+          timeout: options.timeout,
+          version: options.version,
+        });
+        if (options.json) printJson({ ...taskJson(await taskman.get(submitted.id)), created: submitted.created });
+        else process.stdout.write(`${submitted.id}\n`);
+        if (!submitted.created) process.stderr.write(`task ${submitted.id} with key ${JSON.stringify(options.key)} already exists and has not ended; not submitted again\n`);
+      });
+    });
+
+  program
+    .command('list')
+    .description('list tasks, newest first')
+    .option('--state <states>', `only these states (comma-separated or repeated): ${TASK_STATES.join(', ')}`, parseStates)
+    .option('--app <name>', 'only this application (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--task <name>', 'only this task name')
+    .option('--limit <n>', 'at most this many (default 50)', parse.integer('--limit', 1, 1000), 50)
+    .option('--before <id>', 'only tasks older than this id (the next page)')
+    .option('--json', 'print an array of tasks as JSON')
+    .action(async (options, command: Command) => {
+      await withTaskman(globals(command), async (taskman) => {
+        const tasks = await taskman.list({ states: options.state, applications: options.app, task: options.task, limit: options.limit, beforeId: options.before });
+        if (options.json) return printJson(tasks.map(taskJson));
+        if (tasks.length === 0) return void process.stdout.write('no tasks\n');
+        process.stdout.write(`${table(TASK_TABLE_HEADER, taskRows(tasks, new Date()))}\n`);
+      });
+    });
+
+  program
+    .command('show')
+    .description('one task: payload, progress, result or error, logs, timings, scheduler')
+    .argument('<id>', 'task id')
+    .option('--json', 'print the task as JSON')
+    .action(async (id: string, options, command: Command) => {
+      await withTaskman(globals(command), async (taskman) => {
+        const task = await taskman.get(id);
+        if (options.json) printJson(taskJson(task));
+        else process.stdout.write(`${describeTask(task)}\n`);
+      });
+    });
+
+  program
+    .command('wait')
+    .description('wait for a task to end, with live progress on a terminal; exit 0 if it succeeded, 1 otherwise')
+    .argument('<id>', 'task id')
+    .option('--timeout <duration>', 'give up after this long (exit 1)', parse.duration('--timeout'))
+    .option('--json', 'print the ended task as JSON')
+    .action(async (id: string, options, command: Command) => {
+      await withTaskman(globals(command), async (taskman) => {
+        const task = await waitForTask(taskman, id, { timeoutMs: options.timeout, tty: process.stderr.isTTY === true });
+        if (options.json) printJson(taskJson(task));
+        else process.stdout.write(`task ${task.id} ${task.state}${task.error ? `: ${task.error.name}: ${task.error.message}` : ''}\n`);
+        if (task.state !== 'succeeded') process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('abort')
+    .description('abort a task: a pending one at once, a running one within one poll of its scheduler')
+    .argument('<id>', 'task id')
+    .option('--reason <text>', 'why (stored with the task)', 'aborted from the command line')
+    .action(async (id: string, options, command: Command) => {
+      await withTaskman(globals(command), async (taskman) => {
+        const result = await taskman.abort(id, options.reason);
+        const text = {
+          aborted: `task ${id} aborted (it had not started)`,
+          'abort-requested': `task ${id} is running; its scheduler will stop it`,
+          'already-ended': `task ${id} had already ended (${'state' in result ? result.state : ''}); nothing changed`,
+        }[result.outcome];
+        process.stdout.write(`${text}\n`);
+      });
+    });
+
+  program
+    .command('rerun')
+    .description('submit an ended task again as a new task pointing at it; prints the new id')
+    .argument('<id>', 'task id')
+    .action(async (id: string, _options, command: Command) => {
+      await withTaskman(globals(command), async (taskman) => {
+        process.stdout.write(`${(await taskman.rerun(id)).id}\n`);
+      });
+    });
+
+  program
+    .command('purge')
+    .description('delete ended tasks older than a given age, in small batches')
+    .addOption(new Option('--older-than <duration>', 'age of the tasks to delete, e.g. 7d').makeOptionMandatory())
+    .action(async (options, command: Command) => {
+      await withTaskman(globals(command), async (taskman) => {
+        process.stdout.write(`purged ${await taskman.purge(options.olderThan)} task(s)\n`);
+      });
+    });
+}

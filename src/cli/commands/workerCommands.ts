@@ -1,0 +1,72 @@
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { listApplicationTasks, loadApplicationConfig, sleep, stderrLogger } from '../../core';
+import { countUnfinished } from '../../core/database/taskQueries';
+import { connect, dataDir, globals, parse, printJson } from '../context';
+
+export function registerWorkerCommands(program: Command): void {
+  program
+    .command('worker')
+    .description('run a scheduler for an application until SIGINT/SIGTERM (graceful: running tasks may finish)')
+    .option('--app <dir>', 'the application folder holding taskman.config.json', '.')
+    .option('--concurrency <n>', 'tasks run at once (default: the config\'s concurrency)', parse.integer('--concurrency', 1, 1000))
+    .option('--until-idle', 'exit 0 once no task of the application is pending or running')
+    .option('--poll-interval <duration>', 'time between claim polls (default 1s, jittered)', parse.duration('--poll-interval'))
+    .option('--heartbeat-timeout <duration>', 'a scheduler silent this long is dead (default 30s)', parse.duration('--heartbeat-timeout'))
+    .option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, how long running tasks may go on before they are aborted (default 30s)', parse.duration('--shutdown-timeout'))
+    .action(async (options, command: Command) => {
+      const global = globals(command);
+      const app = loadApplicationConfig(path.resolve(options.app));
+      if (options.concurrency) app.concurrency = options.concurrency;
+      const logger = stderrLogger(global.verbose ? 'debug' : 'info', 'taskman worker');
+      const taskman = await connect(global, { connectRetries: 10, logger });
+      const heartbeatTimeoutMs: number | undefined = options.heartbeatTimeout;
+      const scheduler = taskman.createScheduler({
+        applications: [app],
+        journalDir: path.join(dataDir(global), 'journal'),
+        pollIntervalMs: options.pollInterval,
+        heartbeatTimeoutMs,
+        heartbeatIntervalMs: heartbeatTimeoutMs ? Math.max(100, Math.floor(heartbeatTimeoutMs / 5)) : undefined,
+        shutdownTimeoutMs: options.shutdownTimeout,
+        logger,
+      });
+      let stopping: Promise<void> | undefined;
+      const stop = (why: string) => {
+        if (stopping) {
+          logger.warn(`${why} again: aborting running tasks now`);
+          for (const id of scheduler.runningTaskIds()) scheduler.abortTask(id, 'scheduler shutting down');
+          return stopping;
+        }
+        logger.info(`${why}: stopping gracefully (${scheduler.runningCount} running; again to abort them)`);
+        stopping = taskman.close();
+        return stopping;
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      await scheduler.start();
+      if (options.untilIdle) {
+        while (!stopping) {
+          if (scheduler.runningCount === 0 && (await countUnfinished(taskman.database, [app.name])) === 0) {
+            logger.info(`no ${app.name} task is pending or running: exiting`);
+            await stop('idle');
+            break;
+          }
+          await sleep(250);
+        }
+      }
+      await new Promise<void>((resolve) => scheduler.once('stopped', () => resolve()));
+      await stopping;
+    });
+
+  program
+    .command('tasks')
+    .description("the application's exported task names (read in a child process)")
+    .option('--app <dir>', 'the application folder holding taskman.config.json', '.')
+    .option('--json', 'print a JSON array')
+    .action(async (options) => {
+      const app = loadApplicationConfig(path.resolve(options.app));
+      const names = await listApplicationTasks(app);
+      if (options.json) printJson(names);
+      else process.stdout.write(names.length ? `${names.join('\n')}\n` : `${app.tasks} exports no functions\n`);
+    });
+}

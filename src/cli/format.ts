@@ -1,0 +1,113 @@
+import { formatDuration, Task } from '../core';
+
+/** The task as the CLI prints it with --json: snake_case, ISO times, ids as strings. */
+export function taskJson(task: Task): Record<string, unknown> {
+  return {
+    id: task.id,
+    application: task.application,
+    task: task.task,
+    state: task.state,
+    payload: task.payload,
+    progress: task.progress,
+    result: task.result,
+    error: task.error,
+    attempt: task.attempt,
+    priority: task.priority,
+    key: task.key,
+    version: task.version,
+    ran_version: task.ranVersion,
+    run_after: iso(task.runAfter),
+    start_before: iso(task.startBefore),
+    timeout_ms: task.timeoutMs,
+    abort_requested_at: iso(task.abortRequestedAt),
+    abort_reason: task.abortReason,
+    rerun_of: task.rerunOf,
+    scheduler: task.schedulerId,
+    created_at: iso(task.createdAt),
+    claimed_at: iso(task.claimedAt),
+    started_at: iso(task.startedAt),
+    ended_at: iso(task.endedAt),
+    updated_at: iso(task.updatedAt),
+    ...(task.logs !== null ? { logs: task.logs } : {}),
+  };
+}
+
+function iso(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}
+
+/** Left-aligned columns separated by two spaces; the header row first. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function progressText(task: Task): string {
+  const parts: string[] = [];
+  if (task.progress.percent !== null) parts.push(`${Math.round(task.progress.percent)}%`);
+  if (task.progress.message) parts.push(task.progress.message);
+  return parts.join(' · ');
+}
+
+/** How long it ran (ended) or has been running, measured between database timestamps. */
+export function elapsedText(task: Task, now: Date): string {
+  if (!task.startedAt) return '';
+  return formatDuration((task.endedAt ?? now).getTime() - task.startedAt.getTime());
+}
+
+export function taskRows(tasks: Task[], now: Date): string[][] {
+  return tasks.map((task) => [
+    task.id,
+    task.application,
+    task.task,
+    task.state,
+    progressText(task),
+    elapsedText(task, now),
+    task.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+  ]);
+}
+
+export const TASK_TABLE_HEADER = ['ID', 'APPLICATION', 'TASK', 'STATE', 'PROGRESS', 'TIME', 'CREATED (UTC)'];
+
+/** The human view of one task for `taskman show`. */
+export function describeTask(task: Task): string {
+  const lines: string[] = [];
+  const field = (name: string, value: unknown) => {
+    if (value !== null && value !== undefined && value !== '') lines.push(`${`${name}:`.padEnd(14)}${value instanceof Date ? value.toISOString() : String(value)}`);
+  };
+  field('id', task.id);
+  field('application', `${task.application}${task.ranVersion ? ` @ ${task.ranVersion}` : task.version ? ` (pinned to ${task.version})` : ''}`);
+  field('task', task.task);
+  field('state', task.state);
+  field('progress', progressText(task));
+  field('attempt', task.attempt);
+  field('priority', task.priority);
+  field('key', task.key);
+  field('scheduler', task.schedulerId);
+  field('rerun of', task.rerunOf);
+  field('created', task.createdAt);
+  field('run after', task.runAfter.getTime() !== task.createdAt.getTime() ? task.runAfter : null);
+  field('start before', task.startBefore);
+  field('timeout', task.timeoutMs !== null ? formatDuration(task.timeoutMs) : null);
+  field('claimed', task.claimedAt);
+  field('started', task.startedAt);
+  field('ended', task.endedAt);
+  field('ran for', task.startedAt && task.endedAt ? elapsedText(task, task.endedAt) : null);
+  field('abort reason', task.abortReason);
+  lines.push('', 'payload:', indent(JSON.stringify(task.payload, null, 2)));
+  if (task.state === 'succeeded') lines.push('', 'result:', indent(JSON.stringify(task.result, null, 2)));
+  if (task.error) {
+    lines.push('', 'error:', indent(`${task.error.name}: ${task.error.message}${task.error.code ? ` [${task.error.code}]` : ''}`));
+    if (task.error.stack) lines.push(indent(task.error.stack.split('\n').slice(1).join('\n')));
+  }
+  if (task.logs) lines.push('', 'logs (last 64 KiB):', indent(task.logs.trimEnd()));
+  return lines.join('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}

@@ -1,0 +1,19 @@
+/** Resolves after `ms`, or at once when `signal` aborts; the timer never outlives the wait. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** 100 ms doubling to 5 s, with ±25 % jitter so that many clients do not retry in step. */
+export function backoffDelay(attempt: number, baseMs = 100, maxMs = 5_000): number {
+  const exact = Math.min(maxMs, baseMs * 2 ** attempt);
+  return Math.round(exact * (0.75 + Math.random() * 0.5));
+}
