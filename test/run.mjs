@@ -11,7 +11,7 @@ const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '..');
 const { ensureEmbeddedServer, stopEmbeddedServer } = require(path.join(root, 'dist', 'core.js'));
 
-const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration'];
+const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
 const files = suites.flatMap((suite) => {
   const dir = path.join(root, 'test', suite);
   if (fs.existsSync(dir) && fs.statSync(dir).isFile()) return [dir];

@@ -8,6 +8,7 @@ export * from './taskman';
 export { Database, isTransientDatabaseError } from './database/connection';
 export { migrate, SCHEMA_VERSION } from './database/migrations';
 export type { SchedulerInfo } from './database/schedulers';
+export { validateSubmission } from './database/submitTask';
 export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
 export type { AbortResult } from './database/taskAdmin';
 export type { TaskFilter } from './database/taskQueries';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { isTaskState, TASK_STATES, TaskState } from '../../core';
+import { isTaskState, SubmitTaskInput, TASK_STATES, TaskState, validateSubmission } from '../../core';
 import { describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../format';
 import { globals, parse, printJson, UsageError, withTaskman } from '../context';
 import { waitForTask } from './waitForTask';
@@ -48,19 +48,21 @@ export function registerTaskCommands(program: Command): void {
     .option('--version <version>', 'only a scheduler running this application version may run it')
     .option('--json', 'print the task as JSON')
     .action(async (application: string, task: string, options, command: Command) => {
-      const payload = readPayload(options.payload);
+      const input: SubmitTaskInput = {
+        application,
+        task,
+        payload: readPayload(options.payload),
+        key: options.key,
+        priority: options.priority,
+        startBefore: options.startBefore,
+        runAfter: options.runAfter,
+        timeout: options.timeout,
+        version: options.version,
+      };
+      // Bad input is reported before any connection is made.
+      validateSubmission(input);
       await withTaskman(globals(command), async (taskman) => {
-        const submitted = await taskman.submit({
-          application,
-          task,
-          payload,
-          key: options.key,
-          priority: options.priority,
-          startBefore: options.startBefore,
-          runAfter: options.runAfter,
-          timeout: options.timeout,
-          version: options.version,
-        });
+        const submitted = await taskman.submit(input);
         if (options.json) printJson({ ...taskJson(await taskman.get(submitted.id)), created: submitted.created });
         else process.stdout.write(`${submitted.id}\n`);
         if (!submitted.created) process.stderr.write(`task ${submitted.id} with key ${JSON.stringify(options.key)} already exists and has not ended; not submitted again\n`);

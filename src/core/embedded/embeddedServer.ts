@@ -19,7 +19,7 @@ export const EMBEDDED_DATABASE = 'taskman';
 export interface EmbeddedServerOptions {
   /** Taskman's data folder; the server lives in its `mysql/` subfolder. Default: defaultDataDir(). */
   dataDir?: string;
-  /** Server binary; default: found on PATH or in the usual sbin folders. */
+  /** Server binary; default: TASKMAN_MYSQLD, else found on PATH or in the usual sbin folders. */
   binary?: string;
   /** Extra server options, e.g. `--innodb-flush-log-at-trx-commit=2` for throwaway test servers. */
   serverArgs?: string[];
