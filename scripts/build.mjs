@@ -1,4 +1,5 @@
-// Bundles the engine, the runner (its own entry: it runs in a separate process) and the CLI.
+// Bundles the engine, the runner (its own entry: it runs in a separate process), the CLI and the
+// VS Code extension (vscode stays external: the extension host provides it).
 import * as fs from 'node:fs';
 import * as esbuild from 'esbuild';
 
@@ -19,5 +20,6 @@ const common = {
 await Promise.all([
   esbuild.build({ ...common, entryPoints: { core: 'src/core/index.ts', runner: 'src/core/runner/main.ts' }, outdir: 'dist' }),
   esbuild.build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
+  esbuild.build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
 ]);
 fs.chmodSync('dist/cli.js', 0o755);

@@ -1,0 +1,21 @@
+/** Every command the extension contributes; package.json declares the same ids. */
+export const CommandId = {
+  runTask: 'taskman.runTask',
+  abortTask: 'taskman.abortTask',
+  showResult: 'taskman.showResult',
+  showError: 'taskman.showError',
+  showLogs: 'taskman.showLogs',
+  rerunTask: 'taskman.rerunTask',
+  copyTaskId: 'taskman.copyTaskId',
+  deleteTask: 'taskman.deleteTask',
+  purgeEnded: 'taskman.purgeEnded',
+  refresh: 'taskman.refresh',
+  filter: 'taskman.filter',
+  startScheduler: 'taskman.startScheduler',
+  stopScheduler: 'taskman.stopScheduler',
+  configureDatabase: 'taskman.configureDatabase',
+  setDatabasePassword: 'taskman.setDatabasePassword',
+  useEmbeddedDatabase: 'taskman.useEmbeddedDatabase',
+} as const;
+
+export type CommandId = (typeof CommandId)[keyof typeof CommandId];

@@ -1,0 +1,105 @@
+import * as vscode from 'vscode';
+import { ApplicationConfig, errorMessage, listApplicationTasks, parseTimeSpec } from '../../core';
+import { ExtensionServices } from '../services';
+
+/** Arguments for running a task without the pickers (other extensions, tests). */
+export interface RunTaskArguments {
+  application?: string;
+  task: string;
+  payload?: unknown;
+  startBefore?: string;
+}
+
+const LAST_PAYLOAD = (app: string, task: string) => `taskman.lastPayload:${app}:${task}`;
+
+export async function runTask(services: ExtensionServices, args?: RunTaskArguments): Promise<string | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Taskman runs no workspace code in an untrusted workspace. Trust the workspace to run tasks.');
+    return undefined;
+  }
+  const app = await pickApplication(services, args?.application);
+  if (!app) return undefined;
+  const chosen = args ?? (await pickTaskAndPayload(services, app));
+  if (!chosen) return undefined;
+  const taskman = await services.connection.get();
+  const { id } = await taskman.submit({ application: app.name, task: chosen.task, payload: chosen.payload ?? null, startBefore: chosen.startBefore || undefined });
+  services.notifier.watch(id);
+  services.logger.info(`submitted task ${id}: ${app.name}.${chosen.task}`);
+  void services.taskTree.refresh();
+  return id;
+}
+
+async function pickApplication(services: ExtensionServices, name: string | undefined): Promise<ApplicationConfig | undefined> {
+  const apps = services.applications.valid();
+  if (name) {
+    const app = apps.find((a) => a.name === name);
+    if (!app) throw new Error(`No application named "${name}" in this workspace (found: ${apps.map((a) => a.name).join(', ') || 'none'}).`);
+    return app;
+  }
+  if (apps.length === 0) {
+    const invalid = services.applications.all().find((a) => a.error);
+    void vscode.window.showErrorMessage(invalid ? `Taskman: ${errorMessage(invalid.error)}` : 'Taskman: this workspace has no taskman.config.json. Add one at a folder root to make it an application.');
+    return undefined;
+  }
+  if (apps.length === 1) return apps[0];
+  const picked = await vscode.window.showQuickPick(
+    apps.map((app) => ({ label: app.name, description: app.version, detail: app.root, app })),
+    { title: 'Taskman: Run Task — application' },
+  );
+  return picked?.app;
+}
+
+async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationConfig): Promise<RunTaskArguments | undefined> {
+  const quickPick = vscode.window.createQuickPick();
+  quickPick.title = `Taskman: Run Task — ${app.name}@${app.version}`;
+  quickPick.placeholder = 'Type to filter the exported tasks';
+  quickPick.busy = true;
+  quickPick.show();
+  let names: string[];
+  try {
+    // Read in a child process: workspace code never loads in the extension host.
+    names = await listApplicationTasks(app);
+  } catch (error) {
+    quickPick.dispose();
+    throw error;
+  }
+  quickPick.busy = false;
+  quickPick.items = names.map((name) => ({ label: name }));
+  const task = await new Promise<string | undefined>((resolve) => {
+    quickPick.onDidAccept(() => resolve(quickPick.selectedItems[0]?.label));
+    quickPick.onDidHide(() => resolve(undefined));
+  });
+  quickPick.dispose();
+  if (!task) return undefined;
+  const state = services.context.workspaceState;
+  const payloadText = await vscode.window.showInputBox({
+    title: `Taskman: Run ${app.name}.${task} — payload (JSON)`,
+    prompt: 'The payload as JSON, e.g. {"customerId": 42}; Enter to run',
+    value: state.get<string>(LAST_PAYLOAD(app.name, task)) ?? '{}',
+    validateInput: (value) => {
+      try {
+        JSON.parse(value);
+        return undefined;
+      } catch (error) {
+        return `Not valid JSON: ${errorMessage(error)}`;
+      }
+    },
+  });
+  if (payloadText === undefined) return undefined;
+  await state.update(LAST_PAYLOAD(app.name, task), payloadText);
+  const startBefore = await vscode.window.showInputBox({
+    title: `Taskman: Run ${app.name}.${task} — start before (optional)`,
+    prompt: 'A deadline to start by: a duration from now (10m) or an ISO time. Empty: no deadline.',
+    validateInput: (value) => {
+      if (!value.trim()) return undefined;
+      try {
+        parseTimeSpec(value, 'start before');
+        return undefined;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+  });
+  if (startBefore === undefined) return undefined;
+  return { task, payload: JSON.parse(payloadText), startBefore: startBefore.trim() || undefined };
+}

@@ -1,0 +1,13 @@
+import * as vscode from 'vscode';
+import { taskDocumentUri, TaskDocumentKind } from '../taskDocuments';
+import { ExtensionServices, resolveTaskId, TaskArgument } from '../services';
+
+/** Opens the task's result, error or logs as a read-only document. */
+export function showTaskDocument(kind: TaskDocumentKind) {
+  return async (services: ExtensionServices, argument: TaskArgument): Promise<vscode.TextEditor | undefined> => {
+    const id = await resolveTaskId(argument, services);
+    if (!id) return undefined;
+    const document = await vscode.workspace.openTextDocument(taskDocumentUri(id, kind));
+    return vscode.window.showTextDocument(document, { preview: true });
+  };
+}

@@ -1,0 +1,64 @@
+import * as vscode from 'vscode';
+import { savedFilter } from './commands/filterTasks';
+import { DatabaseConnection } from './databaseConnection';
+import { EmbeddedScheduler } from './embeddedScheduler';
+import { outputLogger } from './outputLogger';
+import { registerCommands } from './registerCommands';
+import { ExtensionServices } from './services';
+import { createStatusBar } from './statusBar';
+import { TASK_DOCUMENT_SCHEME, TaskDocuments } from './taskDocuments';
+import { TaskEndNotifier } from './taskEndNotifier';
+import { SchedulerTree } from './views/schedulerTree';
+import { TaskTree } from './views/taskTree';
+import { WorkspaceApplications } from './workspaceApplications';
+
+let services: ExtensionServices | undefined;
+
+/** Returns quickly: the database is reached lazily, when a view or command first needs it. */
+export function activate(context: vscode.ExtensionContext): ExtensionServices {
+  const channel = vscode.window.createOutputChannel('Taskman', { log: true });
+  const logger = outputLogger(channel);
+  const connection = new DatabaseConnection(context, logger);
+  const applications = new WorkspaceApplications(logger);
+  const scheduler = new EmbeddedScheduler(context, connection, applications, logger);
+  const taskTree = new TaskTree(connection);
+  const taskView = vscode.window.createTreeView('taskman.tasks', { treeDataProvider: taskTree, showCollapseAll: true });
+  const schedulerTree = new SchedulerTree(connection, scheduler);
+  const schedulerView = vscode.window.createTreeView('taskman.schedulers', { treeDataProvider: schedulerTree });
+  const notifier = new TaskEndNotifier(connection, logger);
+  const documents = new TaskDocuments(connection);
+  services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier };
+  taskTree.attach(taskView);
+  schedulerTree.attach(schedulerView);
+  void taskTree.setFilter(savedFilter(context));
+  context.subscriptions.push(
+    channel,
+    applications,
+    taskTree,
+    taskView,
+    schedulerTree,
+    schedulerView,
+    notifier,
+    vscode.workspace.registerTextDocumentContentProvider(TASK_DOCUMENT_SCHEME, documents),
+    vscode.languages.registerDocumentLinkProvider({ scheme: TASK_DOCUMENT_SCHEME }, documents),
+    createStatusBar(connection, scheduler, taskTree),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('taskman.database')) void connection.reconnect();
+    }),
+    ...registerCommands(services),
+  );
+  void vscode.commands.executeCommand('setContext', 'taskman.schedulerRunning', false);
+  // Connect and start the scheduler in the background when the workspace is an application.
+  if (applications.all().length > 0 || taskView.visible) void connection.get().catch(() => undefined).then(() => scheduler.update());
+  logger.info(`Taskman activated (${vscode.workspace.isTrusted ? 'trusted' : 'untrusted: view only'} workspace)`);
+  return services;
+}
+
+/** Stops the scheduler gracefully (running tasks finish or are aborted; none is lost), then disconnects. */
+export async function deactivate(): Promise<void> {
+  const current = services;
+  services = undefined;
+  if (!current) return;
+  await current.scheduler.dispose();
+  await current.connection.dispose();
+}

@@ -1,0 +1,35 @@
+import * as vscode from 'vscode';
+import { Logger } from '../core';
+import { DatabaseConnection } from './databaseConnection';
+import { EmbeddedScheduler } from './embeddedScheduler';
+import { TaskEndNotifier } from './taskEndNotifier';
+import { SchedulerTree } from './views/schedulerTree';
+import { TaskTree, TaskTreeNode } from './views/taskTree';
+
+/** What command handlers work with. Also the extension's exports, for its tests. */
+export interface ExtensionServices {
+  context: vscode.ExtensionContext;
+  logger: Logger;
+  connection: DatabaseConnection;
+  applications: import('./workspaceApplications').WorkspaceApplications;
+  scheduler: EmbeddedScheduler;
+  taskTree: TaskTree;
+  taskView: vscode.TreeView<TaskTreeNode>;
+  schedulerTree: SchedulerTree;
+  notifier: TaskEndNotifier;
+}
+
+/** A command's task argument: a tree node (menus), an id (other commands, tests), or nothing (palette). */
+export type TaskArgument = TaskTreeNode | string | undefined;
+
+export async function resolveTaskId(argument: TaskArgument, services: ExtensionServices): Promise<string | undefined> {
+  if (typeof argument === 'string') return argument;
+  if (argument?.kind === 'task') return argument.task.id;
+  const selected = services.taskView.selection.find((node) => node.kind === 'task');
+  if (selected?.kind === 'task') return selected.task.id;
+  return vscode.window.showInputBox({
+    title: 'Taskman: task id',
+    prompt: 'The id of the task',
+    validateInput: (value) => (/^[1-9]\d{0,19}$/.test(value.trim()) ? undefined : 'A task id is a positive whole number.'),
+  }).then((value) => value?.trim());
+}

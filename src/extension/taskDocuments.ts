@@ -1,0 +1,51 @@
+import * as vscode from 'vscode';
+import { Task } from '../core';
+import { DatabaseConnection } from './databaseConnection';
+
+export const TASK_DOCUMENT_SCHEME = 'taskman';
+export type TaskDocumentKind = 'result' | 'error' | 'logs';
+
+/** `taskman:/task/12/result.json`, `…/error.json`, `…/logs.log`: read-only virtual documents. */
+export function taskDocumentUri(taskId: string, kind: TaskDocumentKind): vscode.Uri {
+  return vscode.Uri.from({ scheme: TASK_DOCUMENT_SCHEME, path: `/task/${taskId}/${kind}.${kind === 'logs' ? 'log' : 'json'}` });
+}
+
+/** The text of a task document; the stack becomes an array of lines so each frame is readable. */
+export function taskDocumentText(task: Task, kind: TaskDocumentKind): string {
+  if (kind === 'logs') return task.logs || '(no output)\n';
+  if (kind === 'result') return `${JSON.stringify(task.result, null, 2)}\n`;
+  const error = task.error
+    ? { name: task.error.name, message: task.error.message, ...(task.error.code ? { code: task.error.code } : {}), stack: task.error.stack?.split('\n') ?? [] }
+    : null;
+  return `${JSON.stringify({ task: task.id, state: task.state, abortReason: task.abortReason ?? undefined, error }, null, 2)}\n`;
+}
+
+export class TaskDocuments implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider {
+  constructor(private readonly connection: DatabaseConnection) {}
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const match = /^\/task\/(\d+)\/(result|error|logs)\.(json|log)$/.exec(uri.path);
+    if (!match) return `Not a Taskman document: ${uri.toString()}\n`;
+    const taskman = await this.connection.get();
+    const task = await taskman.get(match[1]);
+    return taskDocumentText(task, match[2] as TaskDocumentKind);
+  }
+
+  /** Stack frames that point into a workspace folder become links to that line. */
+  provideDocumentLinks(document: vscode.TextDocument): vscode.DocumentLink[] {
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    const links: vscode.DocumentLink[] = [];
+    const text = document.getText();
+    const frame = /(\/[^\s()'"\\:]+):(\d+):(\d+)/g;
+    for (let m = frame.exec(text); m; m = frame.exec(text)) {
+      const file = m[1];
+      if (!folders.some((folder) => file.startsWith(`${folder}/`)) || file.includes('/node_modules/')) continue;
+      const range = new vscode.Range(document.positionAt(m.index), document.positionAt(m.index + m[0].length));
+      const target = vscode.Uri.file(file).with({ fragment: `L${m[2]},${m[3]}` });
+      const link = new vscode.DocumentLink(range, target);
+      link.tooltip = `Open ${vscode.workspace.asRelativePath(file)} at line ${m[2]}`;
+      links.push(link);
+    }
+    return links;
+  }
+}

@@ -1,0 +1,68 @@
+import * as vscode from 'vscode';
+import { errorMessage, SchedulerInfo } from '../../core';
+import { DatabaseConnection } from '../databaseConnection';
+import { EmbeddedScheduler } from '../embeddedScheduler';
+
+/** The Schedulers view: every registered scheduler, this window's marked; refreshed while visible. */
+export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private schedulers: SchedulerInfo[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private view: vscode.TreeView<SchedulerInfo> | undefined;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+
+  constructor(private readonly connection: DatabaseConnection, private readonly embedded: EmbeddedScheduler) {
+    this.disposables.push(embedded.onDidChange(() => void this.refresh()), connection.onDidChange(() => void this.refresh()));
+  }
+
+  attach(view: vscode.TreeView<SchedulerInfo>): void {
+    this.view = view;
+    this.disposables.push(view.onDidChangeVisibility(() => this.schedule()));
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (!this.view?.visible) return;
+    this.timer = setInterval(() => void this.refresh(), 2000);
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    if (this.view) this.view.message = this.embedded.whyNotRunning() ? `This window's scheduler: ${this.embedded.whyNotRunning()}.` : undefined;
+    if (this.connection.state.kind !== 'connected') return;
+    try {
+      this.schedulers = await this.connection.state.taskman.listSchedulers();
+    } catch (error) {
+      if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
+      return;
+    }
+    this.changed.fire();
+  }
+
+  getChildren(node?: SchedulerInfo): SchedulerInfo[] {
+    return node ? [] : this.schedulers;
+  }
+
+  getTreeItem(info: SchedulerInfo): vscode.TreeItem {
+    const mine = info.id === this.embedded.current?.id;
+    const item = new vscode.TreeItem(`${info.host} · pid ${info.pid}${mine ? ' (this window)' : ''}`);
+    item.id = `scheduler:${info.id}`;
+    const apps = info.applications.map((app) => `${app.name}@${app.version}`).join(', ');
+    item.description = `${apps} · ${info.running}/${info.concurrency} running · heartbeat ${Math.round(info.heartbeatAgeSeconds)}s ago`;
+    item.iconPath = new vscode.ThemeIcon(mine ? 'vm-running' : 'vm');
+    item.contextValue = mine ? 'scheduler.mine' : 'scheduler';
+    item.tooltip = new vscode.MarkdownString(
+      `**Scheduler ${info.id}**\n\n- host: ${info.host}\n- pid: ${info.pid}\n- applications: ${apps || 'none'}\n- running: ${info.running} of ${info.concurrency}\n- started: ${info.startedAt.toISOString()}\n- last heartbeat: ${info.heartbeatAt.toISOString()}`,
+    );
+    item.accessibilityInformation = { label: `Scheduler ${info.id} on ${info.host} pid ${info.pid}, ${info.running} running${mine ? ', this window' : ''}` };
+    return item;
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const disposable of this.disposables) disposable.dispose();
+  }
+}

@@ -1,0 +1,76 @@
+import * as vscode from 'vscode';
+import { formatDuration, Task, TaskState } from '../../core';
+
+export const STATE_ORDER: TaskState[] = ['running', 'pending', 'failed', 'aborted', 'lost', 'expired', 'succeeded'];
+
+const STATE_LABEL: Record<TaskState, string> = {
+  running: 'Running',
+  pending: 'Pending',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  aborted: 'Aborted',
+  lost: 'Lost',
+  expired: 'Expired',
+};
+
+export function stateLabel(state: TaskState): string {
+  return STATE_LABEL[state];
+}
+
+export function stateIcon(state: TaskState): vscode.ThemeIcon {
+  switch (state) {
+    case 'running':
+      return new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue'));
+    case 'pending':
+      return new vscode.ThemeIcon('clock');
+    case 'succeeded':
+      return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+    case 'failed':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+    case 'aborted':
+      return new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('charts.orange'));
+    case 'lost':
+      return new vscode.ThemeIcon('question', new vscode.ThemeColor('charts.orange'));
+    case 'expired':
+      return new vscode.ThemeIcon('watch');
+  }
+}
+
+/** `42% · parsing rows · 1m12s` for a running task; the time it ran or waits for the others. */
+export function taskDescription(task: Task, now: Date): string {
+  const parts: string[] = [];
+  if (task.state === 'running') {
+    if (task.progress.percent !== null) parts.push(`${Math.round(task.progress.percent)}%`);
+    if (task.progress.message) parts.push(task.progress.message);
+    if (task.startedAt) parts.push(formatDuration(Math.max(0, now.getTime() - task.startedAt.getTime())));
+  } else if (task.startedAt && task.endedAt) {
+    parts.push(formatDuration(task.endedAt.getTime() - task.startedAt.getTime()));
+  }
+  parts.push(`#${task.id}`);
+  return parts.join(' · ');
+}
+
+export function taskTooltip(task: Task): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${escape(task.application)} · ${escape(task.task)}** — task ${task.id}, *${task.state}*\n\n`);
+  const row = (name: string, value: string | null | undefined) => {
+    if (value) md.appendMarkdown(`- ${name}: ${escape(value)}\n`);
+  };
+  if (task.progress.percent !== null || task.progress.message) row('progress', [task.progress.percent !== null ? `${Math.round(task.progress.percent)}%` : '', task.progress.message ?? ''].filter(Boolean).join(' · '));
+  row('created', task.createdAt.toISOString());
+  row('started', task.startedAt?.toISOString());
+  row('ended', task.endedAt?.toISOString());
+  row('attempt', String(task.attempt));
+  row('version', task.ranVersion ?? task.version);
+  row('scheduler', task.schedulerId);
+  row('abort reason', task.abortReason);
+  if (task.error) md.appendMarkdown(`\n**${escape(task.error.name)}**: ${escape(task.error.message.slice(0, 500))}\n`);
+  const payload = JSON.stringify(task.payload);
+  md.appendMarkdown('\npayload:\n');
+  md.appendCodeblock(payload.length > 400 ? `${payload.slice(0, 400)}…` : payload, 'json');
+  return md;
+}
+
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

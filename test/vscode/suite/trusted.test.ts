@@ -1,0 +1,150 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ensureEmbeddedServer, stopEmbeddedServer, Task, Taskman } from '../../../src/core';
+import type { ExtensionServices } from '../../../src/extension/services';
+import { extensionApi, taskInTree, waitFor } from './helpers';
+
+const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+
+describe('Taskman in a trusted workspace', () => {
+  let api: ExtensionServices;
+
+  before(async () => {
+    api = await extensionApi();
+    await vscode.commands.executeCommand('taskman.tasks.focus');
+  });
+
+  it('activates, registers the workspace as an application and starts its scheduler', async () => {
+    assert.deepEqual(api.applications.valid().map((app) => [app.name, app.version]), [['vscode-fixture', '1.0.0']]);
+    await waitFor('the embedded scheduler to run', () => api.scheduler.running);
+    const taskman = await api.connection.get();
+    const mine = (await taskman.listSchedulers()).find((s) => s.id === api.scheduler.current?.id);
+    assert.deepEqual(mine?.applications, [{ name: 'vscode-fixture', version: '1.0.0' }]);
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['taskman.runTask', 'taskman.abortTask', 'taskman.showResult', 'taskman.showError', 'taskman.showLogs', 'taskman.rerunTask', 'taskman.purgeEnded', 'taskman.startScheduler', 'taskman.stopScheduler', 'taskman.configureDatabase', 'taskman.setDatabasePassword', 'taskman.useEmbeddedDatabase']) {
+      assert.ok(commands.includes(id), `${id} is registered`);
+    }
+  });
+
+  it('Run Task with a payload: the tree item moves pending → running (with progress) → succeeded', async () => {
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 6, stepMs: 400 } });
+    assert.match(id, /^\d+$/);
+    const seen: string[] = [];
+    let runningItem: vscode.TreeItem | undefined;
+    await waitFor('the task to succeed in the tree', () => {
+      const shown = taskInTree(api, id);
+      if (shown && seen.at(-1) !== shown.task.state) seen.push(shown.task.state);
+      if (shown?.task.state === 'running' && shown.task.progress.percent !== null) runningItem = shown.item;
+      return shown?.task.state === 'succeeded';
+    });
+    assert.equal(seen.at(-1), 'succeeded');
+    assert.ok(seen.includes('running'), `states seen: ${seen.join(' → ')}`);
+    assert.ok(runningItem, 'a running row with progress was shown');
+    assert.match(String(runningItem.description), /^\d+% · counted \d of 6 · \d+(ms|s) · #\d+$/);
+    assert.equal((runningItem.iconPath as vscode.ThemeIcon).id, 'sync~spin');
+    assert.equal(runningItem.contextValue, 'task.running');
+    const done = taskInTree(api, id)!;
+    assert.equal(done.item.contextValue, 'task.succeeded');
+    assert.equal(done.item.accessibilityInformation?.label, `Task ${id} countTo succeeded`);
+  });
+
+  it('Show Result opens the result as a read-only JSON document', async () => {
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 2, stepMs: 10 } });
+    await waitFor('success', () => taskInTree(api, id)?.task.state === 'succeeded' || api.taskTree.refresh().then(() => false));
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showResult', id);
+    assert.equal(editor.document.uri.scheme, 'taskman');
+    assert.equal(editor.document.languageId, 'json');
+    assert.deepEqual(JSON.parse(editor.document.getText()), { counted: 2, doubled: 4 });
+  });
+
+  it('Show Error of a failing task: name, message and a stack whose workspace frames are links', async () => {
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'explode', payload: { reason: 'test' } });
+    await waitFor('failure', async () => (await (await api.connection.get()).get(id)).state === 'failed');
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showError', id);
+    const shown = JSON.parse(editor.document.getText());
+    assert.equal(shown.state, 'failed');
+    assert.equal(shown.error.name, 'TypeError');
+    assert.equal(shown.error.message, 'exploded: test');
+    assert.ok(shown.error.stack.some((line: string) => line.includes(path.join(workspace(), 'tasks.js'))));
+    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', editor.document.uri);
+    const link = links.find((l) => l.target?.fsPath === path.join(workspace(), 'tasks.js'));
+    assert.ok(link, `a link into tasks.js among ${links.map((l) => l.target?.toString()).join(', ')}`);
+    assert.match(link.target!.fragment, /^L\d+,\d+$/);
+  });
+
+  it('Abort of a running task ends it as aborted', async () => {
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'waitForever' });
+    await waitFor('the task to run', () => taskInTree(api, id)?.task.state === 'running');
+    await vscode.commands.executeCommand('taskman.abortTask', id);
+    await waitFor('the task to be aborted in the tree', () => taskInTree(api, id)?.task.state === 'aborted');
+    const task = await (await api.connection.get()).get(id);
+    assert.equal(task.abortReason, 'aborted from VS Code');
+  });
+
+  it('a task started from this window ends with a notification', async () => {
+    const events: { taskId: string; state: string }[] = [];
+    const listening = api.notifier.onDidNotify((event) => events.push(event));
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 1, stepMs: 10 } });
+    const event = await waitFor('the notification for this task', () => events.find((e) => e.taskId === id));
+    listening.dispose();
+    assert.equal(event.state, 'succeeded');
+  });
+
+  it('picks up a config edit without a reload, and reports an invalid one as a diagnostic', async () => {
+    const file = path.join(workspace(), 'taskman.config.json');
+    const original = fs.readFileSync(file, 'utf8');
+    try {
+      fs.writeFileSync(file, original.replace('"1.0.0"', '"1.1.0"'));
+      await waitFor('the new version', () => api.applications.valid()[0]?.version === '1.1.0');
+      const schedulerId = api.scheduler.current?.id;
+      await waitFor('the scheduler row to show the new version', async () =>
+        (await (await api.connection.get()).listSchedulers()).find((s) => s.id === schedulerId)?.applications[0]?.version === '1.1.0');
+      fs.writeFileSync(file, original.replace('"concurrency": 3', '"concurrency": "three"'));
+      const uri = vscode.Uri.file(file);
+      const diagnostic = await waitFor('a diagnostic on the config', () => vscode.languages.getDiagnostics(uri)[0]);
+      assert.match(diagnostic.message, /"concurrency" must be an integer from 1 to 1000/);
+      assert.equal(diagnostic.range.start.line, original.split('\n').findIndex((line) => line.includes('"concurrency"')));
+      assert.equal(api.applications.valid().length, 0);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    await waitFor('the config to be valid again', () => api.applications.valid()[0]?.version === '1.0.0');
+    assert.equal(vscode.languages.getDiagnostics(vscode.Uri.file(file)).length, 0);
+    await waitFor('the scheduler to run again', () => api.scheduler.running);
+  });
+
+  it('a database that goes down shows in the tree and status, and reconnects by itself when it is back', async function () {
+    this.timeout(180_000);
+    const dataDir = process.env.TASKMAN_VSCODE_DB_DIR!;
+    await stopEmbeddedServer({ dataDir });
+    await api.taskTree.refresh({ full: true });
+    await waitFor('the tree to say the database is unavailable', () => /Cannot refresh|unavailable/.test(api.taskView.message ?? ''));
+    await ensureEmbeddedServer({ dataDir });
+    const id = await waitFor('a submission to go through again', () => Promise.resolve(vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 1, stepMs: 10 } })).catch(() => undefined), 60_000);
+    await waitFor('the task to succeed after the outage', () => taskInTree(api, id)?.task.state === 'succeeded', 60_000);
+    assert.equal(api.taskView.message, undefined);
+  });
+
+  it('deactivation stops the scheduler gracefully: a running task finishes, nothing is lost', async () => {
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 3, stepMs: 300 } });
+    await waitFor('the task to start', () => taskInTree(api, id)?.task.state === 'running');
+    const taskman = await api.connection.get();
+    const schedulerId = api.scheduler.current!.id;
+    const before: Task = await taskman.get(id);
+    assert.equal(before.schedulerId, schedulerId);
+    const extension = vscode.extensions.getExtension('taskman.taskman')!;
+    // The same module instance VS Code loaded: its deactivate() is what VS Code calls on shutdown.
+    const module = require(path.join(extension.extensionPath, 'dist', 'extension.js')) as { deactivate(): Promise<void> };
+    await module.deactivate();
+    const check = await Taskman.connect({ url: process.env.TASKMAN_VSCODE_DB_URL });
+    try {
+      const after = await check.get(id);
+      assert.equal(after.state, 'succeeded');
+      assert.ok(!(await check.listSchedulers()).some((s) => s.id === schedulerId), 'the scheduler row is gone');
+    } finally {
+      await check.close();
+    }
+  });
+});

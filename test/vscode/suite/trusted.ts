@@ -1,0 +1,5 @@
+import { runSuite } from './index';
+
+export function run(): Promise<void> {
+  return runSuite(() => require('./trusted.test'));
+}

@@ -1,0 +1,27 @@
+// Tasks the extension tests run inside VS Code.
+
+const pause = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+
+exports.countTo = async ({ n = 5, stepMs = 300 } = {}, ctx) => {
+  for (let i = 1; i <= n; i++) {
+    await pause(stepMs, ctx.signal);
+    ctx.progress((i / n) * 100, `counted ${i} of ${n}`);
+  }
+  return { counted: n, doubled: n * 2 };
+};
+
+exports.explode = async ({ reason = 'boom' } = {}) => {
+  throw new TypeError(`exploded: ${reason}`);
+};
+
+exports.waitForever = async (_payload, ctx) => {
+  ctx.progress(1, 'waiting to be aborted');
+  await pause(3_600_000, ctx.signal);
+};
