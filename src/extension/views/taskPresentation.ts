@@ -46,7 +46,7 @@ export function taskDescription(task: Task, now: Date): string {
   } else if (task.startedAt && task.endedAt) {
     parts.push(formatDuration(task.endedAt.getTime() - task.startedAt.getTime()));
   }
-  parts.push(`#${task.id}`);
+  parts.push(`#${task.id} ${task.application}`);
   return parts.join(' · ');
 }
 

@@ -164,7 +164,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       return item;
     }
     const { task } = node;
-    const item = new vscode.TreeItem(`${task.application} · ${task.task}`, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(task.task, vscode.TreeItemCollapsibleState.None);
     item.id = `task:${task.id}`;
     item.description = taskDescription(task, new Date());
     item.tooltip = taskTooltip(task);

@@ -42,7 +42,7 @@ describe('Taskman in a trusted workspace', () => {
     assert.equal(seen.at(-1), 'succeeded');
     assert.ok(seen.includes('running'), `states seen: ${seen.join(' → ')}`);
     assert.ok(runningItem, 'a running row with progress was shown');
-    assert.match(String(runningItem.description), /^\d+% · counted \d of 6 · \d+(ms|s) · #\d+$/);
+    assert.match(String(runningItem.description), /^\d+% · counted \d of 6 · \d+(ms|s) · #\d+ vscode-fixture$/);
     assert.equal((runningItem.iconPath as vscode.ThemeIcon).id, 'sync~spin');
     assert.equal(runningItem.contextValue, 'task.running');
     const done = taskInTree(api, id)!;
@@ -90,6 +90,32 @@ describe('Taskman in a trusted workspace', () => {
     const event = await waitFor('the notification for this task', () => events.find((e) => e.taskId === id));
     listening.dispose();
     assert.equal(event.state, 'succeeded');
+  });
+
+  it('Rerun, Copy ID, Filter, Delete and Purge Ended act on the tree', async () => {
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'explode', payload: { reason: 'again' } });
+    await waitFor('failure', () => taskInTree(api, id)?.task.state === 'failed');
+    const rerunId = await vscode.commands.executeCommand<string>('taskman.rerunTask', { kind: 'task', task: taskInTree(api, id)!.task });
+    const rerun = await (await api.connection.get()).get(rerunId);
+    assert.equal(rerun.rerunOf, id);
+    await waitFor('the rerun to fail too', () => taskInTree(api, rerunId)?.task.state === 'failed');
+
+    await vscode.commands.executeCommand('taskman.copyTaskId', rerunId);
+    assert.equal(await vscode.env.clipboard.readText(), rerunId);
+
+    await vscode.commands.executeCommand('taskman.filter', { states: ['failed'] });
+    assert.deepEqual(api.taskTree.getChildren().map((group) => (group.kind === 'group' ? group.state : '')), ['failed']);
+    assert.match(api.taskView.description ?? '', /filtered: failed/);
+    await vscode.commands.executeCommand('taskman.filter', {});
+    assert.ok(api.taskTree.getChildren().length > 1);
+
+    await vscode.commands.executeCommand('taskman.deleteTask', rerunId, { confirm: false });
+    assert.equal(taskInTree(api, rerunId), undefined);
+    await assert.rejects((await api.connection.get()).get(rerunId), /does not exist/);
+
+    const purged = await vscode.commands.executeCommand<number>('taskman.purgeEnded', '0s');
+    assert.ok(purged >= 1, `purged ${purged}`);
+    assert.equal(taskInTree(api, id), undefined);
   });
 
   it('picks up a config edit without a reload, and reports an invalid one as a diagnostic', async () => {
