@@ -116,6 +116,7 @@ export async function launchBrowser(): Promise<Browser> {
 /** Where screenshots and logs go (git-ignored). */
 export function resultsDir(name: string): string {
   const dir = path.join(repoRoot, 'test-results', name);
+  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }

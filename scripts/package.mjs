@@ -1,0 +1,25 @@
+// Builds the production .vsix: minified bundles, no node_modules (mysql2 is bundled), staged in
+// out/vsix-stage so that dist/ (used by the tests) is left alone. Prints the file and its size.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as esbuild from 'esbuild';
+
+const root = path.resolve(import.meta.dirname, '..');
+const stage = path.join(root, 'out', 'vsix-stage');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const vsix = path.resolve(root, process.argv[2] ?? `taskman-${pkg.version}.vsix`);
+
+fs.rmSync(stage, { recursive: true, force: true });
+fs.mkdirSync(stage, { recursive: true });
+for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore']) fs.copyFileSync(path.join(root, file), path.join(stage, file));
+fs.cpSync(path.join(root, 'media'), path.join(stage, 'media'), { recursive: true });
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning', define: { TASKMAN_VERSION: JSON.stringify(pkg.version) } };
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: { extension: path.join(root, 'src/extension/extension.ts') }, outdir: path.join(stage, 'dist'), external: ['vscode'] }),
+  esbuild.build({ ...common, entryPoints: { runner: path.join(root, 'src/core/runner/main.ts') }, outdir: path.join(stage, 'dist') }),
+]);
+
+execFileSync(path.join(root, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--no-rewrite-relative-links', '--allow-missing-repository', '--out', vsix], { cwd: stage, stdio: 'inherit' });
+console.log(`${path.relative(root, vsix)}: ${(fs.statSync(vsix).size / 1024).toFixed(0)} KiB`);

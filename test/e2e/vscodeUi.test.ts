@@ -1,0 +1,168 @@
+/**
+ * Taskman tried as a person would: the packaged .vsix installed into code-server, driven by
+ * clicks and keys in Chromium, a screenshot at each step (test-results/vscode-ui/).
+ */
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/core';
+import { repoRoot } from '../helpers/database';
+import { waitFor } from '../helpers/wait';
+import { CodeServer, codeServerAvailable, launchBrowser, resultsDir, screenshot, startCodeServer } from '../vscode/codeServer';
+import { activeEditorText, activeTabTitle, answerInput, notification, openWorkbench, pickItem, runCommand, treeRow } from '../vscode/workbench';
+
+const shots = resultsDir('vscode-ui');
+const vsix = path.join(repoRoot, 'out', 'taskman-ui-test.vsix');
+
+function demoWorkspace(url: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-ui-ws-'));
+  fs.cpSync(path.join(repoRoot, 'examples', 'demo'), dir, { recursive: true });
+  fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+  fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'taskman.database.url': url, 'taskman.scheduler.pollInterval': 200, 'taskman.view.refreshInterval': 300 }));
+  return dir;
+}
+
+describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-ui-db-'));
+  let url: string;
+  let client: Taskman;
+  let browser: Browser;
+  let server: CodeServer | undefined;
+  let page: Page;
+  let step = 0;
+  const shot = (name: string) => screenshot(page, shots, `${String(++step).padStart(2, '0')}-${name}`);
+
+  before(async () => {
+    const missing = codeServerAvailable();
+    if (missing) throw new Error(missing);
+    execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), vsix], { cwd: repoRoot, stdio: 'ignore' });
+    url = (await ensureEmbeddedServer({ dataDir, serverArgs: ['--innodb-flush-log-at-trx-commit=2'] })).url;
+    client = await Taskman.connect({ url });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    if (page) await shot('end');
+    await browser?.close();
+    await server?.stop();
+    await client?.close();
+    await stopEmbeddedServer({ dataDir });
+  });
+
+  /** The task a UI action submitted: the newest with that name, once it exists. */
+  const submitted = (task: string) => waitFor(`the ${task} task submitted from VS Code`, async () => (await client.list({ task, limit: 1 }))[0]);
+
+  /** On failure, the screenshot and VS Code's logs are kept and their paths printed. */
+  async function evidence<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      const file = await shot('failure');
+      if (server) fs.writeFileSync(path.join(shots, 'code-server.log'), server.log());
+      throw new Error(`${(error as Error).message}\nscreenshot: ${file}\nlogs: ${path.join(shots, 'code-server.log')} and ${server?.userDataDir}/logs`, { cause: error });
+    }
+  }
+
+  it('opens examples/demo with the Taskman view', { timeout: 120_000 }, () => evidence(async () => {
+    const workspace = demoWorkspace(url);
+    server = await startCodeServer({ workspace, trusted: true, installVsix: vsix, env: { TASKMAN_DATA_DIR: dataDir } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+    await openWorkbench(page, server.url, workspace);
+    await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
+    await page.locator('.pane-header', { hasText: 'Tasks' }).first().waitFor();
+    await page.locator('.pane-header', { hasText: 'Schedulers' }).first().waitFor();
+    await page.locator('.monaco-list-row[aria-label*="this window"]').waitFor({ timeout: 60_000 });
+    await shot('taskman-view');
+  }));
+
+  it('runs a task from the command palette with a payload and watches it progress and succeed', { timeout: 120_000 }, () => evidence(async () => {
+    await runCommand(page, 'Taskman: Run Task…');
+    await pickItem(page, 'generateReport');
+    await shot('pick-task');
+    await answerInput(page, '{"month": "2026-11", "sections": 6}', 'payload');
+    await shot('payload');
+    await answerInput(page, '', 'start before');
+    const task = await submitted('generateReport');
+    await treeRow(page, `Task ${task.id} generateReport running`).waitFor({ timeout: 30_000 });
+    await page.locator(`.monaco-list-row[aria-label^="Task ${task.id} generateReport running"] .label-description`, { hasText: '%' }).waitFor({ timeout: 30_000 });
+    await shot('running-with-progress');
+    await treeRow(page, `Task ${task.id} generateReport succeeded`).waitFor({ timeout: 30_000 });
+    await notification(page, 'generateReport').waitFor({ timeout: 15_000 });
+    await shot('succeeded-and-notified');
+  }));
+
+  it('opens the result from its row', { timeout: 60_000 }, () => evidence(async () => {
+    const [task] = await client.list({ task: 'generateReport', limit: 1 });
+    await treeRow(page, `Task ${task.id} generateReport succeeded`).click();
+    await page.locator('.tabs-container .tab.active', { hasText: 'result.json' }).waitFor();
+    const text = await activeEditorText(page);
+    assert.match(text, /"month": "2026-11"/);
+    assert.match(text, /"region": "eu-west"/);
+    await shot('result');
+  }));
+
+  it('aborts a long task from its inline action', { timeout: 90_000 }, () => evidence(async () => {
+    await runCommand(page, 'Taskman: Run Task…');
+    await pickItem(page, 'rebuildSearchIndex');
+    await answerInput(page, '{"documents": 100000}', 'payload');
+    await answerInput(page, '', 'start before');
+    const task = await submitted('rebuildSearchIndex');
+    const row = treeRow(page, `Task ${task.id} rebuildSearchIndex running`);
+    await row.waitFor({ timeout: 30_000 });
+    await row.hover();
+    await row.locator('.action-label[aria-label="Abort"]').click();
+    await shot('abort-clicked');
+    await treeRow(page, `Task ${task.id} rebuildSearchIndex aborted`).waitFor({ timeout: 30_000 });
+    assert.equal((await client.get(task.id)).abortReason, 'aborted from VS Code');
+    await shot('aborted');
+  }));
+
+  it('opens a failed task\'s error from the notification and follows a stack frame into the source', { timeout: 90_000 }, () => evidence(async () => {
+    await runCommand(page, 'Taskman: Run Task…');
+    await pickItem(page, 'importCustomers');
+    await answerInput(page, '{"file": "ui.csv"}', 'payload');
+    await answerInput(page, '', 'start before');
+    const task = await submitted('importCustomers');
+    await treeRow(page, `Task ${task.id} importCustomers failed`).waitFor({ timeout: 30_000 });
+    const toast = notification(page, 'importCustomers');
+    await toast.waitFor({ timeout: 15_000 });
+    await shot('failure-notification');
+    await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Show Error' }).click();
+    await page.locator('.tabs-container .tab.active', { hasText: 'error.json' }).waitFor();
+    assert.match(await activeEditorText(page), /"name": "SyntaxError"/);
+    await shot('error-document');
+    const frame = page.locator('.view-lines .view-line span', { hasText: 'tasks.js:' }).first();
+    await frame.click({ modifiers: ['Control'] });
+    await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor({ timeout: 15_000 });
+    assert.equal(await activeTabTitle(page), 'tasks.js');
+    await shot('stack-frame-opened');
+  }));
+
+  it('an untrusted window shows tasks but runs none', { timeout: 120_000 }, () => evidence(async () => {
+    await page.close();
+    await server?.stop();
+    const schedulersBefore = new Set((await client.listSchedulers()).map((s) => s.id));
+    const workspace = demoWorkspace(url);
+    server = await startCodeServer({ workspace, trusted: false, installVsix: vsix, env: { TASKMAN_DATA_DIR: dataDir } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+    const { id } = await client.submit({ application: 'demo', task: 'summarizeSales', payload: { year: 2025 } });
+    await openWorkbench(page, server.url, workspace);
+    const distrust = page.locator('.monaco-dialog-box .monaco-button', { hasText: "No, I don't trust" });
+    await distrust.waitFor({ timeout: 30_000 });
+    await shot('trust-prompt');
+    await distrust.click();
+    await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
+    await treeRow(page, `Task ${id} summarizeSales pending`).waitFor({ timeout: 60_000 });
+    // The Schedulers view says why this window runs nothing: the decision has been made.
+    await page.locator('.pane-body', { hasText: 'workspace not trusted' }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor();
+    await shot('untrusted-shows-pending');
+    const task = await client.get(id);
+    assert.deepEqual([task.state, task.attempt], ['pending', 0]);
+    assert.deepEqual((await client.listSchedulers()).filter((s) => !schedulersBefore.has(s.id)), [], 'no scheduler registered from the untrusted window');
+  }));
+});

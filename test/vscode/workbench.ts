@@ -1,0 +1,56 @@
+/** What a person does in the VS Code workbench, with the selectors VS Code's own smoke tests use. */
+import type { Locator, Page } from 'playwright-core';
+
+export async function openWorkbench(page: Page, url: string, folder: string): Promise<void> {
+  await page.goto(`${url}/?folder=${encodeURIComponent(folder)}`);
+  await page.waitForSelector('div.monaco-workbench', { timeout: 60_000 });
+}
+
+const quickInput = '.quick-input-widget';
+const quickInputBox = `${quickInput} .quick-input-box input`;
+
+/** F1, type the command's title, pick it. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.locator('.monaco-workbench').focus().catch(() => undefined);
+  await page.keyboard.press('F1');
+  await page.waitForSelector(quickInputBox, { state: 'visible' });
+  await page.fill(quickInputBox, `>${title}`);
+  const row = page.locator(`${quickInput} .quick-input-list .monaco-list-row`, { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Picks the row of an open quick pick whose label is `label`, by typing it as a person would. */
+export async function pickItem(page: Page, label: string): Promise<void> {
+  await page.waitForSelector(quickInputBox, { state: 'visible' });
+  await page.fill(quickInputBox, label);
+  await page.locator(`${quickInput} .quick-input-list .monaco-list-row[aria-label*="${label}"]`).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Replaces the text of an open input box and presses Enter. */
+export async function answerInput(page: Page, text: string, expectTitle?: string): Promise<void> {
+  await page.waitForSelector(quickInputBox, { state: 'visible' });
+  if (expectTitle) await page.locator(`${quickInput} .quick-input-title`, { hasText: expectTitle }).waitFor({ state: 'visible' });
+  await page.fill(quickInputBox, text);
+  await page.keyboard.press('Enter');
+}
+
+/** A row of the Tasks view, by the start of its accessible label (`Task 12 countTo running`). */
+export function treeRow(page: Page, labelStart: string): Locator {
+  return page.locator(`.monaco-list-row[aria-label^="${labelStart}"]`).first();
+}
+
+export function notification(page: Page, text: string): Locator {
+  return page.locator('.notification-toast', { hasText: text }).first();
+}
+
+/** The text of the editor that has focus, as the view lines show it. */
+export async function activeEditorText(page: Page): Promise<string> {
+  return (await page.locator('.editor-instance .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+}
+
+export async function activeTabTitle(page: Page): Promise<string> {
+  return (await page.locator('.tabs-container .tab.active').first().innerText()).trim();
+}
