@@ -52,3 +52,6 @@ exports.summarizeSales = async ({ year = 2026 } = {}) => ({
   ],
   best: 'Q2',
 });
+
+// resizeImages is written in TypeScript (src/images.ts), compiled with source maps by `npm run build`.
+Object.assign(exports, require('./dist/images.js'));

@@ -55,6 +55,8 @@ export interface Task {
   abortReason: string | null;
   rerunOf: TaskId | null;
   schedulerId: string | null;
+  /** Set when the task runs under a debugger: only this scheduler may claim it. */
+  debugSchedulerId: string | null;
   createdAt: Date;
   claimedAt: Date | null;
   startedAt: Date | null;

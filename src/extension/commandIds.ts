@@ -1,6 +1,8 @@
 /** Every command the extension contributes; package.json declares the same ids. */
 export const CommandId = {
   runTask: 'taskman.runTask',
+  debugTask: 'taskman.debugTask',
+  debugRerun: 'taskman.debugRerun',
   abortTask: 'taskman.abortTask',
   showResult: 'taskman.showResult',
   showError: 'taskman.showError',

@@ -15,6 +15,11 @@ export class EmbeddedScheduler implements vscode.Disposable {
   private updating = Promise.resolve();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
+  private readonly debuggable = new vscode.EventEmitter<{ taskId: string; port: number }>();
+  /** A task submitted for debugging is paused in its runner, waiting for a debugger on `port`. */
+  readonly onTaskDebuggable = this.debuggable.event;
+  private readonly taskEnded = new vscode.EventEmitter<{ taskId: string; state: string }>();
+  readonly onTaskEnded = this.taskEnded.event;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -29,6 +34,8 @@ export class EmbeddedScheduler implements vscode.Disposable {
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.update()),
       vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('taskman.scheduler') && this.restart()),
       this.changed,
+      this.debuggable,
+      this.taskEnded,
     );
   }
 
@@ -93,6 +100,8 @@ export class EmbeddedScheduler implements vscode.Disposable {
       journalDir: path.join(this.context.globalStorageUri.fsPath, 'journal'),
       logger: this.logger,
     });
+    scheduler.on('task-debuggable', (taskId, port) => this.debuggable.fire({ taskId, port }));
+    scheduler.on('task-ended', (taskId, state) => this.taskEnded.fire({ taskId, state }));
     await scheduler.start();
     this.scheduler = scheduler;
     await vscode.commands.executeCommand('setContext', 'taskman.schedulerRunning', true);

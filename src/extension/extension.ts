@@ -7,6 +7,7 @@ import { registerCommands } from './registerCommands';
 import { ExtensionServices } from './services';
 import { createStatusBar } from './statusBar';
 import { TASK_DOCUMENT_SCHEME, TaskDocuments } from './taskDocuments';
+import { TASKMAN_DEBUG_TYPE, TaskDebugger } from './taskDebugger';
 import { TaskEndNotifier } from './taskEndNotifier';
 import { SchedulerTree } from './views/schedulerTree';
 import { TaskTree } from './views/taskTree';
@@ -27,6 +28,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   const schedulerView = vscode.window.createTreeView('taskman.schedulers', { treeDataProvider: schedulerTree });
   const notifier = new TaskEndNotifier(connection, logger);
   const documents = new TaskDocuments(connection);
+  const taskDebugger = new TaskDebugger(connection, scheduler, applications, logger);
   services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier };
   taskTree.attach(taskView);
   schedulerTree.attach(schedulerView);
@@ -39,6 +41,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
     schedulerTree,
     schedulerView,
     notifier,
+    taskDebugger,
+    vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, taskDebugger),
     vscode.workspace.registerTextDocumentContentProvider(TASK_DOCUMENT_SCHEME, documents),
     vscode.languages.registerDocumentLinkProvider({ scheme: TASK_DOCUMENT_SCHEME }, documents),
     createStatusBar(connection, scheduler, taskTree),

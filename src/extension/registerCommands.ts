@@ -4,6 +4,7 @@ import { CommandId } from './commandIds';
 import { abortTask } from './commands/abortTask';
 import { copyTaskId } from './commands/copyTaskId';
 import { configureDatabase, setDatabasePassword, useEmbeddedDatabase } from './commands/databaseSettings';
+import { debugRerun, debugTask } from './commands/debugTask';
 import { deleteTask } from './commands/deleteTask';
 import { filterTasks } from './commands/filterTasks';
 import { purgeEnded } from './commands/purgeEnded';
@@ -16,6 +17,8 @@ type Handler = (services: ExtensionServices, ...args: never[]) => unknown;
 
 const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.runTask]: runTask,
+  [CommandId.debugTask]: debugTask,
+  [CommandId.debugRerun]: debugRerun,
   [CommandId.abortTask]: abortTask,
   [CommandId.showResult]: showTaskDocument('result'),
   [CommandId.showError]: showTaskDocument('error'),

@@ -13,7 +13,7 @@ import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/cor
 import { repoRoot } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
 import { CodeServer, codeServerAvailable, launchBrowser, resultsDir, screenshot, startCodeServer } from '../vscode/codeServer';
-import { activeEditorText, activeTabTitle, answerInput, notification, openWorkbench, pickItem, runCommand, treeRow } from '../vscode/workbench';
+import { activeEditorText, activeTabTitle, answerInput, notification, openWorkbench, pickItem, quickOpen, runCommand, treeRow } from '../vscode/workbench';
 
 const shots = resultsDir('vscode-ui');
 const vsix = path.join(repoRoot, 'out', 'taskman-ui-test.vsix');
@@ -140,6 +140,31 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor({ timeout: 15_000 });
     assert.equal(await activeTabTitle(page), 'tasks.js');
     await shot('stack-frame-opened');
+  }));
+
+  it('debugs the TypeScript task: a breakpoint set with F9 stops it, the debug toolbar shows, F5 lets it finish', { timeout: 120_000 }, () => evidence(async () => {
+    const line = fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'src', 'images.ts'), 'utf8').split('\n').findIndex((text) => text.includes('const resized: ResizedImage[]')) + 1;
+    await quickOpen(page, 'images.ts', 'images.ts');
+    await page.locator('.tabs-container .tab.active', { hasText: 'images.ts' }).waitFor();
+    await quickOpen(page, `:${line}`);
+    await page.keyboard.press('F9');
+    await page.locator('.codicon-debug-breakpoint').first().waitFor();
+    await shot('breakpoint-set');
+    await runCommand(page, 'Taskman: Debug Task…');
+    await pickItem(page, 'resizeImages');
+    await answerInput(page, '{"images": ["a.png", "b.jpg"], "width": 640}', 'payload');
+    await answerInput(page, '', 'start before');
+    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 60_000 });
+    await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
+    assert.equal(await activeTabTitle(page), 'images.ts');
+    const task = await submitted('resizeImages');
+    assert.equal((await client.get(task.id)).state, 'running', 'paused, and shown as running');
+    await shot('paused-at-breakpoint');
+    await page.keyboard.press('F5');
+    await waitFor('the debugged task to succeed', async () => (await client.get(task.id)).state === 'succeeded', { timeoutMs: 60_000 });
+    await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
+    assert.deepEqual((await client.get(task.id)).result, { resized: [{ name: 'a-640.png', width: 640, height: 480 }, { name: 'b-640.jpg', width: 640, height: 480 }] });
+    await shot('debug-finished');
   }));
 
   it('an untrusted window shows tasks but runs none', { timeout: 120_000 }, () => evidence(async () => {

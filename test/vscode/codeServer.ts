@@ -170,6 +170,8 @@ export async function runExtensionSuite(options: { name: string; workspace: stri
     await browser.close().catch(() => undefined);
     await server.stop();
   }
+  // VS Code's own logs (the extension host, the Taskman output channel) stay with the results.
+  fs.cpSync(path.join(server.userDataDir, 'logs'), path.join(dir, 'logs'), { recursive: true, force: true });
   const logFile = path.join(dir, 'vscode.log');
   fs.writeFileSync(logFile, `${logLines.join('\n')}\n\n--- code-server ---\n${server.log()}`);
   const results = fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as SuiteRun['results']) : [];

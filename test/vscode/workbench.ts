@@ -21,6 +21,16 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
+/** Quick Open (the palette without its `>`): a file by name, or `:N` to go to line N. */
+export async function quickOpen(page: Page, text: string, rowText?: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  await page.waitForSelector(quickInputBox, { state: 'visible' });
+  await page.fill(quickInputBox, text);
+  if (rowText) await page.locator(`${quickInput} .quick-input-list .monaco-list-row`, { hasText: rowText }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await page.keyboard.press('Enter');
+}
+
 /** Picks the row of an open quick pick whose label is `label`, by typing it as a person would. */
 export async function pickItem(page: Page, label: string): Promise<void> {
   await page.waitForSelector(quickInputBox, { state: 'visible' });

@@ -42,6 +42,8 @@ export interface ClaimRequest {
  *   pinned to another version are skipped by the scan; a queue dominated by delayed tasks costs
  *   more, which is why the scan is bounded by the index range, not the table.
  *
+ * - A task being debugged names the one scheduler (the VS Code window) that may run it.
+ *
  * - LIMIT is bound as a string: MySQL 8 rejects a prepared LIMIT sent as a double, which is how
  *   the driver sends JavaScript numbers; MariaDB accepts both.
  *
@@ -63,12 +65,13 @@ export async function claimTasks(db: Database, request: ClaimRequest): Promise<T
       `SELECT id FROM \`${t.task}\`
         WHERE state = 'pending' AND application = ?
           AND (version IS NULL OR version = ?)
+          AND (debug_scheduler_id IS NULL OR debug_scheduler_id = ?)
           AND run_after <= NOW(6)
           AND (start_before IS NULL OR start_before > NOW(6))
         ORDER BY priority, id
         LIMIT ?
         FOR UPDATE SKIP LOCKED`,
-      [request.application, request.version, String(request.limit)],
+      [request.application, request.version, request.schedulerId, String(request.limit)],
     );
     if (picked.length === 0) return [];
     const ids = picked.map((row) => String(row.id));

@@ -67,6 +67,14 @@ const MIGRATIONS: Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 2,
+    name: 'tasks run under a debugger by one scheduler',
+    statements: (t) => [
+      `ALTER TABLE \`${t.task}\` ADD COLUMN debug_scheduler_id BIGINT UNSIGNED NULL
+         COMMENT 'run under the inspector, and claimable only by this scheduler' AFTER scheduler_id`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -107,6 +107,12 @@ async function settleSchedulerTasks(tx: Queryable, taskTable: string, schedulerI
       WHERE scheduler_id = ? AND state = 'running' AND started_at IS NOT NULL`,
     [error, schedulerId],
   );
+  // A task waiting to be debugged in that scheduler's window has nobody left to run it.
+  await tx.write(
+    `UPDATE \`${taskTable}\` SET state = 'aborted', abort_reason = ?, error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
+      WHERE debug_scheduler_id = ? AND state = 'pending'`,
+    ['debug session ended', serialiseError({ name: 'TaskAborted', message: `Aborted before it started: scheduler ${schedulerId}, which was to debug it, is gone.` }), schedulerId],
+  );
   return { requeued: requeued.affectedRows, lost: lost.affectedRows };
 }
 

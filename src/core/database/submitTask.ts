@@ -22,6 +22,8 @@ export interface SubmitTaskInput {
   /** Only a scheduler running this application version may claim it. */
   version?: string;
   rerunOf?: TaskId;
+  /** Run it under the Node inspector, claimable only by this scheduler (a VS Code window debugging it). */
+  debugSchedulerId?: string;
 }
 
 export interface SubmitResult {
@@ -43,6 +45,7 @@ interface ValidSubmission {
   timeoutMs: number | null;
   version: string | null;
   rerunOf: string | null;
+  debugSchedulerId: string | null;
 }
 
 /** Checks every field before anything is written; throws InvalidInputError naming the field. */
@@ -93,6 +96,7 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
     timeoutMs,
     version,
     rerunOf: input.rerunOf ?? null,
+    debugSchedulerId: input.debugSchedulerId ?? null,
   };
 }
 
@@ -113,10 +117,10 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
     try {
       const result = await db.write(
         `INSERT INTO \`${t.task}\` (application, task, payload, idempotency_key, active_key, state, priority, version,
-           run_after, start_before, timeout_ms, rerun_of, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, NOW(6), NOW(6))`,
+           run_after, start_before, timeout_ms, rerun_of, debug_scheduler_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, NOW(6), NOW(6))`,
         [valid.application, valid.task, valid.payload, valid.key, valid.key, valid.priority, valid.version,
-          ...runAfter.values, ...startBefore.values, valid.timeoutMs, valid.rerunOf],
+          ...runAfter.values, ...startBefore.values, valid.timeoutMs, valid.rerunOf, valid.debugSchedulerId],
       );
       return { id: String(result.insertId), created: true };
     } catch (error) {

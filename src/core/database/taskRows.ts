@@ -5,7 +5,7 @@ import { Row } from './connection';
 export const SUMMARY_COLUMNS = [
   'id', 'application', 'task', 'payload', 'idempotency_key', 'state', 'priority', 'version', 'ran_version', 'attempt',
   'progress_percent', 'progress_message', 'error', 'run_after', 'start_before', 'timeout_ms', 'abort_requested_at',
-  'abort_reason', 'rerun_of', 'scheduler_id', 'created_at', 'claimed_at', 'started_at', 'ended_at', 'updated_at',
+  'abort_reason', 'rerun_of', 'scheduler_id', 'debug_scheduler_id', 'created_at', 'claimed_at', 'started_at', 'ended_at', 'updated_at',
 ].join(', ');
 
 export const ALL_COLUMNS = `${SUMMARY_COLUMNS}, result, logs`;
@@ -36,6 +36,7 @@ export function taskFromRow(row: Row): Task {
     abortReason: (row.abort_reason as string | null) ?? null,
     rerunOf: row.rerun_of === null || row.rerun_of === undefined ? null : String(row.rerun_of),
     schedulerId: row.scheduler_id === null || row.scheduler_id === undefined ? null : String(row.scheduler_id),
+    debugSchedulerId: row.debug_scheduler_id === null || row.debug_scheduler_id === undefined ? null : String(row.debug_scheduler_id),
     createdAt: row.created_at as Date,
     claimedAt: (row.claimed_at as Date | null) ?? null,
     startedAt: (row.started_at as Date | null) ?? null,

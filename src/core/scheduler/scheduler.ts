@@ -46,6 +46,8 @@ export interface SchedulerOptions {
 export interface SchedulerEvents {
   registered: [schedulerId: string];
   'task-started': [task: Task];
+  /** A task run under the inspector is paused before any of its code, waiting for a debugger on `port`. */
+  'task-debuggable': [taskId: string, port: number];
   'task-ended': [taskId: string, state: TaskState];
   'database-unavailable': [error: Error];
   'database-available': [];
@@ -66,6 +68,9 @@ interface RunningTask {
   fenced: boolean;
   done: Promise<void>;
 }
+
+/** What `node --inspect-brk=127.0.0.1:0` prints on stderr once it listens. */
+const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
 
 const DEFAULTS = {
   pollIntervalMs: 1000,
@@ -152,10 +157,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.wake();
   }
 
-  /** Asks one of our running tasks to stop. False when it does not run here. */
-  abortTask(taskId: string, reason: string): boolean {
+  /**
+   * Asks one of our running tasks to stop: its AbortSignal fires, then SIGTERM and SIGKILL follow
+   * after the grace periods. With `now`, the runner's process group is killed at once (a debuggee
+   * whose debugger is leaving must not run on). False when the task does not run here.
+   */
+  abortTask(taskId: string, reason: string, options: { now?: boolean } = {}): boolean {
     const entry = this.running.get(taskId);
     if (!entry) return false;
+    if (options.now) {
+      entry.abortReason ??= reason;
+      entry.runner?.kill();
+      return true;
+    }
     if (entry.abortReason !== undefined) return true;
     entry.abortReason = reason;
     this.logger.info(`task ${taskId}: aborting (${reason})`);
@@ -344,12 +358,28 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       return;
     }
     this.logger.info(`task ${task.id}: starting ${app.name}.${task.task} (attempt ${task.attempt})`);
+    const debugging = task.debugSchedulerId !== null;
+    let inspectorOutput = '';
+    let announced = false;
     const runner = new RunnerProcess({
       app,
       runnerScript: this.options.runnerScript ?? path.join(__dirname, 'runner.js'),
       outputLimitBytes: this.options.outputLimitBytes,
+      // --inspect-brk holds the runner on its first line until a debugger attaches, so the
+      // debugger's breakpoints are set before the tasks module (user code) loads.
+      extraExecArgv: debugging ? ['--inspect-brk=127.0.0.1:0'] : [],
       extraEnv: { TASKMAN_TASK_ID: task.id },
       onProgress: (percent, message) => this.onProgress(entry, schedulerId, percent, message),
+      onOutput: debugging
+        ? (chunk) => {
+            if (announced) return;
+            inspectorOutput += chunk.toString();
+            const match = INSPECTOR_LISTENING.exec(inspectorOutput);
+            if (!match) return;
+            announced = true;
+            this.emit('task-debuggable', task.id, Number(match[1]));
+          }
+        : undefined,
     });
     entry.runner = runner;
     runner.send({
@@ -362,7 +392,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       resultLimitBytes: this.options.resultLimitBytes,
     });
     if (entry.abortReason !== undefined) runner.abort(entry.abortReason);
-    if (task.timeoutMs) {
+    // A paused debuggee would hit its timeout while someone reads its variables.
+    if (task.timeoutMs && !debugging) {
       entry.timers.push(setTimeout(() => this.abortTask(task.id, `timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs));
     }
     this.emit('task-started', task);

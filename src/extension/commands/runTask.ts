@@ -12,15 +12,22 @@ export interface RunTaskArguments {
 
 const LAST_PAYLOAD = (app: string, task: string) => `taskman.lastPayload:${app}:${task}`;
 
-export async function runTask(services: ExtensionServices, args?: RunTaskArguments): Promise<string | undefined> {
+/** The application, task, payload and deadline to run: from `args`, or asked of the user. */
+export async function chooseTask(services: ExtensionServices, args: RunTaskArguments | undefined, verb: string): Promise<{ app: ApplicationConfig; chosen: RunTaskArguments } | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Taskman runs no workspace code in an untrusted workspace. Trust the workspace to run tasks.');
+    void vscode.window.showWarningMessage(`Taskman runs no workspace code in an untrusted workspace. Trust the workspace to ${verb} tasks.`);
     return undefined;
   }
   const app = await pickApplication(services, args?.application);
   if (!app) return undefined;
-  const chosen = args ?? (await pickTaskAndPayload(services, app));
-  if (!chosen) return undefined;
+  const chosen = args ?? (await pickTaskAndPayload(services, app, verb));
+  return chosen ? { app, chosen } : undefined;
+}
+
+export async function runTask(services: ExtensionServices, args?: RunTaskArguments): Promise<string | undefined> {
+  const choice = await chooseTask(services, args, 'run');
+  if (!choice) return undefined;
+  const { app, chosen } = choice;
   const taskman = await services.connection.get();
   const { id } = await taskman.submit({ application: app.name, task: chosen.task, payload: chosen.payload ?? null, startBefore: chosen.startBefore || undefined });
   services.notifier.watch(id);
@@ -49,9 +56,9 @@ async function pickApplication(services: ExtensionServices, name: string | undef
   return picked?.app;
 }
 
-async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationConfig): Promise<RunTaskArguments | undefined> {
+async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationConfig, verb: string): Promise<RunTaskArguments | undefined> {
   const quickPick = vscode.window.createQuickPick();
-  quickPick.title = `Taskman: Run Task — ${app.name}@${app.version}`;
+  quickPick.title = `Taskman: ${verb === 'debug' ? 'Debug' : 'Run'} Task — ${app.name}@${app.version}`;
   quickPick.placeholder = 'Type to filter the exported tasks';
   quickPick.busy = true;
   quickPick.show();
@@ -73,7 +80,7 @@ async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationC
   if (!task) return undefined;
   const state = services.context.workspaceState;
   const payloadText = await vscode.window.showInputBox({
-    title: `Taskman: Run ${app.name}.${task} — payload (JSON)`,
+    title: `Taskman: ${verb === 'debug' ? 'Debug' : 'Run'} ${app.name}.${task} — payload (JSON)`,
     prompt: 'The payload as JSON, e.g. {"customerId": 42}; Enter to run',
     value: state.get<string>(LAST_PAYLOAD(app.name, task)) ?? '{}',
     validateInput: (value) => {
@@ -88,7 +95,7 @@ async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationC
   if (payloadText === undefined) return undefined;
   await state.update(LAST_PAYLOAD(app.name, task), payloadText);
   const startBefore = await vscode.window.showInputBox({
-    title: `Taskman: Run ${app.name}.${task} — start before (optional)`,
+    title: `Taskman: ${verb === 'debug' ? 'Debug' : 'Run'} ${app.name}.${task} — start before (optional)`,
     prompt: 'A deadline to start by: a duration from now (10m) or an ISO time. Empty: no deadline.',
     validateInput: (value) => {
       if (!value.trim()) return undefined;

@@ -118,6 +118,76 @@ describe('Taskman in a trusted workspace', () => {
     assert.equal(taskInTree(api, id), undefined);
   });
 
+  describe('debugging a task', () => {
+    const greetTs = () => path.join(workspace(), 'src', 'greet.ts');
+    const firstLine = () => fs.readFileSync(greetTs(), 'utf8').split('\n').findIndex((line) => line.includes('payload.name.trim()'));
+    let stops: { session: vscode.DebugSession; body: { reason: string; threadId: number } }[] = [];
+    let tracker: vscode.Disposable;
+
+    before(() => {
+      vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(greetTs()), new vscode.Position(firstLine(), 0)))]);
+      tracker = vscode.debug.registerDebugAdapterTrackerFactory('*', {
+        createDebugAdapterTracker: (session) => ({
+          onDidSendMessage: (message: { type: string; event?: string; body?: { reason: string; threadId: number } }) => {
+            if (message.type === 'event' && message.event === 'stopped') stops.push({ session, body: message.body! });
+          },
+        }),
+      });
+    });
+    after(() => {
+      tracker.dispose();
+      vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+    });
+
+    const newestGreet = async () => (await (await api.connection.get()).list({ task: 'greet', limit: 1 }))[0];
+
+    it('Debug Task stops at a breakpoint on the first line of the TypeScript task, shows it running, and it succeeds after Continue', async function () {
+      this.timeout(120_000);
+      stops = [];
+      assert.equal(await vscode.commands.executeCommand('taskman.debugTask', { task: 'greet', payload: { name: ' Ada ' } }), true);
+      const stop = await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
+      const trace = (await stop.session.customRequest('stackTrace', { threadId: stop.body.threadId })) as { stackFrames: { line: number; source?: { path?: string } }[] };
+      assert.ok(trace.stackFrames[0].source?.path?.endsWith(path.join('src', 'greet.ts')), JSON.stringify(trace.stackFrames[0]));
+      assert.equal(trace.stackFrames[0].line, firstLine() + 1);
+      const task = await newestGreet();
+      assert.equal(task.debugSchedulerId, api.scheduler.current?.id, 'pinned to this window\'s scheduler');
+      await waitFor('the paused task to show as running', () => taskInTree(api, task.id)?.task.state === 'running');
+      await vscode.commands.executeCommand('workbench.action.debug.continue');
+      await waitFor('the task to succeed', async () => (await (await api.connection.get()).get(task.id)).state === 'succeeded', 60_000);
+      assert.deepEqual((await (await api.connection.get()).get(task.id)).result, { greeting: 'Hello, Ada!' });
+      await waitFor('its debug session to end with it', () => vscode.debug.activeDebugSession === undefined, 30_000);
+    });
+
+    it('stopping the debug session while paused aborts the task, "debug session ended"', async function () {
+      this.timeout(120_000);
+      stops = [];
+      assert.equal(await vscode.commands.executeCommand('taskman.debugTask', { task: 'greet', payload: { name: 'Grace' } }), true);
+      await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
+      const task = await newestGreet();
+      await vscode.debug.stopDebugging();
+      let state = '';
+      await waitFor(`task ${task.id} to be aborted (last seen: ${state})`, async () => (state = (await (await api.connection.get()).get(task.id)).state) === 'aborted', 60_000).catch((error: Error) => {
+        throw new Error(`${error.message}; its state was ${state}`);
+      });
+      assert.equal((await (await api.connection.get()).get(task.id)).abortReason, 'debug session ended');
+    });
+
+    it('a "taskman" launch configuration resolves to an attach to the paused task', async function () {
+      this.timeout(120_000);
+      stops = [];
+      const folder = vscode.workspace.workspaceFolders![0];
+      assert.equal(await vscode.debug.startDebugging(folder, { type: 'taskman', request: 'launch', name: 'Debug greet', task: 'greet', payload: { name: 'Linus' } }), true);
+      await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
+      const task = await newestGreet();
+      assert.deepEqual(task.payload, { name: 'Linus' });
+      await vscode.commands.executeCommand('workbench.action.debug.continue');
+      await waitFor('the task to succeed', async () => (await (await api.connection.get()).get(task.id)).state === 'succeeded', 60_000);
+      await assert.rejects(Promise.resolve(vscode.debug.startDebugging(folder, { type: 'taskman', request: 'launch', name: 'no task', task: '' })).then((ok) => {
+        if (!ok) throw new Error('refused');
+      }));
+    });
+  });
+
   it('picks up a config edit without a reload, and reports an invalid one as a diagnostic', async () => {
     const file = path.join(workspace(), 'taskman.config.json');
     const original = fs.readFileSync(file, 'utf8');
@@ -153,24 +223,28 @@ describe('Taskman in a trusted workspace', () => {
     assert.equal(api.taskView.message, undefined);
   });
 
-  it('deactivation stops the scheduler gracefully: a running task finishes, nothing is lost', async () => {
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 3, stepMs: 300 } });
-    await waitFor('the task to start', () => taskInTree(api, id)?.task.state === 'running');
-    const taskman = await api.connection.get();
-    const schedulerId = api.scheduler.current!.id;
-    const before: Task = await taskman.get(id);
-    assert.equal(before.schedulerId, schedulerId);
-    const extension = vscode.extensions.getExtension('taskman.taskman')!;
-    // The same module instance VS Code loaded: its deactivate() is what VS Code calls on shutdown.
-    const module = require(path.join(extension.extensionPath, 'dist', 'extension.js')) as { deactivate(): Promise<void> };
-    await module.deactivate();
-    const check = await Taskman.connect({ url: process.env.TASKMAN_VSCODE_DB_URL });
-    try {
-      const after = await check.get(id);
-      assert.equal(after.state, 'succeeded');
-      assert.ok(!(await check.listSchedulers()).some((s) => s.id === schedulerId), 'the scheduler row is gone');
-    } finally {
-      await check.close();
-    }
+
+  // Last: it deactivates the extension (Mocha runs a suite's own tests before its nested suites).
+  describe('on deactivation', () => {
+    it('deactivation stops the scheduler gracefully: a running task finishes, nothing is lost', async () => {
+      const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 3, stepMs: 300 } });
+      const taskman = await api.connection.get();
+      await waitFor('the task to start', async () => (await taskman.get(id)).startedAt !== null);
+      const schedulerId = api.scheduler.current!.id;
+      const before: Task = await taskman.get(id);
+      assert.equal(before.schedulerId, schedulerId);
+      const extension = vscode.extensions.getExtension('taskman.taskman')!;
+      // The same module instance VS Code loaded: its deactivate() is what VS Code calls on shutdown.
+      const module = require(path.join(extension.extensionPath, 'dist', 'extension.js')) as { deactivate(): Promise<void> };
+      await module.deactivate();
+      const check = await Taskman.connect({ url: process.env.TASKMAN_VSCODE_DB_URL });
+      try {
+        const after = await check.get(id);
+        assert.equal(after.state, 'succeeded');
+        assert.ok(!(await check.listSchedulers()).some((s) => s.id === schedulerId), 'the scheduler row is gone');
+      } finally {
+        await check.close();
+      }
+    });
   });
 });

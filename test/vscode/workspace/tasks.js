@@ -25,3 +25,6 @@ exports.waitForever = async (_payload, ctx) => {
   ctx.progress(1, 'waiting to be aborted');
   await pause(3_600_000, ctx.signal);
 };
+
+// greet is TypeScript (src/greet.ts), compiled with a source map into dist/ by the test harness.
+Object.assign(exports, require('./dist/greet.js'));

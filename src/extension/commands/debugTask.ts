@@ -1,0 +1,26 @@
+import * as vscode from 'vscode';
+import { ExtensionServices, resolveTaskId, TaskArgument } from '../services';
+import { TASKMAN_DEBUG_TYPE, TaskmanLaunchConfiguration } from '../taskDebugger';
+import { chooseTask, RunTaskArguments } from './runTask';
+
+/** Starts a `taskman` debug session: the task runs in this window's scheduler under the inspector. */
+async function startTaskDebugging(services: ExtensionServices, application: string, task: string, payload: unknown): Promise<boolean> {
+  const app = services.applications.valid().find((a) => a.name === application);
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === app?.root);
+  const config: TaskmanLaunchConfiguration = { type: TASKMAN_DEBUG_TYPE, request: 'launch', name: `Taskman: ${task}`, task, payload, application };
+  return vscode.debug.startDebugging(folder, config);
+}
+
+export async function debugTask(services: ExtensionServices, args?: RunTaskArguments): Promise<boolean> {
+  const choice = await chooseTask(services, args, 'debug');
+  if (!choice) return false;
+  return startTaskDebugging(services, choice.app.name, choice.chosen.task, choice.chosen.payload ?? null);
+}
+
+/** Debugs a new run of an ended task, with its payload. */
+export async function debugRerun(services: ExtensionServices, argument: TaskArgument): Promise<boolean> {
+  const id = await resolveTaskId(argument, services);
+  if (!id) return false;
+  const task = await (await services.connection.get()).get(id);
+  return startTaskDebugging(services, task.application, task.task, task.payload);
+}
