@@ -147,6 +147,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await quickOpen(page, 'images.ts', 'images.ts');
     await page.locator('.tabs-container .tab.active', { hasText: 'images.ts' }).waitFor();
     await quickOpen(page, `:${line}`);
+    await page.locator('.statusbar-item', { hasText: `Ln ${line},` }).first().waitFor();
     await page.keyboard.press('F9');
     await page.locator('.codicon-debug-breakpoint').first().waitFor();
     await shot('breakpoint-set');
@@ -180,6 +181,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await distrust.waitFor({ timeout: 30_000 });
     await shot('trust-prompt');
     await distrust.click();
+    await page.locator('.monaco-dialog-box').waitFor({ state: 'hidden', timeout: 30_000 });
     await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
     await treeRow(page, `Task ${id} summarizeSales pending`).waitFor({ timeout: 60_000 });
     // The Schedulers view says why this window runs nothing: the decision has been made.

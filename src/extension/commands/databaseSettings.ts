@@ -22,6 +22,9 @@ export async function configureDatabase(services: ExtensionServices, url?: strin
   }));
   if (value === undefined) return;
   if (!value.trim()) return services.connection.chooseEmbedded();
+  if (parseDatabaseUrl(value.trim()).password) {
+    throw new Error('Leave the password out of the URL: settings are not a safe place for it. Use "Taskman: Set Database Password…".');
+  }
   await config.update('database.url', value.trim(), vscode.ConfigurationTarget.Global);
   if (url === undefined) {
     const answer = await vscode.window.showInformationMessage('Does this database user need a password?', 'Set Password…', 'No Password');

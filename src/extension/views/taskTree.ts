@@ -34,6 +34,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   private view: vscode.TreeView<TaskTreeNode> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   filter: TaskFilterState = {};
+  private readonly groupNodes = Object.fromEntries(STATE_ORDER.map((state) => [state, { kind: 'group', state }])) as Record<TaskState, TaskTreeNode>;
 
   constructor(private readonly connection: DatabaseConnection) {
     this.disposables.push(
@@ -107,25 +108,44 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
       return;
     }
-    let changed = reload;
+    const before = new Map([...this.tasks].map(([id, task]) => [id, task.state]));
     if (reload) this.tasks.clear();
     for (const task of rows) {
-      const known = this.tasks.get(task.id);
-      if (!known || known.updatedAt.getTime() !== task.updatedAt.getTime()) changed = true;
       this.tasks.set(task.id, task);
       if (!this.cursor || task.updatedAt > this.cursor) this.cursor = task.updatedAt;
     }
     if (this.tasks.size > MAX_TASKS) {
       for (const task of this.shownTasks().slice(MAX_TASKS)) this.tasks.delete(task.id);
     }
-    // Running rows show a live elapsed time, so they redraw on every refresh.
-    if (changed || this.runningCount() > 0) this.changed.fire(undefined);
+    for (const id of this.nodes.keys()) if (!this.tasks.has(id)) this.nodes.delete(id);
+    const moved = this.tasks.size !== before.size || [...this.tasks].some(([id, task]) => before.get(id) !== task.state);
+    if (moved) {
+      this.changed.fire(undefined);
+    } else {
+      // Only progress and elapsed time changed: redraw those rows alone, so that the tree keeps its
+      // elements (an inline action clicked during a refresh still finds its row).
+      for (const task of this.tasks.values()) if (task.state === 'running') this.changed.fire(this.nodeFor(task));
+    }
     this.updateMessage();
     this.refreshed.fire();
   }
 
+  /** One node object per task, kept across refreshes, so VS Code's handles stay valid. */
+  private readonly nodes = new Map<string, Extract<TaskTreeNode, { kind: 'task' }>>();
+
+  private nodeFor(task: Task): Extract<TaskTreeNode, { kind: 'task' }> {
+    let node = this.nodes.get(task.id);
+    if (!node) {
+      node = { kind: 'task', task };
+      this.nodes.set(task.id, node);
+    }
+    node.task = task;
+    return node;
+  }
+
   /** Drops a task from the view at once (after Delete), before the next full reload. */
   forget(taskId: string): void {
+    this.nodes.delete(taskId);
     if (this.tasks.delete(taskId)) this.changed.fire(undefined);
   }
 
@@ -143,14 +163,14 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   getChildren(node?: TaskTreeNode): TaskTreeNode[] {
     const tasks = this.shownTasks();
     if (!node) {
-      return STATE_ORDER.filter((state) => tasks.some((task) => task.state === state)).map((state) => ({ kind: 'group', state }));
+      return STATE_ORDER.filter((state) => tasks.some((task) => task.state === state)).map((state) => this.groupNodes[state]);
     }
-    if (node.kind === 'group') return tasks.filter((task) => task.state === node.state).map((task) => ({ kind: 'task', task }));
+    if (node.kind === 'group') return tasks.filter((task) => task.state === node.state).map((task) => this.nodeFor(task));
     return [];
   }
 
   getParent(node: TaskTreeNode): TaskTreeNode | undefined {
-    return node.kind === 'task' ? { kind: 'group', state: node.task.state } : undefined;
+    return node.kind === 'task' ? this.groupNodes[node.task.state] : undefined;
   }
 
   getTreeItem(node: TaskTreeNode): vscode.TreeItem {

@@ -1,0 +1,61 @@
+/**
+ * The reliability and security suite: races, crashes, outages, a zombie, hostile input, security.
+ * Task bodies record each execution in a side table with a unique key, so duplicates and losses
+ * are counted, not guessed. Prints a table; exits non-zero on any miss.
+ *   npm run test:chaos                 (the full profile: a few minutes)
+ *   tsx test/chaos/chaos.ts --profile small   (what npm test runs)
+ */
+import { ChaosContext, formatTable, Profile, PROFILES, Row } from './context';
+import { hostileInput, rowsNeverLoadCode } from './hostileCases';
+import { crashStorm, outage, race, zombie } from './processCases';
+import { embeddedServerIsPrivate, passwordNeverLeaks } from './securityCases';
+
+export async function runChaos(profile: Profile, log: (line: string) => void = () => undefined): Promise<Row[]> {
+  const ctx = await ChaosContext.start();
+  const rows: Row[] = [];
+  const cases: [string, () => Promise<Row | Row[]>][] = [
+    ['race', () => race(ctx, profile)],
+    ['crash storm', () => crashStorm(ctx, profile)],
+    ['zombie', () => zombie(ctx)],
+    ['hostile input', () => hostileInput(ctx)],
+    ['security: rows name code', () => rowsNeverLoadCode(ctx)],
+    ['security: password', () => passwordNeverLeaks(ctx)],
+    ['security: embedded server', () => embeddedServerIsPrivate(ctx)],
+    // Last: it restarts the server under everything else.
+    ['database outage', () => outage(ctx, profile)],
+  ];
+  try {
+    for (const [name, body] of cases) {
+      const began = performance.now();
+      try {
+        rows.push(...[await body()].flat());
+      } catch (error) {
+        rows.push({ case: name, expected: 'completes', observed: `threw: ${(error as Error).message}`, figures: '', ok: false });
+      }
+      log(`${name}: ${rows.at(-1)!.ok ? 'ok' : 'MISS'} (${((performance.now() - began) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    await ctx.stop();
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const at = process.argv.indexOf('--profile');
+  const name = (at > 0 ? process.argv[at + 1] : 'full') as Profile['name'];
+  const profile = PROFILES[name];
+  if (!profile) throw new Error(`unknown profile "${name}": small or full`);
+  console.log(`Taskman reliability and security suite, profile ${name}`);
+  const rows = await runChaos(profile, (line) => console.log(`  ${line}`));
+  console.log(`\n${formatTable(rows)}\n`);
+  const failed = rows.filter((r) => !r.ok).length;
+  console.log(`${rows.length - failed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,191 @@
+import { execFileSync } from 'node:child_process';
+import { ensureEmbeddedServer, stopEmbeddedServer } from '../../src/core';
+import { SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
+import { FAST_TIMINGS } from '../helpers/scheduler';
+import { ChaosContext, executions, Profile, Row, waitUntil } from './context';
+
+const APP = 'fixture-basic';
+
+function kill(processes: SchedulerProcess[]): void {
+  for (const p of processes) p.child.kill('SIGKILL');
+}
+
+/** Runner processes are the scheduler process's children. */
+function runnerPids(scheduler: SchedulerProcess): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(scheduler.child.pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
+  const { url, taskman, sql, payload } = await ctx.database('race');
+  const schedulers: SchedulerProcess[] = [];
+  try {
+    for (let i = 0; i < profile.raceTasks; i += 250) {
+      await Promise.all(Array.from({ length: Math.min(250, profile.raceTasks - i) }, () => taskman.submit({ application: APP, task: 'record', payload })));
+    }
+    for (let i = 0; i < profile.raceSchedulers; i++) schedulers.push(spawnScheduler(url, ['basic'], { concurrency: 2, pollIntervalMs: 50 }));
+    await Promise.all(schedulers.map((s) => waitForRegistration(s)));
+    const began = performance.now();
+    await waitUntil('every task to end', async () => {
+      const c = await taskman.countByState();
+      return c.pending + c.running === 0;
+    }, 1_800_000);
+    const seconds = (performance.now() - began) / 1000;
+    const counts = await taskman.countByState();
+    const seen = await executions(sql);
+    const unfinished = profile.raceTasks - seen.tasks;
+    return {
+      case: 'race',
+      expected: `${profile.raceSchedulers} schedulers, ${profile.raceTasks} tasks: 0 duplicates, 0 unfinished`,
+      observed: `${seen.duplicated} duplicates, ${unfinished} unfinished, ${counts.succeeded} succeeded`,
+      figures: `${seen.runs} executions in ${seconds.toFixed(1)} s (${(profile.raceTasks / seconds).toFixed(0)} tasks/s)`,
+      ok: seen.duplicated === 0 && unfinished === 0 && counts.succeeded === profile.raceTasks,
+    };
+  } finally {
+    kill(schedulers);
+    await taskman.close();
+    await sql.end();
+  }
+}
+
+/**
+ * SIGKILL a random scheduler or runner every 300 ms while the tasks run; killed schedulers are
+ * replaced. Then every task must reach a final state, and no body may have run twice.
+ */
+export async function crashStorm(ctx: ChaosContext, profile: Profile): Promise<Row> {
+  const { url, taskman, sql, payload } = await ctx.database('storm');
+  const schedulers: SchedulerProcess[] = [];
+  const spawn = () => {
+    const s = spawnScheduler(url, ['basic'], { concurrency: 3, pollIntervalMs: 100 });
+    schedulers.push(s);
+    return s;
+  };
+  let schedulerKills = 0;
+  let runnerKills = 0;
+  try {
+    for (let i = 0; i < profile.stormTasks; i++) await taskman.submit({ application: APP, task: 'recordThenSleep', payload: { ...payload, ms: 300 } });
+    for (let i = 0; i < 4; i++) spawn();
+    await Promise.all(schedulers.map((s) => waitForRegistration(s)));
+    const stormUntil = performance.now() + 120_000;
+    // The storm lasts until nothing is left to claim, so that what follows measures recovery only.
+    while (performance.now() < stormUntil && (await taskman.countByState()).pending > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const alive = schedulers.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
+      const victim = alive[Math.floor(Math.random() * alive.length)];
+      if (!victim) continue;
+      const runners = runnerPids(victim);
+      if (Math.random() < 0.5 && runners.length) {
+        try {
+          process.kill(runners[Math.floor(Math.random() * runners.length)], 'SIGKILL');
+          runnerKills++;
+        } catch {
+          // It had just finished.
+        }
+      } else {
+        victim.child.kill('SIGKILL');
+        schedulerKills++;
+        spawn();
+      }
+    }
+    const settleMs = await waitUntil('every task to reach a final state', async () => {
+      const c = await taskman.countByState();
+      return c.pending + c.running === 0;
+    }, 120_000);
+    const counts = await taskman.countByState();
+    const seen = await executions(sql);
+    const [[requeued]] = (await sql.query("SELECT COUNT(*) AS n FROM taskman_task WHERE attempt > 1 AND state = 'succeeded'")) as never as [[{ n: number }]];
+    const [[requeuedTwice]] = (await sql.query("SELECT COUNT(*) AS n FROM taskman_task t JOIN executions e ON e.task_id = t.id WHERE t.attempt > 1 AND e.runs <> 1")) as never as [[{ n: number }]];
+    const bound = FAST_TIMINGS.heartbeatTimeoutMs * 2 + 3000;
+    const unfinished = counts.pending + counts.running;
+    return {
+      case: 'crash storm',
+      expected: `${profile.stormTasks} tasks, SIGKILLs every 300 ms: all final within ${bound} ms after, no body twice, requeued run once`,
+      observed: `${unfinished} unfinished, ${seen.duplicated} ran twice, ${requeuedTwice.n} requeued ran ≠ once; settled in ${Math.round(settleMs)} ms`,
+      figures: `${schedulerKills} schedulers + ${runnerKills} runners killed; succeeded ${counts.succeeded}, failed ${counts.failed}, lost ${counts.lost}, aborted ${counts.aborted}; ${requeued.n} requeued then ran`,
+      ok: unfinished === 0 && seen.duplicated === 0 && Number(requeuedTwice.n) === 0 && settleMs <= bound,
+    };
+  } finally {
+    kill(schedulers);
+    await taskman.close();
+    await sql.end();
+  }
+}
+
+/** Stops and restarts the server several times while two scheduler processes run tasks. */
+export async function outage(ctx: ChaosContext, profile: Profile): Promise<Row> {
+  const { url, taskman, sql } = await ctx.database('outage');
+  const schedulers = [spawnScheduler(url, ['basic'], { concurrency: 4, heartbeatTimeoutMs: 3000 }), spawnScheduler(url, ['basic'], { concurrency: 4, heartbeatTimeoutMs: 3000 })];
+  const total = profile.outageRestarts * 12;
+  let client = taskman;
+  try {
+    await Promise.all(schedulers.map((s) => waitForRegistration(s)));
+    const ids: string[] = [];
+    for (let i = 0; i < total; i++) ids.push((await client.submit({ application: APP, task: 'sleep', payload: { ms: 400 + (i % 5) * 100 } })).id);
+    await client.close();
+    await sql.end();
+    for (let round = 0; round < profile.outageRestarts; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await stopEmbeddedServer({ dataDir: ctx.dataDir });
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await ensureEmbeddedServer({ dataDir: ctx.dataDir, serverArgs: ['--innodb-flush-log-at-trx-commit=2'] });
+    }
+    const reconnected = await ctx.database('outage');
+    client = reconnected.taskman;
+    await reconnected.sql.end();
+    await waitUntil('every task to end', async () => {
+      const c = await client.countByState();
+      return c.pending + c.running === 0;
+    }, 120_000);
+    const counts = await client.countByState();
+    const dead = schedulers.filter((s) => s.child.exitCode !== null || s.child.signalCode !== null).length;
+    const outcomes = await Promise.all(ids.map((id) => client.get(id)));
+    const wrong = outcomes.filter((t, i) => t.state !== 'succeeded' || (t.result as { slept?: number })?.slept !== 400 + (i % 5) * 100).length;
+    return {
+      case: 'database outage',
+      expected: `${profile.outageRestarts} server restarts mid-run: no outcome lost, no scheduler dies`,
+      observed: `${wrong} outcomes missing or wrong, ${dead} scheduler processes died`,
+      figures: `${total} tasks: succeeded ${counts.succeeded}, failed ${counts.failed}, lost ${counts.lost}`,
+      ok: wrong === 0 && dead === 0,
+    };
+  } finally {
+    kill(schedulers);
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** SIGSTOP a scheduler past its heartbeat timeout, then SIGCONT it. */
+export async function zombie(ctx: ChaosContext): Promise<Row> {
+  const { url, taskman, sql } = await ctx.database('zombie');
+  const witness = spawnScheduler(url, ['esm']);
+  const zombieProcess = spawnScheduler(url, ['basic']);
+  try {
+    await waitForRegistration(witness);
+    const firstId = await waitForRegistration(zombieProcess);
+    const { id } = await taskman.submit({ application: APP, task: 'sleep', payload: { ms: 1500 } });
+    await waitUntil('the zombie to start the task', async () => (await taskman.get(id)).startedAt !== null, 30_000);
+    zombieProcess.child.kill('SIGSTOP');
+    await waitUntil('the task to be declared lost', async () => (await taskman.get(id)).state === 'lost', 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    zombieProcess.child.kill('SIGCONT');
+    const secondId = await waitForRegistration(zombieProcess, 2);
+    const task = await taskman.get(id);
+    const refused = /outcome refused|finished after this scheduler was declared dead/.test(zombieProcess.stderr());
+    const next = await taskman.submit({ application: APP, task: 'echo' });
+    await waitUntil('the re-registered scheduler to run a task', async () => (await taskman.get(next.id)).state === 'succeeded', 30_000);
+    const ranBy = (await taskman.get(next.id)).schedulerId;
+    return {
+      case: 'zombie',
+      expected: 'paused past its timeout: task lost, late write refused, re-registers and works',
+      observed: `task ${task.state}, result ${JSON.stringify(task.result)}, late write ${refused ? 'refused' : 'NOT refused'}, scheduler ${firstId} → ${secondId}, next task ran by ${ranBy}`,
+      figures: `heartbeat timeout ${FAST_TIMINGS.heartbeatTimeoutMs} ms`,
+      ok: task.state === 'lost' && task.result === null && refused && secondId !== firstId && ranBy === secondId,
+    };
+  } finally {
+    kill([witness, zombieProcess]);
+    await taskman.close();
+    await sql.end();
+  }
+}
