@@ -28,7 +28,9 @@ if (!env.TASKMAN_TEST_DATABASE_URL) {
   env.TASKMAN_TEST_DATABASE_URL = server.url;
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files], { stdio: 'inherit', env, cwd: root });
+// One file at a time: several suites load both cores (racing schedulers, a browser, code-server),
+// and timing-sensitive UI steps should not compete with them.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...files], { stdio: 'inherit', env, cwd: root });
 const stop = async () => {
   if (dataDir) {
     await stopEmbeddedServer({ dataDir });
