@@ -56,6 +56,16 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   /** The task a UI action submitted: the newest with that name, once it exists. */
   const submitted = (task: string) => waitFor(`the ${task} task submitted from VS Code`, async () => (await client.list({ task, limit: 1 }))[0]);
 
+  /** F1, "Taskman: Run Task…" (or Debug), pick the task, type its payload, no deadline; returns the new task. */
+  async function runFromPalette(command: 'Run' | 'Debug', task: string, payload: string) {
+    await runCommand(page, `Taskman: ${command} Task…`);
+    await pickItem(page, task);
+    if (task === 'generateReport') await shot('pick-task');
+    await answerInput(page, payload, 'payload');
+    await answerInput(page, '', 'start before');
+    return submitted(task);
+  }
+
   /** On failure, the screenshot and VS Code's logs are kept and their paths printed. */
   async function evidence<T>(body: () => Promise<T>): Promise<T> {
     try {
@@ -80,13 +90,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   }));
 
   it('runs a task from the command palette with a payload and watches it progress and succeed', { timeout: 120_000 }, () => evidence(async () => {
-    await runCommand(page, 'Taskman: Run Task…');
-    await pickItem(page, 'generateReport');
-    await shot('pick-task');
-    await answerInput(page, '{"month": "2026-11", "sections": 6}', 'payload');
-    await shot('payload');
-    await answerInput(page, '', 'start before');
-    const task = await submitted('generateReport');
+    const task = await runFromPalette('Run', 'generateReport', '{"month": "2026-11", "sections": 6}');
     await treeRow(page, `Task ${task.id} generateReport running`).waitFor({ timeout: 30_000 });
     await page.locator(`.monaco-list-row[aria-label^="Task ${task.id} generateReport running"] .label-description`, { hasText: '%' }).waitFor({ timeout: 30_000 });
     await shot('running-with-progress');
@@ -106,11 +110,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   }));
 
   it('aborts a long task from its inline action', { timeout: 90_000 }, () => evidence(async () => {
-    await runCommand(page, 'Taskman: Run Task…');
-    await pickItem(page, 'rebuildSearchIndex');
-    await answerInput(page, '{"documents": 100000}', 'payload');
-    await answerInput(page, '', 'start before');
-    const task = await submitted('rebuildSearchIndex');
+    const task = await runFromPalette('Run', 'rebuildSearchIndex', '{"documents": 100000}');
     const row = treeRow(page, `Task ${task.id} rebuildSearchIndex running`);
     await row.waitFor({ timeout: 30_000 });
     await row.hover();
@@ -122,11 +122,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   }));
 
   it('opens a failed task\'s error from the notification and follows a stack frame into the source', { timeout: 90_000 }, () => evidence(async () => {
-    await runCommand(page, 'Taskman: Run Task…');
-    await pickItem(page, 'importCustomers');
-    await answerInput(page, '{"file": "ui.csv"}', 'payload');
-    await answerInput(page, '', 'start before');
-    const task = await submitted('importCustomers');
+    const task = await runFromPalette('Run', 'importCustomers', '{"file": "ui.csv"}');
     await treeRow(page, `Task ${task.id} importCustomers failed`).waitFor({ timeout: 30_000 });
     const toast = notification(page, 'importCustomers');
     await toast.waitFor({ timeout: 15_000 });
@@ -151,14 +147,10 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await page.keyboard.press('F9');
     await page.locator('.codicon-debug-breakpoint').first().waitFor();
     await shot('breakpoint-set');
-    await runCommand(page, 'Taskman: Debug Task…');
-    await pickItem(page, 'resizeImages');
-    await answerInput(page, '{"images": ["a.png", "b.jpg"], "width": 640}', 'payload');
-    await answerInput(page, '', 'start before');
+    const task = await runFromPalette('Debug', 'resizeImages', '{"images": ["a.png", "b.jpg"], "width": 640}');
     await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 60_000 });
     await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
     assert.equal(await activeTabTitle(page), 'images.ts');
-    const task = await submitted('resizeImages');
     assert.equal((await client.get(task.id)).state, 'running', 'paused, and shown as running');
     await shot('paused-at-breakpoint');
     await page.keyboard.press('F5');
@@ -168,7 +160,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await shot('debug-finished');
   }));
 
-  it('an untrusted window shows tasks but runs none', { timeout: 120_000 }, () => evidence(async () => {
+  it('an untrusted window shows tasks but runs none; once trusted, it runs them', { timeout: 120_000 }, () => evidence(async () => {
     await page.close();
     await server?.stop();
     const schedulersBefore = new Set((await client.listSchedulers()).map((s) => s.id));
@@ -191,5 +183,15 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     const task = await client.get(id);
     assert.deepEqual([task.state, task.attempt], ['pending', 0]);
     assert.deepEqual((await client.listSchedulers()).filter((s) => !schedulersBefore.has(s.id)), [], 'no scheduler registered from the untrusted window');
+
+    // Trust granted: the scheduler starts and the waiting task runs, without a reload.
+    await runCommand(page, 'Workspaces: Manage Workspace Trust');
+    await page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first().click();
+    await shot('trust-granted');
+    await waitFor('the task to run once the workspace is trusted', async () => (await client.get(id)).state === 'succeeded', { timeoutMs: 60_000 });
+    // The Taskman container is still the active one: clicking its icon would hide the sidebar.
+    if (!(await page.locator('.pane-header', { hasText: 'Tasks' }).first().isVisible())) await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
+    await treeRow(page, `Task ${id} summarizeSales succeeded`).waitFor({ timeout: 30_000 });
+    await shot('trusted-ran-it');
   }));
 });

@@ -1,21 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Scheduler } from '../../src/core';
+import { isProcessAlive } from '../../src/core/processes';
 import { claimTasks } from '../../src/core/database/claimTasks';
 import { registerScheduler } from '../../src/core/database/schedulers';
 import { connectionOptions, createTestDatabase, TestDatabase } from '../helpers/database';
 import { spawnScheduler, waitForRegistration } from '../helpers/processes';
 import { FAST_TIMINGS, startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('schedulers that die, pause or vanish', () => {
   let db: TestDatabase;
@@ -42,7 +34,7 @@ describe('schedulers that die, pause or vanish', () => {
     const runnerPid = Number(running.progress.message!.slice(4));
     doomed.child.kill('SIGKILL');
     await doomed.exited;
-    await waitFor(`runner ${runnerPid} to exit after its scheduler died`, () => !isAlive(runnerPid));
+    await waitFor(`runner ${runnerPid} to exit after its scheduler died`, () => !isProcessAlive(runnerPid));
 
     survivor = await startScheduler(db.taskman, ['esm']);
     const lost = await waitForState(db.taskman, id, 'lost');

@@ -4,18 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Scheduler } from '../../src/core';
+import { isProcessAlive } from '../../src/core/processes';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('every way a task can go wrong ends in its documented state', () => {
   let db: TestDatabase;
@@ -76,7 +68,7 @@ describe('every way a task can go wrong ends in its documented state', () => {
     const id = await submit('spawnChild');
     const task = await waitForState(db.taskman, id, 'succeeded');
     const { childPid } = task.result as { childPid: number };
-    await waitFor(`the grandchild ${childPid} to be gone`, () => !isAlive(childPid));
+    await waitFor(`the grandchild ${childPid} to be gone`, () => !isProcessAlive(childPid));
   });
 
   it('a task that spawns a child and exits: failed, and the child is killed too', async () => {
@@ -87,7 +79,7 @@ describe('every way a task can go wrong ends in its documented state', () => {
     assert.match(task.error!.message, /code 3/);
     const written = path.join(os.tmpdir(), `taskman-grandchild-${id}`);
     const childPid = Number(fs.readFileSync(fs.existsSync(pidFile) ? pidFile : written, 'utf8'));
-    await waitFor(`the grandchild ${childPid} to be gone`, () => !isAlive(childPid));
+    await waitFor(`the grandchild ${childPid} to be gone`, () => !isProcessAlive(childPid));
     fs.rmSync(written, { force: true });
   });
 

@@ -9,6 +9,7 @@ import { sleep } from '../timing';
 import { DatabaseTarget, formatDatabaseUrl } from '../database/url';
 import { EmbeddedServerError, errorMessage } from '../errors';
 import { Logger, silentLogger } from '../logger';
+import { isProcessAlive } from '../processes';
 import { defaultDataDir, ensurePrivateDir, ServerPaths, serverPaths } from './dataDir';
 import { findServerBinary, ServerBinary } from './serverBinary';
 
@@ -71,20 +72,10 @@ function readPid(paths: ServerPaths): number | undefined {
   }
 }
 
-function isAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export async function embeddedServerStatus(options: EmbeddedServerOptions = {}): Promise<EmbeddedServerStatus> {
   const paths = serverPaths(options.dataDir ?? defaultDataDir());
   const pid = readPid(paths);
-  const running = isAlive(pid) && (await socketAccepts(paths.socket));
+  const running = isProcessAlive(pid) && (await socketAccepts(paths.socket));
   return { running, pid: running ? pid : undefined, socket: paths.socket, dataDir: paths.dataDir, initialized: fs.existsSync(paths.initializedMarker) };
 }
 
@@ -101,7 +92,7 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions = {}):
   ensurePrivateDir(path.dirname(paths.socket));
   const reuse = async (): Promise<EmbeddedServerInfo | undefined> => {
     const pid = readPid(paths);
-    if (isAlive(pid) && (await socketAccepts(paths.socket))) {
+    if (isProcessAlive(pid) && (await socketAccepts(paths.socket))) {
       return { target: targetFor(paths), url: formatDatabaseUrl(targetFor(paths), { withPassword: false }), pid, startedNow: false, startMs: undefined, paths };
     }
     return undefined;
@@ -134,7 +125,7 @@ async function withStartLock<T>(paths: ServerPaths, timeoutMs: number, body: () 
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(fs.readFileSync(paths.lockFile, 'utf8') || 0);
       // A lock left by a dead process is stale: take it over.
-      if (!isAlive(holder)) {
+      if (!isProcessAlive(holder)) {
         fs.rmSync(paths.lockFile, { force: true });
         continue;
       }
@@ -221,12 +212,12 @@ async function createDatabase(paths: ServerPaths): Promise<void> {
 export async function stopEmbeddedServer(options: EmbeddedServerOptions & { timeoutMs?: number } = {}): Promise<boolean> {
   const paths = serverPaths(options.dataDir ?? defaultDataDir());
   const pid = readPid(paths);
-  if (!isAlive(pid)) return false;
+  if (!isProcessAlive(pid)) return false;
   process.kill(pid!, 'SIGTERM');
   const deadline = performance.now() + (options.timeoutMs ?? 60_000);
-  while (isAlive(pid) && performance.now() < deadline) await sleep(20);
-  if (isAlive(pid)) process.kill(pid!, 'SIGKILL');
-  while (isAlive(pid)) await sleep(20);
+  while (isProcessAlive(pid) && performance.now() < deadline) await sleep(20);
+  if (isProcessAlive(pid)) process.kill(pid!, 'SIGKILL');
+  while (isProcessAlive(pid)) await sleep(20);
   return true;
 }
 

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Outcome } from '../database/runningTasks';
 import { Logger } from '../logger';
+import { isProcessAlive } from '../processes';
 
 export interface JournalEntry {
   taskId: string;
@@ -83,7 +84,7 @@ export class OutcomeJournal {
       const match = name.startsWith(prefix) ? /^(\d+)\.jsonl$/.exec(name.slice(prefix.length)) : null;
       if (!match) continue;
       const pid = Number(match[1]);
-      if (pid === process.pid || isAlive(pid)) continue;
+      if (pid === process.pid || isProcessAlive(pid)) continue;
       const file = path.join(dir, name);
       const pending = new Map<string, JournalEntry>();
       for (const text of fs.readFileSync(file, 'utf8').split('\n')) {
@@ -103,14 +104,5 @@ export class OutcomeJournal {
       fs.rmSync(file, { force: true });
     }
     return entries;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

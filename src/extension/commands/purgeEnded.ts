@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { errorMessage, parseDuration } from '../../core';
+import { parseDuration } from '../../core';
+import { validateWith } from '../inputValidation';
 import { ExtensionServices } from '../services';
 
 export async function purgeEnded(services: ExtensionServices, olderThan?: string): Promise<number | undefined> {
@@ -7,14 +8,7 @@ export async function purgeEnded(services: ExtensionServices, olderThan?: string
     title: 'Taskman: Purge Ended Tasks',
     prompt: 'Delete ended tasks older than (e.g. 7d, 12h, 0s for all)',
     value: '7d',
-    validateInput: (value) => {
-      try {
-        parseDuration(value, 'age');
-        return undefined;
-      } catch (error) {
-        return errorMessage(error);
-      }
-    },
+    validateInput: validateWith((value) => parseDuration(value, 'age')),
   }));
   if (age === undefined) return undefined;
   const taskman = await services.connection.get();

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { ApplicationConfig, errorMessage, listApplicationTasks, parseTimeSpec } from '../../core';
+import { validateWith } from '../inputValidation';
 import { ExtensionServices } from '../services';
 
 /** Arguments for running a task without the pickers (other extensions, tests). */
@@ -57,8 +58,9 @@ async function pickApplication(services: ExtensionServices, name: string | undef
 }
 
 async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationConfig, verb: string): Promise<RunTaskArguments | undefined> {
+  const action = verb === 'debug' ? 'Debug' : 'Run';
   const quickPick = vscode.window.createQuickPick();
-  quickPick.title = `Taskman: ${verb === 'debug' ? 'Debug' : 'Run'} Task — ${app.name}@${app.version}`;
+  quickPick.title = `Taskman: ${action} Task — ${app.name}@${app.version}`;
   quickPick.placeholder = 'Type to filter the exported tasks';
   quickPick.busy = true;
   quickPick.show();
@@ -80,32 +82,23 @@ async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationC
   if (!task) return undefined;
   const state = services.context.workspaceState;
   const payloadText = await vscode.window.showInputBox({
-    title: `Taskman: ${verb === 'debug' ? 'Debug' : 'Run'} ${app.name}.${task} — payload (JSON)`,
+    title: `Taskman: ${action} ${app.name}.${task} — payload (JSON)`,
     prompt: 'The payload as JSON, e.g. {"customerId": 42}; Enter to run',
     value: state.get<string>(LAST_PAYLOAD(app.name, task)) ?? '{}',
-    validateInput: (value) => {
+    validateInput: validateWith((value) => {
       try {
         JSON.parse(value);
-        return undefined;
       } catch (error) {
-        return `Not valid JSON: ${errorMessage(error)}`;
+        throw new Error(`Not valid JSON: ${errorMessage(error)}`);
       }
-    },
+    }),
   });
   if (payloadText === undefined) return undefined;
   await state.update(LAST_PAYLOAD(app.name, task), payloadText);
   const startBefore = await vscode.window.showInputBox({
-    title: `Taskman: ${verb === 'debug' ? 'Debug' : 'Run'} ${app.name}.${task} — start before (optional)`,
+    title: `Taskman: ${action} ${app.name}.${task} — start before (optional)`,
     prompt: 'A deadline to start by: a duration from now (10m) or an ISO time. Empty: no deadline.',
-    validateInput: (value) => {
-      if (!value.trim()) return undefined;
-      try {
-        parseTimeSpec(value, 'start before');
-        return undefined;
-      } catch (error) {
-        return errorMessage(error);
-      }
-    },
+    validateInput: validateWith((value) => value.trim() && parseTimeSpec(value, 'start before')),
   });
   if (startBefore === undefined) return undefined;
   return { task, payload: JSON.parse(payloadText), startBefore: startBefore.trim() || undefined };

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { ExtensionServices } from '../../../src/extension/services';
 import type { TaskTreeNode } from '../../../src/extension/views/taskTree';
 import type { Task } from '../../../src/core';
+import { waitFor as sharedWaitFor } from '../../helpers/wait';
 
 export async function extensionApi(): Promise<ExtensionServices> {
   const extension = vscode.extensions.getExtension<ExtensionServices>('taskman.taskman');
@@ -10,20 +11,9 @@ export async function extensionApi(): Promise<ExtensionServices> {
   return extension.isActive ? extension.exports : extension.activate();
 }
 
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** The shared bounded wait, with the suite's longer default for a busy extension host. */
+export function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  return sharedWaitFor(what, check, { timeoutMs, intervalMs: 50 });
 }
 
 /** The task as the Tasks view shows it now (undefined when it is not in the tree). */
