@@ -5,13 +5,14 @@ import { EmbeddedScheduler } from './embeddedScheduler';
 import { TaskEndNotifier } from './taskEndNotifier';
 import { SchedulerTree } from './views/schedulerTree';
 import { TaskTree, TaskTreeNode } from './views/taskTree';
+import { WorkspaceApplications } from './workspaceApplications';
 
 /** What command handlers work with. Also the extension's exports, for its tests. */
 export interface ExtensionServices {
   context: vscode.ExtensionContext;
   logger: Logger;
   connection: DatabaseConnection;
-  applications: import('./workspaceApplications').WorkspaceApplications;
+  applications: WorkspaceApplications;
   scheduler: EmbeddedScheduler;
   taskTree: TaskTree;
   taskView: vscode.TreeView<TaskTreeNode>;
