@@ -60,8 +60,9 @@ export class DatabaseConnection implements vscode.Disposable {
   async chooseEmbedded(): Promise<void> {
     await this.context.globalState.update(EMBEDDED_CHOICE, true);
     const config = vscode.workspace.getConfiguration('taskman');
+    // Changing the setting reconnects (the extension listens for it); otherwise reconnect here.
     if (config.get<string>('database.url')) await config.update('database.url', '', vscode.ConfigurationTarget.Global);
-    await this.reconnect();
+    else await this.reconnect();
   }
 
   private async target(): Promise<DatabaseTarget | 'embedded' | undefined> {

@@ -142,7 +142,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     const line = fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'src', 'images.ts'), 'utf8').split('\n').findIndex((text) => text.includes('const resized: ResizedImage[]')) + 1;
     await quickOpen(page, 'images.ts', 'images.ts');
     await page.locator('.tabs-container .tab.active', { hasText: 'images.ts' }).waitFor();
-    await quickOpen(page, `:${line}`);
+    await quickOpen(page, `:${line}`, `Go to line ${line}`);
     await page.locator('.statusbar-item', { hasText: `Ln ${line},` }).first().waitFor();
     await page.keyboard.press('F9');
     await page.locator('.codicon-debug-breakpoint').first().waitFor();

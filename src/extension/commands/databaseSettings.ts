@@ -25,12 +25,14 @@ export async function configureDatabase(services: ExtensionServices, url?: strin
   if (parseDatabaseUrl(value.trim()).password) {
     throw new Error('Leave the password out of the URL: settings are not a safe place for it. Use "Taskman: Set Database Password…".');
   }
+  const unchanged = config.get<string>('database.url', '').trim() === value.trim();
+  // A changed setting reconnects by itself (the extension listens for it).
   await config.update('database.url', value.trim(), vscode.ConfigurationTarget.Global);
   if (url === undefined) {
     const answer = await vscode.window.showInformationMessage('Does this database user need a password?', 'Set Password…', 'No Password');
     if (answer === 'Set Password…') return setDatabasePassword(services);
   }
-  await services.connection.reconnect();
+  if (unchanged) await services.connection.reconnect();
 }
 
 export async function setDatabasePassword(services: ExtensionServices, password?: string): Promise<void> {
