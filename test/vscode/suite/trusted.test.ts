@@ -74,6 +74,14 @@ describe('Taskman in a trusted workspace', () => {
     assert.match(link.target!.fragment, /^L\d+,\d+$/);
   });
 
+  it('Show Logs opens the task\'s captured output', async () => {
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 2, stepMs: 10 } });
+    await waitFor('success', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showLogs', id);
+    assert.equal(editor.document.uri.path, `/task/${id}/logs.log`);
+    assert.equal(editor.document.getText(), (await (await api.connection.get()).get(id)).logs || '(no output)\n');
+  });
+
   it('Abort of a running task ends it as aborted', async () => {
     const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'waitForever' });
     await waitFor('the task to run', () => taskInTree(api, id)?.task.state === 'running');
@@ -170,6 +178,20 @@ describe('Taskman in a trusted workspace', () => {
         throw new Error(`${error.message}; its state was ${state}`);
       });
       assert.equal((await (await api.connection.get()).get(task.id)).abortReason, 'debug session ended');
+    });
+
+    it('Debug Rerun debugs a new run of an ended task with its payload', async function () {
+      this.timeout(120_000);
+      const original = await newestGreet();
+      stops = [];
+      assert.equal(await vscode.commands.executeCommand('taskman.debugRerun', original.id), true);
+      await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
+      const rerun = await newestGreet();
+      assert.notEqual(rerun.id, original.id);
+      assert.deepEqual(rerun.payload, original.payload);
+      await vscode.commands.executeCommand('workbench.action.debug.continue');
+      await waitFor('the rerun to succeed', async () => (await (await api.connection.get()).get(rerun.id)).state === 'succeeded', 60_000);
+      await waitFor('its debug session to end with it', () => vscode.debug.activeDebugSession === undefined, 30_000);
     });
 
     it('a "taskman" launch configuration resolves to an attach to the paused task', async function () {
