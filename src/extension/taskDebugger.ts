@@ -41,7 +41,9 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
       scheduler.onTaskEnded(({ taskId }) => this.endSession(taskId)),
       vscode.debug.onDidStartDebugSession((session) => {
         const taskId = session.configuration[TASK_ID_FIELD] as string | undefined;
-        if (taskId && !session.parentSession) this.sessions.set(taskId, session);
+        if (!taskId || session.parentSession) return;
+        this.sessions.set(taskId, session);
+        this.logger.info(`task ${taskId}: debug session "${session.name}" started`);
       }),
       vscode.debug.onDidTerminateDebugSession((session) => void this.onSessionEnded(session)),
       // Detaching lets the debuggee run on: the task is stopped as the disconnect request goes out,
@@ -123,6 +125,7 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
     const session = this.sessions.get(taskId);
     if (!session) return;
     this.sessions.delete(taskId);
+    this.logger.info(`task ${taskId}: ended, stopping its debug session "${session.name}"`);
     void vscode.debug.stopDebugging(session);
   }
 
