@@ -17,8 +17,10 @@ export type ParentMessage =
       /** Absolute path of the application's tasks module. */
       tasksModule: string;
       resultLimitBytes: number;
+      /** Pooled runner: after this task's final message, stay up for the next `start`. */
+      keepAlive: boolean;
     }
-  | { type: 'abort'; reason: string }
+  | { type: 'abort'; taskId: string; reason: string }
   /** Ask the runner to list the tasks module's exported functions, then exit. */
   | { type: 'list-tasks'; tasksModule: string };
 

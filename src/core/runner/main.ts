@@ -1,5 +1,6 @@
 /**
- * The runner: a child process that runs exactly one task (or lists the tasks), then exits.
+ * The runner: a child process that runs one task (or lists the tasks), then exits; a pooled runner
+ * (`keepAlive`) instead waits for the next task of the same application version.
  * Built as its own entry point (dist/runner.js) and started by the scheduler with the
  * application's Node binary, environment, working directory and NODE_PATH.
  */
@@ -13,8 +14,13 @@ import { serialiseThrown } from './serialiseThrown';
 const PROGRESS_INTERVAL_MS = 50;
 
 let abortController: AbortController | undefined;
-let started = false;
+let currentTaskId: string | undefined;
+/** A task (or a listing) is in progress. */
+let busy = false;
+/** The current task lets the runner stay up afterwards. */
+let keepAlive = false;
 let finishing = false;
+let exiting = false;
 
 function send(message: RunnerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -23,15 +29,40 @@ function send(message: RunnerMessage): Promise<void> {
   });
 }
 
-/** Sends the one final message and exits; a second caller (a stray error while finishing) waits. */
-async function finish(message: RunnerMessage, code: number): Promise<never> {
-  if (finishing) return new Promise<never>(() => undefined);
+/**
+ * Sends the task's one final message, then exits, or (pooled, task ended by itself) goes back to
+ * waiting for the next task. A second caller (a stray error while finishing) is ignored.
+ */
+async function finish(message: RunnerMessage, code: number, options: { mayStay?: boolean } = {}): Promise<void> {
+  if (finishing) return;
   finishing = true;
   await flushProgress();
-  // Output still queued in this process would be lost by process.exit: let it drain first.
+  // Output still queued in this process would be lost by process.exit, and in a pooled runner
+  // would be counted as the next task's: let it drain first.
   await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
   await send(message);
+  if (keepAlive && options.mayStay !== false) {
+    busy = false;
+    finishing = false;
+    abortController = undefined;
+    return;
+  }
+  exiting = true;
   process.exit(code);
+}
+
+/**
+ * An error no task code awaited: the current task fails with it, and the runner exits either
+ * way, since whatever threw may have left this process in a bad state.
+ */
+function onStrayError(error: unknown): void {
+  if (exiting) return;
+  if (busy && !finishing) {
+    void finish({ type: 'failed', error: serialiseThrown(error) }, 1, { mayStay: false });
+    return;
+  }
+  exiting = true;
+  process.stderr.write(`taskman runner: ${serialiseThrown(error).stack ?? String(error)}\n`, () => process.exit(1));
 }
 
 let pendingProgress: { percent: number | null; message: string | null } | undefined;
@@ -54,14 +85,16 @@ function failure(name: string, message: string): TaskError {
   return { name, message };
 }
 
-async function runTask(message: Extract<ParentMessage, { type: 'start' }>): Promise<never> {
+async function runTask(message: Extract<ParentMessage, { type: 'start' }>): Promise<void> {
   abortController = new AbortController();
+  currentTaskId = message.taskId;
   let exportsObject: Record<string, unknown>;
   try {
     exportsObject = await loadTasksModule(message.tasksModule);
   } catch (error) {
     const thrown = serialiseThrown(error);
-    return finish({ type: 'failed', error: { ...thrown, name: 'TasksModuleLoadError', message: `Loading the tasks module ${message.tasksModule} failed: ${thrown.name}: ${thrown.message}` } }, 1);
+    // Whatever the failed import ran stays in this process: a pooled runner does not stay either.
+    return finish({ type: 'failed', error: { ...thrown, name: 'TasksModuleLoadError', message: `Loading the tasks module ${message.tasksModule} failed: ${thrown.name}: ${thrown.message}` } }, 1, { mayStay: false });
   }
   const fn = findTaskFunction(exportsObject, message.task);
   if (!fn) {
@@ -117,7 +150,7 @@ async function runTask(message: Extract<ParentMessage, { type: 'start' }>): Prom
   return finish({ type: 'succeeded', resultJson }, 0);
 }
 
-async function listTasks(tasksModule: string): Promise<never> {
+async function listTasks(tasksModule: string): Promise<void> {
   try {
     const exportsObject = await loadTasksModule(tasksModule);
     return finish({ type: 'task-list', tasks: listTaskNames(exportsObject) }, 0);
@@ -130,17 +163,20 @@ function onMessage(value: unknown): void {
   if (!isParentMessage(value)) return;
   switch (value.type) {
     case 'start':
-      if (started) return;
-      started = true;
+      if (busy || exiting) return;
+      busy = true;
+      keepAlive = value.keepAlive === true;
       void runTask(value);
       return;
     case 'list-tasks':
-      if (started) return;
-      started = true;
+      if (busy || exiting) return;
+      busy = true;
+      keepAlive = false;
       void listTasks(value.tasksModule);
       return;
     case 'abort':
-      abortController?.abort(new AbortError(value.reason));
+      // An abort meant for an earlier task of a pooled runner must not reach the next one.
+      if (value.taskId === currentTaskId) abortController?.abort(new AbortError(value.reason));
       return;
     default:
       assertNever(value);
@@ -153,8 +189,8 @@ class AbortError extends Error {
 }
 
 // A task's stray error must still end in an honest `failed`, never a silent hang.
-process.on('uncaughtException', (error) => void finish({ type: 'failed', error: serialiseThrown(error) }, 1));
-process.on('unhandledRejection', (error) => void finish({ type: 'failed', error: serialiseThrown(error) }, 1));
+process.on('uncaughtException', onStrayError);
+process.on('unhandledRejection', onStrayError);
 // Parent gone (scheduler crashed or was killed): nobody can record the outcome, so stop.
 process.on('disconnect', () => process.exit(70));
 process.on('message', onMessage);

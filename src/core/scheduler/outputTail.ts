@@ -6,6 +6,13 @@ export class OutputTail {
 
   constructor(private readonly limitBytes: number) {}
 
+  /** Starts over (a pooled runner's next task). */
+  clear(): void {
+    this.chunks = [];
+    this.size = 0;
+    this.dropped = 0;
+  }
+
   push(chunk: Buffer | string): void {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     this.chunks.push(buffer);

@@ -25,9 +25,15 @@ export interface RunnerProcessOptions {
   extraExecArgv?: string[];
   /** Variables added to the runner's environment (e.g. TASKMAN_TASK_ID). */
   extraEnv?: Record<string, string>;
+}
+
+/** What a scheduler hears from a runner during one task. */
+export interface RunListeners {
   onProgress?: (percent: number | null, message: string | null) => void;
   onOutput?: (chunk: Buffer) => void;
 }
+
+type StartMessage = Extract<ParentMessage, { type: 'start' }>;
 
 /** Variables a runner inherits from the scheduler; everything else comes from the application config. */
 const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'COMSPEC', 'WINDIR'];
@@ -53,8 +59,14 @@ export class RunnerProcess {
   private final: RunnerExit['final'];
   private killTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  private listeners: RunListeners = {};
+  /** Resolves the current pooled run when its final message arrives. */
+  private onFinal: ((exit: RunnerExit) => void) | undefined;
+  private currentTaskId: string | undefined;
+  /** Tasks started in this process so far. */
+  tasksRun = 0;
 
-  constructor(private readonly options: RunnerProcessOptions) {
+  constructor(options: RunnerProcessOptions) {
     this.output = new OutputTail(options.outputLimitBytes);
     const { app } = options;
     this.child = spawn(app.node, [...app.execArgv, ...(options.extraExecArgv ?? []), options.runnerScript], {
@@ -99,13 +111,33 @@ export class RunnerProcess {
     return this.child.pid;
   }
 
+  /** The process is still there (it may be between tasks, if pooled). */
+  get alive(): boolean {
+    return !this.ended;
+  }
+
+  /**
+   * Starts a task. The answer comes when the runner exits, or, for a pooled runner
+   * (`keepAlive`), as soon as it sends the task's final message; its output is that task's alone.
+   */
+  run(message: StartMessage, listeners: RunListeners = {}): Promise<RunnerExit> {
+    this.listeners = listeners;
+    this.final = undefined;
+    this.output.clear();
+    this.currentTaskId = message.taskId;
+    this.tasksRun++;
+    const answered = message.keepAlive ? new Promise<RunnerExit>((resolve) => (this.onFinal = resolve)) : undefined;
+    this.send(message);
+    return answered ? Promise.race([answered, this.exited]) : this.exited;
+  }
+
   send(message: ParentMessage): void {
     if (this.child.connected) this.child.send(message, (error) => void error);
   }
 
   /** Asks the task to stop (its AbortSignal fires); the scheduler escalates if it does not. */
   abort(reason: string): void {
-    this.send({ type: 'abort', reason });
+    if (this.currentTaskId !== undefined) this.send({ type: 'abort', taskId: this.currentTaskId, reason });
   }
 
   /** SIGTERM to the whole group, then SIGKILL after `graceMs` if it is still there. */
@@ -131,7 +163,7 @@ export class RunnerProcess {
 
   private onOutput(chunk: Buffer): void {
     this.output.push(chunk);
-    this.options.onOutput?.(chunk);
+    this.listeners.onOutput?.(chunk);
   }
 
   private onMessage(message: unknown): void {
@@ -140,14 +172,18 @@ export class RunnerProcess {
       case 'ready':
         return;
       case 'progress':
-        this.options.onProgress?.(message.percent, message.message);
+        this.listeners.onProgress?.(message.percent, message.message);
         return;
       case 'succeeded':
       case 'failed':
       case 'task-list':
-      case 'task-list-failed':
+      case 'task-list-failed': {
         this.final ??= message;
+        const onFinal = this.onFinal;
+        this.onFinal = undefined;
+        onFinal?.({ final: this.final, exitCode: null, signal: null, output: this.output.text(), spawnError: undefined });
         return;
+      }
       default:
         assertNever(message);
     }

@@ -14,6 +14,7 @@ import { Logger, silentLogger } from '../logger';
 import { Task, TaskState } from '../task';
 import { OutcomeJournal } from './outcomeJournal';
 import { outcomeFromExit } from './outcomeFromExit';
+import { RunnerPool } from './runnerPool';
 import { RunnerProcess } from './runnerProcess';
 
 export interface SchedulerOptions {
@@ -36,6 +37,8 @@ export interface SchedulerOptions {
   progressWriteIntervalMs?: number;
   resultLimitBytes?: number;
   outputLimitBytes?: number;
+  /** A pooled runner with no task for this long is stopped. */
+  runnerIdleTimeoutMs?: number;
   /** Where undelivered outcomes are kept (see OutcomeJournal). */
   journalDir: string;
   /** dist/runner.js; defaults to the runner beside this bundle. */
@@ -82,6 +85,7 @@ const DEFAULTS = {
   progressWriteIntervalMs: 500,
   resultLimitBytes: 16 * 1024 * 1024,
   outputLimitBytes: 64 * 1024,
+  runnerIdleTimeoutMs: 60_000,
 };
 
 /**
@@ -94,6 +98,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly logger: Logger;
   private readonly running = new Map<string, RunningTask>();
   private readonly deliveries = new Set<Promise<void>>();
+  private readonly pool: RunnerPool;
   private applications: ApplicationConfig[];
   private schedulerId: string | undefined;
   private journal: OutcomeJournal | undefined;
@@ -112,6 +117,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.db = options.database;
     this.logger = options.logger ?? silentLogger;
     this.applications = [...options.applications];
+    this.pool = new RunnerPool({ runnerScript: this.runnerScript, outputLimitBytes: this.options.outputLimitBytes, idleTimeoutMs: this.options.runnerIdleTimeoutMs });
+  }
+
+  private get runnerScript(): string {
+    return this.options.runnerScript ?? path.join(__dirname, 'runner.js');
   }
 
   get id(): string | undefined {
@@ -151,6 +161,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Replaces the applications served (e.g. a config file changed); running tasks are unaffected. */
   setApplications(applications: ApplicationConfig[]): void {
     this.applications = [...applications];
+    this.pool.retain(this.applications);
     if (this.schedulerId) {
       heartbeat(this.db, this.schedulerId, this.running.size, this.registeredApplications()).catch(() => undefined);
     }
@@ -200,6 +211,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       await allDone();
     }
     this.stopController.abort();
+    this.pool.close();
     await Promise.all(this.loops);
     // Deliveries still failing (database away) stay in the journal for the next start.
     await withinTime(Promise.all([...this.deliveries]), Math.min(5000, timeoutMs));
@@ -359,45 +371,58 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     this.logger.info(`task ${task.id}: starting ${app.name}.${task.task} (attempt ${task.attempt})`);
     const debugging = task.debugSchedulerId !== null;
+    // A debugged task gets its own process under the inspector, whatever the application's mode.
+    const pooled = app.runner === 'pooled' && !debugging;
     let inspectorOutput = '';
     let announced = false;
-    const runner = new RunnerProcess({
-      app,
-      runnerScript: this.options.runnerScript ?? path.join(__dirname, 'runner.js'),
-      outputLimitBytes: this.options.outputLimitBytes,
-      // --inspect-brk holds the runner on its first line until a debugger attaches, so the
-      // debugger's breakpoints are set before the tasks module (user code) loads.
-      extraExecArgv: debugging ? ['--inspect-brk=127.0.0.1:0'] : [],
-      extraEnv: { TASKMAN_TASK_ID: task.id },
-      onProgress: (percent, message) => this.onProgress(entry, schedulerId, percent, message),
-      onOutput: debugging
-        ? (chunk) => {
-            if (announced) return;
-            inspectorOutput += chunk.toString();
-            const match = INSPECTOR_LISTENING.exec(inspectorOutput);
-            if (!match) return;
-            announced = true;
-            this.emit('task-debuggable', task.id, Number(match[1]));
-          }
-        : undefined,
-    });
+    const runner = pooled
+      ? this.pool.acquire(app)
+      : new RunnerProcess({
+          app,
+          runnerScript: this.runnerScript,
+          outputLimitBytes: this.options.outputLimitBytes,
+          // --inspect-brk holds the runner on its first line until a debugger attaches, so the
+          // debugger's breakpoints are set before the tasks module (user code) loads.
+          extraExecArgv: debugging ? ['--inspect-brk=127.0.0.1:0'] : [],
+          extraEnv: { TASKMAN_TASK_ID: task.id },
+        });
     entry.runner = runner;
-    runner.send({
-      type: 'start',
-      taskId: task.id,
-      attempt: task.attempt,
-      task: task.task,
-      payloadJson: JSON.stringify(task.payload),
-      tasksModule: app.tasks,
-      resultLimitBytes: this.options.resultLimitBytes,
-    });
+    const finished = runner.run(
+      {
+        type: 'start',
+        taskId: task.id,
+        attempt: task.attempt,
+        task: task.task,
+        payloadJson: JSON.stringify(task.payload),
+        tasksModule: app.tasks,
+        resultLimitBytes: this.options.resultLimitBytes,
+        keepAlive: pooled,
+      },
+      {
+        onProgress: (percent, message) => this.onProgress(entry, schedulerId, percent, message),
+        onOutput: debugging
+          ? (chunk) => {
+              if (announced) return;
+              inspectorOutput += chunk.toString();
+              const match = INSPECTOR_LISTENING.exec(inspectorOutput);
+              if (!match) return;
+              announced = true;
+              this.emit('task-debuggable', task.id, Number(match[1]));
+            }
+          : undefined,
+      },
+    );
     if (entry.abortReason !== undefined) runner.abort(entry.abortReason);
     // A paused debuggee would hit its timeout while someone reads its variables.
     if (task.timeoutMs && !debugging) {
       entry.timers.push(setTimeout(() => this.abortTask(task.id, `timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs));
     }
     this.emit('task-started', task);
-    const exit = await runner.exited;
+    const exit = await finished;
+    // From here the runner may serve another task: nothing of this one may signal it.
+    entry.runner = undefined;
+    // Reused only after a task that ended by itself: an abort may have left it half-stopped.
+    if (pooled) this.pool.release(app, runner, exit.final !== undefined && entry.abortReason === undefined && !entry.fenced);
     if (entry.fenced) {
       this.logger.warn(`task ${task.id}: finished after this scheduler was declared dead; its outcome is not recorded (the task is lost)`);
       return;

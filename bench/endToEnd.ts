@@ -1,0 +1,78 @@
+import { BenchServer } from './lib/database';
+import { reachable } from './lib/reachable';
+import { median, percentile, ratio, round, Table } from './lib/stats';
+import { bullmqSystem, REDIS } from './peers/bullmqSystem';
+import { graphileWorkerSystem, POSTGRES_URL } from './peers/graphileWorkerSystem';
+import { JobSystem } from './peers/system';
+import { taskmanSystem } from './peers/taskmanSystem';
+
+export interface EndToEndOptions {
+  concurrency: number;
+  /** No-op tasks per throughput run, per kind of system (process-per-task is slow by nature). */
+  tasks: { processPerTask: number; pooled: number; peers: number };
+  pickups: number;
+  runnerModes: ('process' | 'pooled')[];
+}
+
+interface Contender {
+  make: () => Promise<JobSystem>;
+  tasks: number;
+}
+
+/**
+ * No-op tasks per second (queue filled first, then the worker started) and pickup latency
+ * (submit → task function entered, one task at a time into an idle worker), for Taskman and for
+ * the peer queues on this machine in the same run. The baseline is Graphile Worker.
+ */
+export async function endToEndBenchmark(server: BenchServer, options: EndToEndOptions): Promise<{ tables: Table[]; skipped: string[] }> {
+  const skipped: string[] = [];
+  const contenders: Contender[] = [];
+  const pg = new URL(POSTGRES_URL);
+  if (await reachable(pg.hostname, Number(pg.port || 5432))) contenders.push({ make: () => graphileWorkerSystem({ concurrency: options.concurrency }), tasks: options.tasks.peers });
+  else skipped.push(`Graphile Worker skipped: no PostgreSQL at ${pg.hostname}:${pg.port || 5432} (set TASKMAN_BENCH_POSTGRES_URL).`);
+  if (await reachable(REDIS.host, REDIS.port)) contenders.push({ make: () => bullmqSystem({ concurrency: options.concurrency }), tasks: options.tasks.peers });
+  else skipped.push(`BullMQ skipped: no Redis at ${REDIS.host}:${REDIS.port} (set TASKMAN_BENCH_REDIS_HOST / _PORT).`);
+  for (const runner of options.runnerModes) {
+    const tasks = runner === 'pooled' ? options.tasks.pooled : options.tasks.processPerTask;
+    contenders.push({ make: () => taskmanSystem(server, { runner, concurrency: options.concurrency, wake: 'local' }), tasks });
+  }
+  const throughput: { name: string; perSecond: number; tasks: number }[] = [];
+  const pickups: { name: string; latencies: number[] }[] = [];
+  for (const contender of contenders) {
+    const system = await contender.make();
+    try {
+      throughput.push({ name: system.name, perSecond: await system.throughput(contender.tasks), tasks: contender.tasks });
+    } finally {
+      await system.close();
+    }
+  }
+  const pickupContenders = [...contenders.map((c) => c.make)];
+  for (const runner of options.runnerModes) pickupContenders.push(() => taskmanSystem(server, { runner, concurrency: options.concurrency, wake: 'database' }));
+  for (const make of pickupContenders) {
+    const system = await make();
+    try {
+      pickups.push({ name: system.name, latencies: await system.pickup(options.pickups) });
+    } finally {
+      await system.close();
+    }
+  }
+  const baselineThroughput = throughput.find((t) => t.name.startsWith('Graphile'))?.perSecond ?? NaN;
+  const baselinePickup = median(pickups.find((p) => p.name.startsWith('Graphile'))?.latencies ?? []);
+  return {
+    skipped,
+    tables: [
+      {
+        title: `end-to-end throughput: no-op tasks per second (concurrency ${options.concurrency})`,
+        columns: ['system', 'tasks', 'tasks/s', 'vs Graphile Worker'],
+        rows: throughput.map((t) => [t.name, String(t.tasks), round(t.perSecond, 1), ratio(t.perSecond, baselineThroughput)]),
+        notes: ['The peers run their job functions inside the worker process; Taskman runs each task in a runner process (a new one per task, or a pooled one).'],
+      },
+      {
+        title: `pickup latency: submit → task function entered (${options.pickups} tasks, one at a time, idle worker)`,
+        columns: ['system', 'p50 ms', 'p95 ms', 'p99 ms', 'p50 vs Graphile Worker'],
+        rows: pickups.map((p) => [p.name, round(median(p.latencies)), round(percentile(p.latencies, 95)), round(percentile(p.latencies, 99)), ratio(median(p.latencies), baselinePickup)]),
+        notes: ['"vs Graphile Worker" for latency: lower is better (2.00× = twice as slow).'],
+      },
+    ],
+  };
+}

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as mysql from 'mysql2/promise';
+import { ensureEmbeddedServer, formatDatabaseUrl, parseDatabaseUrl, stopEmbeddedServer, Taskman } from '../../src/core';
+
+/**
+ * The MySQL server the benchmarks use: TASKMAN_BENCH_DATABASE_URL, else a private server started
+ * from the machine's mariadbd/mysqld with the embedded-server code users get (durable settings:
+ * every commit is flushed, as in production).
+ */
+export class BenchServer {
+  private constructor(readonly url: string, private readonly dataDir: string | undefined) {}
+
+  static async start(): Promise<BenchServer> {
+    if (process.env.TASKMAN_BENCH_DATABASE_URL) return new BenchServer(process.env.TASKMAN_BENCH_DATABASE_URL, undefined);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-bench-'));
+    const server = await ensureEmbeddedServer({ dataDir, serverArgs: ['--max-connections=500'] });
+    return new BenchServer(server.url, dataDir);
+  }
+
+  async version(): Promise<string> {
+    const sql = await this.admin();
+    try {
+      const [rows] = await sql.query('SELECT VERSION() AS v');
+      return String((rows as { v: string }[])[0].v);
+    } finally {
+      await sql.end();
+    }
+  }
+
+  /** A plain connection to the server (no database selected). */
+  async admin(database?: string): Promise<mysql.Connection> {
+    return mysql.createConnection(connectionOptions(this.url, database));
+  }
+
+  /** A fresh, migrated database; drop() removes it. */
+  async freshDatabase(): Promise<BenchDatabase> {
+    const base = parseDatabaseUrl(this.url);
+    const name = `taskman_bench_${randomBytes(4).toString('hex')}`;
+    const admin = await this.admin();
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await admin.changeUser({ database: name });
+    const url = formatDatabaseUrl({ ...base, database: name }, { withPassword: true });
+    const taskman = await Taskman.connect({ url });
+    return {
+      url,
+      name,
+      taskman,
+      sql: admin,
+      async drop() {
+        await taskman.close();
+        await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+        await admin.end();
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.dataDir) return;
+    await stopEmbeddedServer({ dataDir: this.dataDir });
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+export interface BenchDatabase {
+  url: string;
+  name: string;
+  taskman: Taskman;
+  sql: mysql.Connection;
+  drop(): Promise<void>;
+}
+
+export function connectionOptions(url: string, database?: string): mysql.ConnectionOptions {
+  const target = parseDatabaseUrl(url);
+  const common = { user: target.user, password: target.password, database: database ?? target.database, supportBigNumbers: true, bigNumberStrings: true };
+  return target.socketPath ? { ...common, socketPath: target.socketPath } : { ...common, host: target.host, port: target.port };
+}
+
+/** Sum of the server's statement counter (every statement from every client). */
+export async function serverQuestions(sql: mysql.Connection): Promise<number> {
+  const [rows] = await sql.query("SHOW GLOBAL STATUS LIKE 'Questions'");
+  return Number((rows as { Value: string }[])[0].Value);
+}

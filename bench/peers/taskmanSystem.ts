@@ -1,0 +1,64 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Scheduler, Taskman } from '../../src/core';
+import { createBenchApp, RUNNER_SCRIPT } from '../lib/benchApp';
+import { BenchServer } from '../lib/database';
+import { insertTasks } from '../lib/seed';
+import { epochMs } from '../lib/stats';
+import { JobSystem, until } from './system';
+
+/**
+ * Taskman with its scheduler in this process. `wake: 'local'` submits through the scheduler's own
+ * client (the in-process wake-up); `wake: 'database'` submits through a second client that
+ * shares nothing with the scheduler, as a submitter on another host would.
+ */
+export async function taskmanSystem(server: BenchServer, options: { runner: 'process' | 'pooled'; concurrency: number; wake: 'local' | 'database' }): Promise<JobSystem> {
+  const db = await server.freshDatabase();
+  const submitter = options.wake === 'local' ? db.taskman : await Taskman.connect({ url: db.url });
+  const bench = createBenchApp({ concurrency: options.concurrency, runner: options.runner });
+  const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-bench-journal-'));
+  let scheduler: Scheduler | undefined;
+  const ended = new Map<string, string>();
+  const startScheduler = async () => {
+    scheduler = db.taskman.createScheduler({ applications: [bench.app], runnerScript: RUNNER_SCRIPT, journalDir });
+    scheduler.on('task-ended', (taskId, state) => ended.set(taskId, state));
+    await scheduler.start();
+  };
+  return {
+    name: `Taskman, ${options.runner === 'pooled' ? 'pooled runners' : 'process per task'}${options.wake === 'database' ? ', submitted from another client' : ''}`,
+    async throughput(count) {
+      await insertTasks(db.sql, { count, state: 'pending' });
+      ended.clear();
+      const started = performance.now();
+      await startScheduler();
+      await until(`${count} tasks to end`, () => ended.size >= count, 600_000, 10);
+      const seconds = (performance.now() - started) / 1000;
+      const failed = [...ended.values()].filter((state) => state !== 'succeeded').length;
+      if (failed) throw new Error(`${failed} no-op tasks did not succeed.`);
+      return count / seconds;
+    },
+    async pickup(count) {
+      if (!scheduler) await startScheduler();
+      const latencies: number[] = [];
+      for (let i = 0; i < count; i++) {
+        // Let the scheduler go idle again, as a queue between bursts is.
+        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
+        const submittedAt = epochMs();
+        const { id } = await submitter.submit({ application: 'bench', task: 'enter', payload: null });
+        await until(`task ${id} to end`, () => ended.has(id), 60_000, 2);
+        const task = await db.taskman.get(id);
+        if (task.state !== 'succeeded') throw new Error(`task ${id} ended ${task.state}: ${task.error?.message}`);
+        latencies.push((task.result as { enteredAt: number }).enteredAt - submittedAt);
+      }
+      return latencies;
+    },
+    async close() {
+      await scheduler?.stop();
+      if (submitter !== db.taskman) await submitter.close();
+      await db.drop();
+      bench.remove();
+      fs.rmSync(journalDir, { recursive: true, force: true });
+    },
+  };
+}
