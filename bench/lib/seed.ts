@@ -11,7 +11,7 @@ export async function insertTasks(sql: mysql.Connection, options: { count: numbe
     const n = Math.min(chunk, options.count - done);
     const ended = options.state === 'succeeded';
     const row = `('bench', ?, 'null', ?, 0, NOW(6), ${ended ? 'NOW(6)' : 'NULL'}, ${ended ? "'null'" : 'NULL'}, ${ended ? 1 : 0}, NOW(6), NOW(6))`;
-    const values: unknown[] = [];
+    const values: string[] = [];
     for (let i = 0; i < n; i++) values.push(options.task ?? 'noop', options.state);
     await sql.execute(
       `INSERT INTO \`${table}\` (application, task, payload, state, priority, run_after, ended_at, result, attempt, created_at, updated_at) VALUES ${Array(n).fill(row).join(',')}`,

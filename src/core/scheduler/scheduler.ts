@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationConfig } from '../config';
-import { claimTasks } from '../database/claimTasks';
+import { claimTasks, hasClaimableTask } from '../database/claimTasks';
 import { Database, isTransientDatabaseError } from '../database/connection';
 import { backoffDelay, sleep } from '../timing';
 import { findAbortRequests, finishTask, markStarted, Outcome, recordProgress } from '../database/runningTasks';
@@ -22,7 +22,10 @@ export interface SchedulerOptions {
   applications: ApplicationConfig[];
   /** Most tasks this scheduler runs at once over all applications; default: the sum of theirs. */
   concurrency?: number;
-  /** Base time between claim polls; each wait is jittered ±50 % so schedulers drift apart. */
+  /**
+   * Base time between polls; each wait is jittered ±50 % so schedulers drift apart. An idle poll
+   * is one indexed SELECT; a submit in this process, or a task ending here, wakes the loop at once.
+   */
   pollIntervalMs?: number;
   heartbeatIntervalMs?: number;
   /** A scheduler whose heartbeat is older than this is dead (database clock). */
@@ -76,7 +79,7 @@ interface RunningTask {
 const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
 
 const DEFAULTS = {
-  pollIntervalMs: 1000,
+  pollIntervalMs: 300,
   heartbeatIntervalMs: 5000,
   heartbeatTimeoutMs: 30_000,
   abortGraceMs: 5000,
@@ -110,6 +113,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private lastDatabaseErrorAt: number | undefined;
   private databaseDown = false;
   private lastMaintenanceAt = 0;
+  private lastAbortCheckAt = 0;
+  /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
+  private readonly busyApplications = new Set<string>();
 
   constructor(options: SchedulerOptions) {
     super();
@@ -258,9 +264,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   private async pollLoop(): Promise<void> {
     let failures = 0;
+    let woken = true;
     while (this.state === 'running' || (this.state === 'stopping' && !this.stopController.signal.aborted)) {
       try {
-        await this.poll();
+        await this.poll(woken);
         failures = 0;
       } catch (error) {
         failures++;
@@ -270,23 +277,27 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const delay = failures > 0 ? Math.max(base, backoffDelay(failures)) : base * (0.5 + Math.random());
       this.wakeController = new AbortController();
       await sleep(delay, AbortSignal.any([this.wakeController.signal, this.stopController.signal]));
+      woken = this.wakeController.signal.aborted;
     }
   }
 
-  private async poll(): Promise<void> {
+  /** `woken`: something happened here (a submit, a task ended) that may have made work. */
+  private async poll(woken: boolean): Promise<void> {
     if (!this.schedulerId) return;
     const now = performance.now();
     if (now - this.lastMaintenanceAt >= this.options.heartbeatIntervalMs) {
       this.lastMaintenanceAt = now;
       await this.maintain();
     }
-    if (this.running.size > 0) {
+    // On its own cadence, not on every wake: a busy scheduler is woken once per finished task.
+    if (this.running.size > 0 && now - this.lastAbortCheckAt >= this.options.pollIntervalMs) {
+      this.lastAbortCheckAt = now;
       for (const request of await findAbortRequests(this.db, this.schedulerId)) {
         this.abortTask(request.id, request.reason ?? 'aborted by a user');
       }
     }
     if (this.state !== 'running') return;
-    await this.claim();
+    await this.claim(woken);
   }
 
   /** Sweeping dead schedulers and expiring overdue tasks: cheap, but not needed every poll. */
@@ -304,21 +315,26 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (expired) this.logger.info(`${expired} pending task(s) passed their start-before deadline: expired`);
   }
 
-  private async claim(): Promise<void> {
+  /**
+   * Claims for each application with free slots. Unless woken or the last claim was full, a
+   * one-statement probe comes first: the cross-host wake-up is this cheap poll of the database.
+   */
+  private async claim(woken: boolean): Promise<void> {
     let free = this.concurrency - this.running.size;
     for (const app of this.applications) {
       if (free <= 0 || this.state !== 'running') return;
       const mine = [...this.running.values()].filter((entry) => entry.app.name === app.name).length;
       const limit = Math.min(free, app.concurrency - mine);
       if (limit <= 0) continue;
-      const claimed = await claimTasks(this.db, {
-        schedulerId: this.schedulerId!,
-        application: app.name,
-        version: app.version,
-        limit,
-        heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
-      });
+      const request = { schedulerId: this.schedulerId!, application: app.name, version: app.version };
+      if (!woken && !this.busyApplications.has(app.name) && !(await hasClaimableTask(this.db, request))) {
+        this.databaseAvailable();
+        continue;
+      }
+      const claimed = await claimTasks(this.db, { ...request, limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
       this.databaseAvailable();
+      if (claimed.length === limit) this.busyApplications.add(app.name);
+      else this.busyApplications.delete(app.name);
       free -= claimed.length;
       for (const task of claimed) this.startTask(task, app);
     }

@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { RUNNER_SCRIPT } from './lib/benchApp';
+import { median, percentile, ratio, round, Table } from './lib/stats';
+
+/**
+ * Runner start-up: spawn dist/runner.js until its `ready` message, against `node -e 0` from spawn
+ * to exit (the least a new Node process costs here).
+ */
+export async function spawnBenchmark(options: { runs: number }): Promise<Table> {
+  const bare: number[] = [];
+  const runner: number[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    bare.push(await timeBareNode());
+    runner.push(await timeRunnerReady());
+  }
+  return {
+    title: `spawn overhead (${options.runs} runs each, alternating)`,
+    columns: ['process', 'p50 ms', 'p95 ms', 'p50 vs node -e 0'],
+    rows: [
+      ['node -e 0 (spawn → exit)', round(median(bare)), round(percentile(bare, 95)), '1.00×'],
+      ['Taskman runner (spawn → ready)', round(median(runner)), round(percentile(runner, 95)), ratio(median(runner), median(bare))],
+    ],
+    notes: ['A pooled runner pays this once per `runnerMaxTasks` tasks instead of once per task.'],
+  };
+}
+
+function timeBareNode(): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', () => resolve(performance.now() - started));
+  });
+}
+
+function timeRunnerReady(): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [RUNNER_SCRIPT], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('message', () => {
+      const ms = performance.now() - started;
+      child.kill();
+      child.once('exit', () => resolve(ms));
+    });
+  });
+}
