@@ -10,7 +10,9 @@ export async function insertTasks(sql: mysql.Connection, options: { count: numbe
   for (let done = 0; done < options.count; done += chunk) {
     const n = Math.min(chunk, options.count - done);
     const ended = options.state === 'succeeded';
-    const row = `('bench', ?, 'null', ?, 0, NOW(6), ${ended ? 'NOW(6)' : 'NULL'}, ${ended ? "'null'" : 'NULL'}, ${ended ? 1 : 0}, NOW(6), NOW(6))`;
+    // Ended rows ended a day ago, as a history does: they are not "changed since the last refresh".
+    const then = ended ? 'NOW(6) - INTERVAL 1 DAY' : 'NOW(6)';
+    const row = `('bench', ?, 'null', ?, 0, ${then}, ${ended ? then : 'NULL'}, ${ended ? "'null'" : 'NULL'}, ${ended ? 1 : 0}, ${then}, ${then})`;
     const values: string[] = [];
     for (let i = 0; i < n; i++) values.push(options.task ?? 'noop', options.state);
     await sql.execute(

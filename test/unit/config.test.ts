@@ -26,7 +26,15 @@ describe('application config', () => {
     assert.equal(config.node, 'node');
     assert.deepEqual(config.execArgv, []);
     assert.equal(config.concurrency, 1);
+    assert.equal(config.runner, 'process');
+    assert.equal(config.runnerMaxTasks, 100);
     assert.equal(config.root, dir);
+  });
+
+  it('reads a pooled runner mode and its task limit', () => {
+    const config = loadApplicationConfig(appDir({ name: 'a', version: '1', tasks: './tasks.js', runner: 'pooled', runnerMaxTasks: 500 }));
+    assert.equal(config.runner, 'pooled');
+    assert.equal(config.runnerMaxTasks, 500);
   });
 
   it("takes the version from package.json, else from the git commit", () => {
@@ -58,6 +66,10 @@ describe('application config', () => {
     ['concurrency a string', { name: 'a', version: '1', tasks: './tasks.js', concurrency: '2' }, /"concurrency" must be an integer/],
     ['version with spaces', { name: 'a', version: '1 2', tasks: './tasks.js' }, /"version" must be a string of 1-128 characters/],
     ['no version anywhere', { name: 'a', tasks: './tasks.js' }, /"version" is missing and neither package\.json nor git gives one/],
+    ['an unknown runner mode', { name: 'a', version: '1', tasks: './tasks.js', runner: 'threads' }, /"runner" must be "process" or "pooled", got "threads"/],
+    ['runnerMaxTasks zero', { name: 'a', version: '1', tasks: './tasks.js', runner: 'pooled', runnerMaxTasks: 0 }, /"runnerMaxTasks" must be an integer from 1 to 1000000, got 0/],
+    ['runnerMaxTasks a fraction', { name: 'a', version: '1', tasks: './tasks.js', runnerMaxTasks: 2.5 }, /"runnerMaxTasks" must be an integer/],
+    ['runnerMaxTasks a string', { name: 'a', version: '1', tasks: './tasks.js', runnerMaxTasks: '10' }, /"runnerMaxTasks" must be an integer/],
     ['an unknown field', { name: 'a', version: '1', tasks: './tasks.js', concurrencyy: 2 }, /"concurrencyy" is not a known field/],
   ];
   for (const [what, config, message] of bad) {

@@ -266,6 +266,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     let failures = 0;
     let woken = true;
     while (this.state === 'running' || (this.state === 'stopping' && !this.stopController.signal.aborted)) {
+      // Made before the poll, so that a wake-up during it (a task ending while we claim) is kept
+      // and the next poll follows at once instead of after a full interval.
+      const wake = new AbortController();
+      this.wakeController = wake;
       try {
         await this.poll(woken);
         failures = 0;
@@ -275,9 +279,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       const base = this.options.pollIntervalMs;
       const delay = failures > 0 ? Math.max(base, backoffDelay(failures)) : base * (0.5 + Math.random());
-      this.wakeController = new AbortController();
-      await sleep(delay, AbortSignal.any([this.wakeController.signal, this.stopController.signal]));
-      woken = this.wakeController.signal.aborted;
+      if (!wake.signal.aborted) await sleep(delay, AbortSignal.any([wake.signal, this.stopController.signal]));
+      woken = wake.signal.aborted;
     }
   }
 
