@@ -25,7 +25,7 @@ export interface ApplicationConfig {
   /** How many of this application's tasks one scheduler runs at once. */
   concurrency: number;
   /**
-   * `process`: a new runner process per task (full isolation, ~40 ms of start-up per task).
+   * `process`: a new runner process per task (full isolation, 50–80 ms of start-up per task here).
    * `pooled`: runner processes are reused for many tasks of this application version.
    */
   runner: RunnerMode;
