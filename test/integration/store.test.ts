@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { claimTasks } from '../../src/core/database/claimTasks';
+import { claimTasks, hasClaimableTask } from '../../src/core/database/claimTasks';
+import { markStarted, markStartedBatch } from '../../src/core/database/runningTasks';
 import { registerScheduler } from '../../src/core/database/schedulers';
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../../src/core';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
@@ -57,6 +58,44 @@ describe('the task store', () => {
     assert.deepEqual(await claim('gate', '1.0.0'), []);
     assert.deepEqual((await claim('gate', '2.0.0')).map((t) => t.id), [pinned.id]);
     assert.equal((await db.taskman.get(later.id)).state, 'pending');
+  });
+
+  it('claims nothing, at once, for a scheduler whose row is locked by a sweeper, stale or gone', async () => {
+    const { id } = await db.taskman.submit({ application: 'fence', task: 't' });
+    const other = await registerScheduler(db.taskman.database, { host: 'test', pid: 2, applications: [], concurrency: 1 });
+    const asOther = () => claimTasks(db.taskman.database, { schedulerId: other, application: 'fence', version: '1', limit: 1, heartbeatTimeoutMs: 60_000 });
+    assert.equal(await hasClaimableTask(db.taskman.database, { schedulerId: other, application: 'fence', version: '1' }), true);
+    await db.sql.query('BEGIN');
+    await db.sql.query('SELECT id FROM taskman_scheduler WHERE id = ? FOR UPDATE', [other]);
+    try {
+      assert.deepEqual(await asOther(), [], 'a sweeper holds its row: no claim, no wait');
+    } finally {
+      await db.sql.query('COMMIT');
+    }
+    await db.sql.query('UPDATE taskman_scheduler SET heartbeat_at = NOW(6) - INTERVAL 2 MINUTE WHERE id = ?', [other]);
+    assert.deepEqual(await asOther(), [], 'a stale heartbeat claims nothing');
+    await db.sql.query('DELETE FROM taskman_scheduler WHERE id = ?', [other]);
+    assert.deepEqual(await asOther(), [], 'a swept scheduler claims nothing');
+    const [claimed] = await claimTasks(db.taskman.database, { schedulerId, application: 'fence', version: '1', limit: 1, heartbeatTimeoutMs: 60_000 });
+    assert.equal(claimed.id, id);
+    assert.equal(claimed.state, 'running');
+    assert.equal(claimed.attempt, 1);
+    assert.equal(claimed.schedulerId, schedulerId);
+    assert.deepEqual(await db.taskman.get(id).then((t) => [t.state, t.attempt, t.schedulerId]), ['running', 1, schedulerId]);
+    assert.equal(await hasClaimableTask(db.taskman.database, { schedulerId, application: 'fence', version: '1' }), false);
+  });
+
+  it('marks a claimed batch started in one go, telling apart abort requests and tasks no longer ours', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await db.taskman.submit({ application: 'marks', task: 't' })).id);
+    await claim('marks', '1');
+    await db.taskman.abort(ids[1], 'changed my mind');
+    await db.sql.query("UPDATE taskman_task SET scheduler_id = NULL, state = 'pending' WHERE id = ?", [ids[2]]);
+    const marks = await markStartedBatch(db.taskman.database, ids, schedulerId, '1');
+    assert.deepEqual(ids.map((id) => marks.get(id)), ['started', 'abort-requested', 'not-owned']);
+    assert.ok((await db.taskman.get(ids[0])).startedAt);
+    // A repeated mark (its first reply was lost) still says started.
+    assert.equal(await markStarted(db.taskman.database, ids[0], schedulerId, '1'), 'started');
   });
 
   it('lists newest first with filters and keyset paging, leaving out result and logs', async () => {

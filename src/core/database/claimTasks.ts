@@ -1,4 +1,3 @@
-import { SchedulerFencedError } from '../errors';
 import { Task } from '../task';
 import { Database } from './connection';
 import { placeholders, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
@@ -13,12 +12,14 @@ export interface ClaimRequest {
   heartbeatTimeoutMs: number;
 }
 
-/** The tasks a scheduler may claim for one application; values: application, version, scheduler id. */
-const CLAIMABLE = `state = 'pending' AND application = ?
-          AND (version IS NULL OR version = ?)
-          AND (debug_scheduler_id IS NULL OR debug_scheduler_id = ?)
-          AND run_after <= NOW(6)
-          AND (start_before IS NULL OR start_before > NOW(6))`;
+/** The tasks (alias `t`) a scheduler may claim for one application; values: application, version, scheduler id. */
+const CLAIMABLE = `t.state = 'pending' AND t.application = ?
+          AND (t.version IS NULL OR t.version = ?)
+          AND (t.debug_scheduler_id IS NULL OR t.debug_scheduler_id = ?)
+          AND t.run_after <= NOW(6)
+          AND (t.start_before IS NULL OR t.start_before > NOW(6))`;
+
+const PICKED_COLUMNS = SUMMARY_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
 
 /**
  * Whether `claimTasks` would find anything: one indexed read, no transaction, no lock. An idle
@@ -27,7 +28,7 @@ const CLAIMABLE = `state = 'pending' AND application = ?
  */
 export async function hasClaimableTask(db: Database, request: Omit<ClaimRequest, 'limit' | 'heartbeatTimeoutMs'>): Promise<boolean> {
   const rows = await db.select(
-    `SELECT 1 AS found FROM \`${db.tables.task}\` WHERE ${CLAIMABLE} ORDER BY priority, id LIMIT 1`,
+    `SELECT 1 AS found FROM \`${db.tables.task}\` t WHERE ${CLAIMABLE} ORDER BY t.priority, t.id LIMIT 1`,
     [request.application, request.version, request.schedulerId],
   );
   return rows.length > 0;
@@ -46,12 +47,15 @@ export async function hasClaimableTask(db: Database, request: Omit<ClaimRequest,
  *   claim one after another; with SKIP LOCKED each takes the next free rows at once. (The race
  *   test runs 2,000 tasks through several scheduler processes with 0 duplicates.)
  *
- * - Our own scheduler row is locked first, and we claim only if its heartbeat is fresh. A sweeper deletes
- *   a dead scheduler's row under FOR UPDATE SKIP LOCKED in the same transaction that requeues or
- *   loses its tasks. Locking our row here means either the sweeper runs first (our row is gone:
- *   we are fenced, claim nothing, and re-register) or we run first (the sweeper skips our row
- *   this round). Without it, a paused scheduler waking up after being swept could claim tasks
- *   under an id no sweeper will ever look at again, and those tasks would hang in `running`.
+ * - The pick joins our own scheduler row, which FOR UPDATE locks with the tasks, and requires its
+ *   heartbeat to be fresh. A sweeper deletes a dead scheduler's row under FOR UPDATE SKIP LOCKED
+ *   in the same transaction that requeues or loses its tasks. So either the sweeper is first (our
+ *   row is gone or locked: SKIP LOCKED skips it, the join is empty, we claim nothing, and our
+ *   heartbeat finds out we were fenced) or we are (the sweeper skips our row this round). Without
+ *   it, a paused scheduler waking up after being swept could claim tasks under an id no sweeper
+ *   will ever look at again, and those tasks would hang in `running`. A stale but not yet swept
+ *   row (right after a database outage) claims nothing either: heartbeat first, claim later.
+ *   Checked on MariaDB: with the row locked by a sweeper the pick returns at once, empty.
  *
  * - Eligibility is decided on the database clock, in the claim itself: `run_after <= NOW(6)` and
  *   `start_before > NOW(6)`. An expired task is never started even if no sweeper marked it.
@@ -70,29 +74,24 @@ export async function hasClaimableTask(db: Database, request: Omit<ClaimRequest,
  * - `limit` is the scheduler's free slots: a batch claim costs one round trip for n tasks
  *   instead of n, which matters when tasks are short.
  *
- * - Five round trips (BEGIN, our row, pick, stamp, COMMIT): the pick reads the whole row and the
- *   database clock, and the task we return is that row as stamped, so no read-back is needed.
- *   The bare one-row SKIP LOCKED loop needs four; with 8 claimers on this 2-core machine Taskman
- *   claims at about 0.9× its rate, and with batches of 10 at several times it (bench/RESULTS.md).
+ * - Four round trips (BEGIN, pick, stamp, COMMIT), as many as the bare one-row SKIP LOCKED loop:
+ *   the pick checks our row, reads the whole task rows and the database clock, and the tasks we
+ *   return are those rows as stamped, so nothing is read back. Measured against that bare loop in
+ *   bench/RESULTS.md (1, 4 and 8 claimers, and batches of 10).
  */
 export async function claimTasks(db: Database, request: ClaimRequest): Promise<Task[]> {
   if (request.limit <= 0) return [];
   const t = db.tables;
   return db.transaction(async (tx) => {
-    const me = await tx.select<{ fresh: number }>(
-      `SELECT heartbeat_at > NOW(6) - INTERVAL ? MICROSECOND AS fresh FROM \`${t.scheduler}\` WHERE id = ? FOR UPDATE`,
-      [request.heartbeatTimeoutMs * 1000, request.schedulerId],
-    );
-    if (me.length === 0) throw new SchedulerFencedError(request.schedulerId);
-    // Stale but not yet swept (e.g. right after a database outage): heartbeat first, claim later.
-    if (!Number(me[0].fresh)) return [];
     const picked = await tx.select(
-      `SELECT ${SUMMARY_COLUMNS}, NOW(6) AS claim_now FROM \`${t.task}\`
+      `SELECT ${PICKED_COLUMNS}, NOW(6) AS claim_now
+         FROM \`${t.task}\` t
+         JOIN \`${t.scheduler}\` s ON s.id = ? AND s.heartbeat_at > NOW(6) - INTERVAL ? MICROSECOND
         WHERE ${CLAIMABLE}
-        ORDER BY priority, id
+        ORDER BY t.priority, t.id
         LIMIT ?
         FOR UPDATE SKIP LOCKED`,
-      [request.application, request.version, request.schedulerId, String(request.limit)],
+      [request.schedulerId, request.heartbeatTimeoutMs * 1000, request.application, request.version, request.schedulerId, String(request.limit)],
     );
     if (picked.length === 0) return [];
     const ids = picked.map((row) => String(row.id));

@@ -1,6 +1,6 @@
 import { TaskError, TaskId } from '../task';
 import { Database } from './connection';
-import { serialiseError } from './taskRows';
+import { placeholders, serialiseError } from './taskRows';
 
 /**
  * Writes by the scheduler that owns a running task. Every one is fenced with
@@ -15,18 +15,38 @@ export type StartMark = 'started' | 'abort-requested' | 'not-owned';
  * code, so from here on a dead scheduler's task is `lost`, never silently requeued.
  */
 export async function markStarted(db: Database, id: TaskId, schedulerId: string, ranVersion: string): Promise<StartMark> {
+  return (await markStartedBatch(db, [id], schedulerId, ranVersion)).get(id)!;
+}
+
+/**
+ * `markStarted` for the tasks of one claim, which a scheduler starts together: one statement and
+ * one commit for the batch instead of one per task. A second read, only when some row did not
+ * change, tells an abort request from a task that is no longer ours.
+ */
+export async function markStartedBatch(db: Database, ids: TaskId[], schedulerId: string, ranVersion: string): Promise<Map<TaskId, StartMark>> {
   const t = db.tables;
+  const marks = new Map<TaskId, StartMark>();
+  if (ids.length === 0) return marks;
   const result = await db.write(
     `UPDATE \`${t.task}\` SET started_at = NOW(6), ran_version = ?, updated_at = NOW(6)
-      WHERE id = ? AND scheduler_id = ? AND state = 'running' AND started_at IS NULL AND abort_requested_at IS NULL`,
-    [ranVersion, id, schedulerId],
+      WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running' AND started_at IS NULL AND abort_requested_at IS NULL`,
+    [ranVersion, ...ids, schedulerId],
   );
-  if (result.affectedRows === 1) return 'started';
-  const rows = await db.select<{ abort_requested_at: Date | null }>(
-    `SELECT abort_requested_at FROM \`${t.task}\` WHERE id = ? AND scheduler_id = ? AND state = 'running'`,
-    [id, schedulerId],
+  if (result.affectedRows === ids.length) {
+    for (const id of ids) marks.set(id, 'started');
+    return marks;
+  }
+  const rows = await db.select<{ id: string; abort_requested_at: Date | null; started_at: Date | null }>(
+    `SELECT id, abort_requested_at, started_at FROM \`${t.task}\` WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running'`,
+    [...ids, schedulerId],
   );
-  return rows.length === 1 && rows[0].abort_requested_at ? 'abort-requested' : 'not-owned';
+  const found = new Map(rows.map((row) => [String(row.id), row]));
+  for (const id of ids) {
+    const row = found.get(id);
+    // started_at already set: an earlier attempt of this same mark committed (its reply was lost).
+    marks.set(id, !row ? 'not-owned' : row.started_at ? 'started' : row.abort_requested_at ? 'abort-requested' : 'not-owned');
+  }
+  return marks;
 }
 
 export async function recordProgress(db: Database, id: TaskId, schedulerId: string, percent: number | null, message: string | null): Promise<boolean> {

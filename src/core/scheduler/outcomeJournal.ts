@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { Outcome } from '../database/runningTasks';
 import { Logger } from '../logger';
 import { isProcessAlive } from '../processes';
@@ -13,56 +14,135 @@ export interface JournalEntry {
 
 type Line = { type: 'outcome'; entry: JournalEntry } | { type: 'delivered'; taskId: string };
 
+/** A journal that never empties (steady load) is rewritten with its pending outcomes past this size. */
+const COMPACT_AT_BYTES = 8 * 1024 * 1024;
+
 /**
  * A small local file that keeps each finished run's outcome until the database has it. Outcomes
  * are appended and fsync'd before delivery is attempted, so a result survives a database outage
  * and a scheduler crash; the next scheduler started on this host replays what was not delivered.
  * One file per scheduler process (`outcomes-<pid>.jsonl`); emptied whenever nothing is pending.
+ *
+ * Group commit: outcomes recorded while a flush is in progress share the next write and fdatasync,
+ * done off the event loop. With many short tasks this costs one disk flush per batch instead of
+ * one blocking flush per task (pooled no-op tasks: ~15 % of a scheduler's time before).
  */
 export class OutcomeJournal {
   private readonly pending = new Map<string, JournalEntry>();
   private fd: number | undefined;
+  /** Lines not yet written, and who waits for them to be on disk. */
+  private queue: string[] = [];
+  private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+  /** Bytes in the file since it was last emptied or compacted. */
+  private fileBytes = 0;
 
   private constructor(readonly file: string) {}
 
   static open(dir: string): OutcomeJournal {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const journal = new OutcomeJournal(path.join(dir, `outcomes-${os.hostname()}-${process.pid}.jsonl`));
-    journal.fd = fs.openSync(journal.file, 'w', 0o600);
+    fs.closeSync(fs.openSync(journal.file, 'w', 0o600));
+    // Append mode: after the file is emptied, the next line goes to its start, not past a hole.
+    journal.fd = fs.openSync(journal.file, 'a', 0o600);
     return journal;
   }
 
-  record(entry: JournalEntry): void {
+  /** Resolves once the outcome is on disk; rejects if it could not be written. */
+  record(entry: JournalEntry): Promise<void> {
     this.pending.set(entry.taskId, entry);
-    this.append({ type: 'outcome', entry }, true);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.enqueue({ type: 'outcome', entry });
+    });
   }
 
   delivered(taskId: string): void {
     if (!this.pending.delete(taskId)) return;
-    if (this.pending.size === 0) {
-      // Nothing left to keep: start the file afresh rather than let it grow.
-      if (this.fd !== undefined) fs.ftruncateSync(this.fd, 0);
+    if (this.pending.size === 0 && this.queue.length === 0 && !this.flushing) {
+      this.empty();
       return;
     }
     // Losing this line in a crash only means a redelivery, which the fenced write turns into a no-op.
-    this.append({ type: 'delivered', taskId }, false);
+    this.enqueue({ type: 'delivered', taskId });
   }
 
   get size(): number {
     return this.pending.size;
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.flushing;
     if (this.fd === undefined) return;
     fs.closeSync(this.fd);
     this.fd = undefined;
     if (this.pending.size === 0) fs.rmSync(this.file, { force: true });
   }
 
-  private append(line: Line, sync: boolean): void {
+  private enqueue(line: Line): void {
+    this.queue.push(`${JSON.stringify(line)}\n`);
+    this.flushing ??= this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const text = this.queue.join('');
+        const waiters = this.waiters;
+        this.queue = [];
+        this.waiters = [];
+        try {
+          if (this.fd === undefined) throw new Error(`The outcome journal ${this.file} is closed.`);
+          const fd = this.fd;
+          await promisify(fs.write)(fd, text);
+          await promisify(fs.fdatasync)(fd);
+          this.fileBytes += Buffer.byteLength(text);
+          for (const waiter of waiters) waiter.resolve();
+        } catch (error) {
+          for (const waiter of waiters) waiter.reject(error as Error);
+        }
+        // Under steady load the file may never be empty: keep it to what is still pending.
+        if (this.queue.length === 0 && this.pending.size === 0) this.empty();
+        else if (this.queue.length === 0 && this.fileBytes > COMPACT_AT_BYTES) this.compact();
+      }
+    } finally {
+      // In the same step as the loop's last look at the queue: a line queued after it starts a new flush.
+      this.flushing = undefined;
+    }
+  }
+
+  /** Nothing left to keep: start the file afresh rather than let it grow. */
+  private empty(): void {
     if (this.fd === undefined) return;
-    fs.writeSync(this.fd, `${JSON.stringify(line)}\n`);
-    if (sync) fs.fdatasyncSync(this.fd);
+    fs.ftruncateSync(this.fd, 0);
+    this.fileBytes = 0;
+  }
+
+  /** Rewrites the file with the pending outcomes only (written and synced aside, then renamed over it). */
+  private compact(): void {
+    if (this.fd === undefined) return;
+    const text = [...this.pending.values()].map((entry) => `${JSON.stringify({ type: 'outcome', entry } satisfies Line)}\n`).join('');
+    const aside = `${this.file}.compacting`;
+    const fd = fs.openSync(aside, 'w', 0o600);
+    try {
+      fs.writeSync(fd, text);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(aside, this.file);
+    fs.closeSync(this.fd);
+    this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.fileBytes = Buffer.byteLength(text);
+  }
+
+  /** `record`, synchronously: for outcomes taken over from a dead process's file before it is removed. */
+  private recordNow(entry: JournalEntry): void {
+    this.pending.set(entry.taskId, entry);
+    const text = `${JSON.stringify({ type: 'outcome', entry } satisfies Line)}\n`;
+    fs.writeSync(this.fd!, text);
+    fs.fdatasyncSync(this.fd!);
+    this.fileBytes += Buffer.byteLength(text);
   }
 
   /**
@@ -98,7 +178,7 @@ export class OutcomeJournal {
         }
       }
       for (const entry of pending.values()) {
-        this.record(entry);
+        this.recordNow(entry);
         entries.push(entry);
       }
       fs.rmSync(file, { force: true });

@@ -5,7 +5,7 @@ import { ApplicationConfig } from '../config';
 import { claimTasks, hasClaimableTask } from '../database/claimTasks';
 import { Database, isTransientDatabaseError } from '../database/connection';
 import { backoffDelay, sleep } from '../timing';
-import { findAbortRequests, finishTask, markStarted, Outcome, recordProgress } from '../database/runningTasks';
+import { findAbortRequests, finishTask, markStarted, markStartedBatch, Outcome, recordProgress, StartMark } from '../database/runningTasks';
 import { deregisterScheduler, heartbeat, registerScheduler, sweepDeadSchedulers } from '../database/schedulers';
 import { expireOverdueTasks } from '../database/taskAdmin';
 import { formatDuration } from '../duration';
@@ -226,7 +226,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.logger.warn(`could not deregister scheduler ${this.schedulerId}: ${errorMessage(error)}`),
       );
     }
-    this.journal?.close();
+    await this.journal?.close();
     this.state = 'stopped';
     this.emit('stopped');
     this.logger.info(`scheduler ${this.schedulerId}: stopped`);
@@ -329,7 +329,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const mine = [...this.running.values()].filter((entry) => entry.app.name === app.name).length;
       const limit = Math.min(free, app.concurrency - mine);
       if (limit <= 0) continue;
-      const request = { schedulerId: this.schedulerId!, application: app.name, version: app.version };
+      const schedulerId = this.schedulerId;
+      if (!schedulerId) return;
+      const request = { schedulerId, application: app.name, version: app.version };
       if (!woken && !this.busyApplications.has(app.name) && !(await hasClaimableTask(this.db, request))) {
         this.databaseAvailable();
         continue;
@@ -339,11 +341,28 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (claimed.length === limit) this.busyApplications.add(app.name);
       else this.busyApplications.delete(app.name);
       free -= claimed.length;
-      for (const task of claimed) this.startTask(task, app);
+      // Not awaited: the loop goes on claiming while these start.
+      const marks = this.markStartedTogether(claimed, app, schedulerId);
+      // Under the id that claimed them, even if we are fenced and re-register meanwhile.
+      for (const task of claimed) this.startTask(task, app, schedulerId, marks.then((m) => m?.get(task.id)));
     }
   }
 
-  private startTask(task: Task, app: ApplicationConfig): void {
+  /**
+   * The started mark for a whole claim in one statement. If it fails, each task takes its own
+   * retrying mark in runTask, so a claimed task is never left without an owner acting on it.
+   */
+  private async markStartedTogether(tasks: Task[], app: ApplicationConfig, schedulerId: string): Promise<Map<string, StartMark> | undefined> {
+    if (tasks.length < 2) return undefined;
+    try {
+      return await markStartedBatch(this.db, tasks.map((task) => task.id), schedulerId, app.version);
+    } catch (error) {
+      this.logger.debug(`started mark for ${tasks.length} tasks failed, marking one by one: ${errorMessage(error)}`);
+      return undefined;
+    }
+  }
+
+  private startTask(task: Task, app: ApplicationConfig, schedulerId: string, mark: Promise<StartMark | undefined>): void {
     let resolveDone!: () => void;
     const entry: RunningTask = {
       task,
@@ -358,8 +377,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       done: new Promise((resolve) => (resolveDone = resolve)),
     };
     this.running.set(task.id, entry);
-    const schedulerId = this.schedulerId!;
-    void this.runTask(entry, schedulerId)
+    void this.runTask(entry, schedulerId, mark)
       .catch((error) => this.logger.error(`task ${task.id}: ${errorMessage(error)}`))
       .finally(() => {
         for (const timer of entry.timers) clearTimeout(timer);
@@ -370,9 +388,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       });
   }
 
-  private async runTask(entry: RunningTask, schedulerId: string): Promise<void> {
+  private async runTask(entry: RunningTask, schedulerId: string, markedTogether: Promise<StartMark | undefined>): Promise<void> {
     const { task, app } = entry;
-    const mark = await this.retryWhileUnavailable(() => markStarted(this.db, task.id, schedulerId, app.version), () => entry.fenced);
+    const mark = (await markedTogether) ?? await this.retryWhileUnavailable(() => markStarted(this.db, task.id, schedulerId, app.version), () => entry.fenced);
     if (mark === undefined || mark === 'not-owned') {
       this.logger.warn(`task ${task.id}: no longer ours before it started (swept); not starting it`);
       return;
@@ -481,8 +499,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * outages until it lands or the write is refused because the task is no longer ours.
    */
   private deliver(taskId: string, schedulerId: string, outcome: Outcome): void {
-    this.journal?.record({ taskId, schedulerId, outcome });
     const delivery = (async () => {
+      await this.journal?.record({ taskId, schedulerId, outcome }).catch((error) =>
+        this.logger.error(`task ${taskId}: outcome not journalled (${errorMessage(error)}); delivering it without that safety net`),
+      );
       for (let attempt = 0; ; attempt++) {
         try {
           const written = await finishTask(this.db, taskId, schedulerId, outcome);
