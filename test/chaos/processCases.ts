@@ -171,8 +171,10 @@ export async function zombie(ctx: ChaosContext): Promise<Row> {
     await new Promise((resolve) => setTimeout(resolve, 1600));
     zombieProcess.child.kill('SIGCONT');
     const secondId = await waitForRegistration(zombieProcess, 2);
+    // The late write is refused whenever the zombie gets to it: after re-registering is fine.
+    const lateWrite = /outcome refused|finished after this scheduler was declared dead/;
+    const refused = await waitUntil('the zombie\'s late write to be refused', async () => lateWrite.test(zombieProcess.stderr()), 10_000).then(() => true, () => false);
     const task = await taskman.get(id);
-    const refused = /outcome refused|finished after this scheduler was declared dead/.test(zombieProcess.stderr());
     const next = await taskman.submit({ application: APP, task: 'echo' });
     await waitUntil('the re-registered scheduler to run a task', async () => (await taskman.get(next.id)).state === 'succeeded', 30_000);
     const ranBy = (await taskman.get(next.id)).schedulerId;
