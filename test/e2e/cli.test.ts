@@ -121,6 +121,21 @@ describe('the taskman command, run as a user runs it', () => {
     for (const id of ids) assert.equal((await db.taskman.get(id)).state, 'succeeded');
   });
 
+  it('a worker for an application with "runner": "pooled" reuses its runner processes', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const submitted = await taskman(['submit', 'fixture-pooled', 'whoAmI'], env);
+      assert.equal(submitted.code, 0, submitted.stderr);
+      ids.push(submitted.stdout.trim());
+    }
+    const run = await taskman(['worker', '--app', fixtureApp('pooled'), '--poll-interval', '100ms', '--until-idle'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const results = await Promise.all(ids.map(async (id) => (await db.taskman.get(id)).result as { pid: number; runsInThisProcess: number }));
+    assert.ok(new Set(results.map((r) => r.pid)).size < ids.length, `six tasks, fewer runner processes: ${JSON.stringify(results)}`);
+    assert.ok(Math.max(...results.map((r) => r.runsInThisProcess)) >= 2, 'a runner ran more than one task with its module loaded once');
+    assert.ok(Math.max(...results.map((r) => r.runsInThisProcess)) <= 3, 'runnerMaxTasks (3) is respected');
+  });
+
   it('SIGINT during a running task: the worker lets it finish, then exits 0', async () => {
     const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'sleep', payload: { ms: 800 } });
     const w = startTaskman(worker, env);

@@ -16,6 +16,14 @@ describe('taskman with bad input: one clear line, the right exit code, nothing c
   });
   after(() => db.drop());
 
+  /** An application folder whose config has one bad field. */
+  const appWith = (config: Record<string, unknown>) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-bad-app-'));
+    fs.writeFileSync(path.join(dir, 'tasks.js'), 'exports.a = async () => 1;');
+    fs.writeFileSync(path.join(dir, 'taskman.config.json'), JSON.stringify({ name: 'bad', version: '1', tasks: './tasks.js', ...config }));
+    return dir;
+  };
+
   const count = async () => Number(((await db.sql.query('SELECT COUNT(*) AS n FROM taskman_task')) as never as [[{ n: number }]])[0][0].n);
 
   const cases: [string, string[], Record<string, string>, number, RegExp][] = [
@@ -39,6 +47,8 @@ describe('taskman with bad input: one clear line, the right exit code, nothing c
     ['an unknown app dir', ['worker', '--app', '/nonexistent/app'], {}, 1, /\/nonexistent\/app does not exist/],
     ['a folder without a config', ['tasks', '--app', os.tmpdir()], {}, 1, /has no taskman\.config\.json/],
     ['a bad worker --concurrency', ['worker', '--concurrency', '0'], {}, 2, /--concurrency must be a whole number from 1 to 1000/],
+    ['an unknown runner mode in the config', ['worker', '--app', appWith({ runner: 'threads' }), '--until-idle'], {}, 1, /taskman\.config\.json: "runner" must be "process" or "pooled", got "threads"/],
+    ['a runnerMaxTasks of 0 in the config', ['worker', '--app', appWith({ runner: 'pooled', runnerMaxTasks: 0 }), '--until-idle'], {}, 1, /"runnerMaxTasks" must be an integer from 1 to 1000000, got 0/],
   ];
   for (const [what, args, extraEnv, code, message] of cases) {
     it(`${what}: exit ${code}`, async () => {
