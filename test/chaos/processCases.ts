@@ -26,7 +26,8 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
     for (let i = 0; i < profile.raceTasks; i += 250) {
       await Promise.all(Array.from({ length: Math.min(250, profile.raceTasks - i) }, () => taskman.submit({ application: APP, task: 'record', payload })));
     }
-    for (let i = 0; i < profile.raceSchedulers; i++) schedulers.push(spawnScheduler(url, ['basic'], { concurrency: 2, pollIntervalMs: 50 }));
+    // Half of them with pooled runners (the same application, `"runner": "pooled"`).
+    for (let i = 0; i < profile.raceSchedulers; i++) schedulers.push(spawnScheduler(url, [i % 2 ? 'basic-pooled' : 'basic'], { concurrency: 2, pollIntervalMs: 50 }));
     await Promise.all(schedulers.map((s) => waitForRegistration(s)));
     const began = performance.now();
     await waitUntil('every task to end', async () => {
@@ -39,7 +40,7 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
     const unfinished = profile.raceTasks - seen.tasks;
     return {
       case: 'race',
-      expected: `${profile.raceSchedulers} schedulers, ${profile.raceTasks} tasks: 0 duplicates, 0 unfinished`,
+      expected: `${profile.raceSchedulers} schedulers (half pooled), ${profile.raceTasks} tasks: 0 duplicates, 0 unfinished`,
       observed: `${seen.duplicated} duplicates, ${unfinished} unfinished, ${counts.succeeded} succeeded`,
       figures: `${seen.runs} executions in ${seconds.toFixed(1)} s (${(profile.raceTasks / seconds).toFixed(0)} tasks/s)`,
       ok: seen.duplicated === 0 && unfinished === 0 && counts.succeeded === profile.raceTasks,
@@ -59,7 +60,8 @@ export async function crashStorm(ctx: ChaosContext, profile: Profile): Promise<R
   const { url, taskman, sql, payload } = await ctx.database('storm');
   const schedulers: SchedulerProcess[] = [];
   const spawn = () => {
-    const s = spawnScheduler(url, ['basic'], { concurrency: 3, pollIntervalMs: 100 });
+    // Every other one with pooled runners: a killed pooled runner must not take other tasks with it.
+    const s = spawnScheduler(url, [schedulers.length % 2 ? 'basic-pooled' : 'basic'], { concurrency: 3, pollIntervalMs: 100 });
     schedulers.push(s);
     return s;
   };
