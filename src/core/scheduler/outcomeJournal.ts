@@ -14,6 +14,9 @@ export interface JournalEntry {
 
 type Line = { type: 'outcome'; entry: JournalEntry } | { type: 'delivered'; taskId: string };
 
+const writeText = promisify(fs.write) as (fd: number, text: string) => Promise<unknown>;
+const fdatasync = promisify(fs.fdatasync);
+
 /** A journal that never empties (steady load) is rewritten with its pending outcomes past this size. */
 const COMPACT_AT_BYTES = 8 * 1024 * 1024;
 
@@ -94,8 +97,8 @@ export class OutcomeJournal {
         try {
           if (this.fd === undefined) throw new Error(`The outcome journal ${this.file} is closed.`);
           const fd = this.fd;
-          await promisify(fs.write)(fd, text);
-          await promisify(fs.fdatasync)(fd);
+          await writeText(fd, text);
+          await fdatasync(fd);
           this.fileBytes += Buffer.byteLength(text);
           for (const waiter of waiters) waiter.resolve();
         } catch (error) {

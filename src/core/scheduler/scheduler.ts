@@ -75,6 +75,8 @@ interface RunningTask {
   done: Promise<void>;
 }
 
+const WAKE_UP = 'wake up';
+
 /** What `node --inspect-brk=127.0.0.1:0` prints on stderr once it listens. */
 const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
 
@@ -161,7 +163,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /** Polls now instead of at the next interval (a task was just submitted in this process). */
   wake(): void {
-    this.wakeController.abort();
+    // A plain reason: the default one is a DOMException with a stack, made on every wake-up.
+    this.wakeController.abort(WAKE_UP);
   }
 
   /** Replaces the applications served (e.g. a config file changed); running tasks are unaffected. */
