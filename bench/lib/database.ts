@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as mysql from 'mysql2/promise';
-import { ensureEmbeddedServer, formatDatabaseUrl, parseDatabaseUrl, stopEmbeddedServer, Taskman } from '../../src/core';
+import { ensureEmbeddedServer, parseDatabaseUrl, stopEmbeddedServer } from '../../src/core';
+import { createDatabaseOn, TestDatabase } from '../../test/helpers/database';
 
 /**
  * The MySQL server the benchmarks use: TASKMAN_BENCH_DATABASE_URL, else a private server started
@@ -36,25 +36,8 @@ export class BenchServer {
   }
 
   /** A fresh, migrated database; drop() removes it. */
-  async freshDatabase(): Promise<BenchDatabase> {
-    const base = parseDatabaseUrl(this.url);
-    const name = `taskman_bench_${randomBytes(4).toString('hex')}`;
-    const admin = await this.admin();
-    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-    await admin.changeUser({ database: name });
-    const url = formatDatabaseUrl({ ...base, database: name }, { withPassword: true });
-    const taskman = await Taskman.connect({ url });
-    return {
-      url,
-      name,
-      taskman,
-      sql: admin,
-      async drop() {
-        await taskman.close();
-        await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-        await admin.end();
-      },
-    };
+  freshDatabase(): Promise<BenchDatabase> {
+    return createDatabaseOn(this.url, 'taskman_bench_');
   }
 
   async stop(): Promise<void> {
@@ -64,13 +47,7 @@ export class BenchServer {
   }
 }
 
-export interface BenchDatabase {
-  url: string;
-  name: string;
-  taskman: Taskman;
-  sql: mysql.Connection;
-  drop(): Promise<void>;
-}
+export type BenchDatabase = TestDatabase;
 
 export function connectionOptions(url: string, database?: string): mysql.ConnectionOptions {
   const target = parseDatabaseUrl(url);

@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { epochMs } from '../lib/stats';
-import { JobSystem, until } from './system';
+import { drainRate, enterLatencies, JobSystem } from './system';
 
 export const REDIS = { host: process.env.TASKMAN_BENCH_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TASKMAN_BENCH_REDIS_PORT ?? 6379) };
 
@@ -30,23 +30,11 @@ export async function bullmqSystem(options: { concurrency: number }): Promise<Jo
       const jobs = Array.from({ length: count }, () => ({ name: 'noop', data: {} }));
       for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
       done = 0;
-      const started = performance.now();
-      await start();
-      await until(`${count} jobs to end`, () => done >= count, 600_000, 10);
-      return count / ((performance.now() - started) / 1000);
+      return drainRate(count, start, () => done);
     },
     async pickup(count) {
       if (!worker) await start();
-      const latencies: number[] = [];
-      for (let i = 0; i < count; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
-        const key = `k${i}`;
-        const submittedAt = epochMs();
-        await queue.add('enter', { key });
-        await until(`job ${key}`, () => entered.has(key), 60_000, 2);
-        latencies.push(entered.get(key)! - submittedAt);
-      }
-      return latencies;
+      return enterLatencies(count, (key) => queue.add('enter', { key }), entered);
     },
     async close() {
       await worker?.close();

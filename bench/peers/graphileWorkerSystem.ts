@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { makeWorkerUtils, run, Runner, WorkerUtils } from 'graphile-worker';
 import { epochMs } from '../lib/stats';
-import { JobSystem, until } from './system';
+import { drainRate, enterLatencies, JobSystem } from './system';
 
 export const POSTGRES_URL = process.env.TASKMAN_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -38,23 +38,11 @@ export async function graphileWorkerSystem(options: { concurrency: number }): Pr
       // add_job is graphile-worker's own SQL API; one statement queues them all.
       await pool.query(`SELECT ${schema}.add_job('noop', '{}'::json) FROM generate_series(1, $1)`, [count]);
       done = 0;
-      const started = performance.now();
-      await start();
-      await until(`${count} jobs to end`, () => done >= count, 600_000, 10);
-      return count / ((performance.now() - started) / 1000);
+      return drainRate(count, start, () => done);
     },
     async pickup(count) {
       if (!runner) await start();
-      const latencies: number[] = [];
-      for (let i = 0; i < count; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
-        const key = `k${i}`;
-        const submittedAt = epochMs();
-        await utils.addJob('enter', { key });
-        await until(`job ${key}`, () => entered.has(key), 60_000, 2);
-        latencies.push(entered.get(key)! - submittedAt);
-      }
-      return latencies;
+      return enterLatencies(count, (key) => utils.addJob('enter', { key }), entered);
     },
     async close() {
       await runner?.stop();

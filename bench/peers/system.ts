@@ -1,3 +1,5 @@
+import { epochMs } from '../lib/stats';
+
 /** One job system under test in the end-to-end benchmark. */
 export interface JobSystem {
   name: string;
@@ -6,6 +8,35 @@ export interface JobSystem {
   /** Submits one job at a time to an idle worker; returns submit → function entered, in ms, per job. */
   pickup(count: number): Promise<number[]>;
   close(): Promise<void>;
+}
+
+/**
+ * For peers whose job functions run in this process: starts the worker on a filled queue and
+ * returns jobs per second until `done()` reaches `count`.
+ */
+export async function drainRate(count: number, start: () => Promise<void>, done: () => number): Promise<number> {
+  const started = performance.now();
+  await start();
+  await until(`${count} jobs to end`, () => done() >= count, 600_000, 10);
+  return count / ((performance.now() - started) / 1000);
+}
+
+/**
+ * For peers whose job functions run in this process: one job at a time into an idle worker,
+ * submit → the function recorded its entry time in `entered` under the job's key.
+ */
+export async function enterLatencies(count: number, submit: (key: string) => Promise<unknown>, entered: Map<string, number>): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) {
+    // Let the worker go idle again, as a queue between bursts is.
+    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
+    const key = `k${i}`;
+    const submittedAt = epochMs();
+    await submit(key);
+    await until(`job ${key}`, () => entered.has(key), 60_000, 2);
+    latencies.push(entered.get(key)! - submittedAt);
+  }
+  return latencies;
 }
 
 /** Resolves once `done()` holds, checking every `everyMs`; rejects after `timeoutMs`. */

@@ -42,8 +42,13 @@ export interface TestDatabase {
 
 /** A fresh database for one test file, migrated, with a connected Taskman client. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const base = parseDatabaseUrl(await serverUrl());
-  const name = `taskman_t_${randomBytes(5).toString('hex')}`;
+  return createDatabaseOn(await serverUrl(), 'taskman_t_');
+}
+
+/** A fresh, migrated database on the server at `serverUrl` (tests and benchmarks); drop() removes it. */
+export async function createDatabaseOn(serverUrl: string, namePrefix: string): Promise<TestDatabase> {
+  const base = parseDatabaseUrl(serverUrl);
+  const name = `${namePrefix}${randomBytes(5).toString('hex')}`;
   const admin = await mysql.createConnection({ host: base.socketPath ? undefined : base.host, port: base.port, socketPath: base.socketPath, user: base.user, password: base.password });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   await admin.changeUser({ database: name });
