@@ -11,13 +11,18 @@ import { createDatabaseOn, TestDatabase } from '../../test/helpers/database';
  * every commit is flushed, as in production).
  */
 export class BenchServer {
-  private constructor(readonly url: string, private readonly dataDir: string | undefined) {}
+  private constructor(
+    readonly url: string,
+    private readonly dataDir: string | undefined,
+    /** The private server's process (its CPU is measured); undefined for a server given by URL. */
+    readonly pid: number | undefined,
+  ) {}
 
   static async start(): Promise<BenchServer> {
-    if (process.env.TASKMAN_BENCH_DATABASE_URL) return new BenchServer(process.env.TASKMAN_BENCH_DATABASE_URL, undefined);
+    if (process.env.TASKMAN_BENCH_DATABASE_URL) return new BenchServer(process.env.TASKMAN_BENCH_DATABASE_URL, undefined, undefined);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-bench-'));
     const server = await ensureEmbeddedServer({ dataDir, serverArgs: ['--max-connections=500'] });
-    return new BenchServer(server.url, dataDir);
+    return new BenchServer(server.url, dataDir, server.pid);
   }
 
   async version(): Promise<string> {
@@ -55,8 +60,12 @@ export function connectionOptions(url: string, database?: string): mysql.Connect
   return target.socketPath ? { ...common, socketPath: target.socketPath } : { ...common, host: target.host, port: target.port };
 }
 
-/** Sum of the server's statement counter (every statement from every client). */
-export async function serverQuestions(sql: mysql.Connection): Promise<number> {
-  const [rows] = await sql.query("SHOW GLOBAL STATUS LIKE 'Questions'");
-  return Number((rows as { Value: string }[])[0].Value);
+/**
+ * The server's statement counters, read in one statement: `questions` counts statements sent by
+ * clients, `queries` also those run inside stored procedures.
+ */
+export async function serverStatementCounts(sql: mysql.Connection): Promise<{ questions: number; queries: number }> {
+  const [rows] = await sql.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Queries')");
+  const value = (name: string) => Number((rows as { Variable_name: string; Value: string }[]).find((row) => row.Variable_name === name)?.Value);
+  return { questions: value('Questions'), queries: value('Queries') };
 }

@@ -12,12 +12,22 @@ export interface ClaimRequest {
   heartbeatTimeoutMs: number;
 }
 
-/** The tasks (alias `t`) a scheduler may claim for one application; values: application, version, scheduler id. */
-const CLAIMABLE = `t.state = 'pending' AND t.application = ?
-          AND (t.version IS NULL OR t.version = ?)
-          AND (t.debug_scheduler_id IS NULL OR t.debug_scheduler_id = ?)
+/**
+ * The tasks (alias `t`) a scheduler may claim for one application, given the SQL for the
+ * application, version and scheduler id: `?` placeholders here, the parameters of the stored wait
+ * procedure there (migrations.ts), so the wait and the claim cannot disagree about what is
+ * claimable.
+ */
+export function claimableCondition(application: string, version: string, schedulerId: string): string {
+  return `t.state = 'pending' AND t.application = ${application}
+          AND (t.version IS NULL OR t.version = ${version})
+          AND (t.debug_scheduler_id IS NULL OR t.debug_scheduler_id = ${schedulerId})
           AND t.run_after <= NOW(6)
           AND (t.start_before IS NULL OR t.start_before > NOW(6))`;
+}
+
+/** Values: application, version, scheduler id. */
+const CLAIMABLE = claimableCondition('?', '?', '?');
 
 const PICKED_COLUMNS = SUMMARY_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
 

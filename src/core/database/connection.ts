@@ -201,6 +201,40 @@ export class Database implements Queryable {
     }
   }
 
+  /**
+   * Runs one long statement (a CALL) on a connection of its own and returns its first result set,
+   * or undefined if `signal` aborted it first. The abort sends KILL QUERY from another connection
+   * (a user may always kill its own statements); the killed connection is then closed, never
+   * returned to the pool, so a KILL that arrives after the statement ended cannot interrupt
+   * another statement that the pool handed the same connection.
+   */
+  async interruptibleCall<T extends Row = Row>(sql: string, values: Value[], signal: AbortSignal): Promise<T[] | undefined> {
+    if (signal.aborted) return undefined;
+    let connection: mysql.PoolConnection;
+    try {
+      connection = await this.pool.getConnection();
+    } catch (error) {
+      throw this.wrap(error);
+    }
+    let killed = false;
+    const kill = () => {
+      killed = true;
+      this.pool.query('KILL QUERY ?', [connection.threadId]).catch((error) => this.logger.debug(`KILL QUERY ${connection.threadId}: ${errorMessage(error)}`));
+    };
+    signal.addEventListener('abort', kill, { once: true });
+    try {
+      const [results] = await connection.query(sql, values);
+      return killed ? undefined : ((results as unknown[])[0] as T[]);
+    } catch (error) {
+      if (killed) return undefined;
+      throw this.wrap(error);
+    } finally {
+      signal.removeEventListener('abort', kill);
+      if (killed) connection.destroy();
+      else connection.release();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

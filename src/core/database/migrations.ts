@@ -1,5 +1,6 @@
 import { SchemaTooNewError } from '../errors';
 import { Database, TableNames } from './connection';
+import { ensureWaitProcedure } from './waitForClaimableTask';
 
 interface Migration {
   version: number;
@@ -102,6 +103,7 @@ export async function migrate(db: Database): Promise<{ from: number; to: number 
       for (const statement of migration.statements(t)) await connection.command(statement);
       await connection.write(`INSERT INTO \`${t.migration}\` (version, name, applied_at) VALUES (?, ?, NOW(6))`, [migration.version, migration.name]);
     }
+    await ensureWaitProcedure(connection, t);
     return { from, to: SCHEMA_VERSION };
   });
 }

@@ -12,6 +12,7 @@ import { formatDuration } from '../duration';
 import { errorMessage, SchedulerFencedError } from '../errors';
 import { Logger, silentLogger } from '../logger';
 import { Task, TaskState } from '../task';
+import { DatabaseWake } from './databaseWake';
 import { OutcomeJournal } from './outcomeJournal';
 import { outcomeFromExit } from './outcomeFromExit';
 import { RunnerPool } from './runnerPool';
@@ -23,8 +24,9 @@ export interface SchedulerOptions {
   /** Most tasks this scheduler runs at once over all applications; default: the sum of theirs. */
   concurrency?: number;
   /**
-   * Base time between polls; each wait is jittered ±50 % so schedulers drift apart. An idle poll
-   * is one indexed SELECT; a submit in this process, or a task ending here, wakes the loop at once.
+   * Base time between polls; each is jittered ±50 % so schedulers drift apart. Between polls the
+   * scheduler waits inside the database, which ends the wait as soon as a task it could claim is
+   * committed (DatabaseWake); a submit in this process, or a task ending here, wakes it at once.
    */
   pollIntervalMs?: number;
   heartbeatIntervalMs?: number;
@@ -118,6 +120,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private lastAbortCheckAt = 0;
   /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
   private readonly busyApplications = new Set<string>();
+  private readonly databaseWake: DatabaseWake;
 
   constructor(options: SchedulerOptions) {
     super();
@@ -126,6 +129,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.logger = options.logger ?? silentLogger;
     this.applications = [...options.applications];
     this.pool = new RunnerPool({ runnerScript: this.runnerScript, outputLimitBytes: this.options.outputLimitBytes, idleTimeoutMs: this.options.runnerIdleTimeoutMs });
+    this.databaseWake = new DatabaseWake(this.db, this.logger);
   }
 
   private get runnerScript(): string {
@@ -220,6 +224,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       await allDone();
     }
     this.stopController.abort();
+    this.databaseWake.close();
     this.pool.close();
     await Promise.all(this.loops);
     // Deliveries still failing (database away) stay in the journal for the next start.
@@ -267,29 +272,83 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   private async pollLoop(): Promise<void> {
     let failures = 0;
+    let waitFailures = 0;
     let woken = true;
+    let databaseSaidWork = false;
+    /** Wake-ups from the database in a row whose claim found nothing. */
+    let emptyWakeups = 0;
     while (this.state === 'running' || (this.state === 'stopping' && !this.stopController.signal.aborted)) {
       // Made before the poll, so that a wake-up during it (a task ending while we claim) is kept
       // and the next poll follows at once instead of after a full interval.
       const wake = new AbortController();
       this.wakeController = wake;
+      let claimed = 0;
       try {
-        await this.poll(woken);
+        claimed = await this.poll(woken);
         failures = 0;
       } catch (error) {
         failures++;
         await this.handleLoopError(error, 'poll');
       }
+      if (wake.signal.aborted) {
+        woken = true;
+        continue;
+      }
+      const signal = AbortSignal.any([wake.signal, this.stopController.signal]);
       const base = this.options.pollIntervalMs;
-      const delay = failures > 0 ? Math.max(base, backoffDelay(failures)) : base * (0.5 + Math.random());
-      if (!wake.signal.aborted) await sleep(delay, AbortSignal.any([wake.signal, this.stopController.signal]));
-      woken = wake.signal.aborted;
+      if (failures > 0) {
+        await sleep(Math.max(base, backoffDelay(failures)), signal);
+        databaseSaidWork = false;
+        woken = wake.signal.aborted;
+        continue;
+      }
+      // A wake-up from the database whose claim found nothing: someone else took the task, or our
+      // heartbeat is stale and the claim refused us. Wait a little longer each time so that this
+      // can never spin.
+      emptyWakeups = databaseSaidWork && claimed === 0 ? emptyWakeups + 1 : 0;
+      if (emptyWakeups > 0) await sleep(Math.min(base, 5 * 2 ** emptyWakeups), signal);
+      try {
+        databaseSaidWork = await this.waitForWork(base * (0.5 + Math.random()), signal);
+        waitFailures = 0;
+      } catch (error) {
+        databaseSaidWork = false;
+        waitFailures++;
+        await this.handleLoopError(error, 'waiting for tasks');
+        await sleep(Math.max(base, backoffDelay(waitFailures)), signal);
+      }
+      woken = databaseSaidWork || wake.signal.aborted;
     }
   }
 
-  /** `woken`: something happened here (a submit, a task ended) that may have made work. */
-  private async poll(woken: boolean): Promise<void> {
-    if (!this.schedulerId) return;
+  /**
+   * Until the next poll is due: true as soon as the database reports a task we could claim. Falls
+   * back to sleeping when waiting in the database is not available, or no slot is free (a task
+   * ending here wakes us then).
+   */
+  private async waitForWork(maxWaitMs: number, signal: AbortSignal): Promise<boolean> {
+    const applications = this.state === 'running' && this.schedulerId && this.databaseWake.available ? this.applicationsWithFreeSlots() : [];
+    if (applications.length === 0) {
+      await sleep(maxWaitMs, signal);
+      return false;
+    }
+    const found = await this.databaseWake.wait(this.schedulerId!, applications, maxWaitMs, signal);
+    this.databaseAvailable();
+    return found;
+  }
+
+  private applicationsWithFreeSlots(): { name: string; version: string }[] {
+    if (this.running.size >= this.concurrency) return [];
+    return this.applications
+      .filter((app) => [...this.running.values()].filter((entry) => entry.app.name === app.name).length < app.concurrency)
+      .map((app) => ({ name: app.name, version: app.version }));
+  }
+
+  /**
+   * `woken`: something (a submit here, a task ending, the database's wait) says there may be work.
+   * Returns how many tasks were claimed.
+   */
+  private async poll(woken: boolean): Promise<number> {
+    if (!this.schedulerId) return 0;
     const now = performance.now();
     if (now - this.lastMaintenanceAt >= this.options.heartbeatIntervalMs) {
       this.lastMaintenanceAt = now;
@@ -302,8 +361,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.abortTask(request.id, request.reason ?? 'aborted by a user');
       }
     }
-    if (this.state !== 'running') return;
-    await this.claim(woken);
+    if (this.state !== 'running') return 0;
+    return this.claim(woken);
   }
 
   /** Sweeping dead schedulers and expiring overdue tasks: cheap, but not needed every poll. */
@@ -322,33 +381,40 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
-   * Claims for each application with free slots. Unless woken or the last claim was full, a
-   * one-statement probe comes first: the cross-host wake-up is this cheap poll of the database.
+   * Claims for each application with free slots when woken or the last claim was full. Otherwise
+   * the database's wait has just said there is nothing; without that wait (not available), a
+   * one-statement probe asks first.
    */
-  private async claim(woken: boolean): Promise<void> {
+  private async claim(woken: boolean): Promise<number> {
     let free = this.concurrency - this.running.size;
+    let total = 0;
     for (const app of this.applications) {
-      if (free <= 0 || this.state !== 'running') return;
+      if (free <= 0 || this.state !== 'running') return total;
       const mine = [...this.running.values()].filter((entry) => entry.app.name === app.name).length;
       const limit = Math.min(free, app.concurrency - mine);
       if (limit <= 0) continue;
       const schedulerId = this.schedulerId;
-      if (!schedulerId) return;
+      if (!schedulerId) return total;
       const request = { schedulerId, application: app.name, version: app.version };
-      if (!woken && !this.busyApplications.has(app.name) && !(await hasClaimableTask(this.db, request))) {
+      if (!woken && !this.busyApplications.has(app.name)) {
+        if (this.databaseWake.available) continue;
+        const found = await hasClaimableTask(this.db, request);
         this.databaseAvailable();
-        continue;
+        if (!found) continue;
       }
       const claimed = await claimTasks(this.db, { ...request, limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
       this.databaseAvailable();
       if (claimed.length === limit) this.busyApplications.add(app.name);
       else this.busyApplications.delete(app.name);
       free -= claimed.length;
+      total += claimed.length;
+      if (claimed.length > 0) this.databaseWake.sawWork();
       // Not awaited: the loop goes on claiming while these start.
       const marks = this.markStartedTogether(claimed, app, schedulerId);
       // Under the id that claimed them, even if we are fenced and re-register meanwhile.
       for (const task of claimed) this.startTask(task, app, schedulerId, marks.then((m) => m?.get(task.id)));
     }
+    return total;
   }
 
   /**
@@ -387,6 +453,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (entry.progressTimer) clearTimeout(entry.progressTimer);
         this.running.delete(task.id);
         resolveDone();
+        this.databaseWake.sawWork();
         this.wake();
       });
   }
