@@ -87,6 +87,16 @@ describe('waiting for claimable tasks inside the database', () => {
     await waitFor('the server to end the killed CALL', async () => (await waitsInFlight(db)) === 0);
     assert.equal(await wait(50), null, 'the pool still works after the kill');
   });
+
+  it('works in a database whose default character set is latin1, for a version written in another script', async () => {
+    await db.sql.query(`ALTER DATABASE \`${db.name}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci`);
+    await db.sql.query(`DROP PROCEDURE \`${waitProcedure(db.taskman.database.tables).name}\``);
+    await migrate(db.taskman.database);
+    const version = '2.0-日本';
+    const { id } = await db.taskman.submit({ application: APP.name, task: 'nothing', version });
+    assert.equal(await wait(5000, new AbortController().signal, [{ name: APP.name, version }]), APP.name);
+    await db.taskman.abort(id, 'test cleanup');
+  });
 });
 
 describe('a scheduler woken by the database', () => {

@@ -60,31 +60,30 @@ export async function waitForClaimableTask(db: Database, request: ClaimableWaitR
  * task, or NULL.
  */
 export function waitProcedure(t: TableNames): { name: string; create: string } {
-  const body = `(IN p_applications LONGTEXT, IN p_scheduler_id BIGINT UNSIGNED, IN p_check_ms INT UNSIGNED, IN p_max_ms INT UNSIGNED)
+  // The JSON is read per look rather than into variables: variables and parameters take the
+  // database's default character set unless told, and a latin1 default would reject a version
+  // written in another script. The text is compared in the task table's own collation.
+  const application = (field: 0 | 1) => `JSON_UNQUOTE(JSON_EXTRACT(p_applications, CONCAT('$[', i, '][${field}]')))`;
+  const body = `(IN p_applications LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, IN p_scheduler_id BIGINT UNSIGNED, IN p_check_ms INT UNSIGNED, IN p_max_ms INT UNSIGNED)
      READS SQL DATA
      SQL SECURITY INVOKER
      COMMENT 'Taskman: waits until one of p_applications has a claimable task'
      BEGIN
        DECLARE n INT DEFAULT JSON_LENGTH(p_applications);
        DECLARE i INT;
-       DECLARE p_application VARCHAR(128);
-       DECLARE p_version VARCHAR(128);
-       DECLARE found VARCHAR(128) DEFAULT NULL;
-       DECLARE waited INT UNSIGNED DEFAULT 0;
+       DECLARE found VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
+       DECLARE deadline DATETIME(6) DEFAULT NOW(6) + INTERVAL p_max_ms * 1000 MICROSECOND;
        waiting: LOOP
          SET i = 0;
          WHILE found IS NULL AND i < n DO
-           SET p_application = JSON_UNQUOTE(JSON_EXTRACT(p_applications, CONCAT('$[', i, '][0]')));
-           SET p_version = JSON_UNQUOTE(JSON_EXTRACT(p_applications, CONCAT('$[', i, '][1]')));
            SET found = (SELECT t.application FROM \`${t.task}\` t
-                         WHERE ${claimableCondition('p_application', 'p_version', 'p_scheduler_id')}
+                         WHERE ${claimableCondition(application(0), application(1), 'p_scheduler_id')}
                          ORDER BY t.priority, t.id LIMIT 1);
            SET i = i + 1;
          END WHILE;
-         IF found IS NOT NULL OR waited >= p_max_ms THEN LEAVE waiting; END IF;
+         IF found IS NOT NULL OR NOW(6) >= deadline THEN LEAVE waiting; END IF;
          -- SLEEP() returns 1 when KILL QUERY interrupts it, and the procedure would go on.
          IF SLEEP(p_check_ms / 1000) = 1 THEN LEAVE waiting; END IF;
-         SET waited = waited + p_check_ms;
        END LOOP;
        SELECT found AS application;
      END`;
