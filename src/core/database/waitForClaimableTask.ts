@@ -27,10 +27,10 @@ export interface ClaimableWaitRequest {
  *   `checkIntervalMs` with SLEEP() and looks again, all inside one CALL: the client sends one
  *   statement per `maxWaitMs` (the poll interval, 300 ms by default).
  *
- * - What it costs the server, measured on MariaDB 10.11 here: one look is about 0.1 ms of server
- *   CPU, so looking every 10 ms is about 1 % of a core per waiting scheduler, and every 100 ms
- *   about 0.1 %; bench/RESULTS.md has the idle figures. The scheduler looks every 10 ms while work
- *   is flowing and backs off to every 100 ms after a few idle seconds.
+ * - What it costs the server, measured on MariaDB 10.11 here (2 cores): looking every 10 ms is
+ *   about 2 % of a core per waiting scheduler, every 100 ms under 1 %, a plain SLEEP 0.1 %. So
+ *   the scheduler looks every 10 ms only while tasks come and go, and backs off to every 100 ms
+ *   after about 5 s without any; bench/RESULTS.md has the idle figures.
  *
  * - The alternatives need more than the database offers every user. A submitter that KILLs the
  *   waiters' SLEEP needs the same database user (or CONNECTION ADMIN) and, after a server restart,
