@@ -36,7 +36,7 @@ export async function idleBenchmark(server: BenchServer, options: { seconds: num
       const questionsPerSecond = (after.questions - before.questions - 1) / seconds;
       const queriesPerSecond = (after.queries - before.queries - 1) / seconds;
       const cpuPercent = ((after.cpu - before.cpu) / seconds) * 100;
-      const rows: (string | number)[][] = [
+      const rows: string[][] = [
         ['statements/s sent to the server', round(questionsPerSecond, 2), `${QUERY_BUDGET_PER_SECOND} (budget)`, `${round(questionsPerSecond / QUERY_BUDGET_PER_SECOND, 2)}× of budget`],
         ['statements/s run by the server, inside the wait procedure too', round(queriesPerSecond, 2), '', ''],
         ['worker CPU % of one core', round(cpuPercent, 2), `${round(baseline.nodeCpuPercent, 2)} (idle node with a timer)`, baseline.nodeCpuPercent > 0 ? `${round(cpuPercent / baseline.nodeCpuPercent, 1)}×` : 'n/a'],

@@ -122,7 +122,9 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     if (!RUNNER_MODES.includes(config.runner as RunnerMode)) fail('runner', `must be "process" or "pooled", got ${JSON.stringify(config.runner)}`);
     runner = config.runner as RunnerMode;
   }
-  let runnerMaxTasks = 100;
+  // A runner's start (~70 ms of CPU) shared by 1000 tasks is under 0.1 ms each; at 100 it was as
+  // much as all the rest of a no-op task's cost (bench/RESULTS.md).
+  let runnerMaxTasks = 1000;
   if (config.runnerMaxTasks !== undefined) {
     const n = config.runnerMaxTasks;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1_000_000) fail('runnerMaxTasks', `must be an integer from 1 to 1000000, got ${JSON.stringify(n)}`);

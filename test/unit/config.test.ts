@@ -27,7 +27,7 @@ describe('application config', () => {
     assert.deepEqual(config.execArgv, []);
     assert.equal(config.concurrency, 1);
     assert.equal(config.runner, 'process');
-    assert.equal(config.runnerMaxTasks, 100);
+    assert.equal(config.runnerMaxTasks, 1000);
     assert.equal(config.root, dir);
   });
 
