@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { claimTasks, hasClaimableTask } from '../../src/core/database/claimTasks';
-import { markStarted, markStartedBatch } from '../../src/core/database/runningTasks';
+import { finishTasks, markStarted, markStartedBatch } from '../../src/core/database/runningTasks';
 import { registerScheduler } from '../../src/core/database/schedulers';
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../../src/core';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
@@ -96,6 +96,28 @@ describe('the task store', () => {
     assert.ok((await db.taskman.get(ids[0])).startedAt);
     // A repeated mark (its first reply was lost) still says started.
     assert.equal(await markStarted(db.taskman.database, ids[0], schedulerId, '1'), 'started');
+  });
+
+  it('writes outcomes that ended together in one go, each its own, and tells which were no longer ours', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await db.taskman.submit({ application: 'finish', task: 't' })).id);
+    await claim('finish', '1');
+    await db.taskman.abort(ids[1], 'asked first');
+    await db.sql.query("UPDATE taskman_task SET scheduler_id = NULL, state = 'pending' WHERE id = ?", [ids[2]]);
+    const progress = { percent: 100, message: 'done' };
+    const outcomes = [
+      { taskId: ids[0], outcome: { state: 'succeeded' as const, resultJson: '{"n":1}', logs: 'first log', progress } },
+      { taskId: ids[1], outcome: { state: 'aborted' as const, error: { name: 'TaskAborted', message: 'Aborted: later reason.' }, abortReason: 'later reason', logs: "it's 'quoted'", progress: { percent: 40, message: null } } },
+      { taskId: ids[2], outcome: { state: 'failed' as const, error: { name: 'Error', message: 'never lands' }, logs: '', progress } },
+    ];
+    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, outcomes))].sort(), [ids[0], ids[1]].sort());
+    const [first, second, third] = await Promise.all(ids.map((id) => db.taskman.get(id)));
+    assert.deepEqual([first.state, first.result, first.logs, first.progress.percent, first.progress.message], ['succeeded', { n: 1 }, 'first log', 100, 'done']);
+    assert.deepEqual([second.state, second.error?.message, second.abortReason, second.logs, second.progress.percent], ['aborted', 'Aborted: later reason.', 'asked first', "it's 'quoted'", 40]);
+    assert.equal(third.state, 'pending', 'a task no longer ours is left alone');
+    // Written again (the first reply was lost): still reported as written, nothing changes.
+    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, outcomes.slice(0, 2)))].sort(), [ids[0], ids[1]].sort());
+    assert.equal((await db.taskman.get(ids[0])).logs, 'first log');
   });
 
   it('lists newest first with filters and keyset paging, leaving out result and logs', async () => {

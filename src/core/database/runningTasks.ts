@@ -76,19 +76,54 @@ export async function finishTask(db: Database, id: TaskId, schedulerId: string, 
         SET state = ?, result = ?, error = ?, logs = ?, progress_percent = ?, progress_message = ?,
             abort_reason = COALESCE(abort_reason, ?), active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
       WHERE id = ? AND scheduler_id = ? AND state = 'running'`,
-    [
-      outcome.state,
-      outcome.resultJson ?? null,
-      outcome.error ? serialiseError(outcome.error) : null,
-      outcome.logs,
-      outcome.progress.percent,
-      outcome.progress.message?.slice(0, 1024) ?? null,
-      outcome.abortReason?.slice(0, 1024) ?? null,
-      id,
-      schedulerId,
-    ],
+    [...outcomeValues(outcome), id, schedulerId],
   );
   return result.affectedRows === 1;
+}
+
+/** The columns an outcome sets, in the order of finishTask's SET. */
+function outcomeValues(outcome: Outcome): (string | number | null)[] {
+  return [
+    outcome.state,
+    outcome.resultJson ?? null,
+    outcome.error ? serialiseError(outcome.error) : null,
+    outcome.logs,
+    outcome.progress.percent,
+    outcome.progress.message?.slice(0, 1024) ?? null,
+    outcome.abortReason?.slice(0, 1024) ?? null,
+  ];
+}
+
+/**
+ * `finishTask` for outcomes of one scheduler that ended together: one statement and one commit
+ * for all of them, each column set by `CASE id`. Returns the ids written; the others were no
+ * longer ours. Only when some row did not change does a second read tell which.
+ */
+export async function finishTasks(db: Database, schedulerId: string, outcomes: { taskId: TaskId; outcome: Outcome }[]): Promise<Set<TaskId>> {
+  if (outcomes.length === 1) {
+    const [{ taskId, outcome }] = outcomes;
+    return new Set((await finishTask(db, taskId, schedulerId, outcome)) ? [taskId] : []);
+  }
+  const ids = outcomes.map((o) => o.taskId);
+  const rows = outcomes.map((o) => outcomeValues(o.outcome));
+  const columns = ['state', 'result', 'error', 'logs', 'progress_percent', 'progress_message', 'abort_reason'];
+  const whens = outcomes.map(() => 'WHEN ? THEN ?').join(' ');
+  const sets = columns.map((column) => (column === 'abort_reason' ? `abort_reason = COALESCE(abort_reason, CASE id ${whens} END)` : `${column} = CASE id ${whens} END`));
+  const values = columns.flatMap((_, c) => outcomes.flatMap((o, i) => [o.taskId, rows[i][c]]));
+  const result = await db.write(
+    `UPDATE \`${db.tables.task}\`
+        SET ${sets.join(', ')}, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
+      WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running'`,
+    [...values, ...ids, schedulerId],
+  );
+  if (result.affectedRows === ids.length) return new Set(ids);
+  // Ours and in the state we wrote: written now (or by an attempt whose reply was lost).
+  const after = await db.select<{ id: string; state: string }>(
+    `SELECT id, state FROM \`${db.tables.task}\` WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ?`,
+    [...ids, schedulerId],
+  );
+  const states = new Map(after.map((row) => [String(row.id), row.state]));
+  return new Set(outcomes.filter((o) => states.get(o.taskId) === o.outcome.state).map((o) => o.taskId));
 }
 
 /** Running tasks of this scheduler that someone asked to abort. */

@@ -27,10 +27,11 @@ export interface ClaimableWaitRequest {
  *   `checkIntervalMs` with SLEEP() and looks again, all inside one CALL: the client sends one
  *   statement per `maxWaitMs` (the poll interval, 300 ms by default).
  *
- * - What it costs the server, measured on MariaDB 10.11 here (2 cores): looking every 10 ms is
- *   about 2 % of a core per waiting scheduler, every 100 ms under 1 %, a plain SLEEP 0.1 %. So
- *   the scheduler looks every 10 ms only while tasks come and go, and backs off to every 100 ms
- *   after about 5 s without any; bench/RESULTS.md has the idle figures.
+ * - What it costs the server, measured on MariaDB 10.11 here (2 cores): looking every 5 ms is
+ *   about 3-5 % of a core per waiting scheduler, every 10 ms about 2 %, every 100 ms under 1 %, a
+ *   plain SLEEP 0.1 %. So the scheduler looks every 5 ms only right after tasks came or went, and
+ *   backs off to every 100 ms after about 5 s without any (DatabaseWake); bench/RESULTS.md has the
+ *   pickup and idle figures.
  *
  * - The alternatives need more than the database offers every user. A submitter that KILLs the
  *   waiters' SLEEP needs the same database user (or CONNECTION ADMIN) and, after a server restart,

@@ -3,8 +3,11 @@ import { waitForClaimableTask } from '../database/waitForClaimableTask';
 import { errorMessage } from '../errors';
 import { Logger } from '../logger';
 
-/** Looks every 10 ms while tasks come and go, backing off to every 100 ms after ~5 s with none. */
-const FASTEST_CHECK_MS = 10;
+/**
+ * Looks every 5 ms within 250 ms of the last task claimed or ended, when the next one is most
+ * likely, then less often, down to every 100 ms after 5 s with none (idle ms / 50).
+ */
+const FASTEST_CHECK_MS = 5;
 const SLOWEST_CHECK_MS = 100;
 const IDLE_MS_PER_CHECK_MS = 50;
 

@@ -5,7 +5,7 @@ import { ApplicationConfig } from '../config';
 import { claimTasks, hasClaimableTask } from '../database/claimTasks';
 import { Database, isTransientDatabaseError } from '../database/connection';
 import { backoffDelay, sleep } from '../timing';
-import { findAbortRequests, finishTask, markStarted, markStartedBatch, Outcome, recordProgress, StartMark } from '../database/runningTasks';
+import { findAbortRequests, markStarted, markStartedBatch, Outcome, recordProgress, StartMark } from '../database/runningTasks';
 import { deregisterScheduler, heartbeat, registerScheduler, sweepDeadSchedulers } from '../database/schedulers';
 import { expireOverdueTasks } from '../database/taskAdmin';
 import { formatDuration } from '../duration';
@@ -14,6 +14,7 @@ import { Logger, silentLogger } from '../logger';
 import { Task, TaskState } from '../task';
 import { DatabaseWake } from './databaseWake';
 import { OutcomeJournal } from './outcomeJournal';
+import { OutcomeWriter } from './outcomeWriter';
 import { outcomeFromExit } from './outcomeFromExit';
 import { RunnerPool } from './runnerPool';
 import { RunnerProcess } from './runnerProcess';
@@ -121,6 +122,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
   private readonly busyApplications = new Set<string>();
   private readonly databaseWake: DatabaseWake;
+  private readonly outcomes: OutcomeWriter;
 
   constructor(options: SchedulerOptions) {
     super();
@@ -130,6 +132,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.applications = [...options.applications];
     this.pool = new RunnerPool({ runnerScript: this.runnerScript, outputLimitBytes: this.options.outputLimitBytes, idleTimeoutMs: this.options.runnerIdleTimeoutMs });
     this.databaseWake = new DatabaseWake(this.db, this.logger);
+    this.outcomes = new OutcomeWriter(this.db);
   }
 
   private get runnerScript(): string {
@@ -575,7 +578,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       );
       for (let attempt = 0; ; attempt++) {
         try {
-          const written = await finishTask(this.db, taskId, schedulerId, outcome);
+          const written = await this.outcomes.write(taskId, schedulerId, outcome);
           this.journal?.delivered(taskId);
           this.databaseAvailable();
           if (written) this.emit('task-ended', taskId, outcome.state);
