@@ -26,8 +26,13 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
     for (let i = 0; i < profile.raceTasks; i += 250) {
       await Promise.all(Array.from({ length: Math.min(250, profile.raceTasks - i) }, () => taskman.submit({ application: APP, task: 'record', payload })));
     }
-    // Half of them with pooled runners (the same application, `"runner": "pooled"`).
-    for (let i = 0; i < profile.raceSchedulers; i++) schedulers.push(spawnScheduler(url, [i % 2 ? 'basic-pooled' : 'basic'], { concurrency: 2, pollIntervalMs: 50 }));
+    // Half of them with pooled runners (the same application, `"runner": "pooled"`). Nothing is
+    // killed here, so the heartbeat timeout is generous: with 8 schedulers and their runners on 2
+    // cores, a starved scheduler missed the 1.5 s of FAST_TIMINGS and was declared dead (2 of 2000
+    // tasks lost, before and after the database wake). Any task not succeeded is then a real miss.
+    for (let i = 0; i < profile.raceSchedulers; i++) {
+      schedulers.push(spawnScheduler(url, [i % 2 ? 'basic-pooled' : 'basic'], { concurrency: 2, pollIntervalMs: 50, heartbeatTimeoutMs: 10_000 }));
+    }
     await Promise.all(schedulers.map((s) => waitForRegistration(s)));
     const began = performance.now();
     await waitUntil('every task to end', async () => {
@@ -38,10 +43,13 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
     const counts = await taskman.countByState();
     const seen = await executions(sql);
     const unfinished = profile.raceTasks - seen.tasks;
+    // What the tasks that did not succeed say, so that a miss names its cause.
+    const [others] = await sql.query("SELECT state, COUNT(*) AS n, MIN(error) AS error FROM taskman_task WHERE state <> 'succeeded' GROUP BY state");
+    const notSucceeded = (others as { state: string; n: number; error: string | null }[]).map((r) => `${r.state} ${r.n}${r.error ? ` (${r.error.slice(0, 200)})` : ''}`);
     return {
       case: 'race',
       expected: `${profile.raceSchedulers} schedulers (half pooled), ${profile.raceTasks} tasks: 0 duplicates, 0 unfinished`,
-      observed: `${seen.duplicated} duplicates, ${unfinished} unfinished, ${counts.succeeded} succeeded`,
+      observed: `${seen.duplicated} duplicates, ${unfinished} unfinished, ${counts.succeeded} succeeded${notSucceeded.length ? `; ${notSucceeded.join('; ')}` : ''}`,
       figures: `${seen.runs} executions in ${seconds.toFixed(1)} s (${(profile.raceTasks / seconds).toFixed(0)} tasks/s)`,
       ok: seen.duplicated === 0 && unfinished === 0 && counts.succeeded === profile.raceTasks,
     };

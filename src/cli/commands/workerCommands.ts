@@ -11,7 +11,7 @@ export function registerWorkerCommands(program: Command): void {
     .option('--app <dir>', 'the application folder holding taskman.config.json', '.')
     .option('--concurrency <n>', 'tasks run at once (default: the config\'s concurrency)', parse.integer('--concurrency', 1, 1000))
     .option('--until-idle', 'exit 0 once no task of the application is pending or running')
-    .option('--poll-interval <duration>', 'time between polls; an idle poll is one indexed query (default 300ms, jittered)', parse.duration('--poll-interval'))
+    .option('--poll-interval <duration>', 'time between polls: the longest one wait inside the database lasts, and how often running tasks are checked for abort requests (default 300ms, jittered)', parse.duration('--poll-interval'))
     .option('--heartbeat-timeout <duration>', 'a scheduler silent this long is dead (default 30s)', parse.duration('--heartbeat-timeout'))
     .option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, how long running tasks may go on before they are aborted (default 30s)', parse.duration('--shutdown-timeout'))
     .action(async (options, command: Command) => {
