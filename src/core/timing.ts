@@ -17,3 +17,13 @@ export function backoffDelay(attempt: number, baseMs = 100, maxMs = 5_000): numb
   const exact = Math.min(maxMs, baseMs * 2 ** attempt);
   return Math.round(exact * (0.75 + Math.random() * 0.5));
 }
+
+/** True if `promise` settles within `ms`; the timer never outlives the answer. */
+export async function withinTime(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timeout = new AbortController();
+  try {
+    return await Promise.race([promise.then(() => true), sleep(ms, timeout.signal).then(() => false)]);
+  } finally {
+    timeout.abort();
+  }
+}

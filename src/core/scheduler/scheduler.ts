@@ -4,20 +4,18 @@ import * as path from 'node:path';
 import { ApplicationConfig } from '../config';
 import { claimTasks, hasClaimableTask } from '../database/claimTasks';
 import { Database, isTransientDatabaseError } from '../database/connection';
-import { backoffDelay, sleep } from '../timing';
-import { findAbortRequests, markStarted, markStartedBatch, Outcome, recordProgress, StartMark } from '../database/runningTasks';
+import { backoffDelay, sleep, withinTime } from '../timing';
+import { findAbortRequests, markStartedBatch, StartMark } from '../database/runningTasks';
 import { deregisterScheduler, heartbeat, registerScheduler, sweepDeadSchedulers } from '../database/schedulers';
 import { expireOverdueTasks } from '../database/taskAdmin';
-import { formatDuration } from '../duration';
 import { errorMessage, SchedulerFencedError } from '../errors';
 import { Logger, silentLogger } from '../logger';
 import { Task, TaskState } from '../task';
+import { DatabaseHealth } from './databaseHealth';
 import { DatabaseWake } from './databaseWake';
-import { OutcomeJournal } from './outcomeJournal';
-import { OutcomeWriter } from './outcomeWriter';
-import { outcomeFromExit } from './outcomeFromExit';
+import { OutcomeDelivery } from './outcomeDelivery';
 import { RunnerPool } from './runnerPool';
-import { RunnerProcess } from './runnerProcess';
+import { TaskRun, TaskRunContext } from './taskRun';
 
 export interface SchedulerOptions {
   database: Database;
@@ -65,23 +63,12 @@ export interface SchedulerEvents {
 }
 
 interface RunningTask {
-  task: Task;
-  app: ApplicationConfig;
-  runner: RunnerProcess | undefined;
-  abortReason: string | undefined;
-  progress: { percent: number | null; message: string | null };
-  progressTimer: NodeJS.Timeout | undefined;
-  progressDirty: boolean;
-  timers: NodeJS.Timeout[];
-  /** Our claim was revoked (we were swept): the outcome must not be written. */
-  fenced: boolean;
+  run: TaskRun;
+  /** Settles once the run is over and its outcome handed to delivery. */
   done: Promise<void>;
 }
 
 const WAKE_UP = 'wake up';
-
-/** What `node --inspect-brk=127.0.0.1:0` prints on stderr once it listens. */
-const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
 
 const DEFAULTS = {
   pollIntervalMs: 300,
@@ -105,24 +92,21 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly options: typeof DEFAULTS & SchedulerOptions;
   private readonly logger: Logger;
   private readonly running = new Map<string, RunningTask>();
-  private readonly deliveries = new Set<Promise<void>>();
   private readonly pool: RunnerPool;
+  private readonly health: DatabaseHealth;
+  private readonly runContext: TaskRunContext;
   private applications: ApplicationConfig[];
   private schedulerId: string | undefined;
-  private journal: OutcomeJournal | undefined;
+  private delivery: OutcomeDelivery | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private wakeController = new AbortController();
   private readonly stopController = new AbortController();
   private loops: Promise<void>[] = [];
-  /** Monotonic time of the last failed database call; sweeping waits a full timeout after it. */
-  private lastDatabaseErrorAt: number | undefined;
-  private databaseDown = false;
   private lastMaintenanceAt = 0;
   private lastAbortCheckAt = 0;
   /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
   private readonly busyApplications = new Set<string>();
   private readonly databaseWake: DatabaseWake;
-  private readonly outcomes: OutcomeWriter;
 
   constructor(options: SchedulerOptions) {
     super();
@@ -132,7 +116,25 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.applications = [...options.applications];
     this.pool = new RunnerPool({ runnerScript: this.runnerScript, outputLimitBytes: this.options.outputLimitBytes, idleTimeoutMs: this.options.runnerIdleTimeoutMs });
     this.databaseWake = new DatabaseWake(this.db, this.logger);
-    this.outcomes = new OutcomeWriter(this.db);
+    this.health = new DatabaseHealth(this.logger, {
+      unavailable: (error) => this.emit('database-unavailable', error),
+      available: () => this.emit('database-available'),
+    });
+    const { abortGraceMs, killGraceMs, progressWriteIntervalMs, resultLimitBytes, outputLimitBytes } = this.options;
+    this.runContext = {
+      db: this.db,
+      pool: this.pool,
+      runnerScript: this.runnerScript,
+      logger: this.logger,
+      health: this.health,
+      abortGraceMs,
+      killGraceMs,
+      progressWriteIntervalMs,
+      resultLimitBytes,
+      outputLimitBytes,
+      onStarted: (task) => this.emit('task-started', task),
+      onDebuggable: (taskId, port) => this.emit('task-debuggable', taskId, port),
+    };
   }
 
   private get runnerScript(): string {
@@ -159,11 +161,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('A Scheduler can be started once.');
     this.state = 'running';
-    this.journal = OutcomeJournal.open(this.options.journalDir);
-    for (const entry of this.journal.adoptOrphans(this.logger)) {
-      this.logger.info(`delivering the outcome of task ${entry.taskId} left by a previous scheduler process`);
-      this.deliver(entry.taskId, entry.schedulerId, entry.outcome);
-    }
+    this.delivery = new OutcomeDelivery({
+      db: this.db,
+      journalDir: this.options.journalDir,
+      logger: this.logger,
+      health: this.health,
+      stopSignal: this.stopController.signal,
+      onDelivered: (taskId, outcome, written) => {
+        if (written) this.emit('task-ended', taskId, outcome.state);
+      },
+    });
+    this.delivery.adoptOrphans();
     await this.register();
     this.loops = [this.pollLoop(), this.heartbeatLoop()];
   }
@@ -192,16 +200,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   abortTask(taskId: string, reason: string, options: { now?: boolean } = {}): boolean {
     const entry = this.running.get(taskId);
     if (!entry) return false;
-    if (options.now) {
-      entry.abortReason ??= reason;
-      entry.runner?.kill();
-      return true;
-    }
-    if (entry.abortReason !== undefined) return true;
-    entry.abortReason = reason;
-    this.logger.info(`task ${taskId}: aborting (${reason})`);
-    entry.runner?.abort(reason);
-    entry.timers.push(setTimeout(() => entry.runner?.terminate(this.options.killGraceMs), this.options.abortGraceMs));
+    entry.run.abort(reason, options);
     return true;
   }
 
@@ -231,13 +230,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.pool.close();
     await Promise.all(this.loops);
     // Deliveries still failing (database away) stay in the journal for the next start.
-    await withinTime(Promise.all([...this.deliveries]), Math.min(5000, timeoutMs));
+    await this.delivery?.close(Math.min(5000, timeoutMs));
     if (this.schedulerId) {
       await deregisterScheduler(this.db, this.schedulerId, 'scheduler stopped').catch((error) =>
         this.logger.warn(`could not deregister scheduler ${this.schedulerId}: ${errorMessage(error)}`),
       );
     }
-    await this.journal?.close();
     this.state = 'stopped';
     this.emit('stopped');
     this.logger.info(`scheduler ${this.schedulerId}: stopped`);
@@ -261,13 +259,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           applications: this.registeredApplications(),
           concurrency: this.concurrency,
         });
-        this.databaseAvailable();
+        this.health.available();
         this.logger.info(`scheduler ${this.schedulerId} registered for ${this.applications.map((a) => `${a.name}@${a.version}`).join(', ') || 'no application'}`);
         this.emit('registered', this.schedulerId);
         return;
       } catch (error) {
         if (!isTransientDatabaseError(error)) throw error;
-        this.databaseUnavailable(error as Error);
+        this.health.unavailable(error as Error);
         await sleep(backoffDelay(attempt), this.stopController.signal);
       }
     }
@@ -335,14 +333,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       return false;
     }
     const found = await this.databaseWake.wait(this.schedulerId!, applications, maxWaitMs, signal);
-    this.databaseAvailable();
+    this.health.available();
     return found;
   }
 
   private applicationsWithFreeSlots(): { name: string; version: string }[] {
     if (this.running.size >= this.concurrency) return [];
     return this.applications
-      .filter((app) => [...this.running.values()].filter((entry) => entry.app.name === app.name).length < app.concurrency)
+      .filter((app) => this.runningOf(app) < app.concurrency)
       .map((app) => ({ name: app.name, version: app.version }));
   }
 
@@ -370,10 +368,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /** Sweeping dead schedulers and expiring overdue tasks: cheap, but not needed every poll. */
   private async maintain(): Promise<void> {
-    const sinceError = this.lastDatabaseErrorAt === undefined ? Infinity : performance.now() - this.lastDatabaseErrorAt;
     // After an outage every scheduler's heartbeat is stale; give them a full timeout to come back
     // before judging anyone dead.
-    if (sinceError >= this.options.heartbeatTimeoutMs) {
+    if (this.health.sinceLastError() >= this.options.heartbeatTimeoutMs) {
       const swept = await sweepDeadSchedulers(this.db, this.schedulerId!, this.options.heartbeatTimeoutMs);
       if (swept.schedulers.length) {
         this.logger.warn(`swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost`);
@@ -393,7 +390,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     let total = 0;
     for (const app of this.applications) {
       if (free <= 0 || this.state !== 'running') return total;
-      const mine = [...this.running.values()].filter((entry) => entry.app.name === app.name).length;
+      const mine = this.runningOf(app);
       const limit = Math.min(free, app.concurrency - mine);
       if (limit <= 0) continue;
       const schedulerId = this.schedulerId;
@@ -402,11 +399,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (!woken && !this.busyApplications.has(app.name)) {
         if (this.databaseWake.available) continue;
         const found = await hasClaimableTask(this.db, request);
-        this.databaseAvailable();
+        this.health.available();
         if (!found) continue;
       }
       const claimed = await claimTasks(this.db, { ...request, limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
-      this.databaseAvailable();
+      this.health.available();
       if (claimed.length === limit) this.busyApplications.add(app.name);
       else this.busyApplications.delete(app.name);
       free -= claimed.length;
@@ -435,169 +432,26 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private startTask(task: Task, app: ApplicationConfig, schedulerId: string, mark: Promise<StartMark | undefined>): void {
-    let resolveDone!: () => void;
-    const entry: RunningTask = {
-      task,
-      app,
-      runner: undefined,
-      abortReason: undefined,
-      progress: { percent: task.progress.percent, message: task.progress.message },
-      progressTimer: undefined,
-      progressDirty: false,
-      timers: [],
-      fenced: false,
-      done: new Promise((resolve) => (resolveDone = resolve)),
-    };
-    this.running.set(task.id, entry);
-    void this.runTask(entry, schedulerId, mark)
+    const run = new TaskRun(task, app, schedulerId, this.runContext);
+    const done = run
+      .run(mark)
+      .then((outcome) => {
+        if (outcome) this.delivery!.deliver({ taskId: task.id, schedulerId, outcome });
+      })
       .catch((error) => this.logger.error(`task ${task.id}: ${errorMessage(error)}`))
       .finally(() => {
-        for (const timer of entry.timers) clearTimeout(timer);
-        if (entry.progressTimer) clearTimeout(entry.progressTimer);
+        run.dispose();
         this.running.delete(task.id);
-        resolveDone();
         this.databaseWake.sawWork();
         this.wake();
       });
+    this.running.set(task.id, { run, done });
   }
 
-  private async runTask(entry: RunningTask, schedulerId: string, markedTogether: Promise<StartMark | undefined>): Promise<void> {
-    const { task, app } = entry;
-    const mark = (await markedTogether) ?? await this.retryWhileUnavailable(() => markStarted(this.db, task.id, schedulerId, app.version), () => entry.fenced);
-    if (mark === undefined || mark === 'not-owned') {
-      this.logger.warn(`task ${task.id}: no longer ours before it started (swept); not starting it`);
-      return;
-    }
-    if (mark === 'abort-requested') {
-      const reason = (await this.abortReasonOf(task.id)) ?? 'aborted by a user';
-      this.deliver(task.id, schedulerId, {
-        state: 'aborted',
-        abortReason: reason,
-        error: { name: 'TaskAborted', message: `Aborted before it started: ${reason}.` },
-        logs: '',
-        progress: entry.progress,
-      });
-      return;
-    }
-    this.logger.info(`task ${task.id}: starting ${app.name}.${task.task} (attempt ${task.attempt})`);
-    const debugging = task.debugSchedulerId !== null;
-    // A debugged task gets its own process under the inspector, whatever the application's mode.
-    const pooled = app.runner === 'pooled' && !debugging;
-    let inspectorOutput = '';
-    let announced = false;
-    const runner = pooled
-      ? this.pool.acquire(app)
-      : new RunnerProcess({
-          app,
-          runnerScript: this.runnerScript,
-          outputLimitBytes: this.options.outputLimitBytes,
-          // --inspect-brk holds the runner on its first line until a debugger attaches, so the
-          // debugger's breakpoints are set before the tasks module (user code) loads.
-          extraExecArgv: debugging ? ['--inspect-brk=127.0.0.1:0'] : [],
-          extraEnv: { TASKMAN_TASK_ID: task.id },
-        });
-    entry.runner = runner;
-    const finished = runner.run(
-      {
-        type: 'start',
-        taskId: task.id,
-        attempt: task.attempt,
-        task: task.task,
-        payloadJson: JSON.stringify(task.payload),
-        tasksModule: app.tasks,
-        resultLimitBytes: this.options.resultLimitBytes,
-        keepAlive: pooled,
-      },
-      {
-        onProgress: (percent, message) => this.onProgress(entry, schedulerId, percent, message),
-        onOutput: debugging
-          ? (chunk) => {
-              if (announced) return;
-              inspectorOutput += chunk.toString();
-              const match = INSPECTOR_LISTENING.exec(inspectorOutput);
-              if (!match) return;
-              announced = true;
-              this.emit('task-debuggable', task.id, Number(match[1]));
-            }
-          : undefined,
-      },
-    );
-    if (entry.abortReason !== undefined) runner.abort(entry.abortReason);
-    // A paused debuggee would hit its timeout while someone reads its variables.
-    if (task.timeoutMs && !debugging) {
-      entry.timers.push(setTimeout(() => this.abortTask(task.id, `timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs));
-    }
-    this.emit('task-started', task);
-    const exit = await finished;
-    // From here the runner may serve another task: nothing of this one may signal it.
-    entry.runner = undefined;
-    // Reused only after a task that ended by itself: an abort may have left it half-stopped.
-    if (pooled) this.pool.release(app, runner, exit.final !== undefined && entry.abortReason === undefined && !entry.fenced);
-    if (entry.fenced) {
-      this.logger.warn(`task ${task.id}: finished after this scheduler was declared dead; its outcome is not recorded (the task is lost)`);
-      return;
-    }
-    const outcome = outcomeFromExit(exit, {
-      abortReason: entry.abortReason,
-      progress: entry.progress,
-      resultLimitBytes: this.options.resultLimitBytes,
-      node: app.node,
-    });
-    this.logger.info(`task ${task.id}: ${outcome.state}${outcome.error ? ` (${outcome.error.name}: ${outcome.error.message})` : ''}`);
-    this.deliver(task.id, schedulerId, outcome);
-  }
-
-  private async abortReasonOf(taskId: string): Promise<string | undefined> {
-    const requests = await findAbortRequests(this.db, this.schedulerId!).catch(() => []);
-    return requests.find((request) => request.id === taskId)?.reason ?? undefined;
-  }
-
-  private onProgress(entry: RunningTask, schedulerId: string, percent: number | null, message: string | null): void {
-    entry.progress = { percent, message };
-    entry.progressDirty = true;
-    if (entry.progressTimer) return;
-    // Last value wins; at most one write per interval per task. The final value goes with the outcome.
-    entry.progressTimer = setTimeout(() => {
-      entry.progressTimer = undefined;
-      if (!entry.progressDirty || entry.fenced) return;
-      entry.progressDirty = false;
-      recordProgress(this.db, entry.task.id, schedulerId, entry.progress.percent, entry.progress.message).catch((error) =>
-        this.logger.debug(`task ${entry.task.id}: progress not written: ${errorMessage(error)}`),
-      );
-    }, this.options.progressWriteIntervalMs);
-  }
-
-  /**
-   * Journals the outcome (fsync'd), then writes it to the database, retrying with backoff through
-   * outages until it lands or the write is refused because the task is no longer ours.
-   */
-  private deliver(taskId: string, schedulerId: string, outcome: Outcome): void {
-    const delivery = (async () => {
-      await this.journal?.record({ taskId, schedulerId, outcome }).catch((error) =>
-        this.logger.error(`task ${taskId}: outcome not journalled (${errorMessage(error)}); delivering it without that safety net`),
-      );
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const written = await this.outcomes.write(taskId, schedulerId, outcome);
-          this.journal?.delivered(taskId);
-          this.databaseAvailable();
-          if (written) this.emit('task-ended', taskId, outcome.state);
-          else this.logger.warn(`task ${taskId}: outcome refused, the task is no longer owned by scheduler ${schedulerId} (it was declared lost)`);
-          return;
-        } catch (error) {
-          if (!isTransientDatabaseError(error)) {
-            this.logger.error(`task ${taskId}: outcome could not be written and is kept in ${this.journal?.file}: ${errorMessage(error)}`);
-            return;
-          }
-          this.databaseUnavailable(error as Error);
-          if (this.state === 'stopped') return;
-          await sleep(backoffDelay(attempt), this.stopController.signal);
-          if (this.stopController.signal.aborted && attempt > 3) return;
-        }
-      }
-    })();
-    this.deliveries.add(delivery);
-    void delivery.finally(() => this.deliveries.delete(delivery));
+  private runningOf(app: ApplicationConfig): number {
+    let count = 0;
+    for (const entry of this.running.values()) if (entry.run.app.name === app.name) count++;
+    return count;
   }
 
   private async heartbeatLoop(): Promise<void> {
@@ -608,7 +462,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (!schedulerId) continue;
       try {
         const alive = await heartbeat(this.db, schedulerId, this.running.size);
-        this.databaseAvailable();
+        this.health.available();
         if (!alive) await this.onFenced(schedulerId);
       } catch (error) {
         await this.handleLoopError(error, 'heartbeat');
@@ -619,7 +473,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async handleLoopError(error: unknown, where: string): Promise<void> {
     if (error instanceof SchedulerFencedError) return this.onFenced(error.schedulerId);
     if (isTransientDatabaseError(error)) {
-      this.databaseUnavailable(error as Error);
+      this.health.unavailable(error as Error);
       return;
     }
     this.logger.error(`${where}: ${errorMessage(error)}`);
@@ -633,51 +487,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // The heartbeat and a claim can both notice; the first one handles it.
     if (this.schedulerId !== old) return;
     this.logger.warn(`scheduler ${old} was declared dead by another scheduler (missed heartbeats); stopping its ${this.running.size} runner(s) and registering again`);
-    for (const entry of this.running.values()) {
-      entry.fenced = true;
-      entry.runner?.kill();
-    }
+    for (const entry of this.running.values()) entry.run.fence();
     this.schedulerId = undefined;
     this.emit('fenced', old);
     if (this.state === 'running') await this.register();
-  }
-
-  private async retryWhileUnavailable<T>(operation: () => Promise<T>, cancelled: () => boolean): Promise<T | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await operation();
-      } catch (error) {
-        if (!isTransientDatabaseError(error) || cancelled()) throw error;
-        this.databaseUnavailable(error as Error);
-        await sleep(backoffDelay(attempt));
-        if (cancelled()) return undefined;
-      }
-    }
-  }
-
-  private databaseUnavailable(error: Error): void {
-    this.lastDatabaseErrorAt = performance.now();
-    if (this.databaseDown) return;
-    this.databaseDown = true;
-    this.logger.warn(`database unavailable, retrying with backoff: ${errorMessage(error)}`);
-    this.emit('database-unavailable', error);
-  }
-
-  private databaseAvailable(): void {
-    if (!this.databaseDown) return;
-    this.databaseDown = false;
-    this.logger.info('database available again');
-    this.emit('database-available');
-  }
-}
-
-/** True if `promise` settles within `ms`; the timer never outlives the answer. */
-async function withinTime(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const timeout = new AbortController();
-  try {
-    return await Promise.race([promise.then(() => true), sleep(ms, timeout.signal).then(() => false)]);
-  } finally {
-    timeout.abort();
   }
 }
 

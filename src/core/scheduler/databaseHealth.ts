@@ -1,0 +1,58 @@
+import { isTransientDatabaseError } from '../database/connection';
+import { errorMessage } from '../errors';
+import { Logger } from '../logger';
+import { backoffDelay, sleep } from '../timing';
+
+/**
+ * Whether the database answers, as the scheduler's own calls find out. Says so once per change
+ * (a log line and the callback), however many calls fail meanwhile.
+ */
+export class DatabaseHealth {
+  private down = false;
+  /** Monotonic time of the last failed call. */
+  private lastErrorAt: number | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly on: { unavailable(error: Error): void; available(): void },
+  ) {}
+
+  unavailable(error: Error): void {
+    this.lastErrorAt = performance.now();
+    if (this.down) return;
+    this.down = true;
+    this.logger.warn(`database unavailable, retrying with backoff: ${errorMessage(error)}`);
+    this.on.unavailable(error);
+  }
+
+  available(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.logger.info('database available again');
+    this.on.available();
+  }
+
+  /** Milliseconds since a call last failed; Infinity if none has. */
+  sinceLastError(): number {
+    return this.lastErrorAt === undefined ? Infinity : performance.now() - this.lastErrorAt;
+  }
+
+  /**
+   * Runs `operation` until it succeeds, retrying transient failures with backoff. Stops with
+   * undefined once `cancelled()` says the answer is no longer wanted.
+   */
+  async retryWhileUnavailable<T>(operation: () => Promise<T>, cancelled: () => boolean): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await operation();
+        this.available();
+        return result;
+      } catch (error) {
+        if (!isTransientDatabaseError(error) || cancelled()) throw error;
+        this.unavailable(error as Error);
+        await sleep(backoffDelay(attempt));
+        if (cancelled()) return undefined;
+      }
+    }
+  }
+}

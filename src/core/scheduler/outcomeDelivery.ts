@@ -1,0 +1,84 @@
+import { Database, isTransientDatabaseError } from '../database/connection';
+import { Outcome } from '../database/runningTasks';
+import { errorMessage } from '../errors';
+import { Logger } from '../logger';
+import { backoffDelay, sleep, withinTime } from '../timing';
+import { DatabaseHealth } from './databaseHealth';
+import { JournalEntry, OutcomeJournal } from './outcomeJournal';
+import { OutcomeWriter } from './outcomeWriter';
+
+export interface OutcomeDeliveryOptions {
+  db: Database;
+  journalDir: string;
+  logger: Logger;
+  health: DatabaseHealth;
+  /** Aborted when the scheduler stops: deliveries still failing then give up and stay journalled. */
+  stopSignal: AbortSignal;
+  /** The database took the outcome (false: refused, the task is no longer this scheduler's). */
+  onDelivered(taskId: string, outcome: Outcome, written: boolean): void;
+}
+
+/**
+ * Gets each finished run's outcome into the database (DESIGN.md "Durable results"): journalled
+ * and fsync'd first, then written, retrying with backoff through outages until it lands or the
+ * write is refused because the task is no longer ours. What is still undelivered when the
+ * scheduler stops stays in the journal for the next scheduler started on this host.
+ */
+export class OutcomeDelivery {
+  private readonly journal: OutcomeJournal;
+  private readonly writer: OutcomeWriter;
+  private readonly inFlight = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly options: OutcomeDeliveryOptions) {
+    this.journal = OutcomeJournal.open(options.journalDir);
+    this.writer = new OutcomeWriter(options.db);
+  }
+
+  /** Takes over the outcomes that dead scheduler processes of this host left undelivered, and delivers them. */
+  adoptOrphans(): void {
+    for (const entry of this.journal.adoptOrphans(this.options.logger)) {
+      this.options.logger.info(`delivering the outcome of task ${entry.taskId} left by a previous scheduler process`);
+      this.deliver(entry);
+    }
+  }
+
+  deliver(entry: JournalEntry): void {
+    const delivery = this.journalAndWrite(entry);
+    this.inFlight.add(delivery);
+    void delivery.finally(() => this.inFlight.delete(delivery));
+  }
+
+  /** Waits up to `ms` for the deliveries in flight, then closes the journal (what is undelivered stays in it). */
+  async close(ms: number): Promise<void> {
+    await withinTime(Promise.all([...this.inFlight]), ms);
+    this.closed = true;
+    await this.journal.close();
+  }
+
+  private async journalAndWrite({ taskId, schedulerId, outcome }: JournalEntry): Promise<void> {
+    const { logger, health, stopSignal } = this.options;
+    await this.journal.record({ taskId, schedulerId, outcome }).catch((error) =>
+      logger.error(`task ${taskId}: outcome not journalled (${errorMessage(error)}); delivering it without that safety net`),
+    );
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const written = await this.writer.write(taskId, schedulerId, outcome);
+        this.journal.delivered(taskId);
+        health.available();
+        if (!written) logger.warn(`task ${taskId}: outcome refused, the task is no longer owned by scheduler ${schedulerId} (it was declared lost)`);
+        this.options.onDelivered(taskId, outcome, written);
+        return;
+      } catch (error) {
+        if (!isTransientDatabaseError(error)) {
+          logger.error(`task ${taskId}: outcome could not be written and is kept in ${this.journal.file}: ${errorMessage(error)}`);
+          return;
+        }
+        health.unavailable(error as Error);
+        if (this.closed) return;
+        await sleep(backoffDelay(attempt), stopSignal);
+        if (stopSignal.aborted && attempt > 3) return;
+      }
+    }
+  }
+}

@@ -1,0 +1,205 @@
+import { ApplicationConfig } from '../config';
+import { Database } from '../database/connection';
+import { findAbortRequests, markStarted, Outcome, recordProgress, StartMark } from '../database/runningTasks';
+import { formatDuration } from '../duration';
+import { errorMessage } from '../errors';
+import { Logger } from '../logger';
+import { Task } from '../task';
+import { DatabaseHealth } from './databaseHealth';
+import { outcomeFromExit } from './outcomeFromExit';
+import { RunnerPool } from './runnerPool';
+import { RunnerProcess } from './runnerProcess';
+
+/** What every run of one scheduler shares. */
+export interface TaskRunContext {
+  db: Database;
+  pool: RunnerPool;
+  runnerScript: string;
+  logger: Logger;
+  health: DatabaseHealth;
+  /** After an abort request, how long the task has to stop by itself before SIGTERM. */
+  abortGraceMs: number;
+  /** After SIGTERM, how long before SIGKILL. */
+  killGraceMs: number;
+  progressWriteIntervalMs: number;
+  resultLimitBytes: number;
+  outputLimitBytes: number;
+  onStarted(task: Task): void;
+  /** A task run under the inspector is paused before any of its code, waiting for a debugger on `port`. */
+  onDebuggable(taskId: string, port: number): void;
+}
+
+/** What `node --inspect-brk=127.0.0.1:0` prints on stderr once it listens. */
+const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
+
+/**
+ * One claimed task in this scheduler, from its started mark to its outcome (DESIGN.md
+ * "Exactly-once, concretely", steps 2 and 4): the runner it runs in, its abort and timeout, and
+ * its progress writes.
+ */
+export class TaskRun {
+  private runner: RunnerProcess | undefined;
+  private abortReason: string | undefined;
+  private progress: { percent: number | null; message: string | null };
+  private progressTimer: NodeJS.Timeout | undefined;
+  private progressDirty = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Our claim was revoked (we were swept): the outcome must not be written. */
+  private fenced = false;
+
+  constructor(
+    readonly task: Task,
+    readonly app: ApplicationConfig,
+    /** The id that claimed the task: its writes stay fenced by it even after we register again. */
+    readonly schedulerId: string,
+    private readonly context: TaskRunContext,
+  ) {
+    this.progress = { percent: task.progress.percent, message: task.progress.message };
+  }
+
+  /**
+   * Asks the task to stop: its AbortSignal fires, then SIGTERM and SIGKILL follow after the grace
+   * periods. With `now`, the runner's process group is killed at once.
+   */
+  abort(reason: string, options: { now?: boolean } = {}): void {
+    if (options.now) {
+      this.abortReason ??= reason;
+      this.runner?.kill();
+      return;
+    }
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.context.logger.info(`task ${this.task.id}: aborting (${reason})`);
+    this.runner?.abort(reason);
+    this.timers.push(setTimeout(() => this.runner?.terminate(this.context.killGraceMs), this.context.abortGraceMs));
+  }
+
+  /** Another scheduler declared ours dead and settled this task: stop the runner, record nothing. */
+  fence(): void {
+    this.fenced = true;
+    this.runner?.kill();
+  }
+
+  /** Clears the timers (abort, timeout, progress) once the run is over. */
+  dispose(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+  }
+
+  /**
+   * Marks the task started (unless the claim's batch mark did), runs it and returns the outcome to
+   * deliver; undefined when there is none to write (the task is no longer ours).
+   */
+  async run(markedTogether: Promise<StartMark | undefined>): Promise<Outcome | undefined> {
+    const { task, app, context } = this;
+    const mark =
+      (await markedTogether) ??
+      (await context.health.retryWhileUnavailable(() => markStarted(context.db, task.id, this.schedulerId, app.version), () => this.fenced));
+    if (mark === undefined || mark === 'not-owned') {
+      context.logger.warn(`task ${task.id}: no longer ours before it started (swept); not starting it`);
+      return undefined;
+    }
+    if (mark === 'abort-requested') {
+      const reason = (await this.requestedAbortReason()) ?? 'aborted by a user';
+      return {
+        state: 'aborted',
+        abortReason: reason,
+        error: { name: 'TaskAborted', message: `Aborted before it started: ${reason}.` },
+        logs: '',
+        progress: this.progress,
+      };
+    }
+    context.logger.info(`task ${task.id}: starting ${app.name}.${task.task} (attempt ${task.attempt})`);
+    const debugging = task.debugSchedulerId !== null;
+    // A debugged task gets its own process under the inspector, whatever the application's mode.
+    const pooled = app.runner === 'pooled' && !debugging;
+    const runner = pooled ? context.pool.acquire(app) : this.ownRunner(debugging);
+    this.runner = runner;
+    const finished = runner.run(
+      {
+        type: 'start',
+        taskId: task.id,
+        attempt: task.attempt,
+        task: task.task,
+        payloadJson: JSON.stringify(task.payload),
+        tasksModule: app.tasks,
+        resultLimitBytes: context.resultLimitBytes,
+        keepAlive: pooled,
+      },
+      {
+        onProgress: (percent, message) => this.onProgress(percent, message),
+        onOutput: debugging ? this.inspectorWatcher() : undefined,
+      },
+    );
+    if (this.abortReason !== undefined) runner.abort(this.abortReason);
+    // A paused debuggee would hit its timeout while someone reads its variables.
+    if (task.timeoutMs && !debugging) {
+      this.timers.push(setTimeout(() => this.abort(`timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs));
+    }
+    context.onStarted(task);
+    const exit = await finished;
+    // From here the runner may serve another task: nothing of this one may signal it.
+    this.runner = undefined;
+    // Reused only after a task that ended by itself: an abort may have left it half-stopped.
+    if (pooled) context.pool.release(app, runner, exit.final !== undefined && this.abortReason === undefined && !this.fenced);
+    if (this.fenced) {
+      context.logger.warn(`task ${task.id}: finished after this scheduler was declared dead; its outcome is not recorded (the task is lost)`);
+      return undefined;
+    }
+    const outcome = outcomeFromExit(exit, {
+      abortReason: this.abortReason,
+      progress: this.progress,
+      resultLimitBytes: context.resultLimitBytes,
+      node: app.node,
+    });
+    context.logger.info(`task ${task.id}: ${outcome.state}${outcome.error ? ` (${outcome.error.name}: ${outcome.error.message})` : ''}`);
+    return outcome;
+  }
+
+  /** A process of the task's own; under the inspector when debugging. */
+  private ownRunner(debugging: boolean): RunnerProcess {
+    return new RunnerProcess({
+      app: this.app,
+      runnerScript: this.context.runnerScript,
+      outputLimitBytes: this.context.outputLimitBytes,
+      // --inspect-brk holds the runner on its first line until a debugger attaches, so the
+      // debugger's breakpoints are set before the tasks module (user code) loads.
+      extraExecArgv: debugging ? ['--inspect-brk=127.0.0.1:0'] : [],
+      extraEnv: { TASKMAN_TASK_ID: this.task.id },
+    });
+  }
+
+  /** Reads the runner's output until the inspector says where it listens, and announces that once. */
+  private inspectorWatcher(): (chunk: Buffer) => void {
+    let output = '';
+    let announced = false;
+    return (chunk) => {
+      if (announced) return;
+      output += chunk.toString();
+      const match = INSPECTOR_LISTENING.exec(output);
+      if (!match) return;
+      announced = true;
+      this.context.onDebuggable(this.task.id, Number(match[1]));
+    };
+  }
+
+  private async requestedAbortReason(): Promise<string | undefined> {
+    const requests = await findAbortRequests(this.context.db, this.schedulerId).catch(() => []);
+    return requests.find((request) => request.id === this.task.id)?.reason ?? undefined;
+  }
+
+  private onProgress(percent: number | null, message: string | null): void {
+    this.progress = { percent, message };
+    this.progressDirty = true;
+    if (this.progressTimer) return;
+    // Last value wins; at most one write per interval per task. The final value goes with the outcome.
+    this.progressTimer = setTimeout(() => {
+      this.progressTimer = undefined;
+      if (!this.progressDirty || this.fenced) return;
+      this.progressDirty = false;
+      recordProgress(this.context.db, this.task.id, this.schedulerId, this.progress.percent, this.progress.message).catch((error) =>
+        this.context.logger.debug(`task ${this.task.id}: progress not written: ${errorMessage(error)}`),
+      );
+    }, this.context.progressWriteIntervalMs);
+  }
+}
