@@ -1,9 +1,10 @@
+import * as os from 'node:os';
 import { BenchServer } from './lib/database';
 import { reachable } from './lib/reachable';
 import { median, percentile, ratio, round, Table } from './lib/stats';
 import { bullmqSystem, REDIS } from './peers/bullmqSystem';
 import { graphileWorkerSystem, POSTGRES_URL } from './peers/graphileWorkerSystem';
-import { JobSystem } from './peers/system';
+import { JobSystem, ThroughputResult } from './peers/system';
 import { taskmanSystem } from './peers/taskmanSystem';
 
 export interface EndToEndOptions {
@@ -36,12 +37,12 @@ export async function endToEndBenchmark(server: BenchServer, options: EndToEndOp
     const tasks = runner === 'pooled' ? options.tasks.pooled : options.tasks.processPerTask;
     contenders.push({ make: () => taskmanSystem(server, { runner, concurrency: options.concurrency, wake: 'local' }), tasks });
   }
-  const throughput: { name: string; perSecond: number; tasks: number }[] = [];
+  const throughput: ({ name: string; tasks: number } & ThroughputResult)[] = [];
   const pickups: { name: string; latencies: number[] }[] = [];
   for (const contender of contenders) {
     const system = await contender.make();
     try {
-      throughput.push({ name: system.name, perSecond: await system.throughput(contender.tasks), tasks: contender.tasks });
+      throughput.push({ name: system.name, tasks: contender.tasks, ...(await system.throughput(contender.tasks)) });
     } finally {
       await system.close();
     }
@@ -66,6 +67,19 @@ export async function endToEndBenchmark(server: BenchServer, options: EndToEndOp
         columns: ['system', 'tasks', 'tasks/s', 'vs Graphile Worker'],
         rows: throughput.map((t) => [t.name, String(t.tasks), round(t.perSecond, 1), ratio(t.perSecond, baselineThroughput)]),
         notes: ['The peers run their job functions inside the worker process; Taskman runs each task in a runner process (a new one per task, or a pooled one).'],
+      },
+      {
+        title: `where the CPU goes: ms of CPU per no-op task in the throughput runs above`,
+        columns: ['system', 'whole machine', 'worker / scheduler process', 'runner processes', 'database server', 'machine busy'],
+        rows: throughput.map((t) => {
+          const perTask = (seconds: number) => round((seconds * 1000) / t.tasks, 3);
+          const busy = t.cpu.machine / (t.tasks / t.perSecond) / os.availableParallelism();
+          return [t.name, perTask(t.cpu.machine), perTask(t.cpu.thisProcess), t.name.startsWith('Taskman') ? perTask(t.cpu.children) : '(in the worker)', perTask(t.cpu.server), `${round(busy * 100, 0)} %`];
+        }),
+        notes: [
+          'Read from /proc over each run, the queue already filled: the worker (for the peers) or the scheduler (Taskman) is this benchmark process; the database server is the private MariaDB, or the postgres and redis-server processes.',
+          '"whole machine" also holds the kernel\'s work outside those processes and whatever else ran; "machine busy" is that over all cores.',
+        ],
       },
       {
         title: `pickup latency: submit → task function entered (${options.pickups} tasks, one at a time, idle worker)`,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createBenchApp, REPO_ROOT } from './lib/benchApp';
+import { cpuSeconds } from './lib/cpu';
 import { BenchServer, serverStatementCounts } from './lib/database';
 import { round, Table } from './lib/stats';
 import { until } from './peers/system';
@@ -63,13 +63,6 @@ export async function idleBenchmark(server: BenchServer, options: { seconds: num
     bench.remove();
     await db.drop();
   }
-}
-
-/** utime + stime of a process, in seconds (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return ticks / 100;
 }
 
 function serverCpuSeconds(server: BenchServer): number | undefined {

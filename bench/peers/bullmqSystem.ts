@@ -30,7 +30,7 @@ export async function bullmqSystem(options: { concurrency: number }): Promise<Jo
       const jobs = Array.from({ length: count }, () => ({ name: 'noop', data: {} }));
       for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
       done = 0;
-      return drainRate(count, start, () => done);
+      return drainRate(count, { names: ['redis-server'] }, start, () => done);
     },
     async pickup(count) {
       if (!worker) await start();

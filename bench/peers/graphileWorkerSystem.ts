@@ -38,7 +38,7 @@ export async function graphileWorkerSystem(options: { concurrency: number }): Pr
       // add_job is graphile-worker's own SQL API; one statement queues them all.
       await pool.query(`SELECT ${schema}.add_job('noop', '{}'::json) FROM generate_series(1, $1)`, [count]);
       done = 0;
-      return drainRate(count, start, () => done);
+      return drainRate(count, { names: ['postgres'] }, start, () => done);
     },
     async pickup(count) {
       if (!runner) await start();

@@ -1,24 +1,33 @@
+import { CpuMeter, CpuUse } from '../lib/cpu';
 import { epochMs } from '../lib/stats';
+
+/** Jobs per second from worker start to the last one done, and the CPU used meanwhile. */
+export interface ThroughputResult {
+  perSecond: number;
+  cpu: CpuUse;
+}
 
 /** One job system under test in the end-to-end benchmark. */
 export interface JobSystem {
   name: string;
-  /** Runs `count` no-op jobs submitted beforehand; returns jobs per second from worker start to the last one done. */
-  throughput(count: number): Promise<number>;
+  /** Runs `count` no-op jobs submitted beforehand (their submission is neither timed nor counted). */
+  throughput(count: number): Promise<ThroughputResult>;
   /** Submits one job at a time to an idle worker; returns submit → function entered, in ms, per job. */
   pickup(count: number): Promise<number[]>;
   close(): Promise<void>;
 }
 
 /**
- * For peers whose job functions run in this process: starts the worker on a filled queue and
- * returns jobs per second until `done()` reaches `count`.
+ * Starts the worker on a filled queue and measures until `done()` reaches `count`. `server` names
+ * the database server's processes, for its share of the CPU.
  */
-export async function drainRate(count: number, start: () => Promise<void>, done: () => number): Promise<number> {
+export async function drainRate(count: number, server: { pid?: number; names?: string[] }, start: () => Promise<void>, done: () => number): Promise<ThroughputResult> {
+  const cpu = CpuMeter.start(server);
   const started = performance.now();
   await start();
   await until(`${count} jobs to end`, () => done() >= count, 600_000, 10);
-  return count / ((performance.now() - started) / 1000);
+  const perSecond = count / ((performance.now() - started) / 1000);
+  return { perSecond, cpu: cpu.stop() };
 }
 
 /**

@@ -6,7 +6,7 @@ import { createBenchApp, RUNNER_SCRIPT } from '../lib/benchApp';
 import { BenchServer } from '../lib/database';
 import { insertTasks } from '../lib/seed';
 import { epochMs } from '../lib/stats';
-import { JobSystem, until } from './system';
+import { drainRate, JobSystem, until } from './system';
 
 /**
  * Taskman with its scheduler in this process. `wake: 'local'` submits through the scheduler's own
@@ -30,13 +30,10 @@ export async function taskmanSystem(server: BenchServer, options: { runner: 'pro
     async throughput(count) {
       await insertTasks(db.sql, { count, state: 'pending' });
       ended.clear();
-      const started = performance.now();
-      await startScheduler();
-      await until(`${count} tasks to end`, () => ended.size >= count, 600_000, 10);
-      const seconds = (performance.now() - started) / 1000;
+      const result = await drainRate(count, { pid: server.pid }, startScheduler, () => ended.size);
       const failed = [...ended.values()].filter((state) => state !== 'succeeded').length;
       if (failed) throw new Error(`${failed} no-op tasks did not succeed.`);
-      return count / seconds;
+      return result;
     },
     async pickup(count) {
       if (!scheduler) await startScheduler();
