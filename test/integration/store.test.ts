@@ -120,6 +120,19 @@ describe('the task store', () => {
     assert.equal((await db.taskman.get(ids[0])).logs, 'first log');
   });
 
+  it('writes a batch whose outcomes share most values: shared ones once, the rest per row', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await db.taskman.submit({ application: 'finish-shared', task: 't' })).id);
+    await claim('finish-shared', '1');
+    await db.taskman.abort(ids[2], 'asked while running');
+    const progress = { percent: null, message: null };
+    const outcomes = ids.map((taskId, i) => ({ taskId, outcome: { state: 'succeeded' as const, resultJson: JSON.stringify({ i }), logs: '', progress } }));
+    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, outcomes))].sort(), [...ids].sort());
+    const tasks = await Promise.all(ids.map((id) => db.taskman.get(id)));
+    assert.deepEqual(tasks.map((task) => [task.state, task.result, task.logs, task.error]), [0, 1, 2].map((i) => ['succeeded', { i }, '', null]));
+    assert.deepEqual(tasks.map((task) => task.abortReason), [null, null, 'asked while running'], 'a shared empty abort reason keeps the one asked for');
+  });
+
   it('lists newest first with filters and keyset paging, leaving out result and logs', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push((await db.taskman.submit({ application: 'paging', task: i % 2 ? 'odd' : 'even', payload: { i } })).id);

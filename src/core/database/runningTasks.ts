@@ -96,7 +96,7 @@ function outcomeValues(outcome: Outcome): (string | number | null)[] {
 
 /**
  * `finishTask` for outcomes of one scheduler that ended together: one statement and one commit
- * for all of them, each column set by `CASE id`. Returns the ids written; the others were no
+ * for all of them, each column set by `CASE id` (or once, when the batch shares its value). Returns the ids written; the others were no
  * longer ours. Only when some row did not change does a second read tell which.
  */
 export async function finishTasks(db: Database, schedulerId: string, outcomes: { taskId: TaskId; outcome: Outcome }[]): Promise<Set<TaskId>> {
@@ -108,8 +108,16 @@ export async function finishTasks(db: Database, schedulerId: string, outcomes: {
   const rows = outcomes.map((o) => outcomeValues(o.outcome));
   const columns = ['state', 'result', 'error', 'logs', 'progress_percent', 'progress_message', 'abort_reason'];
   const whens = outcomes.map(() => 'WHEN ? THEN ?').join(' ');
-  const sets = columns.map((column) => (column === 'abort_reason' ? `abort_reason = COALESCE(abort_reason, CASE id ${whens} END)` : `${column} = CASE id ${whens} END`));
-  const values = columns.flatMap((_, c) => outcomes.flatMap((o, i) => [o.taskId, rows[i][c]]));
+  const sets: string[] = [];
+  const values: (string | number | null)[] = [];
+  columns.forEach((column, c) => {
+    // A value the whole batch shares (state, an empty log, no error) is bound once, not per row.
+    const shared = rows.every((row) => row[c] === rows[0][c]);
+    const value = shared ? '?' : `CASE id ${whens} END`;
+    sets.push(column === 'abort_reason' ? `abort_reason = COALESCE(abort_reason, ${value})` : `${column} = ${value}`);
+    if (shared) values.push(rows[0][c]);
+    else values.push(...outcomes.flatMap((o, i) => [o.taskId, rows[i][c]]));
+  });
   const result = await db.write(
     `UPDATE \`${db.tables.task}\`
         SET ${sets.join(', ')}, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
