@@ -384,6 +384,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * Claims for each application with free slots when woken or the last claim was full. Otherwise
    * the database's wait has just said there is nothing; without that wait (not available), a
    * one-statement probe asks first.
+   *
+   * One claim at a time: a slot freed while a claim is in flight waits for the next one, which
+   * takes every slot freed meanwhile (3.8 tasks per claim with 8 pooled slots of no-op tasks).
+   * Measured there: letting a second or third claim start meanwhile made batches of 2.1 and 1.4
+   * tasks, cost 20-35 % more CPU per task, and lowered tasks/s by 12-20 %.
    */
   private async claim(woken: boolean): Promise<number> {
     let free = this.concurrency - this.running.size;
