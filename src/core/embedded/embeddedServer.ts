@@ -11,6 +11,7 @@ import { EmbeddedServerError, errorMessage } from '../errors';
 import { Logger, silentLogger } from '../logger';
 import { isProcessAlive } from '../processes';
 import { defaultDataDir, ensurePrivateDir, ServerPaths, serverPaths } from './dataDir';
+import { withStartLock } from './startLock';
 import { findServerBinary, ServerBinary } from './serverBinary';
 
 const run = promisify(execFile);
@@ -99,7 +100,7 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions = {}):
   };
   const running = await reuse();
   if (running) return running;
-  return withStartLock(paths, options.startTimeoutMs ?? 60_000, async () => {
+  return withStartLock(paths.lockFile, options.startTimeoutMs ?? 60_000, async () => {
     const again = await reuse();
     if (again) return again;
     const binary = findServerBinary(options.binary);
@@ -111,35 +112,6 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions = {}):
     logger.info(`embedded ${binary.flavor} server started in ${Math.round(startMs)} ms (pid ${pid}, socket ${paths.socket})`);
     return { target: targetFor(paths), url: formatDatabaseUrl(targetFor(paths), { withPassword: false }), pid, startedNow: true, startMs, paths };
   });
-}
-
-async function withStartLock<T>(paths: ServerPaths, timeoutMs: number, body: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fd = fs.openSync(paths.lockFile, 'wx', 0o600);
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(fs.readFileSync(paths.lockFile, 'utf8') || 0);
-      // A lock left by a dead process is stale: take it over.
-      if (!isProcessAlive(holder)) {
-        fs.rmSync(paths.lockFile, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new EmbeddedServerError('EMBEDDED_SERVER_FAILED', `Timed out waiting for process ${holder} to finish starting the embedded server (lock ${paths.lockFile}).`);
-      }
-      await sleep(50);
-    }
-  }
-  try {
-    return await body();
-  } finally {
-    fs.rmSync(paths.lockFile, { force: true });
-  }
 }
 
 function userArgs(): string[] {
