@@ -34,6 +34,21 @@ describe('the outcome journal', () => {
     assert.ok(!fs.existsSync(journal.file), 'an empty journal is removed on close');
   });
 
+  it('writes a delivered mark with the next outcomes, not on its own, and the last ones on close', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-journal-unit-'));
+    const journal = OutcomeJournal.open(dir);
+    const lines = () => fs.readFileSync(journal.file, 'utf8').trim().split('\n').map((text) => JSON.parse(text)).map((l) => `${l.type} ${l.taskId ?? l.entry.taskId}`);
+    await journal.record({ taskId: '1', schedulerId: '1', outcome: outcome(1) });
+    await journal.record({ taskId: '2', schedulerId: '1', outcome: outcome(2) });
+    journal.delivered('1');
+    assert.deepEqual(lines(), ['outcome 1', 'outcome 2'], 'no write for the mark alone');
+    await journal.record({ taskId: '3', schedulerId: '1', outcome: outcome(3) });
+    assert.deepEqual(lines(), ['outcome 1', 'outcome 2', 'delivered 1', 'outcome 3']);
+    journal.delivered('3');
+    await journal.close();
+    assert.deepEqual(lines(), ['outcome 1', 'outcome 2', 'delivered 1', 'outcome 3', 'delivered 3'], 'what is still pending (2) stays; the rest is marked');
+  });
+
   it('keeps a journal that never empties (steady load) to its pending outcomes', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-journal-unit-'));
     const journal = OutcomeJournal.open(dir);
