@@ -128,7 +128,7 @@ describe('the taskman command, run as a user runs it', () => {
       assert.equal(submitted.code, 0, submitted.stderr);
       ids.push(submitted.stdout.trim());
     }
-    const run = await taskman(['worker', '--app', fixtureApp('pooled'), '--poll-interval', '100ms', '--until-idle'], env);
+    const run = await taskman(['worker', '--app', fixtureApp('pooled'), '--poll-interval', '100ms', '--claim-ahead', '1s', '--until-idle'], env);
     assert.equal(run.code, 0, run.stderr);
     const results = await Promise.all(ids.map(async (id) => (await db.taskman.get(id)).result as { pid: number; runsInThisProcess: number }));
     assert.ok(new Set(results.map((r) => r.pid)).size < ids.length, `six tasks, fewer runner processes: ${JSON.stringify(results)}`);

@@ -47,6 +47,7 @@ describe('taskman with bad input: one clear line, the right exit code, nothing c
     ['an unknown app dir', ['worker', '--app', '/nonexistent/app'], {}, 1, /\/nonexistent\/app does not exist/],
     ['a folder without a config', ['tasks', '--app', os.tmpdir()], {}, 1, /has no taskman\.config\.json/],
     ['a bad worker --concurrency', ['worker', '--concurrency', '0'], {}, 2, /--concurrency must be a whole number from 1 to 1000/],
+    ['a bad worker --claim-ahead', ['worker', '--claim-ahead', 'lots'], {}, 2, /claim-ahead "lots" is not a duration/],
     ['an unknown runner mode in the config', ['worker', '--app', appWith({ runner: 'threads' }), '--until-idle'], {}, 1, /taskman\.config\.json: "runner" must be "process" or "pooled", got "threads"/],
     ['a runnerMaxTasks of 0 in the config', ['worker', '--app', appWith({ runner: 'pooled', runnerMaxTasks: 0 }), '--until-idle'], {}, 1, /"runnerMaxTasks" must be an integer from 1 to 1000000, got 0/],
   ];

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { claimTasks, hasClaimableTask } from '../../src/core/database/claimTasks';
+import { claimTasks, hasClaimableTask, releaseClaimedTasks } from '../../src/core/database/claimTasks';
 import { finishTasks, markStarted, markStartedBatch } from '../../src/core/database/runningTasks';
 import { registerScheduler } from '../../src/core/database/schedulers';
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../../src/core';
@@ -96,6 +96,36 @@ describe('the task store', () => {
     assert.ok((await db.taskman.get(ids[0])).startedAt);
     // A repeated mark (its first reply was lost) still says started.
     assert.equal(await markStarted(db.taskman.database, ids[0], schedulerId, '1'), 'started');
+  });
+
+  it('does not mark started a claimed task whose start-before passed while it waited for a slot', async () => {
+    const { id } = await db.taskman.submit({ application: 'overdue', task: 't', startBefore: '1h' });
+    await claim('overdue', '1');
+    await db.sql.query('UPDATE taskman_task SET start_before = NOW(6) - INTERVAL 1 SECOND WHERE id = ?', [id]);
+    assert.equal(await markStarted(db.taskman.database, id, schedulerId, '1'), 'overdue');
+    assert.equal((await db.taskman.get(id)).startedAt, null);
+  });
+
+  it('releases claimed tasks that never started back to pending, fenced, and never a started one', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await db.taskman.submit({ application: 'release', task: 't' })).id);
+    await claim('release', '1');
+    await markStarted(db.taskman.database, ids[2], schedulerId, '1');
+    const other = await registerScheduler(db.taskman.database, { host: 'test', pid: 3, applications: [], concurrency: 1 });
+    assert.equal(await releaseClaimedTasks(db.taskman.database, ids, other), 0, 'another scheduler releases nothing of ours');
+    assert.equal(await releaseClaimedTasks(db.taskman.database, ids, schedulerId), 2);
+    const tasks = await Promise.all(ids.map((id) => db.taskman.get(id)));
+    assert.deepEqual(
+      tasks.map((t) => [t.state, t.attempt, t.schedulerId, t.claimedAt]),
+      [
+        ['pending', 0, null, null],
+        ['pending', 0, null, null],
+        ['running', 1, schedulerId, tasks[2].claimedAt],
+      ],
+    );
+    assert.ok(tasks[2].startedAt);
+    const again = await claim('release', '1');
+    assert.deepEqual(again.map((t) => [t.id, t.attempt]), [[ids[0], 1], [ids[1], 1]], 'released tasks are claimed again, as first attempts');
   });
 
   it('writes outcomes that ended together in one go, each its own, and tells which were no longer ours', async () => {

@@ -13,6 +13,7 @@ export function registerWorkerCommands(program: Command): void {
     .option('--until-idle', 'exit 0 once no task of the application is pending or running')
     .option('--poll-interval <duration>', 'time between polls: the longest one wait inside the database lasts, and how often running tasks are checked for abort requests (default 300ms, jittered)', parse.duration('--poll-interval'))
     .option('--heartbeat-timeout <duration>', 'a scheduler silent this long is dead (default 30s)', parse.duration('--heartbeat-timeout'))
+    .option('--claim-ahead <duration>', 'with short tasks, claim those expected to start within this long before a slot is free, so that each starts the moment one frees (default 50ms; 0 turns it off)', parse.duration('--claim-ahead'))
     .option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, how long running tasks may go on before they are aborted (default 30s)', parse.duration('--shutdown-timeout'))
     .action(async (options, command: Command) => {
       const global = globals(command);
@@ -28,6 +29,7 @@ export function registerWorkerCommands(program: Command): void {
         heartbeatTimeoutMs,
         heartbeatIntervalMs: heartbeatTimeoutMs ? Math.max(100, Math.floor(heartbeatTimeoutMs / 5)) : undefined,
         shutdownTimeoutMs: options.shutdownTimeout,
+        claimAheadMs: options.claimAhead,
         logger,
       });
       let stopping: Promise<void> | undefined;

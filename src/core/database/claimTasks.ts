@@ -126,3 +126,20 @@ export async function claimTasks(db: Database, request: ClaimRequest): Promise<T
     );
   });
 }
+
+/**
+ * Undoes our claim of tasks that never started (see ClaimedAhead): back to `pending` with the
+ * attempt our claim counted taken back, for any scheduler to claim. Fenced like every write about
+ * a running task, and only while `started_at` is unset, so a started task can never be requeued.
+ * Returns how many were released.
+ */
+export async function releaseClaimedTasks(db: Database, ids: string[], schedulerId: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db.write(
+    `UPDATE \`${db.tables.task}\`
+        SET state = 'pending', scheduler_id = NULL, attempt = attempt - 1, claimed_at = NULL, updated_at = NOW(6)
+      WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running' AND started_at IS NULL`,
+    [...ids, schedulerId],
+  );
+  return result.affectedRows;
+}

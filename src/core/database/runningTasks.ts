@@ -8,7 +8,11 @@ import { placeholders, serialiseError } from './taskRows';
  * scheduler dead (and requeued or lost the task), its late writes match no row and change nothing.
  */
 
-export type StartMark = 'started' | 'abort-requested' | 'not-owned';
+/**
+ * `overdue`: its start-before deadline passed while it waited for a slot after being claimed (see
+ * ClaimedAhead); it is not started.
+ */
+export type StartMark = 'started' | 'abort-requested' | 'overdue' | 'not-owned';
 
 /**
  * Commits `started_at` before the runner is spawned: importing the tasks module already runs user
@@ -29,22 +33,24 @@ export async function markStartedBatch(db: Database, ids: TaskId[], schedulerId:
   if (ids.length === 0) return marks;
   const result = await db.write(
     `UPDATE \`${t.task}\` SET started_at = NOW(6), ran_version = ?, updated_at = NOW(6)
-      WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running' AND started_at IS NULL AND abort_requested_at IS NULL`,
+      WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running' AND started_at IS NULL AND abort_requested_at IS NULL
+        AND (start_before IS NULL OR start_before > NOW(6))`,
     [ranVersion, ...ids, schedulerId],
   );
   if (result.affectedRows === ids.length) {
     for (const id of ids) marks.set(id, 'started');
     return marks;
   }
-  const rows = await db.select<{ id: string; abort_requested_at: Date | null; started_at: Date | null }>(
-    `SELECT id, abort_requested_at, started_at FROM \`${t.task}\` WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running'`,
+  const rows = await db.select<{ id: string; abort_requested_at: Date | null; started_at: Date | null; overdue: number }>(
+    `SELECT id, abort_requested_at, started_at, (start_before IS NOT NULL AND start_before <= NOW(6)) AS overdue
+       FROM \`${t.task}\` WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running'`,
     [...ids, schedulerId],
   );
   const found = new Map(rows.map((row) => [String(row.id), row]));
   for (const id of ids) {
     const row = found.get(id);
     // started_at already set: an earlier attempt of this same mark committed (its reply was lost).
-    marks.set(id, !row ? 'not-owned' : row.started_at ? 'started' : row.abort_requested_at ? 'abort-requested' : 'not-owned');
+    marks.set(id, !row ? 'not-owned' : row.started_at ? 'started' : row.abort_requested_at ? 'abort-requested' : Number(row.overdue) ? 'overdue' : 'not-owned');
   }
   return marks;
 }

@@ -1,6 +1,8 @@
 import { ApplicationConfig } from '../config';
 import { Database } from '../database/connection';
+import { releaseClaimedTasks } from '../database/claimTasks';
 import { findAbortRequests, markStarted, Outcome, recordProgress, StartMark } from '../database/runningTasks';
+import { expireOverdueTasks } from '../database/taskAdmin';
 import { formatDuration } from '../duration';
 import { errorMessage } from '../errors';
 import { Logger } from '../logger';
@@ -87,8 +89,8 @@ export class TaskRun {
   }
 
   /**
-   * Marks the task started (unless the claim's batch mark did), runs it and returns the outcome to
-   * deliver; undefined when there is none to write (the task is no longer ours).
+   * Marks the task started (unless a batched mark did), runs it and returns the outcome to deliver;
+   * undefined when there is none to write (the task is no longer ours, or was not started).
    */
   async run(markedTogether: Promise<StartMark | undefined>): Promise<Outcome | undefined> {
     const { task, app, context } = this;
@@ -97,6 +99,15 @@ export class TaskRun {
       (await context.health.retryWhileUnavailable(() => markStarted(context.db, task.id, this.schedulerId, app.version), () => this.fenced));
     if (mark === undefined || mark === 'not-owned') {
       context.logger.warn(`task ${task.id}: no longer ours before it started (swept); not starting it`);
+      return undefined;
+    }
+    if (mark === 'overdue') {
+      // Claimed in time, but its deadline passed while it waited for a slot: it never started, so
+      // it goes back to pending, where the expiry makes it `expired`.
+      context.logger.warn(`task ${task.id}: its start-before deadline passed while it waited for a slot; not starting it`);
+      await context.health.retryWhileUnavailable(() => releaseClaimedTasks(context.db, [task.id], this.schedulerId), () => this.fenced);
+      // Also done by every scheduler's maintenance; here so that its state says so at once.
+      await expireOverdueTasks(context.db).catch((error) => context.logger.debug(`expiring overdue tasks: ${errorMessage(error)}`));
       return undefined;
     }
     if (mark === 'abort-requested') {

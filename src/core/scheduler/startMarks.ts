@@ -1,0 +1,60 @@
+import { Database } from '../database/connection';
+import { markStartedBatch, StartMark } from '../database/runningTasks';
+import { errorMessage } from '../errors';
+import { Logger } from '../logger';
+
+interface MarkRequest {
+  taskId: string;
+  resolve: (mark: StartMark | undefined) => void;
+}
+
+/**
+ * The started marks (DESIGN.md step 2) of the tasks this scheduler is about to start, written
+ * together: one statement and one commit for every task that asked while the previous one was in
+ * flight. Tasks start one by one as slots free up; marked one per statement, each would pay a
+ * round trip and a commit of its own.
+ *
+ * A mark that fails resolves `undefined`: the task then takes its own retrying mark (TaskRun), so a
+ * claimed task never waits on a batch that will not come.
+ */
+export class StartMarks {
+  /** Requests waiting for the next statement, by scheduler id and version (one statement each). */
+  private waiting = new Map<string, { schedulerId: string; version: string; requests: MarkRequest[] }>();
+  private writing = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger: Logger,
+  ) {}
+
+  request(taskId: string, schedulerId: string, version: string): Promise<StartMark | undefined> {
+    return new Promise((resolve) => {
+      const key = `${schedulerId}\0${version}`;
+      let group = this.waiting.get(key);
+      if (!group) this.waiting.set(key, (group = { schedulerId, version, requests: [] }));
+      group.requests.push({ taskId, resolve });
+      // After the current step, so that the tasks of one claim, or of slots freed together, share it.
+      if (!this.writing) {
+        this.writing = true;
+        queueMicrotask(() => void this.write());
+      }
+    });
+  }
+
+  private async write(): Promise<void> {
+    while (this.waiting.size > 0) {
+      const groups = [...this.waiting.values()];
+      this.waiting = new Map();
+      for (const { schedulerId, version, requests } of groups) {
+        try {
+          const marks = await markStartedBatch(this.db, requests.map((request) => request.taskId), schedulerId, version);
+          for (const request of requests) request.resolve(marks.get(request.taskId));
+        } catch (error) {
+          this.logger.debug(`started mark for ${requests.length} task(s) failed, each retries its own: ${errorMessage(error)}`);
+          for (const request of requests) request.resolve(undefined);
+        }
+      }
+    }
+    this.writing = false;
+  }
+}
