@@ -37,9 +37,13 @@ export async function endToEndBenchmark(server: BenchServer, options: EndToEndOp
     const tasks = runner === 'pooled' ? options.tasks.pooled : options.tasks.processPerTask;
     contenders.push({ make: () => taskmanSystem(server, { runner, concurrency: options.concurrency, wake: 'local' }), tasks });
   }
+  // What claiming ahead (on by default) brings, in the same run.
+  const withoutClaimingAhead = options.runnerModes.includes('pooled')
+    ? [{ make: () => taskmanSystem(server, { runner: 'pooled', concurrency: options.concurrency, wake: 'local', claimAheadMs: 0 }), tasks: options.tasks.pooled }]
+    : [];
   const throughput: ({ name: string; tasks: number } & ThroughputResult)[] = [];
   const pickups: { name: string; latencies: number[] }[] = [];
-  for (const contender of contenders) {
+  for (const contender of [...contenders, ...withoutClaimingAhead]) {
     const system = await contender.make();
     try {
       throughput.push({ name: system.name, tasks: contender.tasks, ...(await system.throughput(contender.tasks)) });
@@ -66,7 +70,10 @@ export async function endToEndBenchmark(server: BenchServer, options: EndToEndOp
         title: `end-to-end throughput: no-op tasks per second (concurrency ${options.concurrency})`,
         columns: ['system', 'tasks', 'tasks/s', 'vs Graphile Worker'],
         rows: throughput.map((t) => [t.name, String(t.tasks), round(t.perSecond, 1), ratio(t.perSecond, baselineThroughput)]),
-        notes: ['The peers run their job functions inside the worker process; Taskman runs each task in a runner process (a new one per task, or a pooled one).'],
+        notes: [
+          'The peers run their job functions inside the worker process; Taskman runs each task in a runner process (a new one per task, or a pooled one).',
+          '"no claiming ahead": the same scheduler with claimAheadMs 0, claiming only for free slots.',
+        ],
       },
       {
         title: `where the CPU goes: ms of CPU per no-op task in the throughput runs above`,

@@ -13,7 +13,10 @@ import { drainRate, JobSystem, until } from './system';
  * client (the in-process wake-up); `wake: 'database'` submits through a second client that
  * shares nothing with the scheduler, as a submitter on another host would.
  */
-export async function taskmanSystem(server: BenchServer, options: { runner: 'process' | 'pooled'; concurrency: number; wake: 'local' | 'database' }): Promise<JobSystem> {
+export async function taskmanSystem(
+  server: BenchServer,
+  options: { runner: 'process' | 'pooled'; concurrency: number; wake: 'local' | 'database'; claimAheadMs?: number },
+): Promise<JobSystem> {
   const db = await server.freshDatabase();
   const submitter = options.wake === 'local' ? db.taskman : await Taskman.connect({ url: db.url });
   const bench = createBenchApp({ concurrency: options.concurrency, runner: options.runner });
@@ -21,12 +24,12 @@ export async function taskmanSystem(server: BenchServer, options: { runner: 'pro
   let scheduler: Scheduler | undefined;
   const ended = new Map<string, string>();
   const startScheduler = async () => {
-    scheduler = db.taskman.createScheduler({ applications: [bench.app], runnerScript: RUNNER_SCRIPT, journalDir });
+    scheduler = db.taskman.createScheduler({ applications: [bench.app], runnerScript: RUNNER_SCRIPT, journalDir, claimAheadMs: options.claimAheadMs });
     scheduler.on('task-ended', (taskId, state) => ended.set(taskId, state));
     await scheduler.start();
   };
   return {
-    name: `Taskman, ${options.runner === 'pooled' ? 'pooled runners' : 'process per task'}${options.wake === 'database' ? ', submitted from another client' : ''}`,
+    name: `Taskman, ${options.runner === 'pooled' ? 'pooled runners' : 'process per task'}${options.wake === 'database' ? ', submitted from another client' : ''}${options.claimAheadMs === 0 ? ', no claiming ahead' : ''}`,
     async throughput(count) {
       await insertTasks(db.sql, { count, state: 'pending' });
       ended.clear();
