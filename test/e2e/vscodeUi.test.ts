@@ -13,7 +13,7 @@ import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/cor
 import { repoRoot } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
 import { CodeServer, codeServerAvailable, launchBrowser, resultsDir, screenshot, startCodeServer } from '../vscode/codeServer';
-import { activeEditorText, activeTabTitle, answerInput, notification, openWorkbench, pickItem, quickOpen, runCommand, treeRow } from '../vscode/workbench';
+import { activeEditorText, activeTabTitle, answerInput, clickInlineAction, notification, openWorkbench, pickItem, quickOpen, runCommand, treeRow } from '../vscode/workbench';
 
 const shots = resultsDir('vscode-ui');
 const vsix = path.join(repoRoot, 'out', 'taskman-ui-test.vsix');
@@ -113,8 +113,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     const task = await runFromPalette('Run', 'rebuildSearchIndex', '{"documents": 100000}');
     const row = treeRow(page, `Task ${task.id} rebuildSearchIndex running`);
     await row.waitFor({ timeout: 30_000 });
-    await row.hover();
-    await row.locator('.action-label[aria-label="Abort"]').click();
+    await clickInlineAction(page, row, 'Abort');
     await shot('abort-clicked');
     await treeRow(page, `Task ${task.id} rebuildSearchIndex aborted`).waitFor({ timeout: 30_000 });
     assert.equal((await client.get(task.id)).abortReason, 'aborted from VS Code');
