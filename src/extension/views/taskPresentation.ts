@@ -43,6 +43,8 @@ export function taskDescription(task: Task, now: Date): string {
     if (task.progress.percent !== null) parts.push(`${Math.round(task.progress.percent)}%`);
     if (task.progress.message) parts.push(task.progress.message);
     if (task.startedAt) parts.push(formatDuration(Math.max(0, now.getTime() - task.startedAt.getTime())));
+    // Between its claim and its started mark: for milliseconds, or while claimed ahead of a free slot.
+    else parts.push('claimed, not started');
   } else if (task.startedAt && task.endedAt) {
     parts.push(formatDuration(task.endedAt.getTime() - task.startedAt.getTime()));
   }
@@ -58,6 +60,7 @@ export function taskTooltip(task: Task): vscode.MarkdownString {
   };
   if (task.progress.percent !== null || task.progress.message) row('progress', [task.progress.percent !== null ? `${Math.round(task.progress.percent)}%` : '', task.progress.message ?? ''].filter(Boolean).join(' · '));
   row('created', task.createdAt.toISOString());
+  row('claimed', task.claimedAt?.toISOString());
   row('started', task.startedAt?.toISOString());
   row('ended', task.endedAt?.toISOString());
   row('attempt', String(task.attempt));

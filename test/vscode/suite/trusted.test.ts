@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ensureEmbeddedServer, stopEmbeddedServer, Task, Taskman } from '../../../src/core';
 import type { ExtensionServices } from '../../../src/extension/services';
+import { claimTasks, releaseClaimedTasks } from '../../../src/core/database/claimTasks';
+import { deregisterScheduler, registerScheduler } from '../../../src/core/database/schedulers';
 import { extensionApi, taskInTree, waitFor } from './helpers';
 
 const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
@@ -48,6 +50,19 @@ describe('Taskman in a trusted workspace', () => {
     const done = taskInTree(api, id)!;
     assert.equal(done.item.contextValue, 'task.succeeded');
     assert.equal(done.item.accessibilityInformation?.label, `Task ${id} countTo succeeded`);
+  });
+
+  it('a task claimed but not yet started shows as such', async () => {
+    const taskman = await api.connection.get();
+    // Another scheduler's claim, of an application this window does not run, so that nothing starts it.
+    const { id } = await taskman.submit({ application: 'held-elsewhere', task: 'anything' });
+    const schedulerId = await registerScheduler(taskman.database, { host: 'elsewhere', pid: 1, applications: [], concurrency: 1 });
+    await claimTasks(taskman.database, { schedulerId, application: 'held-elsewhere', version: '1', limit: 1, heartbeatTimeoutMs: 60_000 });
+    const shown = await waitFor('the claimed task in the tree', () => taskInTree(api, id)?.task.state === 'running' ? taskInTree(api, id) : api.taskTree.refresh().then(() => undefined));
+    assert.equal(shown.item.description, `claimed, not started · #${id} held-elsewhere`);
+    await releaseClaimedTasks(taskman.database, [id], schedulerId);
+    await deregisterScheduler(taskman.database, schedulerId, 'test over');
+    await taskman.abort(id);
   });
 
   it('Show Result opens the result as a read-only JSON document', async () => {
