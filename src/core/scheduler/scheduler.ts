@@ -421,9 +421,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * expected to start soon (ClaimedAhead), even with no slot free.
    *
    * One claim at a time: a slot freed while a claim is in flight waits for the next one, which
-   * takes every slot freed meanwhile (3.8 tasks per claim with 8 pooled slots of no-op tasks).
-   * Measured there: letting a second or third claim start meanwhile made batches of 2.1 and 1.4
-   * tasks, cost 20-35 % more CPU per task, and lowered tasks/s by 12-20 %.
+   * takes every slot freed meanwhile (3.8 tasks per claim with 8 pooled slots of no-op tasks, or
+   * about 9 when claiming ahead). Measured there, before claiming ahead: letting a second or third
+   * claim start meanwhile made batches of 2.1 and 1.4 tasks, cost 20-35 % more CPU per task, and
+   * lowered tasks/s by 12-20 %.
    */
   private async claim(woken: boolean): Promise<number> {
     this.startHeld();
