@@ -37,7 +37,7 @@ describe('waiting for claimable tasks inside the database', () => {
   });
 
   const wait = (maxWaitMs: number, signal = new AbortController().signal, applications = [APP]) =>
-    waitForClaimableTask(db.taskman.database, { schedulerId: '424242', applications, checkIntervalMs: 10, maxWaitMs }, signal);
+    waitForClaimableTask(db.taskman.database, { schedulerId: '424242', applications, pace: { fastestMs: 10, slowestMs: 10, idleMs: 0 }, maxWaitMs }, signal);
 
   it('is created by migrate, and again by the next migrate once dropped', async () => {
     assert.equal(await procedureExists(db), true);

@@ -7,8 +7,12 @@ export interface ClaimableWaitRequest {
   schedulerId: string;
   /** The applications (and versions) this scheduler has free slots for. */
   applications: { name: string; version: string }[];
-  /** How often the database looks again while nothing is claimable. */
-  checkIntervalMs: number;
+  /**
+   * How often the database looks again while nothing is claimable: every `idleMs / 50` ms, where
+   * `idleMs` grows from `idleMs` at the call through the wait, kept between `fastestMs` and
+   * `slowestMs`. A constant pace is `fastestMs = slowestMs`.
+   */
+  pace: { fastestMs: number; slowestMs: number; idleMs: number };
   /** The longest the call lasts when nothing becomes claimable. */
   maxWaitMs: number;
 }
@@ -23,15 +27,16 @@ export interface ClaimableWaitRequest {
  * - MySQL has no LISTEN/NOTIFY, and a task submitted on another host must still start within
  *   milliseconds. Polling from the client at that rate costs a round trip, a parse and a
  *   `Questions` count per look: 100 looks a second per idle scheduler. The procedure
- *   (waitProcedure below) looks with the claim's own condition, sleeps
- *   `checkIntervalMs` with SLEEP() and looks again, all inside one CALL: the client sends one
- *   statement per `maxWaitMs` (the poll interval, 300 ms by default).
+ *   (waitProcedure below) looks with the claim's own condition, sleeps a little with SLEEP()
+ *   and looks again, all inside one CALL: the client sends one statement per `maxWaitMs` (the
+ *   poll interval, 300 ms by default).
  *
  * - What it costs the server, measured on MariaDB 10.11 here (2 cores): looking every 5 ms is
  *   about 3-5 % of a core per waiting scheduler, every 10 ms about 2 %, every 100 ms under 1 %, a
- *   plain SLEEP 0.1 %. So the scheduler looks every 5 ms only right after tasks came or went, and
- *   backs off to every 100 ms after about 5 s without any (DatabaseWake); bench/RESULTS.md has the
- *   pickup and idle figures.
+ *   plain SLEEP 0.1 %. So the pace follows the time since tasks last came or went (idle ms / 50),
+ *   and it keeps slowing down during the wait: every 2 ms right after, when the next task is most
+ *   likely, every 5 ms after 250 ms, every 100 ms after 5 s (DatabaseWake); bench/RESULTS.md has
+ *   the pickup and idle figures.
  *
  * - The alternatives need more than the database offers every user. A submitter that KILLs the
  *   waiters' SLEEP needs the same database user (or CONNECTION ADMIN) and, after a server restart,
@@ -43,10 +48,13 @@ export interface ClaimableWaitRequest {
  *   (`run_after`) during the wait ends it too.
  */
 export async function waitForClaimableTask(db: Database, request: ClaimableWaitRequest, signal: AbortSignal): Promise<string | null | undefined> {
-  const rows = await db.interruptibleCall<{ application: string | null }>(`CALL \`${waitProcedure(db.tables).name}\`(?, ?, ?, ?)`, [
+  const { fastestMs, slowestMs, idleMs } = request.pace;
+  const rows = await db.interruptibleCall<{ application: string | null }>(`CALL \`${waitProcedure(db.tables).name}\`(?, ?, ?, ?, ?, ?)`, [
     JSON.stringify(request.applications.map((app) => [app.name, app.version])),
     request.schedulerId,
-    Math.max(1, Math.round(request.checkIntervalMs)),
+    Math.max(1, Math.round(fastestMs)),
+    Math.max(1, Math.round(Math.max(fastestMs, slowestMs))),
+    Math.max(0, Math.round(idleMs)),
     Math.max(0, Math.round(request.maxWaitMs)),
   ], signal);
   if (rows === undefined) return undefined;
@@ -56,16 +64,17 @@ export async function waitForClaimableTask(db: Database, request: ClaimableWaitR
 /**
  * The procedure, named after a hash of its text: a Taskman whose claim condition differs creates
  * and calls its own, so two versions running side by side during an upgrade never replace each
- * other's. Its arguments: the applications as JSON `[[name, version], ...]`, the scheduler id, how
- * often to look and for how long at most (ms); its result: the first application with a claimable
- * task, or NULL.
+ * other's. Its arguments: the applications as JSON `[[name, version], ...]`, the scheduler id, the
+ * fastest and slowest pace, the idle time at the call, and how long to wait at most (ms); its
+ * result: the first application with a claimable task, or NULL.
  */
 export function waitProcedure(t: TableNames): { name: string; create: string } {
   // The JSON is read per look rather than into variables: variables and parameters take the
   // database's default character set unless told, and a latin1 default would reject a version
   // written in another script. The text is compared in the task table's own collation.
   const application = (field: 0 | 1) => `JSON_UNQUOTE(JSON_EXTRACT(p_applications, CONCAT('$[', i, '][${field}]')))`;
-  const body = `(IN p_applications LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, IN p_scheduler_id BIGINT UNSIGNED, IN p_check_ms INT UNSIGNED, IN p_max_ms INT UNSIGNED)
+  const body = `(IN p_applications LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, IN p_scheduler_id BIGINT UNSIGNED,
+                 IN p_fastest_ms INT UNSIGNED, IN p_slowest_ms INT UNSIGNED, IN p_idle_ms INT UNSIGNED, IN p_max_ms INT UNSIGNED)
      READS SQL DATA
      SQL SECURITY INVOKER
      COMMENT 'Taskman: waits until one of p_applications has a claimable task'
@@ -73,7 +82,8 @@ export function waitProcedure(t: TableNames): { name: string; create: string } {
        DECLARE n INT DEFAULT JSON_LENGTH(p_applications);
        DECLARE i INT;
        DECLARE found VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-       DECLARE deadline DATETIME(6) DEFAULT NOW(6) + INTERVAL p_max_ms * 1000 MICROSECOND;
+       DECLARE started DATETIME(6) DEFAULT NOW(6);
+       DECLARE deadline DATETIME(6) DEFAULT started + INTERVAL p_max_ms * 1000 MICROSECOND;
        waiting: LOOP
          SET i = 0;
          WHILE found IS NULL AND i < n DO
@@ -84,7 +94,9 @@ export function waitProcedure(t: TableNames): { name: string; create: string } {
          END WHILE;
          IF found IS NOT NULL OR NOW(6) >= deadline THEN LEAVE waiting; END IF;
          -- SLEEP() returns 1 when KILL QUERY interrupts it, and the procedure would go on.
-         IF SLEEP(p_check_ms / 1000) = 1 THEN LEAVE waiting; END IF;
+         IF SLEEP(LEAST(p_slowest_ms, GREATEST(p_fastest_ms, (p_idle_ms + TIMESTAMPDIFF(MICROSECOND, started, NOW(6)) / 1000) / 50)) / 1000) = 1 THEN
+           LEAVE waiting;
+         END IF;
        END LOOP;
        SELECT found AS application;
      END`;

