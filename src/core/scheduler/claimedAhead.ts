@@ -20,8 +20,8 @@ const MOST_PER_SLOT = 2;
  * next one at once instead of waiting for a claim (four round trips; 2.4 ms at p50 under load).
  * Claims also grow from the 3 or 4 slots freed during one claim to a full batch, so each task costs
  * the database and the scheduler less. Measured with 8 pooled slots of no-op tasks on 2 cores, in
- * one run of bench/RESULTS.md: 1,620 → 2,006 tasks/s; per task, 0.34 → 0.25 ms of the database
- * server's CPU and 0.89 → 0.81 ms of the whole machine's. Claims average 9 tasks instead of 3.8.
+ * one run of bench/RESULTS.md: 1,533 → 2,223 tasks/s; per task, 0.36 → 0.22 ms of the database
+ * server's CPU and 0.97 → 0.73 ms of the whole machine's. Claims average 9 tasks instead of 3.8.
  *
  * A held task is claimed but not started: exactly the state between a claim and its started mark,
  * so the protocol is unchanged. If this scheduler dies, a sweeper requeues it (no user code ran).
