@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApplicationConfig, Task } from '../../src/core';
+import { ApplicationConfig, InvalidInputError, Task } from '../../src/core';
 import { ClaimedAhead } from '../../src/core/scheduler/claimedAhead';
 
 const app = (name: string) => ({ name, concurrency: 8 }) as ApplicationConfig;
@@ -8,6 +8,12 @@ const task = (id: string) => ({ id }) as Task;
 const tasks = (count: number, prefix = 't') => Array.from({ length: count }, (_, i) => task(`${prefix}${i}`));
 
 describe('tasks claimed ahead of a free slot', () => {
+  it('refuses a horizon that is not a number of milliseconds', () => {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new ClaimedAhead(bad, 500), (error: Error) => error instanceof InvalidInputError && /claimAheadMs must be a number of milliseconds/.test(error.message));
+    }
+  });
+
   it('claims nothing ahead before a run says how long tasks take, or when turned off', () => {
     assert.equal(new ClaimedAhead(50, 500).wanted('a', 8), 0);
     const off = new ClaimedAhead(0, 500);

@@ -23,7 +23,7 @@ export async function markStarted(db: Database, id: TaskId, schedulerId: string,
 }
 
 /**
- * `markStarted` for the tasks of one claim, which a scheduler starts together: one statement and
+ * `markStarted` for tasks a scheduler starts together (StartMarks): one statement and
  * one commit for the batch instead of one per task. A second read, only when some row did not
  * change, tells an abort request from a task that is no longer ours.
  */

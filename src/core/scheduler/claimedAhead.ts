@@ -1,4 +1,5 @@
 import { ApplicationConfig } from '../config';
+import { InvalidInputError } from '../errors';
 import { Task } from '../task';
 
 export interface HeldTask {
@@ -40,7 +41,11 @@ export class ClaimedAhead {
   constructor(
     readonly horizonMs: number,
     readonly holdLimitMs: number,
-  ) {}
+  ) {
+    if (!Number.isFinite(horizonMs) || horizonMs < 0) {
+      throw new InvalidInputError(`claimAheadMs must be a number of milliseconds, 0 or more (0 claims only for free slots), got ${horizonMs}.`);
+    }
+  }
 
   get size(): number {
     return this.held.length;
