@@ -98,6 +98,19 @@ describe('the task store', () => {
     assert.equal(await markStarted(db.taskman.database, ids[0], schedulerId, '1'), 'started');
   });
 
+  it('marks started in the claim itself the tasks the scheduler starts at once, and only those', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await db.taskman.submit({ application: 'start-now', task: 't' })).id);
+    const claimed = await claimTasks(db.taskman.database, { schedulerId, application: 'start-now', version: '2.0', limit: 3, startNow: 2, heartbeatTimeoutMs: 60_000 });
+    assert.deepEqual(claimed.map((t) => [t.id, t.startedAt !== null, t.ranVersion]), [[ids[0], true, '2.0'], [ids[1], true, '2.0'], [ids[2], false, null]]);
+    const stored = await Promise.all(ids.map((id) => db.taskman.get(id)));
+    assert.deepEqual(stored.map((t) => [t.state, t.startedAt !== null, t.ranVersion]), [['running', true, '2.0'], ['running', true, '2.0'], ['running', false, null]]);
+    assert.equal(stored[0].startedAt!.getTime(), stored[0].claimedAt!.getTime(), 'started in the same statement that claimed it');
+    // The one claimed ahead is marked when it starts; the others already are.
+    const marks = await markStartedBatch(db.taskman.database, ids, schedulerId, '2.0');
+    assert.deepEqual(ids.map((id) => marks.get(id)), ['started', 'started', 'started']);
+  });
+
   it('does not mark started a claimed task whose start-before passed while it waited for a slot', async () => {
     const { id } = await db.taskman.submit({ application: 'overdue', task: 't', startBefore: '1h' });
     await claim('overdue', '1');

@@ -10,6 +10,12 @@ export interface ClaimRequest {
   limit: number;
   /** This scheduler's own heartbeat must be younger than this for it to claim at all. */
   heartbeatTimeoutMs: number;
+  /**
+   * How many of the claimed tasks (the first, in claim order) the scheduler starts at once: they
+   * get their started mark (DESIGN.md step 2) in the claim itself. The others are claimed ahead
+   * and marked when a slot takes them. Default 0.
+   */
+  startNow?: number;
 }
 
 /**
@@ -84,6 +90,13 @@ export async function hasClaimableTask(db: Database, request: Omit<ClaimRequest,
  * - `limit` is the scheduler's free slots: a batch claim costs one round trip for n tasks
  *   instead of n, which matters when tasks are short.
  *
+ * - The tasks the scheduler starts at once (`startNow`) get their started mark in the stamp: the
+ *   commit that makes them ours also says user code may run, and the runner is handed them as
+ *   soon as it returns. A crash before that commit leaves them pending; after it, `lost`, just as
+ *   after a separate mark, which only added a round trip and a commit in between (1 of the 5 round
+ *   trips before a free slot's task starts). Tasks claimed ahead of a free slot are not marked
+ *   here: they may wait, and a scheduler that dies meanwhile must leave them to be requeued.
+ *
  * - Four round trips (BEGIN, pick, stamp, COMMIT), as many as the bare one-row SKIP LOCKED loop:
  *   the pick checks our row, reads the whole task rows and the database clock, and the tasks we
  *   return are those rows as stamped, so nothing is read back. Measured against that bare loop in
@@ -115,15 +128,29 @@ export async function claimTasks(db: Database, request: ClaimRequest): Promise<T
     );
     if (picked.length === 0) return [];
     const ids = picked.map((row) => String(row.id));
+    const started = ids.slice(0, Math.max(0, Math.min(request.startNow ?? 0, ids.length)));
+    // NOW(6) is the statement's start time: started_at equals claimed_at for the tasks started now.
+    const startedNow = `id IN (${placeholders(started.length)})`;
+    const startedSet = started.length > 0 ? `, started_at = IF(${startedNow}, NOW(6), NULL), ran_version = IF(${startedNow}, ?, NULL)` : '';
     await tx.write(
       `UPDATE \`${t.task}\`
-          SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6), updated_at = NOW(6)
+          SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6), updated_at = NOW(6)${startedSet}
         WHERE id IN (${placeholders(ids.length)})`,
-      [request.schedulerId, ...ids],
+      [request.schedulerId, ...(started.length > 0 ? [...started, ...started, request.version] : []), ...ids],
     );
-    return picked.map((row) =>
-      taskFromRow({ ...row, state: 'running', scheduler_id: request.schedulerId, attempt: Number(row.attempt) + 1, claimed_at: row.claim_now, updated_at: row.claim_now }),
-    );
+    return picked.map((row, index) => {
+      const isStarted = index < started.length;
+      return taskFromRow({
+        ...row,
+        state: 'running',
+        scheduler_id: request.schedulerId,
+        attempt: Number(row.attempt) + 1,
+        claimed_at: row.claim_now,
+        updated_at: row.claim_now,
+        started_at: isStarted ? row.claim_now : null,
+        ran_version: isStarted ? request.version : null,
+      });
+    });
   });
 }
 

@@ -5,7 +5,7 @@ import { ApplicationConfig } from '../config';
 import { claimTasks, hasClaimableTask, releaseClaimedTasks } from '../database/claimTasks';
 import { Database, isTransientDatabaseError } from '../database/connection';
 import { backoffDelay, sleep, withinTime } from '../timing';
-import { findAbortRequests } from '../database/runningTasks';
+import { findAbortRequests, StartMark } from '../database/runningTasks';
 import { deregisterScheduler, heartbeat, registerScheduler, sweepDeadSchedulers } from '../database/schedulers';
 import { expireOverdueTasks } from '../database/taskAdmin';
 import { errorMessage, SchedulerFencedError } from '../errors';
@@ -444,14 +444,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.health.available();
         if (!found) continue;
       }
-      const claimed = await claimTasks(this.db, { ...request, limit: limit + ahead, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
+      // The tasks for free slots are marked started in the claim itself; those claimed ahead when a slot takes them.
+      const claimed = await claimTasks(this.db, { ...request, limit: limit + ahead, startNow: limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
       this.health.available();
       if (claimed.length === limit + ahead) this.busyApplications.add(app.name);
       else this.busyApplications.delete(app.name);
       total += claimed.length;
       if (claimed.length > 0) this.databaseWake.sawWork();
-      // Under the id that claimed them, even if we are fenced and re-register meanwhile.
-      this.claimedAhead.hold(claimed, app, schedulerId, performance.now());
+      // Under the id that claimed them, even if we are fenced and re-register meanwhile. Slots only
+      // free up while the claim is in flight, so those it started have theirs.
+      for (const task of claimed.slice(0, limit)) this.startTask(task, app, schedulerId, { markedInClaim: true });
+      this.claimedAhead.hold(claimed.slice(limit), app, schedulerId, performance.now());
       this.startHeld();
     }
     return total;
@@ -479,11 +482,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  private startTask(task: Task, app: ApplicationConfig, schedulerId: string): void {
+  private startTask(task: Task, app: ApplicationConfig, schedulerId: string, options: { markedInClaim?: boolean } = {}): void {
     const run = new TaskRun(task, app, schedulerId, this.runContext);
     const startedAt = performance.now();
+    const mark = options.markedInClaim ? Promise.resolve<StartMark>('started') : this.startMarks.request(task.id, schedulerId, app.version);
     const done = run
-      .run(this.startMarks.request(task.id, schedulerId, app.version))
+      .run(mark)
       .then((outcome) => {
         if (!outcome) return;
         this.claimedAhead.recordRun(app.name, performance.now() - startedAt);
