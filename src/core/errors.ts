@@ -10,6 +10,8 @@ export type TaskmanErrorCode =
   | 'DATABASE_URL_INVALID'
   | 'DATABASE_UNAVAILABLE'
   | 'DATABASE_ACCESS_DENIED'
+  | 'DATABASE_TLS_FAILED'
+  | 'DATABASE_CONFLICT'
   | 'DATABASE_ERROR'
   | 'SCHEMA_TOO_NEW'
   | 'SCHEDULER_FENCED'
@@ -67,10 +69,27 @@ export class DatabaseUrlError extends TaskmanError {
   }
 }
 
-/** The server could not be reached, or refused our credentials. Never carries the password. */
+/**
+ * The server could not be reached (`DATABASE_UNAVAILABLE`, worth retrying), refused our
+ * credentials, or the TLS the URL asks for could not be set up. Never carries the password.
+ */
 export class DatabaseConnectionError extends TaskmanError {
-  constructor(code: 'DATABASE_UNAVAILABLE' | 'DATABASE_ACCESS_DENIED', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'DATABASE_UNAVAILABLE' | 'DATABASE_ACCESS_DENIED' | 'DATABASE_TLS_FAILED', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/**
+ * The server answered, but rolled the statement back because of another session: a deadlock, a
+ * Galera certification conflict, or rows locked for longer than Taskman waits. Nothing changed;
+ * the same statement can succeed when tried again.
+ */
+export class DatabaseConflictError extends TaskmanError {
+  readonly kind: 'deadlock' | 'certification' | 'locked';
+
+  constructor(kind: 'deadlock' | 'certification' | 'locked', message: string, options?: { cause?: unknown }) {
+    super('DATABASE_CONFLICT', message, options);
+    this.kind = kind;
   }
 }
 

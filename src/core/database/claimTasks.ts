@@ -1,6 +1,6 @@
 import { Task } from '../task';
 import { Database } from './connection';
-import { placeholders, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
+import { placeholders, serialiseError, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
 
 export interface ClaimRequest {
   schedulerId: string;
@@ -169,4 +169,29 @@ export async function releaseClaimedTasks(db: Database, ids: string[], scheduler
     [...ids, schedulerId],
   );
   return result.affectedRows;
+}
+
+/**
+ * Puts back tasks our claim made ours but this scheduler never handed to a runner (Scheduler's
+ * reconciliation, after a claim or release whose reply was lost): back to `pending` with the
+ * attempt taken back, even when the claim marked them started, because this scheduler knows that
+ * no code of theirs ran. One whose abort was asked meanwhile ends `aborted`, as a pending one
+ * would. Fenced like every write about a running task. Returns how many were put back.
+ */
+export async function releaseStrayTasks(db: Database, ids: string[], schedulerId: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  const t = db.tables;
+  const fenced = `id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running'`;
+  const aborted = await db.write(
+    `UPDATE \`${t.task}\` SET state = 'aborted', error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
+      WHERE ${fenced} AND abort_requested_at IS NOT NULL`,
+    [serialiseError({ name: 'TaskAborted', message: 'Aborted before it started.' }), ...ids, schedulerId],
+  );
+  const requeued = await db.write(
+    `UPDATE \`${t.task}\`
+        SET state = 'pending', scheduler_id = NULL, attempt = attempt - 1, claimed_at = NULL, started_at = NULL, ran_version = NULL, updated_at = NOW(6)
+      WHERE ${fenced}`,
+    [...ids, schedulerId],
+  );
+  return aborted.affectedRows + requeued.affectedRows;
 }

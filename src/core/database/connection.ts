@@ -1,8 +1,14 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import * as mysql from 'mysql2/promise';
-import { DatabaseConnectionError, DatabaseError, errorMessage, InvalidInputError, TaskmanError } from '../errors';
+import { errorMessage, InvalidInputError, TaskmanError } from '../errors';
 import { Logger, silentLogger } from '../logger';
 import { backoffDelay, sleep } from '../timing';
+import { breaksConnection, isConflict, isTransientDatabaseError, wrapDatabaseError } from './databaseErrors';
+import { driverSsl, tlsOf } from './tls';
 import { DatabaseTarget, describeTarget } from './url';
+
+export { isTransientDatabaseError } from './databaseErrors';
 
 export type Row = Record<string, unknown>;
 export type Value = string | number | boolean | null | Date | Buffer | Value[];
@@ -13,16 +19,27 @@ export interface WriteResult {
   insertId: number | string;
 }
 
+/** Per statement: its client-side deadline, when the default does not fit. */
+export interface StatementOptions {
+  timeoutMs?: number;
+}
+
 /** The statements a module can run: the pool itself, or one transaction's connection. */
 export interface Queryable {
-  select<T extends Row = Row>(sql: string, values?: Value[]): Promise<T[]>;
-  write(sql: string, values?: Value[]): Promise<WriteResult>;
+  select<T extends Row = Row>(sql: string, values?: Value[], options?: StatementOptions): Promise<T[]>;
+  write(sql: string, values?: Value[], options?: StatementOptions): Promise<WriteResult>;
+}
+
+/** A Queryable that can also run DDL and statements the binary protocol cannot prepare. */
+export interface CommandQueryable extends Queryable {
+  command(sql: string, values?: Value[], options?: StatementOptions): Promise<void>;
 }
 
 export interface TableNames {
   task: string;
   scheduler: string;
   migration: string;
+  lock: string;
 }
 
 const TABLE_PREFIX = /^[A-Za-z0-9_]{0,32}$/;
@@ -31,69 +48,118 @@ export function tableNames(prefix: string): TableNames {
   if (!TABLE_PREFIX.test(prefix)) {
     throw new InvalidInputError(`The table prefix "${prefix}" must be at most 32 letters, digits or underscores.`);
   }
-  return { task: `${prefix}task`, scheduler: `${prefix}scheduler`, migration: `${prefix}migration` };
+  return { task: `${prefix}task`, scheduler: `${prefix}scheduler`, migration: `${prefix}migration`, lock: `${prefix}lock` };
 }
 
-/** Errors after which the same statement can succeed once the server is back. */
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOENT',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN',
-  'ER_CONNECTION_KILLED', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_QUERY_INTERRUPTED', 'ER_CLIENT_INTERACTION_TIMEOUT',
-]);
-const ACCESS_DENIED_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR']);
+/**
+ * What every Taskman session sets, and why (README "Between hosts"). The same statements work on
+ * MySQL 8 and MariaDB 10.6+, and on Galera.
+ *
+ * - `wait_timeout`: the server closes a session that sent nothing for this long, which ends the
+ *   open transaction (and frees the row locks) of a scheduler cut off by the network. MySQL 8 has
+ *   no `idle_transaction_timeout` (MariaDB only), so the whole session gets the bound; the pool
+ *   closes its idle connections itself before the server would (`idleTimeout` below).
+ * - `innodb_lock_wait_timeout`: a statement that meets a row another session holds waits at most
+ *   this long, then fails as a conflict and is tried again later, instead of 50 s.
+ * - READ COMMITTED: no gap locks, so a claim's locks never hold up another client's INSERT, and
+ *   each statement of a transaction sees what others committed. Claims lock exactly the rows they
+ *   take (SKIP LOCKED) and the exactly-once protocol relies on nothing else.
+ */
+export const SESSION_SETTINGS = { idleTimeoutSeconds: 6, lockWaitTimeoutSeconds: 3 };
 
-export function isTransientDatabaseError(error: unknown): boolean {
-  if (error instanceof DatabaseConnectionError) return error.code === 'DATABASE_UNAVAILABLE';
-  const cause = error instanceof TaskmanError ? error.cause : error;
-  const code = (cause as { code?: string } | undefined)?.code;
-  if (code && TRANSIENT_CODES.has(code)) return true;
-  // mysql2 reports a closed pool connection in the message only.
-  return /closed state|Connection lost|server has gone away|Pool is closed/i.test(errorMessage(cause));
+/** The client-side deadline of a statement that names none. */
+const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+/** DDL (migrations) may rebuild a large table. */
+const COMMAND_TIMEOUT_MS = 10 * 60_000;
+/** Deadlocks and certification conflicts: a transaction is run again up to this many times. */
+const CONFLICT_ATTEMPTS = 5;
+
+export interface DatabaseOptions {
+  tablePrefix?: string;
+  logger?: Logger;
+  connectionLimit?: number;
+  /** Client-side deadline of each statement that names none; past it the connection is replaced. */
+  statementTimeoutMs?: number;
 }
 
 /**
  * A pool of connections to one MySQL/MariaDB database. Every session runs in UTC so that DATETIME
  * values and NOW(6) mean the same instant to every host; all time comparisons use NOW(6).
+ *
+ * No call waits forever: every statement has a client-side deadline (a connection whose statement
+ * timed out is destroyed, never reused, since its reply may still arrive), connecting has one, and
+ * TCP keepalive probes idle connections. What the server did with a statement whose reply was lost
+ * is for the caller to resolve: every write Taskman makes is fenced and safe to repeat or reconcile.
  */
-export class Database implements Queryable {
+export class Database implements CommandQueryable {
   readonly tables: TableNames;
   readonly target: DatabaseTarget;
-  private readonly pool: mysql.Pool;
+  private pool: mysql.Pool;
   private readonly logger: Logger;
+  private readonly statementTimeoutMs: number;
+  private readonly connectionLimit: number;
   private closed = false;
+  /** ssl-mode=preferred found a server without TLS: the pool was made again without it. */
+  private plain = false;
+  /** Set by ping(): a deadlock on a Galera node is most often a certification conflict. */
+  private galera = false;
+  /** verify-identity to an IP address (see checkIdentity). */
+  private readonly checkIdentityOf: boolean;
+  private readonly identityChecked = new WeakSet<object>();
 
-  constructor(target: DatabaseTarget, options: { tablePrefix?: string; logger?: Logger; connectionLimit?: number } = {}) {
+  constructor(target: DatabaseTarget, options: DatabaseOptions = {}) {
     this.target = target;
     this.tables = tableNames(options.tablePrefix ?? 'taskman_');
     this.logger = options.logger ?? silentLogger;
-    this.pool = mysql.createPool({
+    this.statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+    this.connectionLimit = options.connectionLimit ?? 8;
+    this.checkIdentityOf = tlsOf(target)?.mode === 'verify-identity' && net.isIP(target.host) !== 0;
+    this.pool = this.createPool();
+  }
+
+  private createPool(): mysql.Pool {
+    const target = this.target;
+    const pool = mysql.createPool({
       host: target.socketPath ? undefined : target.host,
       port: target.socketPath ? undefined : target.port,
       socketPath: target.socketPath,
       user: target.user,
       password: target.password,
       database: target.database,
+      ssl: driverSsl(target, { plain: this.plain }),
       charset: 'utf8mb4_unicode_ci',
       timezone: 'Z',
       supportBigNumbers: true,
       bigNumberStrings: true,
-      connectionLimit: options.connectionLimit ?? 8,
+      connectionLimit: this.connectionLimit,
       maxIdle: 2,
-      idleTimeout: 30_000,
+      // Before the server's wait_timeout closes them.
+      idleTimeout: (SESSION_SETTINGS.idleTimeoutSeconds - 2) * 1000,
       connectTimeout: 5_000,
       enableKeepAlive: true,
+      keepAliveInitialDelay: 5_000,
       // The driver would capture a stack on every call (about a twentieth of a busy scheduler's
       // CPU); wrap() builds our error where the call was awaited, so no call site is lost.
       trace: false,
     });
-    this.pool.on('connection', (connection) => {
+    pool.on('connection', (connection) => {
       // Queued ahead of any statement the pool hands this connection.
-      (connection as unknown as { query(sql: string): void }).query("SET time_zone = '+00:00'");
+      const settings = `SET time_zone = '+00:00', SESSION wait_timeout = ${SESSION_SETTINGS.idleTimeoutSeconds}, SESSION innodb_lock_wait_timeout = ${SESSION_SETTINGS.lockWaitTimeoutSeconds}`;
+      const core = connection as unknown as { query(sql: string, callback: (error: Error | null) => void): void };
+      for (const sql of [settings, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED']) {
+        core.query(sql, (error) => error && this.logger.warn(`session setting "${sql}" refused: ${errorMessage(error)}`));
+      }
     });
+    return pool;
   }
 
   describe(): string {
     return describeTarget(this.target);
+  }
+
+  /** Whether the server is a Galera node (known after ping()). */
+  get isGaleraNode(): boolean {
+    return this.galera;
   }
 
   /** Connects once, checking credentials and reachability; retries transient failures with backoff. */
@@ -102,9 +168,11 @@ export class Database implements Queryable {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.select('SELECT 1 AS ok');
+        const rows = await this.run((connection) => connection.query({ sql: "SHOW VARIABLES LIKE 'wsrep_on'", timeout: this.statementTimeoutMs }));
+        this.galera = ((rows[0] as Row[])[0]?.Value as string | undefined)?.toUpperCase() === 'ON';
         return;
       } catch (error) {
-        const wrapped = error as TaskmanError;
+        const wrapped = this.wrap(error);
         if (attempt >= retries || !isTransientDatabaseError(wrapped)) throw wrapped;
         const delay = backoffDelay(attempt);
         options.onRetry?.(wrapped, attempt + 1, delay);
@@ -113,94 +181,48 @@ export class Database implements Queryable {
     }
   }
 
-  async select<T extends Row = Row>(sql: string, values: Value[] = []): Promise<T[]> {
-    try {
-      const [rows] = await this.pool.execute(sql, values);
-      return rows as T[];
-    } catch (error) {
-      throw this.wrap(error);
-    }
+  select<T extends Row = Row>(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<T[]> {
+    return this.run(async (connection) => (await connection.execute({ sql, values, timeout: options.timeoutMs ?? this.statementTimeoutMs }))[0] as T[]);
   }
 
-  async write(sql: string, values: Value[] = []): Promise<WriteResult> {
-    try {
-      const [result] = await this.pool.execute(sql, values);
-      return result as mysql.ResultSetHeader;
-    } catch (error) {
-      throw this.wrap(error);
-    }
+  write(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<WriteResult> {
+    return this.run(async (connection) => (await connection.execute({ sql, values, timeout: options.timeoutMs ?? this.statementTimeoutMs }))[0] as mysql.ResultSetHeader);
   }
 
   /** Runs DDL or statements the binary protocol cannot prepare. Values still bound. */
-  async command(sql: string, values: Value[] = []): Promise<void> {
-    try {
-      await this.pool.query(sql, values);
-    } catch (error) {
-      throw this.wrap(error);
-    }
+  async command(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<void> {
+    await this.run((connection) => connection.query({ sql, values, timeout: options.timeoutMs ?? COMMAND_TIMEOUT_MS }));
   }
 
   /**
-   * Runs `body` in one transaction on one connection. A deadlock or lock-wait timeout rolls back
-   * and runs the body again (up to 5 times): InnoDB may pick any of two racing claims as victim.
+   * Runs `body` in one transaction on one connection. A deadlock or a Galera certification conflict
+   * rolls back and runs the body again (up to 5 times): InnoDB may pick either of two racing claims
+   * as victim, and on Galera the second of two conflicting commits fails. A lock held elsewhere for
+   * longer than the session's lock wait is not retried here: the caller tries again later.
+   *
+   * A connection that failed mid-transaction is destroyed, not rolled back: if the server still
+   * has the transaction, it rolls it back when the session ends (at once on a closed socket, within
+   * `wait_timeout` when the network is cut).
    */
-  async transaction<T>(body: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(body: (tx: Queryable) => Promise<T>, options: StatementOptions = {}): Promise<T> {
+    const timeout = options.timeoutMs ?? this.statementTimeoutMs;
     for (let attempt = 1; ; attempt++) {
-      let connection: mysql.PoolConnection;
+      const connection = await this.acquire();
       try {
-        connection = await this.pool.getConnection();
-      } catch (error) {
-        throw this.wrap(error);
-      }
-      const tx = this.transactionQueryable(connection);
-      try {
-        await connection.query('START TRANSACTION');
-        const result = await body(tx);
-        await connection.query('COMMIT');
+        await connection.query({ sql: 'START TRANSACTION', timeout });
+        const result = await body(this.on(connection, timeout));
+        await connection.query({ sql: 'COMMIT', timeout });
         connection.release();
         return result;
       } catch (error) {
-        await connection.query('ROLLBACK').then(
-          () => connection.release(),
-          () => connection.destroy(),
-        );
-        const code = ((error instanceof TaskmanError ? error.cause : error) as { code?: string })?.code;
-        if ((code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT') && attempt < 5) continue;
-        throw error instanceof TaskmanError ? error : this.wrap(error);
+        if (breaksConnection(error)) connection.destroy();
+        else await connection.query({ sql: 'ROLLBACK', timeout }).then(() => connection.release(), () => connection.destroy());
+        const wrapped = this.wrap(error);
+        const retry = isConflict(wrapped) && (wrapped as { kind?: string }).kind !== 'locked' && attempt < CONFLICT_ATTEMPTS;
+        if (!retry) throw wrapped;
+        this.logger.debug(`transaction retried (${attempt}): ${wrapped.message}`);
+        await sleep(Math.random() * 5 * attempt);
       }
-    }
-  }
-
-  /** Holds a named server lock (GET_LOCK) on one connection while `body` runs. */
-  async withNamedLock<T>(name: string, timeoutSeconds: number, body: (connection: Queryable & { command(sql: string, values?: Value[]): Promise<void> }) => Promise<T>): Promise<T> {
-    let connection: mysql.PoolConnection;
-    try {
-      connection = await this.pool.getConnection();
-    } catch (error) {
-      throw this.wrap(error);
-    }
-    try {
-      const [rows] = await connection.query('SELECT GET_LOCK(?, ?) AS got', [name, timeoutSeconds]);
-      if ((rows as Row[])[0]?.got !== 1) throw new DatabaseError(`Timed out after ${timeoutSeconds}s waiting for the lock "${name}" held by another Taskman process.`);
-      try {
-        const queryable = this.transactionQueryable(connection);
-        return await body({
-          ...queryable,
-          command: async (sql, values = []) => {
-            try {
-              await connection.query(sql, values);
-            } catch (error) {
-              throw this.wrap(error);
-            }
-          },
-        });
-      } finally {
-        await connection.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
-      }
-    } catch (error) {
-      throw error instanceof TaskmanError ? error : this.wrap(error);
-    } finally {
-      connection.release();
     }
   }
 
@@ -209,31 +231,28 @@ export class Database implements Queryable {
    * or undefined if `signal` aborted it first. The abort sends KILL QUERY from another connection
    * (a user may always kill its own statements); the killed connection is then closed, never
    * returned to the pool, so a KILL that arrives after the statement ended cannot interrupt
-   * another statement that the pool handed the same connection.
+   * another statement that the pool handed the same connection. `timeoutMs` is its deadline.
    */
-  async interruptibleCall<T extends Row = Row>(sql: string, values: Value[], signal: AbortSignal): Promise<T[] | undefined> {
+  async interruptibleCall<T extends Row = Row>(sql: string, values: Value[], signal: AbortSignal, timeoutMs: number): Promise<T[] | undefined> {
     if (signal.aborted) return undefined;
-    let connection: mysql.PoolConnection;
-    try {
-      connection = await this.pool.getConnection();
-    } catch (error) {
-      throw this.wrap(error);
-    }
+    const connection = await this.acquire();
     let killed = false;
     const kill = () => {
       killed = true;
-      this.pool.query('KILL QUERY ?', [connection.threadId]).catch((error) => this.logger.debug(`KILL QUERY ${connection.threadId}: ${errorMessage(error)}`));
+      this.pool.query({ sql: 'KILL QUERY ?', values: [connection.threadId], timeout: this.statementTimeoutMs }).catch((error) => this.logger.debug(`KILL QUERY ${connection.threadId}: ${errorMessage(error)}`));
     };
     signal.addEventListener('abort', kill, { once: true });
+    let broken = false;
     try {
-      const [results] = await connection.query(sql, values);
+      const [results] = await connection.query({ sql, values, timeout: timeoutMs });
       return killed ? undefined : ((results as unknown[])[0] as T[]);
     } catch (error) {
+      broken = breaksConnection(error);
       if (killed) return undefined;
       throw this.wrap(error);
     } finally {
       signal.removeEventListener('abort', kill);
-      if (killed) connection.destroy();
+      if (killed || broken) connection.destroy();
       else connection.release();
     }
   }
@@ -244,45 +263,67 @@ export class Database implements Queryable {
     await this.pool.end().catch((error) => this.logger.debug(`closing the pool: ${errorMessage(error)}`));
   }
 
-  private transactionQueryable(connection: mysql.PoolConnection): Queryable {
+  /** A connection of the pool; with ssl-mode=preferred, falls back to plain TCP once if the server has no TLS. */
+  private async acquire(): Promise<mysql.PoolConnection> {
+    try {
+      const connection = await this.pool.getConnection();
+      if (this.checkIdentityOf && !this.identityChecked.has(connection)) this.checkIdentity(connection);
+      return connection;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'HANDSHAKE_NO_SSL_SUPPORT' && tlsOf(this.target)?.mode === 'preferred' && !this.plain) {
+        this.logger.info(`MySQL at ${this.describe()} offers no TLS; ssl-mode=preferred connects without it`);
+        this.plain = true;
+        const old = this.pool;
+        this.pool = this.createPool();
+        void old.end().catch(() => undefined);
+        return this.acquire();
+      }
+      throw this.wrap(error);
+    }
+  }
+
+  /**
+   * verify-identity to an IP address: the driver gives TLS no server name for an IP, so Node checks
+   * the certificate against "localhost" instead of the address. The driver verifies the chain; the
+   * address is checked here, on each new connection, before it runs anything.
+   */
+  private checkIdentity(connection: mysql.PoolConnection): void {
+    const stream = (connection as unknown as { connection: { stream: { getPeerCertificate?: () => tls.PeerCertificate } } }).connection.stream;
+    const failure = stream.getPeerCertificate ? tls.checkServerIdentity(this.target.host, stream.getPeerCertificate()) : new Error('the connection is not encrypted');
+    if (failure) {
+      connection.destroy();
+      throw Object.assign(failure, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    }
+    this.identityChecked.add(connection);
+  }
+
+  /** One statement on a pooled connection; a connection that timed out or broke is destroyed. */
+  private async run<T>(operation: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
+    const connection = await this.acquire();
+    try {
+      const result = await operation(connection);
+      connection.release();
+      return result;
+    } catch (error) {
+      if (breaksConnection(error)) connection.destroy();
+      else connection.release();
+      throw this.wrap(error);
+    }
+  }
+
+  /** The statements of one transaction, on its connection. */
+  private on(connection: mysql.PoolConnection, timeout: number): Queryable {
     return {
-      select: async <T extends Row>(sql: string, values: Value[] = []) => {
-        try {
-          const [rows] = await connection.execute(sql, values);
-          return rows as T[];
-        } catch (error) {
-          throw this.wrap(error);
-        }
-      },
-      write: async (sql: string, values: Value[] = []) => {
-        try {
-          const [result] = await connection.execute(sql, values);
-          return result as mysql.ResultSetHeader;
-        } catch (error) {
-          throw this.wrap(error);
-        }
-      },
+      select: async <T extends Row>(sql: string, values: Value[] = [], options: StatementOptions = {}) =>
+        (await connection.execute({ sql, values, timeout: options.timeoutMs ?? timeout }).catch((error) => Promise.reject(this.wrap(error))))[0] as T[],
+      write: async (sql: string, values: Value[] = [], options: StatementOptions = {}) =>
+        (await connection.execute({ sql, values, timeout: options.timeoutMs ?? timeout }).catch((error) => Promise.reject(this.wrap(error))))[0] as mysql.ResultSetHeader,
     };
   }
 
   /** Turns a driver error into a TaskmanError whose message names the server but never the password. */
   wrap(error: unknown): TaskmanError {
-    if (error instanceof TaskmanError) return error;
-    const code = (error as { code?: string }).code ?? '';
-    const where = this.describe();
-    if (ACCESS_DENIED_CODES.has(code)) {
-      return new DatabaseConnectionError('DATABASE_ACCESS_DENIED', `MySQL at ${where} refused the login: ${stripPassword(errorMessage(error), this.target.password)}. Check the user and password.`, { cause: error });
-    }
-    if (code === 'ER_BAD_DB_ERROR') {
-      return new DatabaseConnectionError('DATABASE_ACCESS_DENIED', `MySQL at ${where}: the database does not exist. Create it (CREATE DATABASE \`${this.target.database}\`) or fix the URL.`, { cause: error });
-    }
-    if (isTransientDatabaseError(error)) {
-      return new DatabaseConnectionError('DATABASE_UNAVAILABLE', `Cannot reach MySQL at ${where}: ${stripPassword(errorMessage(error), this.target.password)} (${code || 'no code'}). Is the server running?`, { cause: error });
-    }
-    return new DatabaseError(`MySQL at ${where} failed: ${stripPassword(errorMessage(error), this.target.password)}`, { cause: error });
+    const plain = this.plain || !driverSsl(this.target);
+    return wrapDatabaseError(error, { where: this.describe(), database: this.target.database, password: this.target.password, galera: this.galera, plain });
   }
-}
-
-function stripPassword(message: string, password: string | undefined): string {
-  return password ? message.split(password).join('***') : message;
 }

@@ -1,5 +1,6 @@
 import { SchemaTooNewError } from '../errors';
 import { Database, TableNames } from './connection';
+import { ensureLockTable, withLease } from './leaseLock';
 import { ensureWaitProcedure } from './waitForClaimableTask';
 
 interface Migration {
@@ -81,29 +82,30 @@ const MIGRATIONS: Migration[] = [
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 /**
- * Brings the schema up to date. Several processes may start at once: GET_LOCK serialises them,
- * because MySQL commits DDL implicitly and a transaction cannot fence a CREATE TABLE.
+ * Brings the schema up to date. Several processes may start at once: a lease on a row of the lock
+ * table serialises them (leaseLock.ts: it works on Galera, where GET_LOCK does not), because MySQL
+ * commits DDL implicitly and a transaction cannot fence a CREATE TABLE.
  */
 export async function migrate(db: Database): Promise<{ from: number; to: number }> {
   const t = db.tables;
-  const lockName = `taskman:${db.target.database}:${t.migration}`.slice(0, 64);
-  return db.withNamedLock(lockName, 60, async (connection) => {
-    await connection.command(
+  await ensureLockTable(db);
+  return withLease(db, `migrate:${t.migration}`, 60, async () => {
+    await db.command(
       `CREATE TABLE IF NOT EXISTS \`${t.migration}\` (
         version INT UNSIGNED NOT NULL PRIMARY KEY,
         name VARCHAR(255) NOT NULL,
         applied_at DATETIME(6) NOT NULL
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
-    const rows = await connection.select<{ version: number | null }>(`SELECT MAX(version) AS version FROM \`${t.migration}\``);
+    const rows = await db.select<{ version: number | null }>(`SELECT MAX(version) AS version FROM \`${t.migration}\``);
     const from = Number(rows[0]?.version ?? 0);
     if (from > SCHEMA_VERSION) throw new SchemaTooNewError(from, SCHEMA_VERSION);
     for (const migration of MIGRATIONS) {
       if (migration.version <= from) continue;
-      for (const statement of migration.statements(t)) await connection.command(statement);
-      await connection.write(`INSERT INTO \`${t.migration}\` (version, name, applied_at) VALUES (?, ?, NOW(6))`, [migration.version, migration.name]);
+      for (const statement of migration.statements(t)) await db.command(statement);
+      await db.write(`INSERT INTO \`${t.migration}\` (version, name, applied_at) VALUES (?, ?, NOW(6))`, [migration.version, migration.name]);
     }
-    await ensureWaitProcedure(connection, t);
+    await ensureWaitProcedure(db, t);
     return { from, to: SCHEMA_VERSION };
   });
 }

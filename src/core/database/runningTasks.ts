@@ -149,3 +149,9 @@ export async function findAbortRequests(db: Database, schedulerId: string): Prom
   );
   return rows.map((row) => ({ id: String(row.id), reason: row.abort_reason }));
 }
+
+/** The ids of the tasks the database says this scheduler id runs (reconciliation: by_scheduler index). */
+export async function findOwnedRunningTasks(db: Database, schedulerId: string): Promise<TaskId[]> {
+  const rows = await db.select<{ id: string }>(`SELECT id FROM \`${db.tables.task}\` WHERE scheduler_id = ? AND state = 'running'`, [schedulerId]);
+  return rows.map((row) => String(row.id));
+}

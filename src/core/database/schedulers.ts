@@ -1,4 +1,4 @@
-import { Database, Queryable } from './connection';
+import { Database, Queryable, StatementOptions } from './connection';
 import { placeholders, serialiseError } from './taskRows';
 
 /**
@@ -32,13 +32,14 @@ export async function registerScheduler(db: Database, registration: SchedulerReg
 }
 
 /** False when our row is gone: another scheduler declared us dead. */
-export async function heartbeat(db: Database, schedulerId: string, running: number, applications?: SchedulerRegistration['applications']): Promise<boolean> {
+export async function heartbeat(db: Database, schedulerId: string, running: number, applications?: SchedulerRegistration['applications'], options?: StatementOptions): Promise<boolean> {
   const result = applications
     ? await db.write(
         `UPDATE \`${db.tables.scheduler}\` SET heartbeat_at = NOW(6), running = ?, applications = ? WHERE id = ?`,
         [running, JSON.stringify(applications), schedulerId],
+        options,
       )
-    : await db.write(`UPDATE \`${db.tables.scheduler}\` SET heartbeat_at = NOW(6), running = ? WHERE id = ?`, [running, schedulerId]);
+    : await db.write(`UPDATE \`${db.tables.scheduler}\` SET heartbeat_at = NOW(6), running = ? WHERE id = ?`, [running, schedulerId], options);
   return result.affectedRows === 1;
 }
 
@@ -78,6 +79,32 @@ export async function sweepDeadSchedulers(db: Database, sweeperId: string, timeo
     await tx.write(`DELETE FROM \`${t.scheduler}\` WHERE id IN (${placeholders(ids.length)})`, ids);
     return { schedulers: ids, requeued, lost };
   });
+}
+
+/**
+ * Settles running tasks whose scheduler row is gone. The claim's join on its own row fences it
+ * against a sweep on one server; on a Galera cluster row locks are local to a node, so a claim on
+ * one node and the sweep of the same scheduler on another can both commit, and the claim's tasks
+ * would hang under a deleted id. Such an orphan is settled like a dead scheduler's task (its
+ * scheduler, if alive, finds itself fenced at its next heartbeat and stops the runners). A row
+ * deleted once never comes back (ids are never reused), so an orphan stays one: the unlocked look
+ * cannot mistake a live scheduler's task.
+ */
+export async function settleOrphanedTasks(db: Database): Promise<SweepResult> {
+  const t = db.tables;
+  const rows = await db.select<{ scheduler_id: string }>(
+    `SELECT DISTINCT t.scheduler_id FROM \`${t.task}\` t
+      WHERE t.state = 'running' AND NOT EXISTS (SELECT 1 FROM \`${t.scheduler}\` s WHERE s.id = t.scheduler_id) LIMIT 20`,
+  );
+  const result: SweepResult = { schedulers: [], requeued: 0, lost: 0 };
+  for (const row of rows) {
+    const id = String(row.scheduler_id);
+    const settled = await db.transaction((tx) => settleSchedulerTasks(tx, t.task, id, `scheduler ${id} was declared dead`));
+    result.schedulers.push(id);
+    result.requeued += settled.requeued;
+    result.lost += settled.lost;
+  }
+  return result;
 }
 
 /** A scheduler leaving on purpose: its remaining tasks are settled like a dead one's. */

@@ -1,8 +1,9 @@
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../errors';
 import { isEnded, TaskId, TaskState } from '../task';
-import { Database } from './connection';
+import { Database, SESSION_SETTINGS } from './connection';
+import { isConflict } from './databaseErrors';
 import { submitTask, SubmitResult } from './submitTask';
-import { serialiseError } from './taskRows';
+import { placeholders, serialiseError } from './taskRows';
 import { getTask, validTaskId } from './taskQueries';
 
 export type AbortResult =
@@ -16,8 +17,21 @@ export type AbortResult =
 /** Any client, any host: a pending task ends at once, a running one is flagged for its scheduler. */
 export async function requestAbort(db: Database, id: TaskId, reason = 'aborted by a user'): Promise<AbortResult> {
   const taskId = validTaskId(id);
-  const t = db.tables;
   const why = String(reason).slice(0, 1024);
+  // The row may be locked by a claim of a scheduler the network cut off: each try waits at most
+  // the session's lock wait, and the server ends that scheduler's session within wait_timeout.
+  const tries = Math.ceil(SESSION_SETTINGS.idleTimeoutSeconds / SESSION_SETTINGS.lockWaitTimeoutSeconds) + 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await abortOnce(db, taskId, why);
+    } catch (error) {
+      if (!isConflict(error) || attempt >= tries) throw error;
+    }
+  }
+}
+
+async function abortOnce(db: Database, taskId: string, why: string): Promise<AbortResult> {
+  const t = db.tables;
   return db.transaction(async (tx) => {
     const rows = await tx.select<{ state: TaskState }>(`SELECT state FROM \`${t.task}\` WHERE id = ? FOR UPDATE`, [taskId]);
     if (rows.length === 0) throw new TaskNotFoundError(taskId);
@@ -73,34 +87,53 @@ export async function deleteTask(db: Database, id: TaskId): Promise<void> {
 
 /**
  * Deletes ended tasks older than `olderThanMs`, in batches so that no statement holds many locks
- * or fills the undo log; other sessions keep claiming in between.
+ * or fills the undo log; other sessions keep claiming in between. Rows another session holds are
+ * skipped (SKIP LOCKED), never waited for: they are deleted by the next purge.
  */
 export async function purgeEndedTasks(db: Database, olderThanMs: number, batchSize = 1000): Promise<number> {
   if (!Number.isFinite(olderThanMs) || olderThanMs < 0) throw new InvalidInputError('The age to purge must be a non-negative duration.');
+  const t = db.tables;
   let total = 0;
   for (;;) {
-    const result = await db.write(
-      `DELETE FROM \`${db.tables.task}\`
-        WHERE ended_at IS NOT NULL AND ended_at < NOW(6) - INTERVAL ? MICROSECOND
-        ORDER BY ended_at LIMIT ?`,
-      [olderThanMs * 1000, String(batchSize)],
-    );
-    total += result.affectedRows;
-    if (result.affectedRows < batchSize) return total;
+    const deleted = await db.transaction(async (tx) => {
+      const rows = await tx.select<{ id: string }>(
+        `SELECT id FROM \`${t.task}\` WHERE ended_at IS NOT NULL AND ended_at < NOW(6) - INTERVAL ? MICROSECOND
+          ORDER BY ended_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [olderThanMs * 1000, String(batchSize)],
+      );
+      if (rows.length === 0) return 0;
+      const ids = rows.map((row) => String(row.id));
+      return (await tx.write(`DELETE FROM \`${t.task}\` WHERE id IN (${placeholders(ids.length)})`, ids)).affectedRows;
+    });
+    total += deleted;
+    if (deleted < batchSize) return total;
   }
 }
 
 /**
  * Marks pending tasks whose `start_before` has passed as `expired`. The claim query already
  * refuses them, so this only makes their state honest; it is safe to run from any scheduler.
+ *
+ * A pending row can be locked by a claim in flight, possibly of a scheduler the network just cut
+ * off (its transaction lives on until the server ends the session): a plain UPDATE would wait for
+ * it. So the rows are taken FOR UPDATE SKIP LOCKED and a locked one is left for the next round;
+ * a cheap unlocked look first keeps the usual case (nothing to expire) at one statement.
  */
 export async function expireOverdueTasks(db: Database, batchSize = 500): Promise<number> {
+  const t = db.tables;
+  const overdue = `state = 'pending' AND start_before IS NOT NULL AND start_before <= NOW(6)`;
+  const any = await db.select(`SELECT id FROM \`${t.task}\` WHERE ${overdue} LIMIT 1`);
+  if (any.length === 0) return 0;
   const error = serialiseError({ name: 'TaskExpired', message: 'Its start-before deadline passed before any scheduler started it.' });
-  const result = await db.write(
-    `UPDATE \`${db.tables.task}\` SET state = 'expired', error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
-      WHERE state = 'pending' AND start_before IS NOT NULL AND start_before <= NOW(6)
-      ORDER BY id LIMIT ?`,
-    [error, String(batchSize)],
-  );
-  return result.affectedRows;
+  return db.transaction(async (tx) => {
+    const rows = await tx.select<{ id: string }>(`SELECT id FROM \`${t.task}\` WHERE ${overdue} ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, [String(batchSize)]);
+    if (rows.length === 0) return 0;
+    const ids = rows.map((row) => String(row.id));
+    const result = await tx.write(
+      `UPDATE \`${t.task}\` SET state = 'expired', error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
+        WHERE id IN (${placeholders(ids.length)}) AND ${overdue}`,
+      [error, ...ids],
+    );
+    return result.affectedRows;
+  });
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TaskmanError } from '../errors';
 import { claimableCondition } from './claimTasks';
-import { Database, Queryable, TableNames, Value } from './connection';
+import { CommandQueryable, Database, TableNames } from './connection';
 
 export interface ClaimableWaitRequest {
   schedulerId: string;
@@ -47,6 +47,9 @@ export interface ClaimableWaitRequest {
  *   tasks committed since the last one, and NOW(6) is read per look, so a task that becomes due
  *   (`run_after`) during the wait ends it too.
  */
+/** The wait's client-side deadline is its longest wait plus this: a cut-off server never holds a scheduler. */
+const CALL_DEADLINE_MARGIN_MS = 5_000;
+
 export async function waitForClaimableTask(db: Database, request: ClaimableWaitRequest, signal: AbortSignal): Promise<string | null | undefined> {
   const { fastestMs, slowestMs, idleMs } = request.pace;
   const rows = await db.interruptibleCall<{ application: string | null }>(`CALL \`${waitProcedure(db.tables).name}\`(?, ?, ?, ?, ?, ?)`, [
@@ -56,7 +59,7 @@ export async function waitForClaimableTask(db: Database, request: ClaimableWaitR
     Math.max(1, Math.round(Math.max(fastestMs, slowestMs))),
     Math.max(0, Math.round(idleMs)),
     Math.max(0, Math.round(request.maxWaitMs)),
-  ], signal);
+  ], signal, request.maxWaitMs + CALL_DEADLINE_MARGIN_MS);
   if (rows === undefined) return undefined;
   return rows[0]?.application ?? null;
 }
@@ -111,7 +114,7 @@ const NOT_ALLOWED = new Set(['ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DEN
  * Creates this version's wait procedure unless it exists; run by migrate() under its lock. A user
  * not allowed to create routines still migrates: its schedulers say so and poll.
  */
-export async function ensureWaitProcedure(connection: Queryable & { command(sql: string, values?: Value[]): Promise<void> }, t: TableNames): Promise<void> {
+export async function ensureWaitProcedure(connection: CommandQueryable, t: TableNames): Promise<void> {
   const procedure = waitProcedure(t);
   const existing = await connection.select(
     `SELECT 1 AS found FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_NAME = ? AND ROUTINE_TYPE = 'PROCEDURE'`,

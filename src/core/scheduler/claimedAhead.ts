@@ -84,6 +84,10 @@ export class ClaimedAhead {
     return index < 0 ? undefined : this.held.splice(index, 1)[0];
   }
 
+  has(taskId: string): boolean {
+    return this.held.some((entry) => entry.task.id === taskId);
+  }
+
   remove(taskId: string): HeldTask | undefined {
     const index = this.held.findIndex((entry) => entry.task.id === taskId);
     return index < 0 ? undefined : this.held.splice(index, 1)[0];

@@ -1,4 +1,4 @@
-import { isTransientDatabaseError } from '../database/connection';
+import { isConflict, isTransientDatabaseError } from '../database/databaseErrors';
 import { errorMessage } from '../errors';
 import { Logger } from '../logger';
 import { backoffDelay, sleep } from '../timing';
@@ -17,7 +17,20 @@ export class DatabaseHealth {
     private readonly on: { unavailable(error: Error): void; available(): void },
   ) {}
 
-  unavailable(error: Error): void {
+  /**
+   * A call failed with a transient error. A conflict (deadlock, Galera certification conflict, a
+   * row locked elsewhere) means the server answered: it is logged as what it is and changes
+   * nothing here; anything else means the database is unavailable.
+   */
+  failed(error: Error): void {
+    if (isConflict(error)) {
+      this.logger.debug(`retrying after a conflict: ${errorMessage(error)}`);
+      return;
+    }
+    this.unavailable(error);
+  }
+
+  private unavailable(error: Error): void {
     this.lastErrorAt = performance.now();
     if (this.down) return;
     this.down = true;
@@ -32,7 +45,7 @@ export class DatabaseHealth {
     this.on.available();
   }
 
-  /** Milliseconds since a call last failed; Infinity if none has. */
+  /** Milliseconds since a call last found the database unavailable; Infinity if none has. */
   sinceLastError(): number {
     return this.lastErrorAt === undefined ? Infinity : performance.now() - this.lastErrorAt;
   }
@@ -49,7 +62,7 @@ export class DatabaseHealth {
         return result;
       } catch (error) {
         if (!isTransientDatabaseError(error) || cancelled()) throw error;
-        this.unavailable(error as Error);
+        this.failed(error as Error);
         await sleep(backoffDelay(attempt));
         if (cancelled()) return undefined;
       }

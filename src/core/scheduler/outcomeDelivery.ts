@@ -28,6 +28,7 @@ export class OutcomeDelivery {
   private readonly journal: OutcomeJournal;
   private readonly writer: OutcomeWriter;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly undelivered = new Set<string>();
   private closed = false;
 
   constructor(private readonly options: OutcomeDeliveryOptions) {
@@ -46,7 +47,16 @@ export class OutcomeDelivery {
   deliver(entry: JournalEntry): void {
     const delivery = this.journalAndWrite(entry);
     this.inFlight.add(delivery);
-    void delivery.finally(() => this.inFlight.delete(delivery));
+    this.undelivered.add(entry.taskId);
+    void delivery.finally(() => {
+      this.inFlight.delete(delivery);
+      this.undelivered.delete(entry.taskId);
+    });
+  }
+
+  /** A task whose run is over and whose outcome is on its way: its row is still `running`, and must stay so. */
+  isDelivering(taskId: string): boolean {
+    return this.undelivered.has(taskId);
   }
 
   /** Waits up to `ms` for the deliveries in flight, then closes the journal (what is undelivered stays in it). */
@@ -74,7 +84,7 @@ export class OutcomeDelivery {
           logger.error(`task ${taskId}: outcome could not be written and is kept in ${this.journal.file}: ${errorMessage(error)}`);
           return;
         }
-        health.unavailable(error as Error);
+        health.failed(error as Error);
         if (this.closed) return;
         await sleep(backoffDelay(attempt), stopSignal);
         if (stopSignal.aborted && attempt > 3) return;

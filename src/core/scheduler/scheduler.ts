@@ -2,11 +2,12 @@ import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationConfig } from '../config';
-import { claimTasks, hasClaimableTask, releaseClaimedTasks } from '../database/claimTasks';
-import { Database, isTransientDatabaseError } from '../database/connection';
+import { claimTasks, hasClaimableTask, releaseClaimedTasks, releaseStrayTasks } from '../database/claimTasks';
+import { Database, SESSION_SETTINGS } from '../database/connection';
+import { isConflict, isTransientDatabaseError } from '../database/databaseErrors';
 import { backoffDelay, sleep, withinTime } from '../timing';
-import { findAbortRequests, StartMark } from '../database/runningTasks';
-import { deregisterScheduler, heartbeat, registerScheduler, sweepDeadSchedulers } from '../database/schedulers';
+import { findAbortRequests, findOwnedRunningTasks, StartMark } from '../database/runningTasks';
+import { deregisterScheduler, heartbeat, registerScheduler, settleOrphanedTasks, sweepDeadSchedulers } from '../database/schedulers';
 import { expireOverdueTasks } from '../database/taskAdmin';
 import { errorMessage, SchedulerFencedError } from '../errors';
 import { Logger, silentLogger } from '../logger';
@@ -17,6 +18,7 @@ import { DatabaseWake } from './databaseWake';
 import { OutcomeDelivery } from './outcomeDelivery';
 import { RunnerPool } from './runnerPool';
 import { StartMarks } from './startMarks';
+import { StrayClaims } from './strayClaims';
 import { TaskRun, TaskRunContext } from './taskRun';
 
 export interface SchedulerOptions {
@@ -117,8 +119,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private wakeController = new AbortController();
   private readonly stopController = new AbortController();
   private loops: Promise<void>[] = [];
-  private lastMaintenanceAt = 0;
   private lastAbortCheckAt = 0;
+  /** Releases of tasks we will not run, written off the poll loop (see releaseLater). */
+  private readonly releases = new Set<Promise<void>>();
+  private readonly strays: StrayClaims;
   /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
   private readonly busyApplications = new Set<string>();
   private readonly databaseWake: DatabaseWake;
@@ -135,6 +139,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.databaseWake = new DatabaseWake(this.db, this.logger);
     this.claimedAhead = new ClaimedAhead(this.options.claimAheadMs, holdLimitMs(this.options.claimAheadMs));
     this.startMarks = new StartMarks(this.db, this.logger);
+    this.strays = new StrayClaims(this.options.heartbeatIntervalMs, (SESSION_SETTINGS.idleTimeoutSeconds + 2) * 1000);
     this.health = new DatabaseHealth(this.logger, {
       unavailable: (error) => this.emit('database-unavailable', error),
       available: () => this.emit('database-available'),
@@ -197,7 +202,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     });
     this.delivery.adoptOrphans();
     await this.register();
-    this.loops = [this.pollLoop(), this.heartbeatLoop()];
+    this.loops = [this.pollLoop(), this.heartbeatLoop(), this.maintenanceLoop()];
   }
 
   /** Polls now instead of at the next interval (a task was just submitted in this process). */
@@ -211,7 +216,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.applications = [...applications];
     this.pool.retain(this.applications);
     // Claimed under the old configuration: for any scheduler (this one included) to claim again.
-    void this.releaseHeld(this.claimedAhead.takeAll(), 'the applications changed');
+    this.releaseLater(this.claimedAhead.takeAll(), 'the applications changed');
     if (this.schedulerId) {
       heartbeat(this.db, this.schedulerId, this.running.size, this.registeredApplications()).catch(() => undefined);
     }
@@ -246,7 +251,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     this.state = 'stopping';
     this.logger.info(`scheduler ${this.schedulerId}: stopping (${this.running.size} running)`);
-    const held = this.releaseHeld(this.claimedAhead.takeAll(), 'the scheduler is stopping');
+    this.releaseLater(this.claimedAhead.takeAll(), 'the scheduler is stopping');
     this.wake();
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs;
     const allDone = () => Promise.all([...this.running.values()].map((entry) => entry.done));
@@ -255,13 +260,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       for (const taskId of this.running.keys()) this.abortTask(taskId, 'scheduler shutting down');
       await allDone();
     }
-    await held;
     this.stopController.abort();
     this.databaseWake.close();
     this.pool.close();
     await Promise.all(this.loops);
     // Claimed by a claim that was in flight when the stop began.
-    await this.releaseHeld(this.claimedAhead.takeAll(), 'the scheduler is stopping');
+    this.releaseLater(this.claimedAhead.takeAll(), 'the scheduler is stopping');
+    await Promise.all([...this.releases]);
+    // A claim whose reply was lost: put its tasks back rather than have deregistration call them lost.
+    if (this.strays.due(Infinity)) await this.reconcile().catch((error) => this.logger.warn(`could not reconcile the tasks under scheduler ${this.schedulerId}: ${errorMessage(error)}`));
     // Deliveries still failing (database away) stay in the journal for the next start.
     await this.delivery?.close(Math.min(5000, timeoutMs));
     if (this.schedulerId) {
@@ -298,7 +305,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         return;
       } catch (error) {
         if (!isTransientDatabaseError(error)) throw error;
-        this.health.unavailable(error as Error);
+        this.health.failed(error as Error);
         await sleep(backoffDelay(attempt), this.stopController.signal);
       }
     }
@@ -384,11 +391,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async poll(woken: boolean): Promise<number> {
     if (!this.schedulerId) return 0;
     const now = performance.now();
-    if (now - this.lastMaintenanceAt >= this.options.heartbeatIntervalMs) {
-      this.lastMaintenanceAt = now;
-      await this.maintain();
-    }
-    await this.releaseHeld(this.claimedAhead.takeOverdue(now), `no slot took them within ${this.claimedAhead.holdLimitMs} ms`);
+    if (this.strays.due(now)) await this.reconcile();
+    this.releaseLater(this.claimedAhead.takeOverdue(now), `no slot took them within ${this.claimedAhead.holdLimitMs} ms`);
     // On its own cadence, not on every wake: a busy scheduler is woken once per finished task.
     if (this.running.size + this.claimedAhead.size > 0 && now - this.lastAbortCheckAt >= this.options.pollIntervalMs) {
       this.lastAbortCheckAt = now;
@@ -400,7 +404,25 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.claim(woken);
   }
 
-  /** Sweeping dead schedulers and expiring overdue tasks: cheap, but not needed every poll. */
+  /**
+   * Sweeping dead schedulers, settling orphaned tasks and expiring overdue ones: on a timer of its
+   * own, so that a statement that meets another scheduler's locks (for at most the session's lock
+   * wait) never holds up claims.
+   */
+  private async maintenanceLoop(): Promise<void> {
+    while (!this.stopController.signal.aborted) {
+      if (this.schedulerId && this.state === 'running') {
+        try {
+          await this.maintain();
+          this.health.available();
+        } catch (error) {
+          await this.handleLoopError(error, 'maintenance');
+        }
+      }
+      await sleep(this.options.heartbeatIntervalMs * (0.8 + 0.4 * Math.random()), this.stopController.signal);
+    }
+  }
+
   private async maintain(): Promise<void> {
     // After an outage every scheduler's heartbeat is stale; give them a full timeout to come back
     // before judging anyone dead.
@@ -410,8 +432,44 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.logger.warn(`swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost`);
       }
     }
+    const orphans = await settleOrphanedTasks(this.db);
+    if (orphans.schedulers.length) {
+      this.logger.warn(`settled the running tasks of gone scheduler(s) ${orphans.schedulers.join(', ')}: ${orphans.requeued} task(s) back to pending, ${orphans.lost} lost`);
+    }
     const expired = await expireOverdueTasks(this.db);
     if (expired) this.logger.info(`${expired} pending task(s) passed their start-before deadline: expired`);
+  }
+
+  /**
+   * Compares the `running` rows under our id with what this scheduler runs, holds or is
+   * delivering, and puts back the others (StrayClaims): never handed to a runner here, so no code
+   * of theirs ran. Runs in the poll loop, between claims, so that no claim is in flight.
+   */
+  private async reconcile(): Promise<void> {
+    const schedulerId = this.schedulerId;
+    if (!schedulerId) return;
+    const began = performance.now();
+    let owned: string[];
+    try {
+      owned = await findOwnedRunningTasks(this.db, schedulerId);
+    } catch (error) {
+      this.strays.failed();
+      throw error;
+    }
+    this.strays.checked(began);
+    const strays = owned.filter((id) => !this.running.has(id) && !this.claimedAhead.has(id) && !this.delivery?.isDelivering(id));
+    if (strays.length === 0) return;
+    this.track(
+      releaseStrayTasks(this.db, strays, schedulerId).then(
+        (released) => {
+          if (released) this.logger.warn(`scheduler ${schedulerId}: put back ${released} task(s) it was recorded as running but never started (a reply from the database was lost): ${strays.join(', ')}`);
+        },
+        (error) => {
+          this.strays.suspect(performance.now());
+          this.logger.warn(`could not put back ${strays.length} task(s) never started here; retrying: ${errorMessage(error)}`);
+        },
+      ),
+    );
   }
 
   /**
@@ -445,7 +503,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (!found) continue;
       }
       // The tasks for free slots are marked started in the claim itself; those claimed ahead when a slot takes them.
-      const claimed = await claimTasks(this.db, { ...request, limit: limit + ahead, startNow: limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs });
+      const claimed = await claimTasks(this.db, { ...request, limit: limit + ahead, startNow: limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }).catch((error) => {
+        // No answer: the claim may have committed anyway (a lost reply). A conflict was rolled back.
+        if (!isConflict(error)) this.strays.suspect(performance.now());
+        throw error;
+      });
       this.health.available();
       if (claimed.length === limit + ahead) this.busyApplications.add(app.name);
       else this.busyApplications.delete(app.name);
@@ -469,17 +531,28 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  /** Back to pending, for any scheduler to claim; if that fails, a sweeper or our deregistration requeues them. */
-  private async releaseHeld(held: HeldTask[], why: string): Promise<void> {
+  /**
+   * Back to pending, for any scheduler to claim, written off the poll loop: the rows are ours, but
+   * an admin write may hold one for a moment. If the write fails, reconciliation puts them back.
+   */
+  private releaseLater(held: HeldTask[], why: string): void {
     for (const schedulerId of new Set(held.map((entry) => entry.schedulerId))) {
       const ids = held.filter((entry) => entry.schedulerId === schedulerId).map((entry) => entry.task.id);
-      try {
-        const released = await releaseClaimedTasks(this.db, ids, schedulerId);
-        this.logger.debug(`released ${released} task(s) claimed ahead: ${why}`);
-      } catch (error) {
-        this.logger.warn(`could not release ${ids.length} task(s) claimed ahead (${why}): ${errorMessage(error)}`);
-      }
+      this.track(
+        releaseClaimedTasks(this.db, ids, schedulerId).then(
+          (released) => this.logger.debug(`released ${released} task(s) claimed ahead: ${why}`),
+          (error) => {
+            this.strays.suspect(performance.now());
+            this.logger.warn(`could not release ${ids.length} task(s) claimed ahead (${why}); retrying: ${errorMessage(error)}`);
+          },
+        ),
+      );
     }
+  }
+
+  private track(write: Promise<void>): void {
+    this.releases.add(write);
+    void write.finally(() => this.releases.delete(write));
   }
 
   private startTask(task: Task, app: ApplicationConfig, schedulerId: string, options: { markedInClaim?: boolean } = {}): void {
@@ -517,7 +590,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (this.stopController.signal.aborted) return;
       if (!schedulerId) continue;
       try {
-        const alive = await heartbeat(this.db, schedulerId, this.running.size);
+        // A heartbeat stuck on a dead connection would let our row go stale: it gets a third of the timeout.
+        const alive = await heartbeat(this.db, schedulerId, this.running.size, undefined, { timeoutMs: Math.max(1000, this.options.heartbeatTimeoutMs / 3) });
         this.health.available();
         if (!alive) await this.onFenced(schedulerId);
       } catch (error) {
@@ -529,7 +603,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async handleLoopError(error: unknown, where: string): Promise<void> {
     if (error instanceof SchedulerFencedError) return this.onFenced(error.schedulerId);
     if (isTransientDatabaseError(error)) {
-      this.health.unavailable(error as Error);
+      this.health.failed(error as Error);
       return;
     }
     this.logger.error(`${where}: ${errorMessage(error)}`);
