@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as mysql from 'mysql2/promise';
 import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/core';
 import { connectionOptions } from '../helpers/database';
+import { freePort } from '../helpers/faultProxy';
 
 export interface Profile {
   name: 'small' | 'full';
@@ -27,25 +29,47 @@ export interface Row {
   ok: boolean;
 }
 
-/** A private server (the outage case stops it), one database per case, a side table of executions. */
+/**
+ * A private server (the outage case stops it), one database per case, a side table of executions.
+ * It listens on its unix socket and on 127.0.0.1, where the network cases put a fault-injecting
+ * proxy between schedulers and the server.
+ */
 export class ChaosContext {
-  private constructor(readonly dataDir: string, readonly serverUrl: string) {}
+  private constructor(
+    readonly dataDir: string,
+    readonly serverUrl: string,
+    /** The options the server was started with, to start it again the same way. */
+    readonly serverArgs: string[],
+    readonly tcp: { host: string; port: number; user: string; password: string },
+  ) {}
 
   static async start(): Promise<ChaosContext> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-chaos-'));
-    const server = await ensureEmbeddedServer({ dataDir, serverArgs: ['--innodb-flush-log-at-trx-commit=2'] });
-    return new ChaosContext(dataDir, server.url);
+    const port = await freePort();
+    const serverArgs = ['--innodb-flush-log-at-trx-commit=2', '--skip-networking=0', '--bind-address=127.0.0.1', `--port=${port}`];
+    const server = await ensureEmbeddedServer({ dataDir, serverArgs });
+    const tcp = { host: '127.0.0.1', port, user: 'taskman', password: randomBytes(9).toString('hex') };
+    const admin = await mysql.createConnection(connectionOptions(server.url) as mysql.ConnectionOptions);
+    await admin.query(`CREATE USER IF NOT EXISTS 'taskman'@'127.0.0.1' IDENTIFIED BY '${tcp.password}'`);
+    await admin.query(`GRANT ALL PRIVILEGES ON *.* TO 'taskman'@'127.0.0.1'`);
+    await admin.end();
+    return new ChaosContext(dataDir, server.url, serverArgs, tcp);
+  }
+
+  /** The URL of a case's database over TCP to `port` (the server's own, or a proxy's). */
+  tcpUrl(database: string, port = this.tcp.port, query = 'ssl-mode=disabled'): string {
+    return `mysql://${this.tcp.user}:${this.tcp.password}@${this.tcp.host}:${port}/${database}?${query}`;
   }
 
   /** A fresh database for one case, with the executions table the task bodies write to. */
-  async database(name: string): Promise<{ url: string; taskman: Taskman; sql: mysql.Connection; payload: Record<string, unknown> }> {
+  async database(name: string): Promise<{ url: string; database: string; taskman: Taskman; sql: mysql.Connection; payload: Record<string, unknown> }> {
     const url = this.serverUrl.replace('/taskman?', `/chaos_${name}?`);
     const admin = await mysql.createConnection(connectionOptions(this.serverUrl) as mysql.ConnectionOptions);
     await admin.query(`CREATE DATABASE IF NOT EXISTS \`chaos_${name}\``);
     await admin.changeUser({ database: `chaos_${name}` });
     await admin.query('CREATE TABLE IF NOT EXISTS executions (task_id BIGINT PRIMARY KEY, runs INT NOT NULL, pid INT NOT NULL)');
     const taskman = await Taskman.connect({ url, connectRetries: 20 });
-    return { url, taskman, sql: admin, payload: { connection: connectionOptions(url), table: 'executions' } };
+    return { url, database: `chaos_${name}`, taskman, sql: admin, payload: { connection: connectionOptions(url), table: 'executions' } };
   }
 
   async stop(): Promise<void> {

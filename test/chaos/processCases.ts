@@ -140,7 +140,7 @@ export async function outage(ctx: ChaosContext, profile: Profile): Promise<Row> 
       await new Promise((resolve) => setTimeout(resolve, 700));
       await stopEmbeddedServer({ dataDir: ctx.dataDir });
       await new Promise((resolve) => setTimeout(resolve, 1200));
-      await ensureEmbeddedServer({ dataDir: ctx.dataDir, serverArgs: ['--innodb-flush-log-at-trx-commit=2'] });
+      await ensureEmbeddedServer({ dataDir: ctx.dataDir, serverArgs: ctx.serverArgs });
     }
     const reconnected = await ctx.database('outage');
     client = reconnected.taskman;

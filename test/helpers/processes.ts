@@ -15,11 +15,11 @@ export interface SchedulerProcess {
   stderr(): string;
 }
 
-export function spawnScheduler(url: string, apps: string[], options: Record<string, unknown> = {}, journalDir?: string): SchedulerProcess {
+export function spawnScheduler(url: string, apps: string[], options: Record<string, unknown> = {}, journalDir?: string, extraEnv: Record<string, string> = {}): SchedulerProcess {
   const dir = journalDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-journal-'));
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test', 'helpers', 'schedulerProcess.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, TASKMAN_TEST_SCHEDULER: JSON.stringify({ url, apps, journalDir: dir, options }) },
+    env: { ...process.env, ...extraEnv, TASKMAN_TEST_SCHEDULER: JSON.stringify({ url, apps, journalDir: dir, options }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
