@@ -4,6 +4,8 @@
  * healed, half-open connections, a proxy that resets everything, the server killing a claim's
  * connection, and a slow link. Each scheduler is its own process, as `taskman worker` is.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as mysql from 'mysql2/promise';
 import { Taskman } from '../../src/core';
 import { FaultProxy } from '../helpers/faultProxy';
@@ -32,8 +34,11 @@ async function setUp(ctx: ChaosContext, name: string): Promise<Setup> {
   return { taskman, sql, payload, proxy, proxiedUrl: ctx.tcpUrl(database, proxy.port), directUrl: ctx.tcpUrl(database), schedulers: [] };
 }
 
-async function tearDown(setup: Setup): Promise<void> {
+async function tearDown(setup: Setup, name: string): Promise<void> {
   for (const s of setup.schedulers) s.child.kill('SIGKILL');
+  // TASKMAN_CHAOS_LOGS=dir keeps what each scheduler logged, to read a miss.
+  const dir = process.env.TASKMAN_CHAOS_LOGS;
+  if (dir) setup.schedulers.forEach((s, i) => fs.writeFileSync(path.join(dir, `${name}-${i}.log`), s.stderr()));
   await setup.proxy.close();
   await setup.taskman.close();
   await setup.sql.end();
@@ -125,7 +130,7 @@ export async function lostReplies(ctx: ChaosContext): Promise<Row[]> {
         ok: stuck === 0 && seen.duplicated === 0 && seen.tasks === recorded && wrong.length === 0 && fired >= 1,
       });
     } finally {
-      await tearDown(setup);
+      await tearDown(setup, `lost_${c.kind.replace(/\W+/g, '_')}`);
     }
   }
   rows.push(await lostAbortReply(ctx));
@@ -155,7 +160,7 @@ async function lostAbortReply(ctx: ChaosContext): Promise<Row> {
     };
   } finally {
     await client.close();
-    await tearDown(setup);
+    await tearDown(setup, 'lost_abort');
   }
 }
 
@@ -220,7 +225,7 @@ export async function partition(ctx: ChaosContext, profile: Profile): Promise<Ro
       ok: ratio >= 0.5 && settledMs <= bound && Number.isFinite(recoveredMs) && ranByA && seen.duplicated === 0 && stuck === 0,
     };
   } finally {
-    await tearDown(setup);
+    await tearDown(setup, 'partition');
   }
 }
 
@@ -247,7 +252,7 @@ export async function halfOpen(ctx: ChaosContext): Promise<Row> {
       ok: stuck === 0 && seen.duplicated === 0 && tasks.every((t) => t.state === 'succeeded') && s.schedulerIds().length === 1,
     };
   } finally {
-    await tearDown(setup);
+    await tearDown(setup, 'half_open');
   }
 }
 
@@ -279,7 +284,7 @@ export async function resetEverything(ctx: ChaosContext): Promise<Row> {
       ok: attempts <= 80 && unavailable === 1 && back === 1 && stuck === 0 && tasks.every((t) => t.state === 'succeeded'),
     };
   } finally {
-    await tearDown(setup);
+    await tearDown(setup, 'reset_all');
   }
 }
 
@@ -311,7 +316,7 @@ export async function killedMidClaim(ctx: ChaosContext): Promise<Row> {
       ok: threads.length > 0 && stuck === 0 && seen.duplicated === 0 && tasks.every((t) => t.state === 'succeeded') && a.child.exitCode === null,
     };
   } finally {
-    await tearDown(setup);
+    await tearDown(setup, 'killed_claim');
   }
 }
 
@@ -340,6 +345,6 @@ export async function latency(ctx: ChaosContext, profile: Profile): Promise<Row>
       ok: seen.duplicated === 0 && seen.tasks === 2 * count,
     };
   } finally {
-    await tearDown(setup);
+    await tearDown(setup, 'latency');
   }
 }

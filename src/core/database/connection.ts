@@ -74,6 +74,34 @@ const COMMAND_TIMEOUT_MS = 10 * 60_000;
 /** Deadlocks and certification conflicts: a transaction is run again up to this many times. */
 const CONFLICT_ATTEMPTS = 5;
 
+const discarded = new WeakSet<object>();
+
+/** Destroys a connection (once): it is never handed out again. */
+function discard(connection: mysql.PoolConnection): void {
+  if (discarded.has(connection)) return;
+  discarded.add(connection);
+  connection.destroy();
+}
+
+/**
+ * `work` on `connection`, or a PROTOCOL_SEQUENCE_TIMEOUT error once `ms` passed, the connection
+ * destroyed. Our own timer, not the driver's per-query `timeout`: that one starts only when the
+ * command reaches the head of the connection's queue, does not cover the PREPARE that precedes a
+ * first execute(), and leaves the connection in the pool with the stuck command ahead of the next.
+ */
+function withDeadline<T>(connection: mysql.PoolConnection, work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      discard(connection);
+      reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'PROTOCOL_SEQUENCE_TIMEOUT', fatal: true }));
+    }, ms);
+  });
+  // What the destroyed connection reports later is of no interest any more.
+  work.catch(() => undefined);
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 export interface DatabaseOptions {
   tablePrefix?: string;
   logger?: Logger;
@@ -168,7 +196,7 @@ export class Database implements CommandQueryable {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.select('SELECT 1 AS ok');
-        const rows = await this.run((connection) => connection.query({ sql: "SHOW VARIABLES LIKE 'wsrep_on'", timeout: this.statementTimeoutMs }));
+        const rows = await this.run((connection) => connection.query("SHOW VARIABLES LIKE 'wsrep_on'"));
         this.galera = ((rows[0] as Row[])[0]?.Value as string | undefined)?.toUpperCase() === 'ON';
         return;
       } catch (error) {
@@ -182,16 +210,16 @@ export class Database implements CommandQueryable {
   }
 
   select<T extends Row = Row>(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<T[]> {
-    return this.run(async (connection) => (await connection.execute({ sql, values, timeout: options.timeoutMs ?? this.statementTimeoutMs }))[0] as T[]);
+    return this.run(async (connection) => (await connection.execute({ sql, values }))[0] as T[], options.timeoutMs);
   }
 
   write(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<WriteResult> {
-    return this.run(async (connection) => (await connection.execute({ sql, values, timeout: options.timeoutMs ?? this.statementTimeoutMs }))[0] as mysql.ResultSetHeader);
+    return this.run(async (connection) => (await connection.execute({ sql, values }))[0] as mysql.ResultSetHeader, options.timeoutMs);
   }
 
   /** Runs DDL or statements the binary protocol cannot prepare. Values still bound. */
   async command(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<void> {
-    await this.run((connection) => connection.query({ sql, values, timeout: options.timeoutMs ?? COMMAND_TIMEOUT_MS }));
+    await this.run((connection) => connection.query({ sql, values }), options.timeoutMs ?? COMMAND_TIMEOUT_MS);
   }
 
   /**
@@ -209,14 +237,14 @@ export class Database implements CommandQueryable {
     for (let attempt = 1; ; attempt++) {
       const connection = await this.acquire();
       try {
-        await connection.query({ sql: 'START TRANSACTION', timeout });
+        await withDeadline(connection, connection.query('START TRANSACTION'), timeout);
         const result = await body(this.on(connection, timeout));
-        await connection.query({ sql: 'COMMIT', timeout });
+        await withDeadline(connection, connection.query('COMMIT'), timeout);
         connection.release();
         return result;
       } catch (error) {
-        if (breaksConnection(error)) connection.destroy();
-        else await connection.query({ sql: 'ROLLBACK', timeout }).then(() => connection.release(), () => connection.destroy());
+        if (breaksConnection(error)) discard(connection);
+        else await withDeadline(connection, connection.query('ROLLBACK'), timeout).then(() => connection.release(), () => discard(connection));
         const wrapped = this.wrap(error);
         const retry = isConflict(wrapped) && (wrapped as { kind?: string }).kind !== 'locked' && attempt < CONFLICT_ATTEMPTS;
         if (!retry) throw wrapped;
@@ -239,12 +267,13 @@ export class Database implements CommandQueryable {
     let killed = false;
     const kill = () => {
       killed = true;
-      this.pool.query({ sql: 'KILL QUERY ?', values: [connection.threadId], timeout: this.statementTimeoutMs }).catch((error) => this.logger.debug(`KILL QUERY ${connection.threadId}: ${errorMessage(error)}`));
+      // Through run(): a connection whose KILL timed out must be destroyed, not handed out again.
+      this.run((other) => other.query('KILL QUERY ?', [connection.threadId])).catch((error) => this.logger.debug(`KILL QUERY ${connection.threadId}: ${errorMessage(error)}`));
     };
     signal.addEventListener('abort', kill, { once: true });
     let broken = false;
     try {
-      const [results] = await connection.query({ sql, values, timeout: timeoutMs });
+      const [results] = await withDeadline(connection, connection.query(sql, values), timeoutMs);
       return killed ? undefined : ((results as unknown[])[0] as T[]);
     } catch (error) {
       broken = breaksConnection(error);
@@ -252,7 +281,7 @@ export class Database implements CommandQueryable {
       throw this.wrap(error);
     } finally {
       signal.removeEventListener('abort', kill);
-      if (killed || broken) connection.destroy();
+      if (killed || broken) discard(connection);
       else connection.release();
     }
   }
@@ -291,21 +320,21 @@ export class Database implements CommandQueryable {
     const stream = (connection as unknown as { connection: { stream: { getPeerCertificate?: () => tls.PeerCertificate } } }).connection.stream;
     const failure = stream.getPeerCertificate ? tls.checkServerIdentity(this.target.host, stream.getPeerCertificate()) : new Error('the connection is not encrypted');
     if (failure) {
-      connection.destroy();
+      discard(connection);
       throw Object.assign(failure, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
     }
     this.identityChecked.add(connection);
   }
 
-  /** One statement on a pooled connection; a connection that timed out or broke is destroyed. */
-  private async run<T>(operation: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  /** One statement on a pooled connection, within its deadline; a connection that timed out or broke is destroyed. */
+  private async run<T>(operation: (connection: mysql.PoolConnection) => Promise<T>, timeoutMs = this.statementTimeoutMs): Promise<T> {
     const connection = await this.acquire();
     try {
-      const result = await operation(connection);
+      const result = await withDeadline(connection, operation(connection), timeoutMs);
       connection.release();
       return result;
     } catch (error) {
-      if (breaksConnection(error)) connection.destroy();
+      if (breaksConnection(error)) discard(connection);
       else connection.release();
       throw this.wrap(error);
     }
@@ -313,11 +342,16 @@ export class Database implements CommandQueryable {
 
   /** The statements of one transaction, on its connection. */
   private on(connection: mysql.PoolConnection, timeout: number): Queryable {
+    const run = async <T>(sql: string, values: Value[], options: StatementOptions): Promise<T> => {
+      try {
+        return (await withDeadline(connection, connection.execute({ sql, values }), options.timeoutMs ?? timeout))[0] as T;
+      } catch (error) {
+        throw this.wrap(error);
+      }
+    };
     return {
-      select: async <T extends Row>(sql: string, values: Value[] = [], options: StatementOptions = {}) =>
-        (await connection.execute({ sql, values, timeout: options.timeoutMs ?? timeout }).catch((error) => Promise.reject(this.wrap(error))))[0] as T[],
-      write: async (sql: string, values: Value[] = [], options: StatementOptions = {}) =>
-        (await connection.execute({ sql, values, timeout: options.timeoutMs ?? timeout }).catch((error) => Promise.reject(this.wrap(error))))[0] as mysql.ResultSetHeader,
+      select: <T extends Row>(sql: string, values: Value[] = [], options: StatementOptions = {}) => run<T[]>(sql, values, options),
+      write: (sql: string, values: Value[] = [], options: StatementOptions = {}) => run<mysql.ResultSetHeader>(sql, values, options),
     };
   }
 
