@@ -15,7 +15,7 @@ function buildProgram(): Command {
   const program = new Command('taskman')
     .description('Run long tasks reliably from MySQL: never lost, never run twice.')
     .version(typeof TASKMAN_VERSION === 'string' ? TASKMAN_VERSION : 'dev', '-V', "print Taskman's version")
-    .option('--database <url>', 'mysql://user:password@host:3306/database (or ?socket=/path); default: TASKMAN_DATABASE_URL, else the embedded server')
+    .option('--database <url>', 'mysql://user:password@host:3306/database (or ?socket=/path), TLS with ?ssl-mode=disabled|preferred|required|verify-ca|verify-identity&ssl-ca=PATH&ssl-cert=PATH&ssl-key=PATH (default verify-identity off loopback); default: TASKMAN_DATABASE_URL, else the embedded server')
     .option('--data-dir <dir>', "Taskman's data folder (embedded server, journal); default: TASKMAN_DATA_DIR or the platform's data folder")
     .addOption(new Option('--table-prefix <prefix>', 'prefix of Taskman\'s tables').default(undefined, 'taskman_'))
     .option('-v, --verbose', 'log what happens, and show stack traces of errors')

@@ -1,5 +1,6 @@
 /**
- * The reliability and security suite: races, crashes, outages, a zombie, hostile input, security.
+ * The reliability and security suite: races, crashes, outages, a zombie, hostile input, security,
+ * and the network: lost replies, partitions, half-open connections, resets, latency, TLS, Galera.
  * Task bodies record each execution in a side table with a unique key, so duplicates and losses
  * are counted, not guessed. Prints a table; exits non-zero on any miss.
  *   npm run test:chaos                 (the full profile: a few minutes)
@@ -7,6 +8,8 @@
  */
 import { ChaosContext, formatTable, Profile, PROFILES, Row } from './context';
 import { hostileInput, rowsNeverLoadCode } from './hostileCases';
+import { galera } from './galeraCase';
+import { halfOpen, killedMidClaim, latency, lostReplies, partition, resetEverything } from './networkCases';
 import { crashStorm, outage, race, zombie } from './processCases';
 import { embeddedServerIsPrivate, passwordNeverLeaks } from './securityCases';
 
@@ -21,6 +24,13 @@ export async function runChaos(profile: Profile, log: (line: string) => void = (
     ['security: rows name code', () => rowsNeverLoadCode(ctx)],
     ['security: password', () => passwordNeverLeaks(ctx)],
     ['security: embedded server', () => embeddedServerIsPrivate(ctx)],
+    ['lost replies', () => lostReplies(ctx)],
+    ['partition', () => partition(ctx, profile)],
+    ['half-open connections', () => halfOpen(ctx)],
+    ['every connection reset', () => resetEverything(ctx)],
+    ['KILL CONNECTION mid-claim', () => killedMidClaim(ctx)],
+    ['50 ms round trip', () => latency(ctx, profile)],
+    ['galera', () => galera(ctx, profile)],
     // Last: it restarts the server under everything else.
     ['database outage', () => outage(ctx, profile)],
   ];
