@@ -12,6 +12,7 @@ import { galera } from './galeraCase';
 import { halfOpen, killedMidClaim, latency, lostReplies, partition, resetEverything } from './networkCases';
 import { crashStorm, outage, race, zombie } from './processCases';
 import { embeddedServerIsPrivate, passwordNeverLeaks } from './securityCases';
+import { tls } from './tlsCase';
 
 export async function runChaos(profile: Profile, log: (line: string) => void = () => undefined): Promise<Row[]> {
   const ctx = await ChaosContext.start();
@@ -31,6 +32,7 @@ export async function runChaos(profile: Profile, log: (line: string) => void = (
     ['KILL CONNECTION mid-claim', () => killedMidClaim(ctx)],
     ['50 ms round trip', () => latency(ctx, profile)],
     ['galera', () => galera(ctx, profile)],
+    ['tls', () => tls(ctx, profile)],
     // Last: it restarts the server under everything else.
     ['database outage', () => outage(ctx, profile)],
   ];

@@ -134,6 +134,8 @@ export class Database implements CommandQueryable {
   /** verify-identity to an IP address (see checkIdentity). */
   private readonly checkIdentityOf: boolean;
   private readonly identityChecked = new WeakSet<object>();
+  private identityVerified = false;
+  private identityFailure: Error | undefined;
 
   constructor(target: DatabaseTarget, options: DatabaseOptions = {}) {
     this.target = target;
@@ -317,11 +319,21 @@ export class Database implements CommandQueryable {
    * address is checked here, on each new connection, before it runs anything.
    */
   private checkIdentity(connection: mysql.PoolConnection): void {
-    const stream = (connection as unknown as { connection: { stream: { getPeerCertificate?: () => tls.PeerCertificate } } }).connection.stream;
-    const failure = stream.getPeerCertificate ? tls.checkServerIdentity(this.target.host, stream.getPeerCertificate()) : new Error('the connection is not encrypted');
+    const stream = (connection as unknown as { connection: { stream: Partial<tls.TLSSocket> } }).connection.stream;
+    let failure: Error | undefined;
+    if (!stream.getPeerCertificate || !stream.isSessionReused) failure = new Error('the connection is not encrypted');
+    else if (stream.isSessionReused()) {
+      // A resumed TLS session shows no certificate: it continues one this pool verified (the
+      // driver keeps sessions per pool), unless a check of this pool ever failed.
+      if (!this.identityVerified || this.identityFailure) failure = this.identityFailure ?? new Error('a resumed TLS session whose certificate was never checked');
+    } else {
+      failure = tls.checkServerIdentity(this.target.host, stream.getPeerCertificate());
+      if (failure) this.identityFailure = failure;
+      else this.identityVerified = true;
+    }
     if (failure) {
       discard(connection);
-      throw Object.assign(failure, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+      throw Object.assign(new Error(failure.message), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
     }
     this.identityChecked.add(connection);
   }

@@ -48,13 +48,13 @@ export class OutcomeDelivery {
     const delivery = this.journalAndWrite(entry);
     this.inFlight.add(delivery);
     this.undelivered.add(entry.taskId);
-    void delivery.finally(() => {
-      this.inFlight.delete(delivery);
-      this.undelivered.delete(entry.taskId);
-    });
+    void delivery.finally(() => this.inFlight.delete(delivery));
   }
 
-  /** A task whose run is over and whose outcome is on its way: its row is still `running`, and must stay so. */
+  /**
+   * A task whose run is over and whose outcome the database has not taken: on its way, or given up
+   * on and kept in the journal. Its row is still `running` and must stay so: it ran.
+   */
   isDelivering(taskId: string): boolean {
     return this.undelivered.has(taskId);
   }
@@ -75,6 +75,7 @@ export class OutcomeDelivery {
       try {
         const written = await this.writer.write(taskId, schedulerId, outcome);
         this.journal.delivered(taskId);
+        this.undelivered.delete(taskId);
         health.available();
         if (!written) logger.warn(`task ${taskId}: outcome refused, the task is no longer owned by scheduler ${schedulerId} (it was declared lost)`);
         this.options.onDelivered(taskId, outcome, written);

@@ -123,6 +123,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Releases of tasks we will not run, written off the poll loop (see releaseLater). */
   private readonly releases = new Set<Promise<void>>();
   private readonly strays: StrayClaims;
+  /** Tasks whose run failed in the scheduler itself after a runner had them (rare; never strays). */
+  private readonly ranWithoutOutcome = new Set<string>();
   /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
   private readonly busyApplications = new Set<string>();
   private readonly databaseWake: DatabaseWake;
@@ -457,7 +459,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       throw error;
     }
     this.strays.checked(began);
-    const strays = owned.filter((id) => !this.running.has(id) && !this.claimedAhead.has(id) && !this.delivery?.isDelivering(id));
+    const strays = owned.filter((id) => !this.running.has(id) && !this.claimedAhead.has(id) && !this.delivery?.isDelivering(id) && !this.ranWithoutOutcome.has(id));
     if (strays.length === 0) return;
     this.track(
       releaseStrayTasks(this.db, strays, schedulerId).then(
@@ -566,7 +568,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.claimedAhead.recordRun(app.name, performance.now() - startedAt);
         this.delivery!.deliver({ taskId: task.id, schedulerId, outcome });
       })
-      .catch((error) => this.logger.error(`task ${task.id}: ${errorMessage(error)}`))
+      .catch((error) => {
+        this.logger.error(`task ${task.id}: ${errorMessage(error)}`);
+        // Its outcome is unknown; reconciliation must never take it for one that did not run.
+        if (run.handedToRunner) this.ranWithoutOutcome.add(task.id);
+      })
       .finally(() => {
         run.dispose();
         this.running.delete(task.id);

@@ -48,6 +48,8 @@ export class TaskRun {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Our claim was revoked (we were swept): the outcome must not be written. */
   private fenced = false;
+  /** A runner was given the task: its code may have run, so its row is never put back as a stray. */
+  handedToRunner = false;
 
   constructor(
     readonly task: Task,
@@ -126,6 +128,7 @@ export class TaskRun {
     const pooled = app.runner === 'pooled' && !debugging;
     const runner = pooled ? context.pool.acquire(app) : this.ownRunner(debugging);
     this.runner = runner;
+    this.handedToRunner = true;
     const finished = runner.run(
       {
         type: 'start',
