@@ -13,7 +13,7 @@ export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
 export type { AbortResult } from './database/taskAdmin';
 export type { TaskFilter } from './database/taskQueries';
 export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
-export type { DatabaseTarget } from './database/url';
+export type { DatabaseTarget, SslMode, TlsSettings } from './database/url';
 export { Scheduler } from './scheduler/scheduler';
 export type { SchedulerOptions, SchedulerEvents } from './scheduler/scheduler';
 export { ensureEmbeddedServer, stopEmbeddedServer, embeddedServerStatus, EMBEDDED_DATABASE } from './embedded/embeddedServer';

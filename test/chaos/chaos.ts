@@ -24,7 +24,7 @@ export async function runChaos(profile: Profile, log: (line: string) => void = (
     ['hostile input', () => hostileInput(ctx)],
     ['security: rows name code', () => rowsNeverLoadCode(ctx)],
     ['security: password', () => passwordNeverLeaks(ctx)],
-    ['security: embedded server', () => embeddedServerIsPrivate(ctx)],
+    ['security: embedded server', () => embeddedServerIsPrivate()],
     ['lost replies', () => lostReplies(ctx)],
     ['partition', () => partition(ctx, profile)],
     ['half-open connections', () => halfOpen(ctx)],

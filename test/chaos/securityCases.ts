@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as mysql from 'mysql2/promise';
-import { loadApplicationConfig, Logger, Taskman } from '../../src/core';
+import { ensureEmbeddedServer, loadApplicationConfig, Logger, stopEmbeddedServer, Taskman } from '../../src/core';
 import { serverPaths } from '../../src/core/embedded/dataDir';
 import { connectionOptions, fixtureApp, runnerScript } from '../helpers/database';
 import { cliPath } from '../helpers/cli';
@@ -62,8 +62,19 @@ export async function passwordNeverLeaks(ctx: ChaosContext): Promise<Row> {
 }
 
 /** The embedded server listens on no TCP port and keeps its folder private. */
-export async function embeddedServerIsPrivate(ctx: ChaosContext): Promise<Row> {
-  const paths = serverPaths(ctx.dataDir);
+/** The embedded server as users get it (the suite's own server also listens on 127.0.0.1, for the network cases). */
+export async function embeddedServerIsPrivate(): Promise<Row> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-private-'));
+  try {
+    await ensureEmbeddedServer({ dataDir });
+    return inspectServer(serverPaths(dataDir));
+  } finally {
+    await stopEmbeddedServer({ dataDir });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function inspectServer(paths: ReturnType<typeof serverPaths>): Row {
   const pid = Number(fs.readFileSync(paths.pidFile, 'utf8').trim());
   const socketInodes = new Set(fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
     try {

@@ -77,6 +77,13 @@ const MIGRATIONS: Migration[] = [
          COMMENT 'run under the inspector, and claimable only by this scheduler' AFTER scheduler_id`,
     ],
   },
+  {
+    version: 3,
+    name: 'tasks by the scheduler debugging them',
+    // A sweep and a deregistration end the pending tasks a gone scheduler was to debug; without
+    // this index that UPDATE read the whole table, under every sweep.
+    statements: (t) => [`ALTER TABLE \`${t.task}\` ADD KEY by_debug_scheduler (debug_scheduler_id, state)`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
