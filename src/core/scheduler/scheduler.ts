@@ -2,23 +2,23 @@ import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationConfig } from '../config';
-import { claimTasks, hasClaimableTask, releaseClaimedTasks, releaseStrayTasks } from '../database/claimTasks';
+import { claimTasks, hasClaimableTask } from '../database/claimTasks';
 import { Database, SESSION_SETTINGS } from '../database/connection';
 import { isConflict, isTransientDatabaseError } from '../database/databaseErrors';
 import { backoffDelay, sleep, withinTime } from '../timing';
-import { findAbortRequests, findOwnedRunningTasks, StartMark } from '../database/runningTasks';
-import { deregisterScheduler, heartbeat, registerScheduler, settleOrphanedTasks, sweepDeadSchedulers } from '../database/schedulers';
-import { expireOverdueTasks } from '../database/taskAdmin';
+import { findAbortRequests, StartMark } from '../database/runningTasks';
+import { deregisterScheduler, heartbeat, registerScheduler } from '../database/schedulers';
 import { errorMessage, SchedulerFencedError } from '../errors';
 import { Logger, silentLogger } from '../logger';
 import { Task, TaskState } from '../task';
-import { ClaimedAhead, HeldTask } from './claimedAhead';
+import { ClaimedAhead } from './claimedAhead';
 import { DatabaseHealth } from './databaseHealth';
 import { DatabaseWake } from './databaseWake';
 import { OutcomeDelivery } from './outcomeDelivery';
 import { RunnerPool } from './runnerPool';
 import { StartMarks } from './startMarks';
-import { StrayClaims } from './strayClaims';
+import { maintain } from './maintenance';
+import { Reconciliation } from './reconciliation';
 import { TaskRun, TaskRunContext } from './taskRun';
 
 export interface SchedulerOptions {
@@ -120,9 +120,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly stopController = new AbortController();
   private loops: Promise<void>[] = [];
   private lastAbortCheckAt = 0;
-  /** Releases of tasks we will not run, written off the poll loop (see releaseLater). */
-  private readonly releases = new Set<Promise<void>>();
-  private readonly strays: StrayClaims;
+  private readonly reconciliation: Reconciliation;
   /** Tasks whose run failed in the scheduler itself after a runner had them (rare; never strays). */
   private readonly ranWithoutOutcome = new Set<string>();
   /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
@@ -141,7 +139,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.databaseWake = new DatabaseWake(this.db, this.logger);
     this.claimedAhead = new ClaimedAhead(this.options.claimAheadMs, holdLimitMs(this.options.claimAheadMs));
     this.startMarks = new StartMarks(this.db, this.logger);
-    this.strays = new StrayClaims(this.options.heartbeatIntervalMs, (SESSION_SETTINGS.idleTimeoutSeconds + 2) * 1000);
+    // A COMMIT still on the wire when the client gave up lands within the server's wait_timeout, or never.
+    this.reconciliation = new Reconciliation(this.db, this.logger, { intervalMs: this.options.heartbeatIntervalMs, settleMs: (SESSION_SETTINGS.idleTimeoutSeconds + 2) * 1000 });
     this.health = new DatabaseHealth(this.logger, {
       unavailable: (error) => this.emit('database-unavailable', error),
       available: () => this.emit('database-available'),
@@ -218,7 +217,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.applications = [...applications];
     this.pool.retain(this.applications);
     // Claimed under the old configuration: for any scheduler (this one included) to claim again.
-    this.releaseLater(this.claimedAhead.takeAll(), 'the applications changed');
+    this.reconciliation.release(this.claimedAhead.takeAll(), 'the applications changed');
     if (this.schedulerId) {
       heartbeat(this.db, this.schedulerId, this.running.size, this.registeredApplications()).catch(() => undefined);
     }
@@ -253,7 +252,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     this.state = 'stopping';
     this.logger.info(`scheduler ${this.schedulerId}: stopping (${this.running.size} running)`);
-    this.releaseLater(this.claimedAhead.takeAll(), 'the scheduler is stopping');
+    this.reconciliation.release(this.claimedAhead.takeAll(), 'the scheduler is stopping');
     this.wake();
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs;
     const allDone = () => Promise.all([...this.running.values()].map((entry) => entry.done));
@@ -267,10 +266,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.pool.close();
     await Promise.all(this.loops);
     // Claimed by a claim that was in flight when the stop began.
-    this.releaseLater(this.claimedAhead.takeAll(), 'the scheduler is stopping');
-    await Promise.all([...this.releases]);
+    this.reconciliation.release(this.claimedAhead.takeAll(), 'the scheduler is stopping');
+    await this.reconciliation.settled();
     // A claim whose reply was lost: put its tasks back rather than have deregistration call them lost.
-    if (this.strays.due(Infinity)) await this.reconcile().catch((error) => this.logger.warn(`could not reconcile the tasks under scheduler ${this.schedulerId}: ${errorMessage(error)}`));
+    if (this.reconciliation.due(Infinity)) await this.reconcile().catch((error) => this.logger.warn(`could not reconcile the tasks under scheduler ${this.schedulerId}: ${errorMessage(error)}`));
     // Deliveries still failing (database away) stay in the journal for the next start.
     await this.delivery?.close(Math.min(5000, timeoutMs));
     if (this.schedulerId) {
@@ -393,8 +392,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async poll(woken: boolean): Promise<number> {
     if (!this.schedulerId) return 0;
     const now = performance.now();
-    if (this.strays.due(now)) await this.reconcile();
-    this.releaseLater(this.claimedAhead.takeOverdue(now), `no slot took them within ${this.claimedAhead.holdLimitMs} ms`);
+    if (this.reconciliation.due(now)) await this.reconcile();
+    this.reconciliation.release(this.claimedAhead.takeOverdue(now), `no slot took them within ${this.claimedAhead.holdLimitMs} ms`);
     // On its own cadence, not on every wake: a busy scheduler is woken once per finished task.
     if (this.running.size + this.claimedAhead.size > 0 && now - this.lastAbortCheckAt >= this.options.pollIntervalMs) {
       this.lastAbortCheckAt = now;
@@ -406,6 +405,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.claim(woken);
   }
 
+  /** Runs in the poll loop, between claims, so that no claim of ours is in flight (Reconciliation). */
+  private async reconcile(): Promise<void> {
+    if (!this.schedulerId) return;
+    await this.reconciliation.reconcile(
+      this.schedulerId,
+      (id) => this.running.has(id) || this.claimedAhead.has(id) || this.delivery!.isDelivering(id) || this.ranWithoutOutcome.has(id),
+    );
+  }
+
   /**
    * Sweeping dead schedulers, settling orphaned tasks and expiring overdue ones: on a timer of its
    * own, so that a statement that meets another scheduler's locks (for at most the session's lock
@@ -415,7 +423,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     while (!this.stopController.signal.aborted) {
       if (this.schedulerId && this.state === 'running') {
         try {
-          await this.maintain();
+          await maintain(this.db, { schedulerId: this.schedulerId, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, health: this.health, logger: this.logger });
           this.health.available();
         } catch (error) {
           await this.handleLoopError(error, 'maintenance');
@@ -423,55 +431,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       await sleep(this.options.heartbeatIntervalMs * (0.8 + 0.4 * Math.random()), this.stopController.signal);
     }
-  }
-
-  private async maintain(): Promise<void> {
-    // After an outage every scheduler's heartbeat is stale; give them a full timeout to come back
-    // before judging anyone dead.
-    if (this.health.sinceLastError() >= this.options.heartbeatTimeoutMs) {
-      const swept = await sweepDeadSchedulers(this.db, this.schedulerId!, this.options.heartbeatTimeoutMs);
-      if (swept.schedulers.length) {
-        this.logger.warn(`swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost`);
-      }
-    }
-    const orphans = await settleOrphanedTasks(this.db);
-    if (orphans.schedulers.length) {
-      this.logger.warn(`settled the running tasks of gone scheduler(s) ${orphans.schedulers.join(', ')}: ${orphans.requeued} task(s) back to pending, ${orphans.lost} lost`);
-    }
-    const expired = await expireOverdueTasks(this.db);
-    if (expired) this.logger.info(`${expired} pending task(s) passed their start-before deadline: expired`);
-  }
-
-  /**
-   * Compares the `running` rows under our id with what this scheduler runs, holds or is
-   * delivering, and puts back the others (StrayClaims): never handed to a runner here, so no code
-   * of theirs ran. Runs in the poll loop, between claims, so that no claim is in flight.
-   */
-  private async reconcile(): Promise<void> {
-    const schedulerId = this.schedulerId;
-    if (!schedulerId) return;
-    const began = performance.now();
-    let owned: string[];
-    try {
-      owned = await findOwnedRunningTasks(this.db, schedulerId);
-    } catch (error) {
-      this.strays.failed();
-      throw error;
-    }
-    this.strays.checked(began);
-    const strays = owned.filter((id) => !this.running.has(id) && !this.claimedAhead.has(id) && !this.delivery?.isDelivering(id) && !this.ranWithoutOutcome.has(id));
-    if (strays.length === 0) return;
-    this.track(
-      releaseStrayTasks(this.db, strays, schedulerId).then(
-        (released) => {
-          if (released) this.logger.warn(`scheduler ${schedulerId}: put back ${released} task(s) it was recorded as running but never started (a reply from the database was lost): ${strays.join(', ')}`);
-        },
-        (error) => {
-          this.strays.suspect(performance.now());
-          this.logger.warn(`could not put back ${strays.length} task(s) never started here; retrying: ${errorMessage(error)}`);
-        },
-      ),
-    );
   }
 
   /**
@@ -507,7 +466,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       // The tasks for free slots are marked started in the claim itself; those claimed ahead when a slot takes them.
       const claimed = await claimTasks(this.db, { ...request, limit: limit + ahead, startNow: limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }).catch((error) => {
         // No answer: the claim may have committed anyway (a lost reply). A conflict was rolled back.
-        if (!isConflict(error)) this.strays.suspect(performance.now());
+        if (!isConflict(error)) this.reconciliation.suspect();
         throw error;
       });
       this.health.available();
@@ -531,30 +490,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (!held) return;
       this.startTask(held.task, held.app, held.schedulerId);
     }
-  }
-
-  /**
-   * Back to pending, for any scheduler to claim, written off the poll loop: the rows are ours, but
-   * an admin write may hold one for a moment. If the write fails, reconciliation puts them back.
-   */
-  private releaseLater(held: HeldTask[], why: string): void {
-    for (const schedulerId of new Set(held.map((entry) => entry.schedulerId))) {
-      const ids = held.filter((entry) => entry.schedulerId === schedulerId).map((entry) => entry.task.id);
-      this.track(
-        releaseClaimedTasks(this.db, ids, schedulerId).then(
-          (released) => this.logger.debug(`released ${released} task(s) claimed ahead: ${why}`),
-          (error) => {
-            this.strays.suspect(performance.now());
-            this.logger.warn(`could not release ${ids.length} task(s) claimed ahead (${why}); retrying: ${errorMessage(error)}`);
-          },
-        ),
-      );
-    }
-  }
-
-  private track(write: Promise<void>): void {
-    this.releases.add(write);
-    void write.finally(() => this.releases.delete(write));
   }
 
   private startTask(task: Task, app: ApplicationConfig, schedulerId: string, options: { markedInClaim?: boolean } = {}): void {
