@@ -18,6 +18,8 @@ export function defaultDataDir(): string {
 export interface ServerPaths {
   root: string;
   dataDir: string;
+  /** The server's own tmpdir: a server deletes every `#sql*` file in its tmpdir when it starts, so a shared /tmp would lose other servers' temporary tables. */
+  tmpDir: string;
   socket: string;
   pidFile: string;
   logFile: string;
@@ -38,6 +40,7 @@ export function serverPaths(root: string): ServerPaths {
   return {
     root: base,
     dataDir: path.join(base, 'data'),
+    tmpDir: path.join(base, 'tmp'),
     socket,
     pidFile: path.join(base, 'mysqld.pid'),
     logFile: path.join(base, 'server.log'),

@@ -90,6 +90,7 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions = {}):
   const paths = serverPaths(options.dataDir ?? defaultDataDir());
   ensurePrivateDir(path.dirname(paths.root));
   ensurePrivateDir(paths.root);
+  ensurePrivateDir(paths.tmpDir);
   ensurePrivateDir(path.dirname(paths.socket));
   const reuse = async (): Promise<EmbeddedServerInfo | undefined> => {
     const pid = readPid(paths);
@@ -125,9 +126,9 @@ async function initialise(binary: ServerBinary, paths: ServerPaths, logger: Logg
   try {
     if (binary.flavor === 'mariadb') {
       ensurePrivateDir(paths.dataDir);
-      await run(binary.installer!, ['--no-defaults', `--datadir=${paths.dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve', ...userArgs()], { timeout: 120_000 });
+      await run(binary.installer!, ['--no-defaults', `--datadir=${paths.dataDir}`, `--tmpdir=${paths.tmpDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve', ...userArgs()], { timeout: 120_000 });
     } else {
-      await run(binary.server, ['--no-defaults', '--initialize-insecure', `--datadir=${paths.dataDir}`, ...userArgs()], { timeout: 120_000 });
+      await run(binary.server, ['--no-defaults', '--initialize-insecure', `--datadir=${paths.dataDir}`, `--tmpdir=${paths.tmpDir}`, ...userArgs()], { timeout: 120_000 });
     }
   } catch (cause) {
     const detail = (cause as { stderr?: string }).stderr?.trim().split('\n').slice(-5).join('\n') ?? errorMessage(cause);
@@ -142,6 +143,7 @@ async function startServer(binary: ServerBinary, paths: ServerPaths, options: Em
   const args = [
     '--no-defaults',
     `--datadir=${paths.dataDir}`,
+    `--tmpdir=${paths.tmpDir}`,
     `--socket=${paths.socket}`,
     '--skip-networking',
     `--pid-file=${paths.pidFile}`,
