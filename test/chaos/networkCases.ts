@@ -190,7 +190,8 @@ export async function partition(ctx: ChaosContext, profile: Profile): Promise<Ro
     // A starts some long tasks, so that it has started tasks when it is cut off.
     const longIds = await submitMany(setup.taskman, 6, 'recordThenSleep', { ...setup.payload, ms: 2500 });
     await waitUntil('A to start a task', async () => (await Promise.all(longIds.map((id) => setup.taskman.get(id)))).some((t) => t.schedulerId === aId && t.startedAt !== null), 30_000);
-    setup.proxy.addFault({ kind: 'partition-after-reply', match: /FOR UPDATE SKIP LOCKED/, times: 1 });
+    // The claim's pick (claimTasks), not the SKIP LOCKED selects of the sweep or the expiry.
+    setup.proxy.addFault({ kind: 'partition-after-reply', match: /AS claim_now/, times: 1 });
     await setup.taskman.submit({ application: APP, task: 'recordThenSleep', payload: { ...setup.payload, ms: 200 } });
     await waitUntil('A to be cut off mid-claim', async () => setup.proxy.stats.faultsFired > 0, 30_000);
     setup.proxy.partition();
@@ -294,7 +295,7 @@ export async function killedMidClaim(ctx: ChaosContext): Promise<Row> {
   try {
     const a = spawn(setup, setup.proxiedUrl, ['basic']);
     await waitForRegistration(a);
-    setup.proxy.addFault({ kind: 'partition-after-reply', match: /FOR UPDATE SKIP LOCKED/, times: 1 });
+    setup.proxy.addFault({ kind: 'partition-after-reply', match: /AS claim_now/, times: 1 });
     const ids = await submitMany(setup.taskman, 12, 'record', setup.payload);
     await waitUntil('a claim to be cut off', async () => setup.proxy.stats.faultsFired > 0, 30_000);
     // The claim's transaction is the open one that holds row locks.
