@@ -185,11 +185,13 @@ export async function partition(ctx: ChaosContext, profile: Profile): Promise<Ro
     const b = spawn(setup, setup.directUrl, ['basic']);
     await waitForRegistration(b);
     const usual = await rate(setup, count);
-    const a = spawn(setup, setup.proxiedUrl, ['basic']);
+    // A also serves an application B does not, whose two tasks run until they are stopped: A has
+    // started tasks when it is cut off, and B's slots stay free for what it measures.
+    const a = spawn(setup, setup.proxiedUrl, ['basic', 'pooled']);
     const aId = await waitForRegistration(a);
-    // A starts some long tasks, so that it has started tasks when it is cut off.
-    const longIds = await submitMany(setup.taskman, 6, 'recordThenSleep', { ...setup.payload, ms: 2500 });
-    await waitUntil('A to start a task', async () => (await Promise.all(longIds.map((id) => setup.taskman.get(id)))).some((t) => t.schedulerId === aId && t.startedAt !== null), 30_000);
+    const longIds: string[] = [];
+    for (let i = 0; i < 2; i++) longIds.push((await setup.taskman.submit({ application: 'fixture-pooled', task: 'abortable' })).id);
+    await waitUntil('A to start its tasks', async () => (await Promise.all(longIds.map((id) => setup.taskman.get(id)))).every((t) => t.schedulerId === aId && t.startedAt !== null), 30_000);
     // The claim's pick (claimTasks), not the SKIP LOCKED selects of the sweep or the expiry.
     setup.proxy.addFault({ kind: 'partition-after-reply', match: /AS claim_now/, times: 1 });
     await setup.taskman.submit({ application: APP, task: 'recordThenSleep', payload: { ...setup.payload, ms: 200 } });
@@ -220,10 +222,10 @@ export async function partition(ctx: ChaosContext, profile: Profile): Promise<Ro
     const dropped = (stderr.match(/outcome refused/g) ?? []).length;
     return {
       case: 'partition',
-      expected: `A cut off mid-claim, then partitioned ${(2.5 * TIMEOUT_MS) / 1000} s: B keeps ≥ 0.8× its rate (0.5× asserted), A settled ≤ ${bound / 1000} s, A comes back, 0 twice`,
+      expected: `A cut off mid-claim, then partitioned ${(2.5 * TIMEOUT_MS) / 1000} s: B keeps ≥ 0.8× its rate (0.6× asserted: a stall shows as ~0.3×), A settled ≤ ${bound / 1000} s, A comes back, 0 twice`,
       observed: `B at ${ratio.toFixed(2)}× its rate; A settled in ${(settledMs / 1000).toFixed(1)} s; A re-registered ${Number.isFinite(recoveredMs) ? `${(recoveredMs / 1000).toFixed(1)} s after the heal` : 'NEVER'} and ${ranByA ? 'ran' : 'did NOT run'} tasks; ${seen.duplicated} ran twice, ${stuck} stuck`,
       figures: `B ${usual.toFixed(1)} → ${during.toFixed(1)} tasks/s; A's connection attempts while cut off ${attempts}; outcomes A dropped ${dropped}; lost ${counts.lost}, succeeded ${counts.succeeded}`,
-      ok: ratio >= 0.5 && settledMs <= bound && Number.isFinite(recoveredMs) && ranByA && seen.duplicated === 0 && stuck === 0,
+      ok: ratio >= 0.6 && settledMs <= bound && Number.isFinite(recoveredMs) && ranByA && seen.duplicated === 0 && stuck === 0,
     };
   } finally {
     await tearDown(setup, 'partition');

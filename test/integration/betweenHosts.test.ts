@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as mysql from 'mysql2/promise';
 import { claimTasks, releaseStrayTasks } from '../../src/core/database/claimTasks';
 import { withLease } from '../../src/core/database/leaseLock';
+import { waitForClaimableTask } from '../../src/core/database/waitForClaimableTask';
 import { findOwnedRunningTasks } from '../../src/core/database/runningTasks';
 import { registerScheduler, settleOrphanedTasks } from '../../src/core/database/schedulers';
 import { expireOverdueTasks, purgeEndedTasks } from '../../src/core/database/taskAdmin';
@@ -88,6 +89,19 @@ describe('between hosts: the store', () => {
     await other.query('COMMIT');
     assert.ok((await purgeEndedTasks(db.taskman.database, 0)) >= 1);
     await assert.rejects(db.taskman.get(overdue[1].id), { code: 'TASK_NOT_FOUND' });
+  });
+
+  it('the wait inside the database reads past rows another session holds: it never queues behind a claim', async () => {
+    const { id } = await db.taskman.submit({ application: 'held-by-other', task: 't' });
+    await other.query('START TRANSACTION');
+    await other.query(`SELECT id FROM \`${db.taskman.database.tables.task}\` WHERE id = ? FOR UPDATE`, [id]);
+    try {
+      // A locking read would wait the session's 3 s lock wait, then fail as a conflict.
+      const found = await waitForClaimableTask(db.taskman.database, { schedulerId, applications: [{ name: 'held-by-other', version: '1' }], pace: { fastestMs: 5, slowestMs: 5, idleMs: 0 }, maxWaitMs: 50 }, new AbortController().signal);
+      assert.equal(found, 'held-by-other');
+    } finally {
+      await other.query('ROLLBACK');
+    }
   });
 
   it('a lease lets one holder at a time run its body, and a dead holder\'s lease is taken over once expired', async () => {

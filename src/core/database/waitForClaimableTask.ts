@@ -87,12 +87,16 @@ export function waitProcedure(t: TableNames): { name: string; create: string } {
        DECLARE found VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
        DECLARE started DATETIME(6) DEFAULT NOW(6);
        DECLARE deadline DATETIME(6) DEFAULT started + INTERVAL p_max_ms * 1000 MICROSECOND;
+       DECLARE CONTINUE HANDLER FOR NOT FOUND SET found = NULL;
        waiting: LOOP
          SET i = 0;
          WHILE found IS NULL AND i < n DO
-           SET found = (SELECT t.application FROM \`${t.task}\` t
-                         WHERE ${claimableCondition(application(0), application(1), 'p_scheduler_id')}
-                         ORDER BY t.priority, t.id LIMIT 1);
+           -- SELECT … INTO, not SET found = (SELECT …): MariaDB reads a SET's subquery that calls
+           -- NOW() with shared locks, so the wait would queue behind a claim's row locks (for the
+           -- whole lock wait, behind a scheduler cut off mid-claim) and claims would skip rows it held.
+           SELECT t.application INTO found FROM \`${t.task}\` t
+            WHERE ${claimableCondition(application(0), application(1), 'p_scheduler_id')}
+            ORDER BY t.priority, t.id LIMIT 1;
            SET i = i + 1;
          END WHILE;
          IF found IS NOT NULL OR NOW(6) >= deadline THEN LEAVE waiting; END IF;
