@@ -1,3 +1,5 @@
+import * as assert from 'node:assert/strict';
+
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes; then fails naming what it waited for. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
@@ -15,4 +17,14 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
   }
+}
+
+/** The error a promise rejects with (fails the test when it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as { code?: string; message: string };
+  }
+  assert.fail('expected a rejection');
 }

@@ -6,17 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as mysql from 'mysql2/promise';
 import { ensureEmbeddedServer, stopEmbeddedServer } from '../../src/core';
 import { FaultProxy, freePort } from '../helpers/faultProxy';
-import { waitFor } from '../helpers/wait';
-
-/** The error a promise rejects with (fails the test when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code?: string; message: string };
-  }
-  assert.fail('expected a rejection');
-}
+import { rejection, waitFor } from '../helpers/wait';
 
 const CONNECTION_CUT = ['ECONNRESET', 'PROTOCOL_CONNECTION_LOST'];
 

@@ -6,17 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import * as mysql from 'mysql2/promise';
 import { ensureEmbeddedServer, stopEmbeddedServer } from '../../src/core';
 import { FaultProxy, freePort } from '../helpers/faultProxy';
+import { rejection } from '../helpers/wait';
 import { makeCertificates, makeSignedCertificate, TestCertificates } from '../helpers/tlsCertificates';
-
-/** The error a promise rejects with (fails the test when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code?: string; message: string };
-  }
-  assert.fail('expected a rejection');
-}
 
 // What mysql2 says for each TLS failure, recorded so that Taskman's messages can explain them:
 // mysql2 replaces node's TLS error code with HANDSHAKE_SSL_ERROR and keeps node's message.
