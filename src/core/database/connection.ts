@@ -75,6 +75,14 @@ const COMMAND_TIMEOUT_MS = 10 * 60_000;
 const CONFLICT_ATTEMPTS = 5;
 
 const discarded = new WeakSet<object>();
+/** When each pooled connection was last given back (performance.now()). */
+const idleSince = new WeakMap<object, number>();
+
+/** Back to the pool, noting since when it is idle (see Database.acquire). */
+function giveBack(connection: mysql.PoolConnection): void {
+  idleSince.set(connection, performance.now());
+  connection.release();
+}
 
 /** Destroys a connection (once): it is never handed out again. */
 function discard(connection: mysql.PoolConnection): void {
@@ -135,6 +143,8 @@ export class Database implements CommandQueryable {
   private readonly checkIdentityOf: boolean;
   private readonly identityChecked = new WeakSet<object>();
   private identityVerified = false;
+  /** When a statement last missed its deadline (performance.now()). */
+  private deadlineMissedAt = -Infinity;
   private identityFailure: Error | undefined;
 
   constructor(target: DatabaseTarget, options: DatabaseOptions = {}) {
@@ -242,11 +252,11 @@ export class Database implements CommandQueryable {
         await withDeadline(connection, connection.query('START TRANSACTION'), timeout);
         const result = await body(this.on(connection, timeout));
         await withDeadline(connection, connection.query('COMMIT'), timeout);
-        connection.release();
+        giveBack(connection);
         return result;
       } catch (error) {
         if (breaksConnection(error)) discard(connection);
-        else await withDeadline(connection, connection.query('ROLLBACK'), timeout).then(() => connection.release(), () => discard(connection));
+        else await withDeadline(connection, connection.query('ROLLBACK'), timeout).then(() => giveBack(connection), () => discard(connection));
         const wrapped = this.wrap(error);
         const retry = isConflict(wrapped) && (wrapped as { kind?: string }).kind !== 'locked' && attempt < CONFLICT_ATTEMPTS;
         if (!retry) throw wrapped;
@@ -284,7 +294,7 @@ export class Database implements CommandQueryable {
     } finally {
       signal.removeEventListener('abort', kill);
       if (killed || broken) discard(connection);
-      else connection.release();
+      else giveBack(connection);
     }
   }
 
@@ -297,9 +307,17 @@ export class Database implements CommandQueryable {
   /** A connection of the pool; with ssl-mode=preferred, falls back to plain TCP once if the server has no TLS. */
   private async acquire(): Promise<mysql.PoolConnection> {
     try {
-      const connection = await this.pool.getConnection();
-      if (this.checkIdentityOf && !this.identityChecked.has(connection)) this.checkIdentity(connection);
-      return connection;
+      for (let tries = 0; ; tries++) {
+        const connection = await this.pool.getConnection();
+        // Idle since before a statement missed its deadline: on the same dead path, most likely
+        // (half-open after a partition); replaced rather than each costing a deadline of its own.
+        if ((idleSince.get(connection) ?? Infinity) < this.deadlineMissedAt && tries <= this.connectionLimit) {
+          discard(connection);
+          continue;
+        }
+        if (this.checkIdentityOf && !this.identityChecked.has(connection)) this.checkIdentity(connection);
+        return connection;
+      }
     } catch (error) {
       if ((error as { code?: string }).code === 'HANDSHAKE_NO_SSL_SUPPORT' && tlsOf(this.target)?.mode === 'preferred' && !this.plain) {
         this.logger.info(`MySQL at ${this.describe()} offers no TLS; ssl-mode=preferred connects without it`);
@@ -343,11 +361,11 @@ export class Database implements CommandQueryable {
     const connection = await this.acquire();
     try {
       const result = await withDeadline(connection, operation(connection), timeoutMs);
-      connection.release();
+      giveBack(connection);
       return result;
     } catch (error) {
       if (breaksConnection(error)) discard(connection);
-      else connection.release();
+      else giveBack(connection);
       throw this.wrap(error);
     }
   }
@@ -369,6 +387,7 @@ export class Database implements CommandQueryable {
 
   /** Turns a driver error into a TaskmanError whose message names the server but never the password. */
   wrap(error: unknown): TaskmanError {
+    if ((error as { code?: string } | undefined)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') this.deadlineMissedAt = performance.now();
     const plain = this.plain || !driverSsl(this.target);
     return wrapDatabaseError(error, { where: this.describe(), database: this.target.database, password: this.target.password, galera: this.galera, plain });
   }
