@@ -4,7 +4,7 @@ import * as mysql from 'mysql2/promise';
 import { claimTasks, releaseStrayTasks } from '../../src/core/database/claimTasks';
 import { withLease } from '../../src/core/database/leaseLock';
 import { waitForClaimableTask } from '../../src/core/database/waitForClaimableTask';
-import { findOwnedRunningTasks } from '../../src/core/database/runningTasks';
+import { findOwnedRunningTasks, finishTasks } from '../../src/core/database/runningTasks';
 import { registerScheduler, settleOrphanedTasks } from '../../src/core/database/schedulers';
 import { expireOverdueTasks, purgeEndedTasks } from '../../src/core/database/taskAdmin';
 import { connectionOptions, createTestDatabase, TestDatabase } from '../helpers/database';
@@ -50,6 +50,16 @@ describe('between hosts: the store', () => {
     assert.deepEqual([ta.state, ta.attempt, ta.schedulerId, ta.startedAt, ta.claimedAt], ['pending', 0, null, null, null]);
     assert.equal(tb.state, 'aborted');
     assert.equal(await releaseStrayTasks(db.taskman.database, [a.id], schedulerId), 0, 'a second release changes nothing');
+  });
+
+  it('an outcome written again after its reply was lost is found written, not refused as if the task were lost', async () => {
+    const { id } = await db.taskman.submit({ application: 'twice-written', task: 't' });
+    await claim('twice-written', 1);
+    const outcome = { state: 'succeeded' as const, resultJson: '{"ok":true}', logs: '', progress: { percent: 100, message: null } };
+    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, [{ taskId: id, outcome }]))], [id]);
+    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, [{ taskId: id, outcome }]))], [id], 'the second attempt finds its own write');
+    const other = await registerScheduler(db.taskman.database, { host: 'x', pid: 9, applications: [], concurrency: 1 });
+    assert.deepEqual([...(await finishTasks(db.taskman.database, other, [{ taskId: id, outcome }]))], [], 'another scheduler id is refused');
   });
 
   it('settles the running tasks of a scheduler whose row is gone, and never a live one', async () => {

@@ -108,7 +108,8 @@ function outcomeValues(outcome: Outcome): (string | number | null)[] {
 export async function finishTasks(db: Database, schedulerId: string, outcomes: { taskId: TaskId; outcome: Outcome }[]): Promise<Set<TaskId>> {
   if (outcomes.length === 1) {
     const [{ taskId, outcome }] = outcomes;
-    return new Set((await finishTask(db, taskId, schedulerId, outcome)) ? [taskId] : []);
+    if (await finishTask(db, taskId, schedulerId, outcome)) return new Set([taskId]);
+    return writtenAlready(db, schedulerId, outcomes);
   }
   const ids = outcomes.map((o) => o.taskId);
   const rows = outcomes.map((o) => outcomeValues(o.outcome));
@@ -131,7 +132,12 @@ export async function finishTasks(db: Database, schedulerId: string, outcomes: {
     [...values, ...ids, schedulerId],
   );
   if (result.affectedRows === ids.length) return new Set(ids);
-  // Ours and in the state we wrote: written now (or by an attempt whose reply was lost).
+  return writtenAlready(db, schedulerId, outcomes);
+}
+
+/** The outcomes whose rows are ours and in the state written: now, or by an attempt whose reply was lost. */
+async function writtenAlready(db: Database, schedulerId: string, outcomes: { taskId: TaskId; outcome: Outcome }[]): Promise<Set<TaskId>> {
+  const ids = outcomes.map((o) => o.taskId);
   const after = await db.select<{ id: string; state: string }>(
     `SELECT id, state FROM \`${db.tables.task}\` WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ?`,
     [...ids, schedulerId],
