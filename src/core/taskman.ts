@@ -9,7 +9,8 @@ import { parseDuration } from './duration';
 import { ensureEmbeddedServer, EmbeddedServerInfo, EmbeddedServerOptions } from './embedded/embeddedServer';
 import { errorMessage, TaskNotFoundError } from './errors';
 import { Logger, silentLogger } from './logger';
-import { Scheduler, SchedulerOptions } from './scheduler/scheduler';
+import { Scheduler } from './scheduler/scheduler';
+import { SchedulerOptions } from './scheduler/schedulerOptions';
 import { Task, TaskId, TaskState } from './task';
 
 export interface ConnectOptions {

@@ -1,0 +1,85 @@
+import { ApplicationConfig } from '../config';
+import { Database } from '../database/connection';
+import { Logger } from '../logger';
+import { Task, TaskState } from '../task';
+
+/** What a Scheduler is given, its defaults, and what it tells its listeners. */
+export interface SchedulerOptions {
+  database: Database;
+  applications: ApplicationConfig[];
+  /** Most tasks this scheduler runs at once over all applications; default: the sum of theirs. */
+  concurrency?: number;
+  /**
+   * Base time between polls; each is jittered ±50 % so schedulers drift apart. Between polls the
+   * scheduler waits inside the database, which ends the wait as soon as a task it could claim is
+   * committed (DatabaseWake); a submit in this process, or a task ending here, wakes it at once.
+   */
+  pollIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  /** A scheduler whose heartbeat is older than this is dead (database clock). */
+  heartbeatTimeoutMs?: number;
+  /** After an abort request, how long the task has to stop by itself before SIGTERM. */
+  abortGraceMs?: number;
+  /** After SIGTERM, how long before SIGKILL. */
+  killGraceMs?: number;
+  /** On stop(), how long running tasks may go on before they are aborted. */
+  shutdownTimeoutMs?: number;
+  /** Progress is written to the database at most this often per task. */
+  progressWriteIntervalMs?: number;
+  resultLimitBytes?: number;
+  outputLimitBytes?: number;
+  /** A pooled runner with no task for this long is stopped. */
+  runnerIdleTimeoutMs?: number;
+  /**
+   * Claim the tasks expected to start within this many ms (from the application's average run
+   * time) before a slot is free for them, so that short tasks follow each other without waiting
+   * for a claim (see ClaimedAhead). 0 claims only for free slots.
+   */
+  claimAheadMs?: number;
+  /** Where undelivered outcomes are kept (see OutcomeJournal). */
+  journalDir: string;
+  /** dist/runner.js; defaults to the runner beside this bundle. */
+  runnerScript?: string;
+  logger?: Logger;
+}
+
+export interface SchedulerEvents {
+  registered: [schedulerId: string];
+  'task-started': [task: Task];
+  /** A task run under the inspector is paused before any of its code, waiting for a debugger on `port`. */
+  'task-debuggable': [taskId: string, port: number];
+  'task-ended': [taskId: string, state: TaskState];
+  'database-unavailable': [error: Error];
+  'database-available': [];
+  fenced: [oldSchedulerId: string];
+  stopped: [];
+}
+
+const DEFAULTS = {
+  pollIntervalMs: 300,
+  heartbeatIntervalMs: 5000,
+  heartbeatTimeoutMs: 30_000,
+  abortGraceMs: 5000,
+  killGraceMs: 5000,
+  shutdownTimeoutMs: 30_000,
+  progressWriteIntervalMs: 500,
+  resultLimitBytes: 16 * 1024 * 1024,
+  outputLimitBytes: 64 * 1024,
+  runnerIdleTimeoutMs: 60_000,
+  claimAheadMs: 50,
+};
+
+/**
+ * A task claimed ahead is released if no slot took it within 10 × claimAheadMs (0.5 s at least):
+ * an average that says "within 50 ms" was wrong by that much, and others may run it meanwhile.
+ */
+export const holdLimitMs = (claimAheadMs: number) => Math.max(500, 10 * claimAheadMs);
+
+/** The options with every default filled in (an option given as undefined takes its default). */
+export function withDefaults(options: SchedulerOptions): typeof DEFAULTS & SchedulerOptions {
+  return { ...DEFAULTS, ...stripUndefined(options) };
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
