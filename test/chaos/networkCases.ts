@@ -134,7 +134,32 @@ export async function lostReplies(ctx: ChaosContext): Promise<Row[]> {
     }
   }
   rows.push(await lostAbortReply(ctx));
+  rows.push(await lostLeaseReply(ctx));
   return rows;
+}
+
+/** Connecting migrates under a lease row; the reply of the write that takes it is lost. */
+async function lostLeaseReply(ctx: ChaosContext): Promise<Row> {
+  const setup = await setUp(ctx, 'lost_lease');
+  try {
+    setup.proxy.addFault({ kind: 'lose-reply', match: /INTO `taskman_lock`/, times: 1 });
+    const began = performance.now();
+    const outcome = await Taskman.connect({ url: setup.proxiedUrl }).then(async (client) => {
+      await client.close();
+      return 'connected';
+    }, (error: Error) => `failed: ${error.message.slice(0, 100)}`);
+    const seconds = (performance.now() - began) / 1000;
+    const [rows] = (await setup.sql.query('SELECT COUNT(*) AS n FROM taskman_lock')) as never as [{ n: number }[]];
+    return {
+      case: 'lost reply: migration lease',
+      expected: 'the lease taken but its reply lost: the client finds it holds it, migrates and lets it go',
+      observed: `${outcome} in ${seconds.toFixed(1)} s; ${Number(rows[0].n)} lease row(s) left; fault fired ${setup.proxy.stats.faultsFired}×`,
+      figures: 'a lease no one releases would make the next migration wait up to 30 s',
+      ok: outcome === 'connected' && Number(rows[0].n) === 0 && setup.proxy.stats.faultsFired === 1,
+    };
+  } finally {
+    await tearDown(setup, 'lost_lease');
+  }
 }
 
 /** The client's abort commits, its reply is lost; asking again is safe and the task ends aborted. */

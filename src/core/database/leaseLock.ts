@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import { DatabaseError } from '../errors';
 import { sleep } from '../timing';
 import { Database } from './connection';
-import { isConflict } from './databaseErrors';
+import { isTransientDatabaseError } from './databaseErrors';
 
 /** A holder that stops renewing (it crashed, or was cut off) loses the lease after this long. */
 const LEASE_SECONDS = 30;
@@ -34,8 +34,9 @@ export async function withLease<T>(db: Database, name: string, waitSeconds: numb
         [name, holder, LEASE_SECONDS, holder, holder, LEASE_SECONDS],
       );
     } catch (error) {
-      // Another process took it at the same moment (on Galera, a certification conflict): look who holds it.
-      if (!isConflict(error)) throw error;
+      // Another process took it at the same moment (on Galera, a certification conflict), or the
+      // reply was lost after the server acted: look who holds it.
+      if (!isTransientDatabaseError(error)) throw error;
     }
     const rows = await db.select<{ holder: string }>(`SELECT holder FROM \`${table}\` WHERE name = ?`, [name]);
     if (rows[0]?.holder === holder) break;
