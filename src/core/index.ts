@@ -11,7 +11,7 @@ export type { SchedulerInfo } from './database/schedulers';
 export { validateSubmission } from './database/submitTask';
 export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
 export type { AbortResult } from './database/taskAdmin';
-export type { TaskFilter } from './database/taskQueries';
+export type { TaskFilter, TaskGrouping } from './database/taskQueries';
 export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
 export type { DatabaseTarget, SslMode, TlsSettings } from './database/url';
 export { Scheduler } from './scheduler/scheduler';

@@ -2,8 +2,8 @@ import { Database } from './database/connection';
 import { migrate } from './database/migrations';
 import { listSchedulers, SchedulerInfo } from './database/schedulers';
 import { submitTask, SubmitResult, SubmitTaskInput } from './database/submitTask';
-import { AbortResult, deleteTask, purgeEndedTasks, requestAbort, rerunTask } from './database/taskAdmin';
-import { countByState, getTask, listTasks, TaskFilter, validTaskId } from './database/taskQueries';
+import { AbortResult, countPurgeable, deleteTask, purgeEndedTasks, requestAbort, rerunTask } from './database/taskAdmin';
+import { countByState, countTasks, getTask, listTasks, TaskFilter, TaskGrouping, validTaskId } from './database/taskQueries';
 import { DatabaseTarget, parseDatabaseUrl } from './database/url';
 import { parseDuration } from './duration';
 import { ensureEmbeddedServer, EmbeddedServerInfo, EmbeddedServerOptions } from './embedded/embeddedServer';
@@ -83,16 +83,22 @@ export class Taskman {
     return listTasks(this.database, filter);
   }
 
-  countByState(): Promise<Record<TaskState, number>> {
-    return countByState(this.database);
+  countByState(filter?: TaskFilter): Promise<Record<TaskState, number>> {
+    return countByState(this.database, filter);
+  }
+
+  /** Matching tasks per state, task name or application, in one grouped query. */
+  count(filter: TaskFilter, groupBy: TaskGrouping): Promise<Map<string, number>> {
+    return countTasks(this.database, filter, groupBy);
   }
 
   abort(id: TaskId, reason?: string): Promise<AbortResult> {
     return requestAbort(this.database, id, reason);
   }
 
-  rerun(id: TaskId): Promise<SubmitResult> {
-    return rerunTask(this.database, id).then((result) => {
+  /** A new task like the ended one (`options.payload` replaces its payload), with `rerunOf` set. */
+  rerun(id: TaskId, options?: { payload?: unknown }): Promise<SubmitResult> {
+    return rerunTask(this.database, id, options).then((result) => {
       for (const scheduler of this.schedulers) scheduler.wake();
       return result;
     });
@@ -102,9 +108,14 @@ export class Taskman {
     return deleteTask(this.database, id);
   }
 
-  /** Deletes ended tasks older than `olderThan` (`7d`, ms). Returns how many. */
-  async purge(olderThan: string | number): Promise<number> {
-    return purgeEndedTasks(this.database, parseDuration(olderThan, 'older-than'));
+  /** Deletes ended tasks older than `olderThan` (`7d`, ms), of `states` if given. Returns how many. */
+  async purge(olderThan: string | number, states?: TaskState[]): Promise<number> {
+    return purgeEndedTasks(this.database, { olderThanMs: parseDuration(olderThan, 'older-than'), states });
+  }
+
+  /** How many tasks `purge(olderThan, states)` would delete now. */
+  async countPurgeable(olderThan: string | number, states?: TaskState[]): Promise<number> {
+    return countPurgeable(this.database, { olderThanMs: parseDuration(olderThan, 'older-than'), states });
   }
 
   listSchedulers(): Promise<SchedulerInfo[]> {

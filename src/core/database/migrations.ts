@@ -84,6 +84,11 @@ const MIGRATIONS: Migration[] = [
     // this index that UPDATE read the whole table, under every sweep.
     statements: (t) => [`ALTER TABLE \`${t.task}\` ADD KEY by_debug_scheduler (debug_scheduler_id, state)`],
   },
+  {
+    version: 4,
+    name: 'reruns found from the task they rerun',
+    statements: (t) => [`ALTER TABLE \`${t.task}\` ADD KEY by_rerun_of (rerun_of)`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

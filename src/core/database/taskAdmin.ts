@@ -1,6 +1,6 @@
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../errors';
-import { isEnded, TaskId, TaskState } from '../task';
-import { Database, SESSION_SETTINGS } from './connection';
+import { ENDED_STATES, isEnded, isTaskState, TaskId, TaskState } from '../task';
+import { Database, SESSION_SETTINGS, Value } from './connection';
 import { isConflict } from './databaseErrors';
 import { submitTask, SubmitResult } from './submitTask';
 import { placeholders, serialiseError } from './taskRows';
@@ -56,15 +56,18 @@ async function abortOnce(db: Database, taskId: string, why: string): Promise<Abo
   });
 }
 
-/** A rerun is a new task with the same application, name, payload and settings, pointing at the old one. */
-export async function rerunTask(db: Database, id: TaskId): Promise<SubmitResult> {
+/**
+ * A rerun is a new task with the same application, name, payload and settings, pointing at the
+ * old one; `payload` replaces the old payload when given.
+ */
+export async function rerunTask(db: Database, id: TaskId, options: { payload?: unknown } = {}): Promise<SubmitResult> {
   const task = await getTask(db, id);
   if (!task) throw new TaskNotFoundError(validTaskId(id));
   if (!isEnded(task.state)) throw new TaskNotEndedError(task.id, task.state, 'rerun');
   return submitTask(db, {
     application: task.application,
     task: task.task,
-    payload: task.payload,
+    payload: 'payload' in options ? options.payload : task.payload,
     key: task.key ?? undefined,
     priority: task.priority,
     timeout: task.timeoutMs ?? undefined,
@@ -85,21 +88,44 @@ export async function deleteTask(db: Database, id: TaskId): Promise<void> {
   throw new TaskNotEndedError(taskId, task.state, 'deleted');
 }
 
+export interface PurgeSelection {
+  /** Ended tasks whose end is older than this many milliseconds. */
+  olderThanMs: number;
+  /** Only these ended states (default: all of them). */
+  states?: TaskState[];
+}
+
+function purgeClause(selection: PurgeSelection): { sql: string; values: Value[] } {
+  const { olderThanMs, states } = selection;
+  if (!Number.isFinite(olderThanMs) || olderThanMs < 0) throw new InvalidInputError('The age to purge must be a non-negative duration.');
+  for (const state of states ?? []) {
+    if (!isTaskState(state) || !isEnded(state)) throw new InvalidInputError(`Only ended tasks can be purged: "${state}" is not an ended state (${ENDED_STATES.join(', ')}).`);
+  }
+  const byState = states?.length ? ` AND state IN (${placeholders(states.length)})` : '';
+  return { sql: `ended_at IS NOT NULL AND ended_at < NOW(6) - INTERVAL ? MICROSECOND${byState}`, values: [olderThanMs * 1000, ...(states ?? [])] };
+}
+
+/** How many tasks a purge with this selection would delete now (asked before deleting). */
+export async function countPurgeable(db: Database, selection: PurgeSelection): Promise<number> {
+  const { sql, values } = purgeClause(selection);
+  const rows = await db.select<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${db.tables.task}\` WHERE ${sql}`, values);
+  return Number(rows[0].n);
+}
+
 /**
- * Deletes ended tasks older than `olderThanMs`, in batches so that no statement holds many locks
+ * Deletes the ended tasks of the selection, in batches so that no statement holds many locks
  * or fills the undo log; other sessions keep claiming in between. Rows another session holds are
  * skipped (SKIP LOCKED), never waited for: they are deleted by the next purge.
  */
-export async function purgeEndedTasks(db: Database, olderThanMs: number, batchSize = 1000): Promise<number> {
-  if (!Number.isFinite(olderThanMs) || olderThanMs < 0) throw new InvalidInputError('The age to purge must be a non-negative duration.');
+export async function purgeEndedTasks(db: Database, selection: PurgeSelection, batchSize = 1000): Promise<number> {
+  const { sql, values } = purgeClause(selection);
   const t = db.tables;
   let total = 0;
   for (;;) {
     const deleted = await db.transaction(async (tx) => {
       const rows = await tx.select<{ id: string }>(
-        `SELECT id FROM \`${t.task}\` WHERE ended_at IS NOT NULL AND ended_at < NOW(6) - INTERVAL ? MICROSECOND
-          ORDER BY ended_at LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [olderThanMs * 1000, String(batchSize)],
+        `SELECT id FROM \`${t.task}\` WHERE ${sql} ORDER BY ended_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [...values, String(batchSize)],
       );
       if (rows.length === 0) return 0;
       const ids = rows.map((row) => String(row.id));

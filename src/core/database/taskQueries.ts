@@ -18,6 +18,10 @@ export interface TaskFilter {
   states?: TaskState[];
   applications?: string[];
   task?: string;
+  /** An id (`243` or `#243`), or text found in the task's name, payload or error (case-insensitive). */
+  search?: string;
+  /** Only the reruns of this task. */
+  rerunOf?: TaskId;
   /** Keyset paging: only tasks with a smaller id (the last id of the previous page). */
   beforeId?: TaskId;
   /** Only tasks changed after this time (as returned in `updatedAt`), for incremental refresh. */
@@ -28,8 +32,18 @@ export interface TaskFilter {
   full?: boolean;
 }
 
-/** Newest first. Lists leave out result and logs unless `full` is set. */
-export async function listTasks(db: Database, filter: TaskFilter = {}): Promise<Task[]> {
+/** The columns tasks can be grouped and counted by. */
+export type TaskGrouping = 'state' | 'task' | 'application';
+
+const LIKE_ESCAPE = '!';
+
+/** `%text%` for LIKE … ESCAPE '!': the user's `%`, `_` and `!` match themselves. */
+function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[!%_]/g, (c) => LIKE_ESCAPE + c)}%`;
+}
+
+/** The WHERE clause of a filter (paging and limit aside), its values bound. */
+function filterClause(filter: TaskFilter): { sql: string; values: Value[] } {
   const where: string[] = [];
   const values: Value[] = [];
   if (filter.states?.length) {
@@ -45,6 +59,19 @@ export async function listTasks(db: Database, filter: TaskFilter = {}): Promise<
     where.push('task = ?');
     values.push(filter.task);
   }
+  const search = filter.search?.trim();
+  if (search) {
+    if (search.length > 200) throw new InvalidInputError('A search is at most 200 characters.');
+    const text = `LOWER(task) LIKE ? ESCAPE '${LIKE_ESCAPE}' OR LOWER(payload) LIKE ? ESCAPE '${LIKE_ESCAPE}' OR LOWER(error) LIKE ? ESCAPE '${LIKE_ESCAPE}'`;
+    const pattern = containsPattern(search);
+    const id = /^#?([1-9][0-9]{0,19})$/.exec(search)?.[1];
+    where.push(id ? `(id = ? OR ${text})` : `(${text})`);
+    values.push(...(id ? [id] : []), pattern, pattern, pattern);
+  }
+  if (filter.rerunOf) {
+    where.push('rerun_of = ?');
+    values.push(validTaskId(filter.rerunOf));
+  }
   if (filter.beforeId) {
     where.push('id < ?');
     values.push(validTaskId(filter.beforeId));
@@ -53,15 +80,33 @@ export async function listTasks(db: Database, filter: TaskFilter = {}): Promise<
     where.push('updated_at > ?');
     values.push(filter.updatedAfter);
   }
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', values };
+}
+
+/** Newest first. Lists leave out result and logs unless `full` is set. */
+export async function listTasks(db: Database, filter: TaskFilter = {}): Promise<Task[]> {
   const limit = filter.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError(`The limit must be from 1 to 1000, got ${limit}.`);
+  const { sql, values } = filterClause(filter);
   const rows = await db.select(
-    `SELECT ${filter.full ? ALL_COLUMNS : SUMMARY_COLUMNS} FROM \`${db.tables.task}\`
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY id DESC LIMIT ?`,
+    `SELECT ${filter.full ? ALL_COLUMNS : SUMMARY_COLUMNS} FROM \`${db.tables.task}\` ${sql} ORDER BY id DESC LIMIT ?`,
     [...values, String(limit)],
   );
   return rows.map(taskFromRow);
+}
+
+/**
+ * How many tasks match the filter, per value of one column, in one grouped statement (the
+ * Tasks view's group counts). Paging fields of the filter are ignored.
+ */
+export async function countTasks(db: Database, filter: TaskFilter, groupBy: TaskGrouping): Promise<Map<string, number>> {
+  const { sql, values } = filterClause({ ...filter, beforeId: undefined, updatedAfter: undefined });
+  const column = { state: 'state', task: 'task', application: 'application' }[groupBy];
+  const rows = await db.select<{ value: string; n: number }>(
+    `SELECT ${column} AS value, COUNT(*) AS n FROM \`${db.tables.task}\` ${sql} GROUP BY ${column}`,
+    values,
+  );
+  return new Map(rows.map((row) => [String(row.value), Number(row.n)]));
 }
 
 /** Tasks of these applications that are pending or running (for `worker --until-idle`). */
@@ -74,9 +119,8 @@ export async function countUnfinished(db: Database, applications: string[]): Pro
   return Number(rows[0].n);
 }
 
-export async function countByState(db: Database): Promise<Record<TaskState, number>> {
-  const rows = await db.select<{ state: TaskState; n: number }>(`SELECT state, COUNT(*) AS n FROM \`${db.tables.task}\` GROUP BY state`);
+export async function countByState(db: Database, filter: TaskFilter = {}): Promise<Record<TaskState, number>> {
   const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, aborted: 0, lost: 0, expired: 0 };
-  for (const row of rows) counts[row.state] = Number(row.n);
+  for (const [state, n] of await countTasks(db, filter, 'state')) counts[state as TaskState] = n;
   return counts;
 }
