@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Scheduler } from '../../src/core';
 import { createTestDatabase, fixtureApp, TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
+import { waitFor } from '../helpers/wait';
 
 describe('a task from submit to its final state', () => {
   let db: TestDatabase;
@@ -51,6 +52,17 @@ describe('a task from submit to its final state', () => {
     const task = await waitForState(db.taskman, id, 'succeeded');
     assert.deepEqual(task.progress, { percent: 100, message: 'step 4 of 4' });
     assert.match(task.logs ?? '', /did step 1\n[\s\S]*did step 4\n/);
+  });
+
+  it('shows a running task\'s output in its row while it runs, before it ends', async () => {
+    const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'progress', payload: { steps: 40, delayMs: 100 } });
+    const running = await waitFor('the output of a step in the running task\'s row', async () => {
+      const task = await db.taskman.get(id);
+      return /did step 2\n/.test(task.logs ?? '') ? task : undefined;
+    });
+    assert.equal(running.state, 'running');
+    await db.taskman.abort(id);
+    await waitForState(db.taskman, id, 'aborted');
   });
 
   it('fails a task that throws, keeping name, message, code and stack', async () => {

@@ -55,11 +55,18 @@ export async function markStartedBatch(db: Database, ids: TaskId[], schedulerId:
   return marks;
 }
 
-export async function recordProgress(db: Database, id: TaskId, schedulerId: string, percent: number | null, message: string | null): Promise<boolean> {
+/** A running task's progress and, when given, the tail of its output so far; fenced by its scheduler. */
+export async function recordProgress(
+  db: Database,
+  id: TaskId,
+  schedulerId: string,
+  progress: { percent: number | null; message: string | null },
+  logs?: string,
+): Promise<boolean> {
   const result = await db.write(
-    `UPDATE \`${db.tables.task}\` SET progress_percent = ?, progress_message = ?, updated_at = NOW(6)
+    `UPDATE \`${db.tables.task}\` SET progress_percent = ?, progress_message = ?,${logs === undefined ? '' : ' logs = ?,'} updated_at = NOW(6)
       WHERE id = ? AND scheduler_id = ? AND state = 'running'`,
-    [percent, message, id, schedulerId],
+    [progress.percent, progress.message?.slice(0, 1024) ?? null, ...(logs === undefined ? [] : [logs]), id, schedulerId],
   );
   return result.affectedRows === 1;
 }

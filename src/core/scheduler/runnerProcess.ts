@@ -111,6 +111,11 @@ export class RunnerProcess {
     return this.child.pid;
   }
 
+  /** The current task's output so far (its last `outputLimitBytes`). */
+  outputText(): string {
+    return this.output.text();
+  }
+
   /** The process is still there (it may be between tasks, if pooled). */
   get alive(): boolean {
     return !this.ended;

@@ -31,6 +31,9 @@ export interface TaskRunContext {
   onDebuggable(taskId: string, port: number): void;
 }
 
+/** How much of a running task's output is kept in its row while it runs; all of the tail at its end. */
+const LIVE_LOG_CHARS = 16 * 1024;
+
 /** What `node --inspect-brk=127.0.0.1:0` prints on stderr once it listens. */
 const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
 
@@ -43,8 +46,9 @@ export class TaskRun {
   private runner: RunnerProcess | undefined;
   private abortReason: string | undefined;
   private progress: { percent: number | null; message: string | null };
-  private progressTimer: NodeJS.Timeout | undefined;
+  private liveTimer: NodeJS.Timeout | undefined;
   private progressDirty = false;
+  private outputDirty = false;
   private readonly timers: NodeJS.Timeout[] = [];
   /** Our claim was revoked (we were swept): the outcome must not be written. */
   private fenced = false;
@@ -87,7 +91,7 @@ export class TaskRun {
   /** Clears the timers (abort, timeout, progress) once the run is over. */
   dispose(): void {
     for (const timer of this.timers) clearTimeout(timer);
-    if (this.progressTimer) clearTimeout(this.progressTimer);
+    if (this.liveTimer) clearTimeout(this.liveTimer);
   }
 
   /**
@@ -141,8 +145,12 @@ export class TaskRun {
         keepAlive: pooled,
       },
       {
-        onProgress: (percent, message) => this.onProgress(percent, message),
-        onOutput: debugging ? this.inspectorWatcher() : undefined,
+        onProgress: (percent, message) => {
+          this.progress = { percent, message };
+          this.progressDirty = true;
+          this.scheduleLiveWrite();
+        },
+        onOutput: this.outputListener(debugging),
       },
     );
     if (this.abortReason !== undefined) runner.abort(this.abortReason);
@@ -183,6 +191,16 @@ export class TaskRun {
     });
   }
 
+  /** Output makes the live log tail due; under the inspector it also tells where the debugger listens. */
+  private outputListener(debugging: boolean): (chunk: Buffer) => void {
+    const watchInspector = debugging ? this.inspectorWatcher() : undefined;
+    return (chunk) => {
+      watchInspector?.(chunk);
+      this.outputDirty = true;
+      this.scheduleLiveWrite();
+    };
+  }
+
   /** Reads the runner's output until the inspector says where it listens, and announces that once. */
   private inspectorWatcher(): (chunk: Buffer) => void {
     let output = '';
@@ -202,16 +220,20 @@ export class TaskRun {
     return requests.find((request) => request.id === this.task.id)?.reason ?? undefined;
   }
 
-  private onProgress(percent: number | null, message: string | null): void {
-    this.progress = { percent, message };
-    this.progressDirty = true;
-    if (this.progressTimer) return;
-    // Last value wins; at most one write per interval per task. The final value goes with the outcome.
-    this.progressTimer = setTimeout(() => {
-      this.progressTimer = undefined;
-      if (!this.progressDirty || this.fenced) return;
+  /**
+   * Progress and the tail of the output, so that every client sees them while the task runs:
+   * last value wins, at most one write per interval per task, nothing when neither changed. The
+   * final values go with the outcome.
+   */
+  private scheduleLiveWrite(): void {
+    if (this.liveTimer) return;
+    this.liveTimer = setTimeout(() => {
+      this.liveTimer = undefined;
+      if (this.fenced || (!this.progressDirty && !this.outputDirty)) return;
+      const logs = this.outputDirty ? this.runner?.outputText().slice(-LIVE_LOG_CHARS) : undefined;
       this.progressDirty = false;
-      recordProgress(this.context.db, this.task.id, this.schedulerId, this.progress.percent, this.progress.message).catch((error) =>
+      this.outputDirty = false;
+      recordProgress(this.context.db, this.task.id, this.schedulerId, this.progress, logs).catch((error) =>
         this.context.logger.debug(`task ${this.task.id}: progress not written: ${errorMessage(error)}`),
       );
     }, this.context.progressWriteIntervalMs);
