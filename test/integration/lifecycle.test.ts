@@ -72,6 +72,7 @@ describe('a task from submit to its final state', () => {
     assert.equal(task.error?.message, 'the input was out of range');
     assert.equal(task.error?.code, 'E_RANGE');
     assert.match(task.error?.stack ?? '', /tasks\.js:\d+/);
+    assert.doesNotMatch(task.error?.stack ?? '', /runner\.js/, "Taskman's own frames are left out");
     assert.equal(task.result, null);
   });
 });
