@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { webviewBuild } from './webviewBuild.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const stage = path.join(root, 'out', 'vsix-stage');
@@ -19,6 +20,7 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 await Promise.all([
   esbuild.build({ ...common, entryPoints: { extension: path.join(root, 'src/extension/extension.ts') }, outdir: path.join(stage, 'dist'), external: ['vscode'] }),
   esbuild.build({ ...common, entryPoints: { runner: path.join(root, 'src/core/runner/main.ts') }, outdir: path.join(stage, 'dist') }),
+  esbuild.build(webviewBuild({ minify: true, sourcemap: false, outdir: path.join(stage, 'dist', 'webview') })),
 ]);
 
 execFileSync(path.join(root, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--no-rewrite-relative-links', '--allow-missing-repository', '--out', vsix], { cwd: stage, stdio: 'inherit' });

@@ -1,4 +1,5 @@
-// The demo application's tasks: each shows one thing Taskman does.
+// The demo application's tasks: each shows one thing Taskman does. Payloads are optional
+// (`payload ?? {}`): a task submitted with a null payload runs with its defaults.
 
 const pause = (ms, signal) =>
   new Promise((resolve, reject) => {
@@ -10,7 +11,8 @@ const pause = (ms, signal) =>
   });
 
 /** Reports progress over a few seconds, then returns a small report. */
-exports.generateReport = async ({ month = '2026-10', sections = 8 } = {}, ctx) => {
+exports.generateReport = async (payload, ctx) => {
+  const { month = '2026-10', sections = 8 } = payload ?? {};
   const totals = {};
   for (let i = 1; i <= sections; i++) {
     await pause(400, ctx.signal);
@@ -22,7 +24,8 @@ exports.generateReport = async ({ month = '2026-10', sections = 8 } = {}, ctx) =
 };
 
 /** Fails half-way with a stack trace, as a real import does when it meets a bad row. */
-exports.importCustomers = async ({ file = 'customers.csv' } = {}, ctx) => {
+exports.importCustomers = async (payload, ctx) => {
+  const { file = 'customers.csv' } = payload ?? {};
   for (let row = 1; row <= 5; row++) {
     await pause(300, ctx.signal);
     ctx.progress(row * 10, `row ${row}`);
@@ -31,7 +34,8 @@ exports.importCustomers = async ({ file = 'customers.csv' } = {}, ctx) => {
 };
 
 /** A long job that stops cleanly when it is aborted. */
-exports.rebuildSearchIndex = async ({ documents = 1000 } = {}, ctx) => {
+exports.rebuildSearchIndex = async (payload, ctx) => {
+  const { documents = 1000 } = payload ?? {};
   for (let done = 0; done < documents; done += 10) {
     await pause(100, ctx.signal);
     ctx.progress((done / documents) * 100, `${done} of ${documents} documents`);
@@ -40,11 +44,11 @@ exports.rebuildSearchIndex = async ({ documents = 1000 } = {}, ctx) => {
 };
 
 /** Sends a digest; the demo gives it a deadline it cannot meet, so it expires unstarted. */
-exports.sendDigest = async ({ to } = {}) => ({ sent: to });
+exports.sendDigest = async (payload) => ({ sent: payload?.to ?? null });
 
 /** Returns a structured result at once. */
-exports.summarizeSales = async ({ year = 2026 } = {}) => ({
-  year,
+exports.summarizeSales = async (payload) => ({
+  year: payload?.year ?? 2026,
   quarters: [
     { quarter: 'Q1', revenue: 182000, orders: 1204 },
     { quarter: 'Q2', revenue: 201500, orders: 1377 },

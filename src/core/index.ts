@@ -11,6 +11,7 @@ export type { SchedulerInfo } from './database/schedulers';
 export { validateSubmission } from './database/submitTask';
 export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
 export type { AbortResult } from './database/taskAdmin';
+export { validTaskId } from './database/taskQueries';
 export type { TaskFilter, TaskGrouping } from './database/taskQueries';
 export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
 export type { DatabaseTarget, SslMode, TlsSettings } from './database/url';

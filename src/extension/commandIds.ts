@@ -18,6 +18,11 @@ export const CommandId = {
   configureDatabase: 'taskman.configureDatabase',
   setDatabasePassword: 'taskman.setDatabasePassword',
   useEmbeddedDatabase: 'taskman.useEmbeddedDatabase',
+  openTask: 'taskman.openTask',
+  loadMore: 'taskman.loadMore',
+  search: 'taskman.search',
+  groupBy: 'taskman.groupBy',
+  rerunFailed: 'taskman.rerunFailed',
 } as const;
 
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];

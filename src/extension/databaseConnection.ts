@@ -2,6 +2,10 @@ import * as vscode from 'vscode';
 import { backoffDelay, DatabaseTarget, defaultDataDir, errorMessage, Logger, parseDatabaseUrl, Taskman } from '../core';
 import { CommandId } from './commandIds';
 
+function notConfigured(): Error {
+  return new Error('No Taskman database is configured. Run "Taskman: Configure Database…" or "Taskman: Use Embedded Database".');
+}
+
 export type ConnectionState =
   | { kind: 'connecting' }
   | { kind: 'connected'; taskman: Taskman }
@@ -27,6 +31,8 @@ export class DatabaseConnection implements vscode.Disposable {
   private failures = 0;
   private generation = 0;
   private errorShown = false;
+  /** The first-run question is asked once a window: declined or dismissed, it stays unasked. */
+  private embeddedOffered = false;
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly logger: Logger) {}
 
@@ -34,9 +40,13 @@ export class DatabaseConnection implements vscode.Disposable {
     return this.current;
   }
 
-  /** The connected client; connects first if needed. Rejects with a clear error when it cannot. */
+  /**
+   * The connected client; connects first if needed. Rejects with a clear error when it cannot.
+   * Not configured, it rejects at once until the user configures a database (no retry loop).
+   */
   get(): Promise<Taskman> {
     if (this.current.kind === 'connected') return Promise.resolve(this.current.taskman);
+    if (this.current.kind === 'not-configured') return Promise.reject(notConfigured());
     this.pending ??= this.connect().finally(() => (this.pending = undefined));
     return this.pending;
   }
@@ -80,11 +90,12 @@ export class DatabaseConnection implements vscode.Disposable {
     const generation = this.generation;
     this.setState({ kind: 'connecting' });
     try {
-      let target = await this.target();
-      if (target === undefined) target = await this.offerEmbedded();
+      const target = await this.target();
       if (target === undefined) {
+        // The view's welcome content offers the same choice, so the question need not be answered.
         this.setState({ kind: 'not-configured' });
-        throw new Error('No Taskman database is configured. Run "Taskman: Configure Database…" or "Taskman: Use Embedded Database".');
+        this.offerEmbedded();
+        throw notConfigured();
       }
       const tablePrefix = vscode.workspace.getConfiguration('taskman').get<string>('database.tablePrefix') || undefined;
       const taskman = await Taskman.connect({
@@ -109,21 +120,22 @@ export class DatabaseConnection implements vscode.Disposable {
     }
   }
 
-  /** Asked once: the choice is remembered. Undefined when the user declines or dismisses. */
-  private async offerEmbedded(): Promise<'embedded' | undefined> {
+  /** Asked once a window, without waiting for the answer; "Use Embedded" is remembered. */
+  private offerEmbedded(): void {
+    if (this.embeddedOffered) return;
+    this.embeddedOffered = true;
     const use = 'Use Embedded Database';
     const configure = 'Configure Database…';
-    const answer = await vscode.window.showInformationMessage(
-      'Taskman has no database configured. Use the embedded one (a private MariaDB/MySQL server on this machine, shared with the taskman command)?',
-      use,
-      configure,
-    );
-    if (answer === use) {
-      await this.context.globalState.update(EMBEDDED_CHOICE, true);
-      return 'embedded';
-    }
-    if (answer === configure) void vscode.commands.executeCommand(CommandId.configureDatabase);
-    return undefined;
+    void vscode.window
+      .showInformationMessage(
+        'Taskman has no database configured. Use the embedded one (a private MariaDB/MySQL server on this machine, shared with the taskman command)?',
+        use,
+        configure,
+      )
+      .then((answer) => {
+        if (answer === use) void vscode.commands.executeCommand(CommandId.useEmbeddedDatabase);
+        if (answer === configure) void vscode.commands.executeCommand(CommandId.configureDatabase);
+      });
   }
 
   private unavailable(error: Error, generation: number): void {
@@ -141,8 +153,10 @@ export class DatabaseConnection implements vscode.Disposable {
   }
 
   private setState(state: ConnectionState): void {
+    const same = state.kind === this.current.kind && state.kind !== 'connected' && state.kind !== 'unavailable';
     this.current = state;
-    this.changed.fire(state);
+    void vscode.commands.executeCommand('setContext', 'taskman.database', state.kind);
+    if (!same) this.changed.fire(state);
   }
 
   async dispose(): Promise<void> {

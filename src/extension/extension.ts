@@ -1,14 +1,16 @@
 import * as vscode from 'vscode';
-import { savedFilter } from './commands/filterTasks';
+import { savedView } from './commands/filterTasks';
 import { DatabaseConnection } from './databaseConnection';
 import { EmbeddedScheduler } from './embeddedScheduler';
 import { outputLogger } from './outputLogger';
 import { registerCommands } from './registerCommands';
+import { RunningCount } from './runningCount';
 import { ExtensionServices } from './services';
 import { createStatusBar } from './statusBar';
 import { TASK_DOCUMENT_SCHEME, TaskDocuments } from './taskDocuments';
 import { TASKMAN_DEBUG_TYPE, TaskDebugger } from './taskDebugger';
 import { TaskEndNotifier } from './taskEndNotifier';
+import { TaskPages } from './taskPage/taskPages';
 import { SchedulerTree } from './views/schedulerTree';
 import { TaskTree } from './views/taskTree';
 import { WorkspaceApplications } from './workspaceApplications';
@@ -23,16 +25,20 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   const applications = new WorkspaceApplications(logger);
   const scheduler = new EmbeddedScheduler(context, connection, applications, logger);
   const taskTree = new TaskTree(connection);
-  const taskView = vscode.window.createTreeView('taskman.tasks', { treeDataProvider: taskTree, showCollapseAll: true });
+  const taskView = vscode.window.createTreeView('taskman.tasks', { treeDataProvider: taskTree, showCollapseAll: true, canSelectMany: true });
   const schedulerTree = new SchedulerTree(connection, scheduler);
   const schedulerView = vscode.window.createTreeView('taskman.schedulers', { treeDataProvider: schedulerTree });
   const notifier = new TaskEndNotifier(connection, logger);
   const documents = new TaskDocuments(connection);
-  const taskDebugger = new TaskDebugger(connection, scheduler, applications, logger);
-  services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier };
-  taskTree.attach(taskView);
+  const taskDebugger = new TaskDebugger(connection, scheduler, applications, logger, context.workspaceState);
+  const taskPages = new TaskPages();
+  const running = new RunningCount(connection, taskTree);
+  services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier, taskDebugger, taskPages, running };
+  taskPages.attach(services);
+  taskTree.attach(taskView, taskDebugger);
   schedulerTree.attach(schedulerView);
-  void taskTree.setFilter(savedFilter(context));
+  const view = savedView(context);
+  void taskTree.show(view.filter, view.grouping);
   context.subscriptions.push(
     channel,
     applications,
@@ -42,10 +48,13 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
     schedulerView,
     notifier,
     taskDebugger,
+    taskPages,
+    running,
     vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, taskDebugger),
+    vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, { provideDebugConfigurations: (folder) => taskDebugger.provideDynamicDebugConfigurations(folder) }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.workspace.registerTextDocumentContentProvider(TASK_DOCUMENT_SCHEME, documents),
     vscode.languages.registerDocumentLinkProvider({ scheme: TASK_DOCUMENT_SCHEME }, documents),
-    createStatusBar(connection, scheduler, taskTree),
+    createStatusBar(connection, scheduler, running, taskView),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration('taskman.database')) void connection.reconnect();
     }),

@@ -7,9 +7,14 @@ import { configureDatabase, setDatabasePassword, useEmbeddedDatabase } from './c
 import { debugRerun, debugTask } from './commands/debugTask';
 import { deleteTask } from './commands/deleteTask';
 import { filterTasks } from './commands/filterTasks';
+import { groupTasks } from './commands/groupTasks';
+import { loadMore } from './commands/loadMore';
+import { openTask } from './commands/openTask';
 import { purgeEnded } from './commands/purgeEnded';
+import { rerunFailed } from './commands/rerunFailed';
 import { rerunTask } from './commands/rerunTask';
 import { runTask } from './commands/runTask';
+import { searchTasks } from './commands/searchTasks';
 import { showTaskDocument } from './commands/showTaskDocument';
 import { ExtensionServices } from './services';
 
@@ -20,15 +25,20 @@ const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.debugTask]: debugTask,
   [CommandId.debugRerun]: debugRerun,
   [CommandId.abortTask]: abortTask,
+  [CommandId.openTask]: openTask,
   [CommandId.showResult]: showTaskDocument('result'),
   [CommandId.showError]: showTaskDocument('error'),
   [CommandId.showLogs]: showTaskDocument('logs'),
   [CommandId.rerunTask]: rerunTask,
+  [CommandId.rerunFailed]: rerunFailed,
   [CommandId.copyTaskId]: copyTaskId,
   [CommandId.deleteTask]: deleteTask,
   [CommandId.purgeEnded]: purgeEnded,
   [CommandId.refresh]: (services) => Promise.all([services.taskTree.refresh({ full: true }), services.schedulerTree.refresh()]),
   [CommandId.filter]: filterTasks,
+  [CommandId.search]: searchTasks,
+  [CommandId.groupBy]: groupTasks,
+  [CommandId.loadMore]: loadMore,
   [CommandId.startScheduler]: (services) => services.scheduler.start(),
   [CommandId.stopScheduler]: (services) => services.scheduler.stop(),
   [CommandId.configureDatabase]: configureDatabase,
@@ -36,10 +46,31 @@ const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.useEmbeddedDatabase]: useEmbeddedDatabase,
 };
 
-/** Registers every command; a failing handler shows its message and logs it, and rethrows for callers. */
+/** Commands that act on a row: VS Code passes them the row (and the selection) from its menus. */
+const ROW_COMMANDS = new Set<string>([
+  CommandId.debugRerun,
+  CommandId.abortTask,
+  CommandId.openTask,
+  CommandId.showResult,
+  CommandId.showError,
+  CommandId.showLogs,
+  CommandId.rerunTask,
+  CommandId.rerunFailed,
+  CommandId.copyTaskId,
+  CommandId.deleteTask,
+  CommandId.loadMore,
+]);
+
+/**
+ * Registers every command; a failing handler shows its message and logs it, and rethrows for
+ * callers. VS Code passes the focused row of a view to its title-bar commands too: the commands
+ * that take no row never see it, so "Run Task…" after a click on a row still asks what to run.
+ */
 export function registerCommands(services: ExtensionServices): vscode.Disposable[] {
+  const isRow = (value: unknown) => services.taskTree.owns(value) || services.schedulerTree.owns(value);
   return Object.entries(HANDLERS).map(([id, handler]) =>
-    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+    vscode.commands.registerCommand(id, async (...given: unknown[]) => {
+      const args = !ROW_COMMANDS.has(id) && given.length > 0 && isRow(given[0]) ? [] : given;
       try {
         return await (handler as (s: ExtensionServices, ...a: unknown[]) => unknown)(services, ...args);
       } catch (error) {

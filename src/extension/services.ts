@@ -2,7 +2,10 @@ import * as vscode from 'vscode';
 import { Logger } from '../core';
 import { DatabaseConnection } from './databaseConnection';
 import { EmbeddedScheduler } from './embeddedScheduler';
+import { RunningCount } from './runningCount';
+import { TaskDebugger } from './taskDebugger';
 import { TaskEndNotifier } from './taskEndNotifier';
+import { TaskPages } from './taskPage/taskPages';
 import { SchedulerTree } from './views/schedulerTree';
 import { TaskTree, TaskTreeNode } from './views/taskTree';
 import { WorkspaceApplications } from './workspaceApplications';
@@ -18,6 +21,9 @@ export interface ExtensionServices {
   taskView: vscode.TreeView<TaskTreeNode>;
   schedulerTree: SchedulerTree;
   notifier: TaskEndNotifier;
+  taskDebugger: TaskDebugger;
+  taskPages: TaskPages;
+  running: RunningCount;
 }
 
 /** A command's task argument: a tree node (menus), an id (other commands, tests), or nothing (palette). */
@@ -31,6 +37,19 @@ export async function resolveTaskId(argument: TaskArgument, services: ExtensionS
   return vscode.window.showInputBox({
     title: 'Taskman: task id',
     prompt: 'The id of the task',
-    validateInput: (value) => (/^[1-9]\d{0,19}$/.test(value.trim()) ? undefined : 'A task id is a positive whole number.'),
-  }).then((value) => value?.trim());
+    validateInput: (value) => (/^#?[1-9]\d{0,19}$/.test(value.trim()) ? undefined : 'A task id is a positive whole number.'),
+  }).then((value) => value?.trim().replace(/^#/, ''));
+}
+
+/**
+ * The tasks a row command acts on: every selected task when VS Code passes a multi-selection
+ * (`selected`, with the clicked row among them), else the one task of `argument`.
+ */
+export async function resolveTaskIds(argument: TaskArgument | string[], selected: unknown, services: ExtensionServices): Promise<string[]> {
+  if (Array.isArray(argument)) return argument;
+  if (Array.isArray(selected) && selected.length > 1) {
+    return selected.flatMap((node) => (services.taskTree.owns(node) && node.kind === 'task' ? [node.task.id] : []));
+  }
+  const id = await resolveTaskId(argument, services);
+  return id ? [id] : [];
 }

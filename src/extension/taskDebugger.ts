@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
-import { errorMessage, isEnded, Logger } from '../core';
+import { errorMessage, isEnded, listApplicationTasks, Logger } from '../core';
 import { DatabaseConnection } from './databaseConnection';
 import { EmbeddedScheduler } from './embeddedScheduler';
+import { lastPayload } from './commands/runTask';
 import { WorkspaceApplications } from './workspaceApplications';
 
 export const TASKMAN_DEBUG_TYPE = 'taskman';
@@ -28,6 +29,10 @@ const START_TIMEOUT_MS = 60_000;
 export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.Disposable {
   private readonly waiting = new Map<string, (port: number) => void>();
   private readonly sessions = new Map<string, vscode.DebugSession>();
+  private readonly paused = new Set<string>();
+  private readonly pausedChanged = new vscode.EventEmitter<void>();
+  /** A debugged task stopped at a breakpoint or step, or went on. */
+  readonly onDidChangePaused = this.pausedChanged.event;
   private readonly disposables: vscode.Disposable[];
 
   constructor(
@@ -35,6 +40,7 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
     private readonly scheduler: EmbeddedScheduler,
     private readonly applications: WorkspaceApplications,
     private readonly logger: Logger,
+    private readonly workspaceState: vscode.Memento,
   ) {
     this.disposables = [
       scheduler.onTaskDebuggable(({ taskId, port }) => this.waiting.get(taskId)?.(port)),
@@ -55,9 +61,17 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
           const stop = () => void this.scheduler.current?.abortTask(taskId, 'debug session ended', { now: true });
           return {
             onWillReceiveMessage: (message: { type?: string; command?: string }) => {
-              if (message.type === 'request' && (message.command === 'disconnect' || message.command === 'terminate') && this.sessions.has(taskId)) stop();
+              if (message.type !== 'request') return;
+              if ((message.command === 'disconnect' || message.command === 'terminate') && this.sessions.has(taskId)) stop();
+              // A resuming request gets no "continued" event back (DAP sends it only unasked).
+              if (RESUMING_REQUESTS.has(message.command ?? '')) this.setPaused(taskId, false);
+            },
+            onDidSendMessage: (message: { type?: string; event?: string }) => {
+              if (message.type === 'event' && message.event === 'stopped') this.setPaused(taskId, true);
+              if (message.type === 'event' && (message.event === 'continued' || message.event === 'terminated')) this.setPaused(taskId, false);
             },
             onWillStopSession: () => {
+              this.setPaused(taskId, false);
               if (this.sessions.has(taskId)) stop();
             },
           };
@@ -66,8 +80,42 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
     ];
   }
 
+  isPaused(taskId: string): boolean {
+    return this.paused.has(taskId);
+  }
+
+  private setPaused(taskId: string, paused: boolean): void {
+    if (this.paused.has(taskId) === paused) return;
+    if (paused) this.paused.add(taskId);
+    else this.paused.delete(taskId);
+    this.pausedChanged.fire();
+  }
+
+  /** The configuration launch.json starts with. */
   provideDebugConfigurations(): vscode.DebugConfiguration[] {
     return [{ type: TASKMAN_DEBUG_TYPE, request: 'launch', name: 'Debug a Taskman task', task: '', payload: {} }];
+  }
+
+  /**
+   * "Select and Start Debugging": one configuration per task of the folder's applications, read
+   * in a child process (workspace code never loads in the extension host), with the last payload
+   * used for it.
+   */
+  async provideDynamicDebugConfigurations(folder: vscode.WorkspaceFolder | undefined): Promise<vscode.DebugConfiguration[]> {
+    if (!vscode.workspace.isTrusted) return [];
+    const apps = this.applications.valid().filter((app) => !folder || app.root === folder.uri.fsPath);
+    const configurations: vscode.DebugConfiguration[] = [];
+    for (const app of apps) {
+      const names = await listApplicationTasks(app).catch((error: unknown) => {
+        this.logger.warn(`listing the tasks of ${app.name} for debugging: ${errorMessage(error)}`);
+        return [];
+      });
+      for (const task of names) {
+        const payload = lastPayload(this.workspaceState, app.name, task);
+        configurations.push({ type: TASKMAN_DEBUG_TYPE, request: 'launch', name: `Taskman: ${task}${apps.length > 1 ? ` (${app.name})` : ''}`, task, payload, application: app.name });
+      }
+    }
+    return configurations;
   }
 
   /** Turns a `taskman` configuration into a running, paused task and a `node` attach to it. */
@@ -148,8 +196,12 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
 
   dispose(): void {
     for (const disposable of this.disposables) disposable.dispose();
+    this.pausedChanged.dispose();
   }
 }
+
+/** Requests after which a paused debuggee runs again. */
+const RESUMING_REQUESTS = new Set(['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'restartFrame', 'goto']);
 
 /** The task a debug session (or the parent session js-debug made it under) debugs. */
 function taskIdOf(session: vscode.DebugSession | undefined): string | undefined {

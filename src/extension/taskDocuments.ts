@@ -5,10 +5,15 @@ import { DatabaseConnection } from './databaseConnection';
 export const TASK_DOCUMENT_SCHEME = 'taskman';
 export type TaskDocumentKind = 'result' | 'error' | 'logs';
 
-/** `taskman:/task/12/result.json`, `…/error.json`, `…/logs.log`: read-only virtual documents. */
-export function taskDocumentUri(taskId: string, kind: TaskDocumentKind): vscode.Uri {
-  return vscode.Uri.from({ scheme: TASK_DOCUMENT_SCHEME, path: `/task/${taskId}/${kind}.${kind === 'logs' ? 'log' : 'json'}` });
+/**
+ * `taskman:/task/12/#12 importCustomers · error.json` (and `result.json`, `logs.log`): read-only
+ * virtual documents whose tab says which task they belong to.
+ */
+export function taskDocumentUri(task: Pick<Task, 'id' | 'task'>, kind: TaskDocumentKind): vscode.Uri {
+  return vscode.Uri.from({ scheme: TASK_DOCUMENT_SCHEME, path: `/task/${task.id}/#${task.id} ${task.task} · ${kind}.${kind === 'logs' ? 'log' : 'json'}` });
 }
+
+const DOCUMENT_PATH = /^\/task\/(\d+)\/(?:[^/]* · )?(result|error|logs)\.(json|log)$/;
 
 /** The text of a task document; the stack becomes an array of lines so each frame is readable. */
 export function taskDocumentText(task: Task, kind: TaskDocumentKind): string {
@@ -24,7 +29,7 @@ export class TaskDocuments implements vscode.TextDocumentContentProvider, vscode
   constructor(private readonly connection: DatabaseConnection) {}
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const match = /^\/task\/(\d+)\/(result|error|logs)\.(json|log)$/.exec(uri.path);
+    const match = DOCUMENT_PATH.exec(uri.path);
     if (!match) return `Not a Taskman document: ${uri.toString()}\n`;
     const taskman = await this.connection.get();
     const task = await taskman.get(match[1]);

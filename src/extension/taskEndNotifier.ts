@@ -3,14 +3,21 @@ import { isEnded, Logger } from '../core';
 import { CommandId } from './commandIds';
 import { DatabaseConnection } from './databaseConnection';
 
-/** Tells the user when a task started from this window ends, with "Show Result" / "Show Error". */
+/** Tells the user when a task started from this window ends, with "Open Task" to see its page. */
 export class TaskEndNotifier implements vscode.Disposable {
   private readonly watched = new Set<string>();
+  /** Ends this window asked for (an abort): the user knows, so the status bar says it, not a toast. */
+  private readonly expected = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly ended = new vscode.EventEmitter<{ taskId: string; state: string }>();
   readonly onDidNotify = this.ended.event;
 
   constructor(private readonly connection: DatabaseConnection, private readonly logger: Logger) {}
+
+  /** The user asked for this end (e.g. aborted the task): when it comes, no toast. */
+  expectEnd(taskId: string, state: string): void {
+    if (this.watched.has(taskId)) this.expected.set(taskId, state);
+  }
 
   watch(taskId: string): void {
     this.watched.add(taskId);
@@ -26,11 +33,15 @@ export class TaskEndNotifier implements vscode.Disposable {
       this.watched.delete(taskId);
       this.ended.fire({ taskId, state: task.state });
       const name = `${task.application} · ${task.task} (#${task.id})`;
-      if (task.state === 'succeeded') {
-        void vscode.window.showInformationMessage(`Taskman: ${name} succeeded.`, 'Show Result').then((answer) => answer && vscode.commands.executeCommand(CommandId.showResult, task.id));
+      const expected = this.expected.get(taskId) === task.state;
+      this.expected.delete(taskId);
+      if (expected) {
+        vscode.window.setStatusBarMessage(`Taskman: ${name} ${task.state}`, 5000);
+      } else if (task.state === 'succeeded') {
+        void vscode.window.showInformationMessage(`Taskman: ${name} succeeded.`, 'Open Task').then((answer) => answer && vscode.commands.executeCommand(CommandId.openTask, task.id));
       } else {
         const why = task.error ? `: ${task.error.name}: ${task.error.message.split('\n')[0].slice(0, 200)}` : '';
-        void vscode.window.showWarningMessage(`Taskman: ${name} ${task.state}${why}`, 'Show Error').then((answer) => answer && vscode.commands.executeCommand(CommandId.showError, task.id));
+        void vscode.window.showWarningMessage(`Taskman: ${name} ${task.state}${why}`, 'Open Task').then((answer) => answer && vscode.commands.executeCommand(CommandId.openTask, task.id));
       }
       this.logger.info(`task ${task.id} started from this window ended: ${task.state}`);
     }

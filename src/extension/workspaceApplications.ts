@@ -4,14 +4,17 @@ import { ApplicationConfig, CONFIG_FILE_NAME, ConfigError, errorMessage, loadApp
 
 export interface WorkspaceApplication {
   folder: vscode.WorkspaceFolder;
+  /** The valid config; while the file is invalid, the last valid one (if any) keeps serving. */
   config: ApplicationConfig | undefined;
   error: Error | undefined;
 }
 
 /**
  * Each workspace folder with a taskman.config.json is an application. Edits to the file are
- * picked up without a reload; an invalid file gets a diagnostic and a message, and the other
- * folders keep working.
+ * picked up without a reload. An invalid file gets one diagnostic, and the last valid config keeps
+ * running, so a half-typed file auto-saved mid-edit never stops this window's scheduler nor pops a
+ * message per save; only a file that was never valid here gets a message, once. The other folders
+ * keep working.
  */
 export class WorkspaceApplications implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -19,6 +22,8 @@ export class WorkspaceApplications implements vscode.Disposable {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('taskman');
   private readonly disposables: vscode.Disposable[] = [];
   private byFolder = new Map<string, WorkspaceApplication>();
+  /** Folders whose invalid config was announced with a message already. */
+  private readonly announced = new Set<string>();
 
   constructor(private readonly logger: Logger) {
     const watcher = vscode.workspace.createFileSystemWatcher(`**/${CONFIG_FILE_NAME}`);
@@ -60,8 +65,10 @@ export class WorkspaceApplications implements vscode.Disposable {
         next.set(folder.uri.toString(), { folder, config, error: undefined });
       } catch (error) {
         if (error instanceof ConfigError && error.field === undefined && /not found/.test(error.message)) continue;
-        this.report(file, error as Error);
-        next.set(folder.uri.toString(), { folder, config: undefined, error: error as Error });
+        const key = folder.uri.toString();
+        const lastValid = this.byFolder.get(key)?.config;
+        this.report(file, error as Error, key, lastValid !== undefined);
+        next.set(key, { folder, config: lastValid, error: error as Error });
       }
     }
     const before = JSON.stringify(this.summary(this.byFolder));
@@ -76,7 +83,7 @@ export class WorkspaceApplications implements vscode.Disposable {
     return [...map.values()].map((app) => [app.folder.uri.toString(), app.config ?? null, app.error?.message ?? null]);
   }
 
-  private report(file: vscode.Uri, error: Error): void {
+  private report(file: vscode.Uri, error: Error, folderKey: string, keptLastValid: boolean): void {
     const field = error instanceof ConfigError ? error.field : undefined;
     let range = new vscode.Range(0, 0, 0, 1);
     try {
@@ -96,7 +103,10 @@ export class WorkspaceApplications implements vscode.Disposable {
     const diagnostic = new vscode.Diagnostic(range, message, vscode.DiagnosticSeverity.Error);
     diagnostic.source = 'Taskman';
     this.diagnostics.set(file, [diagnostic]);
-    this.logger.warn(`invalid ${file.fsPath}: ${message}`);
+    this.logger.warn(`invalid ${file.fsPath}: ${message}${keptLastValid ? ' (the last valid config keeps running)' : ''}`);
+    // While a valid config keeps running the diagnostic is enough: the file is being edited.
+    if (keptLastValid || this.announced.has(folderKey)) return;
+    this.announced.add(folderKey);
     void vscode.window.showErrorMessage(`Taskman: ${file.fsPath} is invalid: ${message}`);
   }
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connectionOptions, createTestDatabase, fixtureApp, TestDatabase } from '../helpers/database';
+import { connectionOptions, createTestDatabase, fixtureApp, repoRoot, TestDatabase } from '../helpers/database';
 import { startTaskman, taskman } from '../helpers/cli';
 import { waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
@@ -49,6 +49,22 @@ describe('the taskman command, run as a user runs it', () => {
     const table = (await taskman(['list'], env)).stdout.split('\n');
     assert.match(table[0], /^ID +APPLICATION +TASK +STATE +PROGRESS +TIME +CREATED \(UTC\)$/);
     assert.equal(table[1].indexOf('fixture-basic'), table[0].indexOf('APPLICATION'), 'columns are aligned');
+  });
+
+  it('submit without --payload sends {}: the demo\'s tasks run with their defaults', async () => {
+    const demo = path.join(repoRoot, 'examples', 'demo');
+    const submitted = await taskman(['submit', 'demo', 'summarizeSales', '--json'], env);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const { id, payload } = JSON.parse(submitted.stdout);
+    assert.deepEqual(payload, {});
+    const nullPayload = await db.taskman.submit({ application: 'demo', task: 'summarizeSales', payload: null });
+    const run = await taskman(['worker', '--app', demo, '--poll-interval', '100ms', '--until-idle'], env);
+    assert.equal(run.code, 0, run.stderr);
+    for (const taskId of [id, nullPayload.id]) {
+      const task = await db.taskman.get(taskId);
+      assert.equal(task.state, 'succeeded', JSON.stringify(task.error));
+      assert.equal((task.result as { year: number }).year, 2026);
+    }
   });
 
   it('submit --json, --key, --priority, --timeout, --start-before, --run-after and --payload @file', async () => {

@@ -5,9 +5,12 @@ import { describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../f
 import { globals, parse, printJson, UsageError, withTaskman } from '../context';
 import { waitForTask } from './waitForTask';
 
-/** `--payload '{"a":1}'` or `--payload @file.json`; `-` reads stdin. */
+/**
+ * `--payload '{"a":1}'` or `--payload @file.json`; `-` reads stdin. Without it `{}`, as Run Task
+ * in VS Code gives: a task written `({ year = 2026 } = {})` cannot destructure a null.
+ */
 export function readPayload(value: string | undefined): unknown {
-  if (value === undefined) return null;
+  if (value === undefined) return {};
   let text = value;
   let source = 'the --payload value';
   if (value === '-' || value.startsWith('@')) {
@@ -39,7 +42,7 @@ export function registerTaskCommands(program: Command): void {
     .description('submit a task; prints its id')
     .argument('<app>', 'application name (the "name" in its taskman.config.json)')
     .argument('<task>', 'the exported function to run')
-    .option('--payload <json>', 'the payload as JSON, @file.json, or - for standard input')
+    .option('--payload <json>', 'the payload as JSON, @file.json, or - for standard input (default {})')
     .option('--key <key>', 'idempotency key: while a task with this key has not ended, its id is returned instead')
     .option('--priority <n>', 'lower runs first (default 0)', parse.integer('--priority', -1_000_000, 1_000_000))
     .option('--start-before <when>', 'deadline to start: a duration from now (10m) or an ISO time; past it the task expires')

@@ -1,9 +1,14 @@
 import * as vscode from 'vscode';
-import { TASK_STATES, TaskState } from '../../core';
+import { TASK_STATES, TaskGrouping, TaskState } from '../../core';
 import { ExtensionServices } from '../services';
 import { TaskFilterState } from '../views/taskTree';
 
-const FILTER_KEY = 'taskman.filter';
+const VIEW_KEY = 'taskman.view';
+
+interface SavedView {
+  filter: TaskFilterState;
+  grouping: TaskGrouping;
+}
 
 export async function filterTasks(services: ExtensionServices, filter?: TaskFilterState): Promise<void> {
   let chosen = filter;
@@ -18,12 +23,18 @@ export async function filterTasks(services: ExtensionServices, filter?: TaskFilt
     if (!picked) return;
     const states = picked.filter((p) => p.value.kind === 'state').map((p) => p.value.name as TaskState);
     const applications = picked.filter((p) => p.value.kind === 'app').map((p) => p.value.name);
-    chosen = { states: states.length ? states : undefined, applications: applications.length ? applications : undefined };
+    chosen = { states: states.length ? states : undefined, applications: applications.length ? applications : undefined, search: current.search };
   }
-  await services.context.workspaceState.update(FILTER_KEY, chosen);
-  await services.taskTree.setFilter(chosen);
+  await saveView(services, chosen, services.taskTree.grouping);
 }
 
-export function savedFilter(context: vscode.ExtensionContext): TaskFilterState {
-  return context.workspaceState.get<TaskFilterState>(FILTER_KEY) ?? {};
+/** The filter, search and grouping, kept per workspace, and shown. */
+export async function saveView(services: ExtensionServices, filter: TaskFilterState, grouping: TaskGrouping): Promise<void> {
+  await services.context.workspaceState.update(VIEW_KEY, { filter, grouping } satisfies SavedView);
+  await services.taskTree.show(filter, grouping);
+}
+
+export function savedView(context: vscode.ExtensionContext): SavedView {
+  const saved = context.workspaceState.get<Partial<SavedView>>(VIEW_KEY);
+  return { filter: saved?.filter ?? {}, grouping: saved?.grouping ?? 'state' };
 }

@@ -1,11 +1,23 @@
-import { ExtensionServices, resolveTaskId, TaskArgument } from '../services';
+import { errorMessage } from '../../core';
+import { ExtensionServices, resolveTaskIds, TaskArgument } from '../services';
 
-export async function rerunTask(services: ExtensionServices, argument: TaskArgument): Promise<string | undefined> {
-  const id = await resolveTaskId(argument, services);
-  if (!id) return undefined;
+/** Reruns one ended task, or every selected one; returns the new id (the first, for several). */
+export async function rerunTask(services: ExtensionServices, argument: TaskArgument | string[], selected?: unknown): Promise<string | undefined> {
+  const ids = await resolveTaskIds(argument, selected, services);
+  if (ids.length === 0) return undefined;
   const taskman = await services.connection.get();
-  const rerun = await taskman.rerun(id);
-  services.notifier.watch(rerun.id);
+  const made: string[] = [];
+  const failed: string[] = [];
+  for (const id of ids) {
+    try {
+      const rerun = await taskman.rerun(id);
+      if (ids.length === 1) services.notifier.watch(rerun.id);
+      made.push(rerun.id);
+    } catch (error) {
+      failed.push(`${id}: ${errorMessage(error)}`);
+    }
+  }
   await services.taskTree.refresh();
-  return rerun.id;
+  if (failed.length) throw new Error(`Could not rerun ${failed.join('; ')}`);
+  return made[0];
 }

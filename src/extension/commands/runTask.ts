@@ -13,6 +13,15 @@ export interface RunTaskArguments {
 
 const LAST_PAYLOAD = (app: string, task: string) => `taskman.lastPayload:${app}:${task}`;
 
+/** The payload last typed for this task in this workspace, parsed; `{}` when none or not JSON. */
+export function lastPayload(state: vscode.Memento, app: string, task: string): unknown {
+  try {
+    return JSON.parse(state.get<string>(LAST_PAYLOAD(app, task)) ?? '{}');
+  } catch {
+    return {};
+  }
+}
+
 /** The application, task, payload and deadline to run: from `args`, or asked of the user. */
 export async function chooseTask(services: ExtensionServices, args: RunTaskArguments | undefined, verb: string): Promise<{ app: ApplicationConfig; chosen: RunTaskArguments } | undefined> {
   if (!vscode.workspace.isTrusted) {

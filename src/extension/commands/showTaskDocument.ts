@@ -7,7 +7,8 @@ export function showTaskDocument(kind: TaskDocumentKind) {
   return async (services: ExtensionServices, argument: TaskArgument): Promise<vscode.TextEditor | undefined> => {
     const id = await resolveTaskId(argument, services);
     if (!id) return undefined;
-    const document = await vscode.workspace.openTextDocument(taskDocumentUri(id, kind));
+    const task = services.taskTree.shownTask(id) ?? (await (await services.connection.get()).get(id));
+    const document = await vscode.workspace.openTextDocument(taskDocumentUri(task, kind));
     return vscode.window.showTextDocument(document, { preview: true });
   };
 }

@@ -8,6 +8,8 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vs
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private schedulers: SchedulerInfo[] = [];
+  /** Every row this view showed: VS Code may pass one from before the last refresh. */
+  private readonly shown = new WeakSet<object>();
   private timer: NodeJS.Timeout | undefined;
   private view: vscode.TreeView<SchedulerInfo> | undefined;
   private readonly disposables: vscode.Disposable[] = [this.changed];
@@ -35,11 +37,17 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vs
     if (this.connection.state.kind !== 'connected') return;
     try {
       this.schedulers = await this.connection.state.taskman.listSchedulers();
+      for (const info of this.schedulers) this.shown.add(info);
     } catch (error) {
       if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
       return;
     }
     this.changed.fire();
+  }
+
+  /** Whether `value` is a row of this view (VS Code passes the focused row to title-bar commands). */
+  owns(value: unknown): boolean {
+    return typeof value === 'object' && value !== null && this.shown.has(value);
   }
 
   getChildren(node?: SchedulerInfo): SchedulerInfo[] {

@@ -1,40 +1,47 @@
 import * as vscode from 'vscode';
-import { errorMessage, Task, TaskState } from '../../core';
+import { errorMessage, Task, TaskGrouping, TaskState } from '../../core';
+import { CommandId } from '../commandIds';
 import { DatabaseConnection } from '../databaseConnection';
-import { STATE_ORDER, stateIcon, stateLabel, taskDescription, taskTooltip } from './taskPresentation';
+import { stateIcon, stateLabel, taskDescription, taskTooltip } from './taskPresentation';
+import { groupKey, TaskFilterState, TaskTreeModel } from './taskTreeModel';
 
-export type TaskTreeNode = { kind: 'group'; state: TaskState } | { kind: 'task'; task: Task };
+export type { TaskFilterState } from './taskTreeModel';
 
-export interface TaskFilterState {
-  states?: TaskState[];
-  applications?: string[];
+export type TaskTreeNode =
+  | { kind: 'group'; key: string }
+  | { kind: 'task'; task: Task }
+  /** The last row of a group that has more tasks than are loaded. */
+  | { kind: 'more'; key: string };
+
+/** Tasks paused at a breakpoint (the debugger knows); shown as such. */
+export interface PausedTasks {
+  isPaused(taskId: string): boolean;
+  readonly onDidChangePaused: vscode.Event<void>;
 }
 
-const MAX_TASKS = 300;
-/** Rows committed late can carry an updated_at slightly older than one already seen. */
-const CURSOR_OVERLAP_MS = 2000;
-/** Every so many refreshes, a full reload also drops tasks deleted by other clients. */
-const FULL_RELOAD_EVERY = 15;
-
 /**
- * The Tasks view: tasks grouped by state, newest first. It refreshes only while visible, and
- * after the first load fetches only the rows changed since the last refresh.
+ * The Tasks view: tasks grouped by state, task or application, newest first, with the true
+ * count of each group and "load more" where not all are loaded. It refreshes only while visible,
+ * and after the first load fetches only the rows changed since the last refresh.
  */
 export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TaskTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly refreshed = new vscode.EventEmitter<void>();
-  /** Fires after each refresh that reached the database (tests and the status bar listen). */
+  /** Fires after each refresh that reached the database (tests listen). */
   readonly onDidRefresh = this.refreshed.event;
-  private readonly tasks = new Map<string, Task>();
-  private cursor: Date | undefined;
-  private refreshCount = 0;
+  private readonly model = new TaskTreeModel();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private view: vscode.TreeView<TaskTreeNode> | undefined;
+  private paused: PausedTasks | undefined;
   private readonly disposables: vscode.Disposable[] = [];
-  filter: TaskFilterState = {};
-  private readonly groupNodes = Object.fromEntries(STATE_ORDER.map((state) => [state, { kind: 'group', state }])) as Record<TaskState, TaskTreeNode>;
+  /** One node object per row, kept across refreshes, so VS Code's handles stay valid. */
+  private readonly nodes = new Map<string, TaskTreeNode>();
+  /** Every node this tree made: commands tell a row VS Code passed them from any other argument. */
+  private readonly made = new WeakSet<object>();
+  /** The count each group's label shows, to redraw a label only when its count changed. */
+  private readonly shownCounts = new Map<string, number>();
 
   constructor(private readonly connection: DatabaseConnection) {
     this.disposables.push(
@@ -48,27 +55,62 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     );
   }
 
-  attach(view: vscode.TreeView<TaskTreeNode>): void {
+  attach(view: vscode.TreeView<TaskTreeNode>, paused: PausedTasks): void {
     this.view = view;
-    this.disposables.push(view.onDidChangeVisibility(() => this.schedule()));
+    this.paused = paused;
+    this.disposables.push(
+      view.onDidChangeVisibility(() => this.schedule()),
+      paused.onDidChangePaused(() => this.changed.fire(undefined)),
+    );
     this.schedule();
     this.updateMessage();
   }
 
-  /** All tasks currently shown, newest first. */
+  get filter(): TaskFilterState {
+    return this.model.filter;
+  }
+
+  get grouping(): TaskGrouping {
+    return this.model.grouping;
+  }
+
+  /** Whether `value` is a row of this tree (VS Code passes the focused row to title-bar commands). */
+  owns(value: unknown): value is TaskTreeNode {
+    return typeof value === 'object' && value !== null && this.made.has(value);
+  }
+
+  /** The loaded tasks, newest first. */
   shownTasks(): Task[] {
-    return [...this.tasks.values()].sort((a, b) => Number(BigInt(b.id) - BigInt(a.id)));
+    return this.model.all();
   }
 
-  runningCount(): number {
-    return this.shownTasks().filter((task) => task.state === 'running').length;
+  shownTask(taskId: string): Task | undefined {
+    return this.model.get(taskId);
   }
 
-  setFilter(filter: TaskFilterState): Promise<void> {
-    this.filter = filter;
-    const parts = [filter.applications?.join(', '), filter.states?.join(', ')].filter(Boolean);
-    if (this.view) this.view.description = parts.length ? `filtered: ${parts.join(' · ')}` : undefined;
+  /** Matching tasks in the database, and how many of them are loaded. */
+  totals(): { total: number; loaded: number } {
+    return { total: this.model.total(), loaded: this.model.loadedCount() };
+  }
+
+  /** The database's count of one group. */
+  groupCount(key: string): number {
+    return this.model.count(key);
+  }
+
+  show(filter: TaskFilterState, grouping: TaskGrouping = this.model.grouping): Promise<void> {
+    this.model.reset(filter, grouping);
+    this.nodes.clear();
+    this.updateDescription();
+    this.changed.fire(undefined);
     return this.refresh({ full: true });
+  }
+
+  async loadMore(key: string): Promise<void> {
+    if (this.connection.state.kind !== 'connected') return;
+    await this.model.loadMore(this.connection.state.taskman, key);
+    this.changed.fire(undefined);
+    this.updateDescription();
   }
 
   /** Polls only while the view is visible. */
@@ -93,106 +135,136 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   }
 
   private async load(full: boolean): Promise<void> {
+    // Shown before anything connected: connecting is what the view needs (at most one attempt runs).
+    if (this.connection.state.kind === 'connecting') void this.connection.get().catch(() => undefined);
     if (this.connection.state.kind !== 'connected') return;
-    const taskman = this.connection.state.taskman;
-    const reload = full || this.cursor === undefined || ++this.refreshCount % FULL_RELOAD_EVERY === 0;
-    let rows: Task[];
+    let moved: boolean;
     try {
-      rows = await taskman.list({
-        states: this.filter.states,
-        applications: this.filter.applications,
-        limit: reload ? MAX_TASKS : 1000,
-        updatedAfter: reload ? undefined : new Date(this.cursor!.getTime() - CURSOR_OVERLAP_MS),
-      });
+      moved = await this.model.load(this.connection.state.taskman, full);
     } catch (error) {
       if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
       return;
     }
-    const before = new Map([...this.tasks].map(([id, task]) => [id, task.state]));
-    if (reload) this.tasks.clear();
-    for (const task of rows) {
-      this.tasks.set(task.id, task);
-      if (!this.cursor || task.updatedAt > this.cursor) this.cursor = task.updatedAt;
-    }
-    if (this.tasks.size > MAX_TASKS) {
-      for (const task of this.shownTasks().slice(MAX_TASKS)) this.tasks.delete(task.id);
-    }
-    for (const id of this.nodes.keys()) if (!this.tasks.has(id)) this.nodes.delete(id);
-    const moved = this.tasks.size !== before.size || [...this.tasks].some(([id, task]) => before.get(id) !== task.state);
+    for (const [key, node] of this.nodes) if (node.kind === 'task' && !this.model.get(node.task.id)) this.nodes.delete(key);
     if (moved) {
       this.changed.fire(undefined);
     } else {
-      // Only progress and elapsed time changed: redraw those rows alone, so that the tree keeps its
-      // elements (an inline action clicked during a refresh still finds its row).
-      for (const task of this.tasks.values()) if (task.state === 'running') this.changed.fire(this.nodeFor(task));
+      // Only progress, elapsed time and counts changed: redraw those rows alone, so that the tree
+      // keeps its elements (an inline action clicked during a refresh still finds its row).
+      for (const task of this.model.all()) if (task.state === 'running') this.changed.fire(this.taskNode(task));
+      for (const key of this.model.groups()) {
+        if (this.shownCounts.get(key) !== this.model.count(key)) this.changed.fire(this.groupNode(key));
+      }
     }
     this.updateMessage();
+    this.updateDescription();
     this.refreshed.fire();
   }
 
-  /** One node object per task, kept across refreshes, so VS Code's handles stay valid. */
-  private readonly nodes = new Map<string, Extract<TaskTreeNode, { kind: 'task' }>>();
-
-  private nodeFor(task: Task): Extract<TaskTreeNode, { kind: 'task' }> {
-    let node = this.nodes.get(task.id);
+  private node<T extends TaskTreeNode>(id: string, make: () => T): T {
+    let node = this.nodes.get(id) as T | undefined;
     if (!node) {
-      node = { kind: 'task', task };
-      this.nodes.set(task.id, node);
+      node = make();
+      this.nodes.set(id, node);
+      this.made.add(node);
     }
+    return node;
+  }
+
+  private groupNode(key: string): TaskTreeNode {
+    return this.node(`group:${key}`, () => ({ kind: 'group', key }));
+  }
+
+  private moreNode(key: string): TaskTreeNode {
+    return this.node(`more:${key}`, () => ({ kind: 'more', key }));
+  }
+
+  private taskNode(task: Task): Extract<TaskTreeNode, { kind: 'task' }> {
+    const node = this.node(`task:${task.id}`, () => ({ kind: 'task' as const, task }));
     node.task = task;
     return node;
   }
 
   /** Drops a task from the view at once (after Delete), before the next full reload. */
   forget(taskId: string): void {
-    this.nodes.delete(taskId);
-    if (this.tasks.delete(taskId)) this.changed.fire(undefined);
+    this.nodes.delete(`task:${taskId}`);
+    if (this.model.forget(taskId)) this.changed.fire(undefined);
   }
 
   private updateMessage(): void {
     if (!this.view) return;
     const state = this.connection.state;
     if (state.kind === 'unavailable') this.view.message = `Database unavailable: ${errorMessage(state.error)} — retrying.`;
-    else if (state.kind === 'not-configured') this.view.message = 'No database configured: run "Taskman: Configure Database…" or "Taskman: Use Embedded Database".';
     else if (state.kind === 'connecting') this.view.message = 'Connecting to the database…';
+    // Not configured: the welcome content says so, with its buttons.
     else this.view.message = undefined;
-    const running = this.runningCount();
-    this.view.badge = running > 0 ? { value: running, tooltip: `${running} task${running === 1 ? '' : 's'} running` } : undefined;
+  }
+
+  private updateDescription(): void {
+    if (!this.view) return;
+    const { states, applications, search } = this.model.filter;
+    const parts = [applications?.join(', '), states?.join(', '), search ? `"${search}"` : undefined].filter(Boolean);
+    const { total, loaded } = this.totals();
+    const paging = total > loaded ? `showing ${loaded.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : undefined;
+    const description = [parts.length ? `filtered: ${parts.join(' · ')}` : undefined, paging].filter(Boolean).join(' — ');
+    this.view.description = description || undefined;
   }
 
   getChildren(node?: TaskTreeNode): TaskTreeNode[] {
-    const tasks = this.shownTasks();
-    if (!node) {
-      return STATE_ORDER.filter((state) => tasks.some((task) => task.state === state)).map((state) => this.groupNodes[state]);
-    }
-    if (node.kind === 'group') return tasks.filter((task) => task.state === node.state).map((task) => this.nodeFor(task));
-    return [];
+    if (!node) return this.model.groups().map((key) => this.groupNode(key));
+    if (node.kind !== 'group') return [];
+    const tasks = this.model.inGroup(node.key).map((task) => this.taskNode(task));
+    return this.model.count(node.key) > tasks.length ? [...tasks, this.moreNode(node.key)] : tasks;
   }
 
   getParent(node: TaskTreeNode): TaskTreeNode | undefined {
-    return node.kind === 'task' ? this.groupNodes[node.task.state] : undefined;
+    if (node.kind === 'more') return this.groupNode(node.key);
+    if (node.kind === 'task') return this.groupNode(groupKey(node.task, this.model.grouping));
+    return undefined;
   }
 
   getTreeItem(node: TaskTreeNode): vscode.TreeItem {
-    if (node.kind === 'group') {
-      const count = this.shownTasks().filter((task) => task.state === node.state).length;
-      const item = new vscode.TreeItem(`${stateLabel(node.state)} (${count})`, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `state:${node.state}`;
-      item.iconPath = stateIcon(node.state);
-      item.contextValue = `group.${node.state}`;
-      item.accessibilityInformation = { label: `${stateLabel(node.state)} tasks, ${count}` };
+    if (node.kind === 'group') return this.groupItem(node.key);
+    if (node.kind === 'more') {
+      const loaded = this.model.inGroup(node.key).length;
+      const item = new vscode.TreeItem('Load more…', vscode.TreeItemCollapsibleState.None);
+      item.id = `more:${node.key}`;
+      item.description = `showing ${loaded.toLocaleString('en-US')} of ${this.model.count(node.key).toLocaleString('en-US')}`;
+      item.iconPath = new vscode.ThemeIcon('ellipsis');
+      item.contextValue = 'more';
+      // No arguments: VS Code passes the clicked row as the selection (see openTask).
+      item.command = { command: CommandId.loadMore, title: 'Load More' };
       return item;
     }
-    const { task } = node;
+    return this.taskItem(node.task);
+  }
+
+  private groupItem(key: string): vscode.TreeItem {
+    const count = this.model.count(key);
+    this.shownCounts.set(key, count);
+    const label = this.model.grouping === 'state' ? stateLabel(key as TaskState) : key;
+    const item = new vscode.TreeItem(`${label} (${count.toLocaleString('en-US')})`, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `group:${this.model.grouping}:${key}`;
+    item.iconPath = this.model.grouping === 'state' ? stateIcon(key as TaskState) : new vscode.ThemeIcon(this.model.grouping === 'task' ? 'symbol-function' : 'package');
+    item.contextValue = `group.${this.model.grouping}${this.model.grouping === 'state' ? `.${key}` : ''}`;
+    item.accessibilityInformation = { label: `${label} tasks, ${count}` };
+    return item;
+  }
+
+  private taskItem(task: Task): vscode.TreeItem {
+    const paused = task.state === 'running' && this.paused?.isPaused(task.id) === true;
     const item = new vscode.TreeItem(task.task, vscode.TreeItemCollapsibleState.None);
     item.id = `task:${task.id}`;
-    item.description = taskDescription(task, new Date());
+    item.description = paused ? `paused at a breakpoint · #${task.id} ${task.application}` : taskDescription(task, new Date());
     item.tooltip = taskTooltip(task);
-    item.iconPath = stateIcon(task.state);
-    item.contextValue = `task.${task.state}`;
-    item.accessibilityInformation = { label: `Task ${task.id} ${task.task} ${task.state}${task.state === 'running' && task.progress.percent !== null ? ` ${Math.round(task.progress.percent)}%` : ''}` };
-    if (task.state === 'succeeded') item.command = { command: 'taskman.showResult', title: 'Show Result', arguments: [node] };
-    else if (task.error) item.command = { command: 'taskman.showError', title: 'Show Error', arguments: [node] };
+    item.iconPath = paused ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('debugIcon.pauseForeground')) : stateIcon(task.state);
+    item.contextValue = `task.${task.state}${paused ? '.paused' : ''}`;
+    const progress = task.state === 'running' && task.progress.percent !== null ? ` ${Math.round(task.progress.percent)}%` : '';
+    item.accessibilityInformation = { label: `Task ${task.id} ${task.task} ${task.state}${paused ? ' paused at a breakpoint' : progress}` };
+    // No arguments: a command with arguments goes through a cache VS Code clears on each refresh of
+    // the row, and a click landing just after one failed with "command not found". The handler
+    // takes the clicked row from the selection, which VS Code sets before it runs the command.
+    item.command = { command: CommandId.openTask, title: 'Open Task' };
     return item;
   }
 

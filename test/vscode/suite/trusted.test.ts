@@ -93,7 +93,8 @@ describe('Taskman in a trusted workspace', () => {
     const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 2, stepMs: 10 } });
     await waitFor('success', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showLogs', id);
-    assert.equal(editor.document.uri.path, `/task/${id}/logs.log`);
+    assert.equal(editor.document.uri.path, `/task/${id}/#${id} countTo · logs.log`);
+    assert.equal(path.basename(editor.document.uri.path), `#${id} countTo · logs.log`, 'the tab names the task');
     assert.equal(editor.document.getText(), (await (await api.connection.get()).get(id)).logs || '(no output)\n');
   });
 
@@ -127,7 +128,7 @@ describe('Taskman in a trusted workspace', () => {
     assert.equal(await vscode.env.clipboard.readText(), rerunId);
 
     await vscode.commands.executeCommand('taskman.filter', { states: ['failed'] });
-    assert.deepEqual(api.taskTree.getChildren().map((group) => (group.kind === 'group' ? group.state : '')), ['failed']);
+    assert.deepEqual(api.taskTree.getChildren().map((group) => (group.kind === 'group' ? group.key : '')), ['failed']);
     assert.match(api.taskView.description ?? '', /filtered: failed/);
     await vscode.commands.executeCommand('taskman.filter', {});
     assert.ok(api.taskTree.getChildren().length > 1);
@@ -237,26 +238,34 @@ describe('Taskman in a trusted workspace', () => {
     });
   });
 
-  it('picks up a config edit without a reload, and reports an invalid one as a diagnostic', async () => {
+  it('picks up a config edit without a reload; an invalid save is one diagnostic and the last valid config keeps running', async () => {
     const file = path.join(workspace(), 'taskman.config.json');
     const original = fs.readFileSync(file, 'utf8');
+    const schedulerId = () => api.scheduler.current?.id;
     try {
       fs.writeFileSync(file, original.replace('"1.0.0"', '"1.1.0"'));
       await waitFor('the new version', () => api.applications.valid()[0]?.version === '1.1.0');
-      const schedulerId = api.scheduler.current?.id;
+      const running = schedulerId();
       await waitFor('the scheduler row to show the new version', async () =>
-        (await (await api.connection.get()).listSchedulers()).find((s) => s.id === schedulerId)?.applications[0]?.version === '1.1.0');
-      fs.writeFileSync(file, original.replace('"concurrency": 3', '"concurrency": "three"'));
+        (await (await api.connection.get()).listSchedulers()).find((s) => s.id === running)?.applications[0]?.version === '1.1.0');
+      // Saved half-typed, twice (auto-save): one diagnostic, the scheduler keeps serving 1.1.0.
       const uri = vscode.Uri.file(file);
-      const diagnostic = await waitFor('a diagnostic on the config', () => vscode.languages.getDiagnostics(uri)[0]);
-      assert.match(diagnostic.message, /"concurrency" must be an integer from 1 to 1000/);
-      assert.equal(diagnostic.range.start.line, original.split('\n').findIndex((line) => line.includes('"concurrency"')));
-      assert.equal(api.applications.valid().length, 0);
+      for (const broken of [original.replace('"concurrency": 3', '"concurrency": "three"'), original.replace('"concurrency": 3', '"concurrency": "thre"')]) {
+        fs.writeFileSync(file, broken);
+        await waitFor('a diagnostic on the config', () => vscode.languages.getDiagnostics(uri).find((d) => d.source === 'Taskman' && /"concurrency" must be an integer from 1 to 1000/.test(d.message)));
+      }
+      const diagnostics = vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Taskman');
+      assert.equal(diagnostics.length, 1);
+      assert.equal(diagnostics[0].range.start.line, original.split('\n').findIndex((line) => line.includes('"concurrency"')));
+      assert.deepEqual(api.applications.valid().map((app) => app.version), ['1.1.0'], 'the last valid config keeps running');
+      assert.equal(schedulerId(), running, 'the scheduler was not stopped');
+      const { id } = await (await api.connection.get()).submit({ application: 'vscode-fixture', task: 'countTo', payload: { n: 1, stepMs: 10 } });
+      await waitFor('a task to run while the file is invalid', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
     } finally {
       fs.writeFileSync(file, original);
     }
     await waitFor('the config to be valid again', () => api.applications.valid()[0]?.version === '1.0.0');
-    assert.equal(vscode.languages.getDiagnostics(vscode.Uri.file(file)).length, 0);
+    assert.equal(vscode.languages.getDiagnostics(vscode.Uri.file(file)).filter((d) => d.source === 'Taskman').length, 0);
     await waitFor('the scheduler to run again', () => api.scheduler.running);
   });
 

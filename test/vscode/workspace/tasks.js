@@ -17,6 +17,14 @@ exports.countTo = async ({ n = 5, stepMs = 300 } = {}, ctx) => {
   return { counted: n, doubled: n * 2 };
 };
 
+exports.chatty = async ({ lines = 3, stepMs = 200 } = {}, ctx) => {
+  for (let i = 1; i <= lines; i++) {
+    console.log(`line ${i} of ${lines}`);
+    await pause(stepMs, ctx.signal);
+  }
+  return { lines };
+};
+
 exports.explode = async ({ reason = 'boom' } = {}) => {
   throw new TypeError(`exploded: ${reason}`);
 };

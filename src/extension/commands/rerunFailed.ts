@@ -1,0 +1,52 @@
+import * as vscode from 'vscode';
+import { errorMessage, TaskFilter } from '../../core';
+import { ExtensionServices } from '../services';
+import { TaskTreeNode } from '../views/taskTree';
+
+/**
+ * "Rerun All Failed" of a group: every failed task of the group in the database (not only the
+ * loaded rows), after saying how many. Returns the new ids.
+ */
+export async function rerunFailed(services: ExtensionServices, node?: TaskTreeNode, options: { confirm?: boolean } = {}): Promise<string[]> {
+  const tree = services.taskTree;
+  const filter: TaskFilter = { ...tree.filter, states: ['failed'] };
+  if (node?.kind === 'group') {
+    if (tree.grouping === 'state' && node.key !== 'failed') return [];
+    if (tree.grouping === 'task') filter.task = node.key;
+    if (tree.grouping === 'application') filter.applications = [node.key];
+  }
+  const taskman = await services.connection.get();
+  const count = (await taskman.count(filter, 'state')).get('failed') ?? 0;
+  const where = node?.kind === 'group' && tree.grouping !== 'state' ? ` of ${node.key}` : '';
+  if (count === 0) {
+    void vscode.window.showInformationMessage(`Taskman: no failed tasks${where} to rerun.`);
+    return [];
+  }
+  if (options.confirm !== false) {
+    const answer = await vscode.window.showWarningMessage(`Rerun ${count.toLocaleString('en-US')} failed task${count === 1 ? '' : 's'}${where}?`, { modal: true }, 'Rerun');
+    if (answer !== 'Rerun') return [];
+  }
+  // The ids first, then the reruns: a rerun fails too, and must not be rerun again in this pass.
+  const ids: string[] = [];
+  for (let beforeId: string | undefined; ids.length < count; ) {
+    const page = await taskman.list({ ...filter, beforeId, limit: 1000 });
+    if (page.length === 0) break;
+    ids.push(...page.map((task) => task.id));
+    beforeId = page.at(-1)!.id;
+  }
+  const made: string[] = [];
+  const failed: string[] = [];
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Taskman: rerunning ${ids.length} failed tasks` }, async (progress) => {
+    for (const id of ids) {
+      try {
+        made.push((await taskman.rerun(id)).id);
+      } catch (error) {
+        failed.push(`${id}: ${errorMessage(error)}`);
+      }
+      progress.report({ increment: 100 / ids.length });
+    }
+  });
+  await tree.refresh({ full: true });
+  if (failed.length) throw new Error(`Could not rerun ${failed.length} of ${ids.length}: ${failed.slice(0, 5).join('; ')}`);
+  return made;
+}

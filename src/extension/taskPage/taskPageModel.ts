@@ -1,0 +1,97 @@
+import * as path from 'node:path';
+import { formatDuration, isEnded, Task } from '../../core';
+import { StackFrame, TaskLink, TaskPageModel } from './taskPageProtocol';
+
+export type { StackFrame, TaskLink, TaskPageModel } from './taskPageProtocol';
+
+export interface PageContext {
+  /** Workspace folder paths: frames inside them become links. */
+  folders: string[];
+  /** Paths whose frames are Taskman's own (the extension's dist). */
+  ownPaths: string[];
+  trusted: boolean;
+  paused: boolean;
+  rerunOf: TaskLink | null;
+  reruns: TaskLink[];
+  now: Date;
+}
+
+const FRAME_LOCATION = /\(?((?:file:\/\/)?\/[^\s()'"]+):(\d+):(\d+)\)?\s*$/;
+
+export function taskPageTitle(task: Pick<Task, 'id' | 'task' | 'state'>): string {
+  return `#${task.id} ${task.task} · ${task.state}`;
+}
+
+/** The stack as frames: Taskman's own left out, those in the workspace (not node_modules) linkable. */
+export function stackFrames(stack: string | undefined, folders: string[], ownPaths: string[]): { frames: StackFrame[]; hidden: number } {
+  const frames: StackFrame[] = [];
+  let hidden = 0;
+  for (const text of (stack ?? '').split('\n')) {
+    if (!text.trim()) continue;
+    const match = /^\s+at /.test(text) ? FRAME_LOCATION.exec(text) : null;
+    const file = match ? match[1].replace(/^file:\/\//, '') : undefined;
+    if (file && ownPaths.some((own) => file.startsWith(own))) {
+      hidden++;
+      continue;
+    }
+    const inWorkspace = file !== undefined && !file.includes(`${path.sep}node_modules${path.sep}`) && folders.some((folder) => file.startsWith(folder + path.sep));
+    frames.push({ text, location: inWorkspace && match ? { file: file!, line: Number(match[2]), column: Number(match[3]) } : null });
+  }
+  return { frames, hidden };
+}
+
+function span(from: Date | null, to: Date | null): number | null {
+  return from && to ? Math.max(0, to.getTime() - from.getTime()) : null;
+}
+
+export function taskPageModel(task: Task, context: PageContext): TaskPageModel {
+  const ended = isEnded(task.state);
+  const { frames, hidden } = stackFrames(task.error?.stack, context.folders, context.ownPaths);
+  const waitStart = task.runAfter > task.createdAt ? task.runAfter : task.createdAt;
+  const waited = span(waitStart, task.startedAt ?? (ended ? task.endedAt : context.now));
+  const ran = span(task.startedAt, task.endedAt ?? (task.startedAt ? context.now : null));
+  const durations = [waited === null ? null : `${task.startedAt ? 'waited' : 'waiting'} ${formatDuration(waited)}`, ran === null ? null : `${ended ? 'ran' : 'running'} ${formatDuration(ran)}`];
+  const details: { label: string; value: string | null | undefined }[] = [
+    { label: 'Application', value: `${task.application}${task.ranVersion ?? task.version ? `@${task.ranVersion ?? task.version}` : ''}` },
+    { label: 'Scheduler', value: task.schedulerId ? `#${task.schedulerId}` : null },
+    { label: 'Attempt', value: String(task.attempt) },
+    { label: 'Priority', value: String(task.priority) },
+    { label: 'Key', value: task.key },
+    { label: 'Start before', value: task.startBefore?.toISOString() },
+    { label: 'Timeout', value: task.timeoutMs ? formatDuration(task.timeoutMs) : null },
+    { label: 'Abort reason', value: task.abortReason },
+    { label: 'Debugged by scheduler', value: task.debugSchedulerId ? `#${task.debugSchedulerId}` : null },
+  ];
+  return {
+    id: task.id,
+    title: taskPageTitle(task),
+    task: task.task,
+    application: task.application,
+    state: task.state,
+    ended,
+    paused: context.paused && task.state === 'running',
+    progress: task.progress.percent !== null || task.progress.message ? task.progress : null,
+    timeline: [
+      { label: 'created', at: task.createdAt.toISOString() },
+      { label: 'claimed', at: task.claimedAt?.toISOString() ?? null },
+      { label: 'started', at: task.startedAt?.toISOString() ?? null },
+      { label: 'ended', at: task.endedAt?.toISOString() ?? null },
+    ],
+    durations: durations.filter(Boolean).join(' · '),
+    payloadText: JSON.stringify(task.payload, null, 2),
+    resultText: task.state === 'succeeded' ? JSON.stringify(task.result, null, 2) : null,
+    error: task.error ? { name: task.error.name, message: task.error.message, code: task.error.code ?? null } : null,
+    frames,
+    hiddenFrames: hidden,
+    logs: task.logs ?? '',
+    details: details.filter((d): d is { label: string; value: string } => Boolean(d.value)),
+    rerunOf: context.rerunOf,
+    reruns: context.reruns,
+    actions: {
+      abort: !ended,
+      rerun: ended && context.trusted,
+      debugRerun: ended && context.trusted,
+      delete: ended,
+    },
+  };
+}
