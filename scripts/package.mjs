@@ -14,7 +14,7 @@ const vsix = path.resolve(root, process.argv[2] ?? `taskman-${pkg.version}.vsix`
 fs.rmSync(stage, { recursive: true, force: true });
 fs.mkdirSync(stage, { recursive: true });
 for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore']) fs.copyFileSync(path.join(root, file), path.join(stage, file));
-fs.cpSync(path.join(root, 'media'), path.join(stage, 'media'), { recursive: true });
+for (const dir of ['media', 'schemas']) fs.cpSync(path.join(root, dir), path.join(stage, dir), { recursive: true });
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning', define: { TASKMAN_VERSION: JSON.stringify(pkg.version) } };
 await Promise.all([

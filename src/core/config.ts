@@ -36,9 +36,13 @@ export interface ApplicationConfig {
 export type RunnerMode = 'process' | 'pooled';
 const RUNNER_MODES: readonly RunnerMode[] = ['process', 'pooled'];
 
-const APPLICATION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const VERSION = /^[^\s]{1,128}$/;
-const KNOWN_FIELDS = new Set(['$schema', 'name', 'version', 'tasks', 'env', 'modulePaths', 'node', 'execArgv', 'concurrency', 'runner', 'runnerMaxTasks']);
+// Unicode mode, as JSON schema validators (VS Code's too) run schemas/taskman.config.schema.json's
+// patterns: a version's 128 are characters (code points), as in its VARCHAR(128) column.
+const APPLICATION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/u;
+const VERSION = /^[^\s]{1,128}$/u;
+/** Every field a config may have; the schema lists the same (test/unit/configSchema.test.ts). */
+export const CONFIG_FIELDS = ['$schema', 'name', 'version', 'tasks', 'env', 'modulePaths', 'node', 'execArgv', 'concurrency', 'runner', 'runnerMaxTasks'] as const;
+const KNOWN_FIELDS = new Set<string>(CONFIG_FIELDS);
 
 export function isValidApplicationName(name: string): boolean {
   return APPLICATION_NAME.test(name);
@@ -95,7 +99,7 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     if (typeof config.env !== 'object' || config.env === null || Array.isArray(config.env)) fail('env', 'must be an object of strings');
     for (const [key, value] of Object.entries(config.env as object)) {
       if (typeof value !== 'string') fail(`env.${key}`, `must be a string, got ${typeName(value)}`);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail(`env.${key}`, 'is not a valid environment variable name');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/u.test(key)) fail(`env.${key}`, 'is not a valid environment variable name');
       env[key] = value;
     }
   }

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { repoRoot } from '../helpers/database';
+import { testUserSettings } from './extensionSuite';
 
 export const codeServerBin = path.join(repoRoot, 'test', 'vscode', '.code-server', 'node_modules', '.bin', 'code-server');
 export const chromiumPath = process.env.TASKMAN_CHROMIUM ?? '/usr/bin/chromium';
@@ -43,7 +44,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-code-server-'));
   fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
-  const settings = { 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'security.workspace.trust.startupPrompt': 'always', ...options.userSettings };
+  const settings = { ...testUserSettings, ...options.userSettings };
   fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(settings));
   fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(settings));
   const env = { ...process.env, VSCODE_IPC_HOOK_CLI: '', ...options.env };

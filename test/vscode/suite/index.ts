@@ -1,6 +1,7 @@
 /**
- * The extension tests' entry point inside VS Code's extension host: runs Mocha over the test
- * files of one suite and writes each result to TASKMAN_VSCODE_RESULTS for the harness.
+ * The extension tests' entry point inside VS Code's extension host (code-server's or desktop's):
+ * runs Mocha over the test files of one suite and writes each result to TASKMAN_VSCODE_RESULTS
+ * for the harness that started it.
  */
 import * as fs from 'node:fs';
 import Mocha from 'mocha';
