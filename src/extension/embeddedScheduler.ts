@@ -53,6 +53,7 @@ export class EmbeddedScheduler implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) return 'workspace not trusted: no workspace code runs';
     if (!this.wanted()) return 'stopped';
     if (this.applications.valid().length === 0) return 'no valid taskman.config.json in this workspace';
+    if (this.connection.state.kind === 'not-configured') return 'no database configured';
     if (this.connection.state.kind !== 'connected') return 'waiting for the database';
     return 'starting';
   }

@@ -12,19 +12,11 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/core';
 import { repoRoot } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
-import { CodeServer, codeServerAvailable, launchBrowser, resultsDir, screenshot, startCodeServer } from '../vscode/codeServer';
-import { activeEditorText, activeTabTitle, answerInput, clickInlineAction, notification, openWorkbench, pickItem, quickOpen, runCommand, treeRow } from '../vscode/workbench';
+import { CodeServer, codeServerAvailable, launchBrowser, startCodeServer } from '../vscode/codeServer';
+import { demoWorkspace, UiSession } from '../vscode/uiSession';
+import { activeTabTitle, answerInput, clickInlineAction, clickViewTitleAction, notification, openWorkbench, pickItem, quickInputTitle, quickOpen, runCommand, treeRow, webview } from '../vscode/workbench';
 
-const shots = resultsDir('vscode-ui');
 const vsix = path.join(repoRoot, 'out', 'taskman-ui-test.vsix');
-
-function demoWorkspace(url: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-ui-ws-'));
-  fs.cpSync(path.join(repoRoot, 'examples', 'demo'), dir, { recursive: true });
-  fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
-  fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'taskman.database.url': url, 'taskman.scheduler.pollInterval': 200, 'taskman.view.refreshInterval': 300 }));
-  return dir;
-}
 
 describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-ui-db-'));
@@ -33,8 +25,15 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   let browser: Browser;
   let server: CodeServer | undefined;
   let page: Page;
-  let step = 0;
-  const shot = (name: string) => screenshot(page, shots, `${String(++step).padStart(2, '0')}-${name}`);
+  const session = new UiSession('vscode-ui');
+  const shot = (name: string) => session.shot(name);
+  const evidence = <T>(body: () => Promise<T>) => session.evidence(body);
+  const open = async (options: { trusted: boolean }) => {
+    const workspace = demoWorkspace(url);
+    server = session.server = await startCodeServer({ workspace, trusted: options.trusted, installVsix: vsix, env: { TASKMAN_DATA_DIR: dataDir } });
+    page = session.page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+    return workspace;
+  };
 
   before(async () => {
     const missing = codeServerAvailable();
@@ -66,22 +65,9 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     return submitted(task);
   }
 
-  /** On failure, the screenshot and VS Code's logs are kept and their paths printed. */
-  async function evidence<T>(body: () => Promise<T>): Promise<T> {
-    try {
-      return await body();
-    } catch (error) {
-      const file = await shot('failure');
-      if (server) fs.writeFileSync(path.join(shots, 'code-server.log'), server.log());
-      throw new Error(`${(error as Error).message}\nscreenshot: ${file}\nlogs: ${path.join(shots, 'code-server.log')} and ${server?.userDataDir}/logs`, { cause: error });
-    }
-  }
-
   it('opens examples/demo with the Taskman view', { timeout: 120_000 }, () => evidence(async () => {
-    const workspace = demoWorkspace(url);
-    server = await startCodeServer({ workspace, trusted: true, installVsix: vsix, env: { TASKMAN_DATA_DIR: dataDir } });
-    page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
-    await openWorkbench(page, server.url, workspace);
+    const workspace = await open({ trusted: true });
+    await openWorkbench(page, server!.url, workspace);
     await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
     await page.locator('.pane-header', { hasText: 'Tasks' }).first().waitFor();
     await page.locator('.pane-header', { hasText: 'Schedulers' }).first().waitFor();
@@ -99,14 +85,33 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await shot('succeeded-and-notified');
   }));
 
-  it('opens the result from its row', { timeout: 60_000 }, () => evidence(async () => {
+  it('a click on a row opens its task page; the title buttons then still ask what they should', { timeout: 90_000 }, () => evidence(async () => {
     const [task] = await client.list({ task: 'generateReport', limit: 1 });
-    await treeRow(page, `Task ${task.id} generateReport succeeded`).click();
-    await page.locator('.tabs-container .tab.active', { hasText: 'result.json' }).waitFor();
-    const text = await activeEditorText(page);
-    assert.match(text, /"month": "2026-11"/);
-    assert.match(text, /"region": "eu-west"/);
-    await shot('result');
+    const row = treeRow(page, `Task ${task.id} generateReport succeeded`);
+    await row.click();
+    await page.locator('.tabs-container .tab.active', { hasText: `#${task.id} generateReport · succeeded` }).waitFor();
+    const taskPage = webview(page);
+    await taskPage.locator('pre.code', { hasText: '"month": "2026-11"' }).waitFor();
+    await taskPage.locator('pre.code', { hasText: '"region": "eu-west"' }).waitFor();
+    await taskPage.locator('.timeline li.done', { hasText: 'ended' }).waitFor();
+    await shot('task-page');
+    // The row keeps the focus: VS Code passes it to the title-bar commands, which must not take it for their input.
+    await row.click();
+    await clickViewTitleAction(page, 'Tasks', 'Run Task…');
+    assert.match(await quickInputTitle(page), /Run Task — demo@/);
+    await page.locator('.quick-input-list .monaco-list-row[aria-label*="summarizeSales"]').waitFor();
+    await shot('run-task-after-a-row-click');
+    await page.keyboard.press('Escape');
+    await clickViewTitleAction(page, 'Tasks', 'Filter…');
+    assert.match(await quickInputTitle(page), /show only these states and applications/);
+    await page.keyboard.press('Escape');
+    await clickViewTitleAction(page, 'Tasks', 'Search Tasks…');
+    assert.match(await quickInputTitle(page), /Search Tasks/);
+    await page.keyboard.press('Escape');
+    await clickViewTitleAction(page, 'Tasks', 'Purge Ended Tasks…', { overflow: true });
+    assert.match(await quickInputTitle(page), /Purge Ended Tasks — which states/);
+    await page.keyboard.press('Escape');
+    assert.equal(await page.locator('.notification-toast', { hasText: /is invalid|is not a function/ }).count(), 0, 'no command failed');
   }));
 
   it('aborts a long task from its inline action', { timeout: 90_000 }, () => evidence(async () => {
@@ -117,6 +122,9 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await shot('abort-clicked');
     await treeRow(page, `Task ${task.id} rebuildSearchIndex aborted`).waitFor({ timeout: 30_000 });
     assert.equal((await client.get(task.id)).abortReason, 'aborted from VS Code');
+    // The user asked for it: the status bar says it ended, no toast does.
+    await page.locator('.statusbar-item', { hasText: `rebuildSearchIndex (#${task.id}) aborted` }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('.notification-toast', { hasText: 'rebuildSearchIndex' }).count(), 0);
     await shot('aborted');
   }));
 
@@ -126,15 +134,13 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     const toast = notification(page, 'importCustomers');
     await toast.waitFor({ timeout: 15_000 });
     await shot('failure-notification');
-    await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Show Error' }).click();
-    await page.locator('.tabs-container .tab.active', { hasText: 'error.json' }).waitFor();
-    assert.match(await activeEditorText(page), /"name": "SyntaxError"/);
-    await shot('error-document');
-    // The path the editor underlined as a link, not the whole line: Ctrl+hover re-renders the
-    // line, and a click aimed at the middle of a long line's span missed (seen once in CI).
-    const frame = page.locator('.view-lines .detected-link', { hasText: 'tasks.js:' }).first();
-    await frame.waitFor();
-    await frame.click({ modifiers: ['Control'] });
+    await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Open Task' }).click();
+    await page.locator('.tabs-container .tab.active', { hasText: `#${task.id} importCustomers · failed` }).waitFor();
+    const taskPage = webview(page);
+    await taskPage.locator('.error-text', { hasText: 'SyntaxError' }).waitFor();
+    assert.equal(await taskPage.locator('.frame', { hasText: 'runner.js' }).count(), 0, "Taskman's own frames are hidden");
+    await shot('task-page-failed');
+    await taskPage.locator('a.frame-link', { hasText: 'tasks.js:' }).first().click();
     await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor({ timeout: 15_000 });
     assert.equal(await activeTabTitle(page), 'tasks.js');
     await shot('stack-frame-opened');
@@ -153,8 +159,12 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 60_000 });
     await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
     assert.equal(await activeTabTitle(page), 'images.ts');
-    assert.equal((await client.get(task.id)).state, 'running', 'paused, and shown as running');
+    assert.equal((await client.get(task.id)).state, 'running');
     await shot('paused-at-breakpoint');
+    // The sidebar switched to Run and Debug; in the Tasks view the row says it is paused.
+    await runCommand(page, 'Taskman: Focus on Tasks View');
+    await treeRow(page, `Task ${task.id} resizeImages running paused at a breakpoint`).waitFor({ timeout: 30_000 });
+    await shot('paused-row');
     await page.keyboard.press('F5');
     await waitFor('the debugged task to succeed', async () => (await client.get(task.id)).state === 'succeeded', { timeoutMs: 60_000 });
     await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
@@ -162,15 +172,29 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await shot('debug-finished');
   }));
 
+  it('with the Taskman view hidden, the status bar and the badge still follow a task to its end', { timeout: 90_000 }, () => evidence(async () => {
+    const task = await runFromPalette('Run', 'generateReport', '{"month": "2026-12", "sections": 5}');
+    await page.locator('.activitybar .action-label[aria-label^="Explorer"]').click();
+    await page.locator('.pane-header', { hasText: 'Tasks' }).first().waitFor({ state: 'hidden' });
+    const running = page.locator('.statusbar-item', { hasText: 'Taskman: 1 running' });
+    const badge = page.locator('.activitybar .action-item:has(.action-label[aria-label^="Taskman"]) .badge-content');
+    await running.waitFor({ timeout: 30_000 });
+    await badge.filter({ hasText: '1' }).waitFor();
+    await shot('hidden-view-running');
+    await waitFor('the task to end', async () => (await client.get(task.id)).state === 'succeeded', { timeoutMs: 60_000 });
+    await running.waitFor({ state: 'hidden', timeout: 15_000 });
+    await badge.waitFor({ state: 'hidden' });
+    await shot('hidden-view-ended');
+    await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
+  }));
+
   it('an untrusted window shows tasks but runs none; once trusted, it runs them', { timeout: 120_000 }, () => evidence(async () => {
     await page.close();
     await server?.stop();
     const schedulersBefore = new Set((await client.listSchedulers()).map((s) => s.id));
-    const workspace = demoWorkspace(url);
-    server = await startCodeServer({ workspace, trusted: false, installVsix: vsix, env: { TASKMAN_DATA_DIR: dataDir } });
-    page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+    const workspace = await open({ trusted: false });
     const { id } = await client.submit({ application: 'demo', task: 'summarizeSales', payload: { year: 2025 } });
-    await openWorkbench(page, server.url, workspace);
+    await openWorkbench(page, server!.url, workspace);
     const distrust = page.locator('.monaco-dialog-box .monaco-button', { hasText: "No, I don't trust" });
     await distrust.waitFor({ timeout: 30_000 });
     await shot('trust-prompt');

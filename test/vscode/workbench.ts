@@ -1,5 +1,5 @@
 /** What a person does in the VS Code workbench, with the selectors VS Code's own smoke tests use. */
-import type { Locator, Page } from 'playwright-core';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
 
 export async function openWorkbench(page: Page, url: string, folder: string): Promise<void> {
   await page.goto(`${url}/?folder=${encodeURIComponent(folder)}`);
@@ -81,4 +81,30 @@ export async function activeEditorText(page: Page): Promise<string> {
 
 export async function activeTabTitle(page: Page): Promise<string> {
   return (await page.locator('.tabs-container .tab.active').first().innerText()).trim();
+}
+
+/** The page inside the visible webview editor (VS Code nests it in two iframes). */
+export function webview(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready:visible').frameLocator('#active-frame');
+}
+
+/** Clicks an action of a view's title bar: its icon, or (`overflow`) an item of its "More Actions…" menu. */
+export async function clickViewTitleAction(page: Page, view: string, action: string, options: { overflow?: boolean } = {}): Promise<void> {
+  const header = page.locator('.pane-header', { hasText: view }).first();
+  await header.hover();
+  if (!options.overflow) {
+    await header.locator(`.action-label[aria-label="${action}"]`).click();
+    return;
+  }
+  await header.locator('.action-label[aria-label="More Actions..."]').click();
+  // A menu ignores the mouse-up of a click that comes right after it opened: hover, then Enter.
+  await page.locator('.monaco-menu .action-item', { hasText: action }).first().hover();
+  await page.keyboard.press('Enter');
+}
+
+/** The open quick pick or input box's title, once one is shown. */
+export async function quickInputTitle(page: Page): Promise<string> {
+  const title = page.locator(`${quickInput} .quick-input-title`);
+  await title.waitFor({ state: 'visible' });
+  return (await title.innerText()).trim();
 }
