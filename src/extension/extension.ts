@@ -10,6 +10,8 @@ import { createStatusBar } from './statusBar';
 import { TASK_DOCUMENT_SCHEME, TaskDocuments } from './taskDocuments';
 import { TASKMAN_DEBUG_TYPE, TaskDebugger } from './taskDebugger';
 import { TaskEndNotifier } from './taskEndNotifier';
+import { FailureDiagnostics } from './sourceLinks/failureDiagnostics';
+import { TASK_SOURCE_SELECTOR, TaskCodeLenses } from './sourceLinks/taskCodeLenses';
 import { TaskPages } from './taskPage/taskPages';
 import { SchedulerTree } from './views/schedulerTree';
 import { TaskTree } from './views/taskTree';
@@ -33,6 +35,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   const taskDebugger = new TaskDebugger(connection, scheduler, applications, logger, context.workspaceState);
   const taskPages = new TaskPages();
   const running = new RunningCount(connection, taskTree);
+  const codeLenses = new TaskCodeLenses(applications, logger);
+  const failures = new FailureDiagnostics(connection, scheduler, logger);
   services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier, taskDebugger, taskPages, running };
   taskPages.attach(services);
   taskTree.attach(taskView, taskDebugger);
@@ -50,6 +54,10 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
     taskDebugger,
     taskPages,
     running,
+    codeLenses,
+    failures,
+    vscode.languages.registerCodeLensProvider(TASK_SOURCE_SELECTOR, codeLenses),
+    vscode.languages.registerCodeActionsProvider(TASK_SOURCE_SELECTOR, failures, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
     vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, taskDebugger),
     vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, { provideDebugConfigurations: (folder) => taskDebugger.provideDynamicDebugConfigurations(folder) }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.workspace.registerTextDocumentContentProvider(TASK_DOCUMENT_SCHEME, documents),

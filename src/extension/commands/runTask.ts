@@ -3,12 +3,14 @@ import { ApplicationConfig, errorMessage, listApplicationTasks, parseTimeSpec } 
 import { validateWith } from '../inputValidation';
 import { ExtensionServices } from '../services';
 
-/** Arguments for running a task without the pickers (other extensions, tests). */
+/** Arguments for running a task without the pickers (other extensions, tests, CodeLens). */
 export interface RunTaskArguments {
   application?: string;
   task: string;
   payload?: unknown;
   startBefore?: string;
+  /** Ask for the payload and deadline as Run Task… does (the task is chosen: a CodeLens). */
+  askPayload?: boolean;
 }
 
 const LAST_PAYLOAD = (app: string, task: string) => `taskman.lastPayload:${app}:${task}`;
@@ -30,7 +32,14 @@ export async function chooseTask(services: ExtensionServices, args: RunTaskArgum
   }
   const app = await pickApplication(services, args?.application);
   if (!app) return undefined;
-  const chosen = args ?? (await pickTaskAndPayload(services, app, verb));
+  const action = verb === 'debug' ? 'Debug' : 'Run';
+  let chosen: RunTaskArguments | undefined = args;
+  if (!args) {
+    const task = await pickTask(app, action);
+    chosen = task === undefined ? undefined : await askPayloadAndDeadline(services, app, task, action);
+  } else if (args.askPayload) {
+    chosen = await askPayloadAndDeadline(services, app, args.task, action);
+  }
   return chosen ? { app, chosen } : undefined;
 }
 
@@ -66,8 +75,7 @@ async function pickApplication(services: ExtensionServices, name: string | undef
   return picked?.app;
 }
 
-async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationConfig, verb: string): Promise<RunTaskArguments | undefined> {
-  const action = verb === 'debug' ? 'Debug' : 'Run';
+async function pickTask(app: ApplicationConfig, action: string): Promise<string | undefined> {
   const quickPick = vscode.window.createQuickPick();
   quickPick.title = `Taskman: ${action} Task — ${app.name}@${app.version}`;
   quickPick.placeholder = 'Type to filter the exported tasks';
@@ -88,7 +96,10 @@ async function pickTaskAndPayload(services: ExtensionServices, app: ApplicationC
     quickPick.onDidHide(() => resolve(undefined));
   });
   quickPick.dispose();
-  if (!task) return undefined;
+  return task;
+}
+
+async function askPayloadAndDeadline(services: ExtensionServices, app: ApplicationConfig, task: string, action: string): Promise<RunTaskArguments | undefined> {
   const state = services.context.workspaceState;
   const payloadText = await vscode.window.showInputBox({
     title: `Taskman: ${action} ${app.name}.${task} — payload (JSON)`,

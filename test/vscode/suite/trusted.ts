@@ -5,6 +5,7 @@ export function run(): Promise<void> {
   return runSuite(() => {
     require('./taskView.test');
     require('./taskPage.test');
+    require('./sourceLinks.test');
     require('./configSchema.test');
     require('./trusted.test');
   });

@@ -25,6 +25,11 @@ exports.chatty = async ({ lines = 3, stepMs = 200 } = {}, ctx) => {
   return { lines };
 };
 
+exports.maybeFail = async ({ fail = false } = {}) => {
+  if (fail) throw new RangeError('asked to fail');
+  return { ok: true };
+};
+
 exports.explode = async ({ reason = 'boom' } = {}) => {
   throw new TypeError(`exploded: ${reason}`);
 };
