@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerDatabaseCommands } from './commands/databaseCommands';
 import { registerDemoCommand } from './commands/demoCommand';
+import { registerStatsCommand } from './commands/statsCommand';
 import { registerTaskCommands } from './commands/taskCommands';
 import { registerWorkerCommands } from './commands/workerCommands';
 import { exitCodeFor } from './context';
@@ -25,6 +26,7 @@ function buildProgram(): Command {
   registerDatabaseCommands(program);
   registerWorkerCommands(program);
   registerTaskCommands(program);
+  registerStatsCommand(program);
   registerDemoCommand(program);
   // Subcommands inherit the program's error handling: usage errors are thrown, not printed-and-exited.
   for (const command of program.commands) {

@@ -16,7 +16,7 @@ export type { TaskFilter, TaskGrouping } from './database/taskQueries';
 export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
 export type { DatabaseTarget, SslMode, TlsSettings } from './database/url';
 export { Scheduler } from './scheduler/scheduler';
-export type { SchedulerOptions, SchedulerEvents } from './scheduler/schedulerOptions';
+export type { EndedRun, SchedulerOptions, SchedulerEvents } from './scheduler/schedulerOptions';
 export { ensureEmbeddedServer, stopEmbeddedServer, embeddedServerStatus, EMBEDDED_DATABASE } from './embedded/embeddedServer';
 export type { EmbeddedServerOptions, EmbeddedServerInfo, EmbeddedServerStatus } from './embedded/embeddedServer';
 export { defaultDataDir } from './embedded/dataDir';

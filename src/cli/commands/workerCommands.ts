@@ -1,8 +1,15 @@
 import * as path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { listApplicationTasks, loadApplicationConfig, sleep, stderrLogger } from '../../core';
 import { countUnfinished } from '../../core/database/taskQueries';
-import { connect, dataDir, globals, parse, printJson } from '../context';
+import { SchedulerMetrics } from '../../core/metrics/schedulerMetrics';
+import { connect, dataDir, globals, parse, printJson, UsageError } from '../context';
+import { MetricsServer, serveMetrics } from '../metricsServer';
+
+function metricsHost(value: string): string {
+  if (!value.trim()) throw new InvalidArgumentError('--metrics-host must be an address or a host name, e.g. 127.0.0.1 or 0.0.0.0.');
+  return value.trim();
+}
 
 export function registerWorkerCommands(program: Command): void {
   program
@@ -15,8 +22,11 @@ export function registerWorkerCommands(program: Command): void {
     .option('--heartbeat-timeout <duration>', 'a scheduler silent this long is dead (default 30s)', parse.duration('--heartbeat-timeout'))
     .option('--claim-ahead <duration>', 'with short tasks, claim those expected to start within this long before a slot is free, so that each starts the moment one frees (default 50ms; 0 turns it off)', parse.duration('--claim-ahead'))
     .option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, how long running tasks may go on before they are aborted (default 30s)', parse.duration('--shutdown-timeout'))
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: a free port; the URL is logged on stderr)', parse.integer('--metrics-port', 0, 65535))
+    .option('--metrics-host <address>', 'the address to serve the metrics on (default 127.0.0.1, this machine only; 0.0.0.0: every interface, and the metrics have no authentication)', metricsHost)
     .action(async (options, command: Command) => {
       const global = globals(command);
+      if (options.metricsHost !== undefined && options.metricsPort === undefined) throw new UsageError('--metrics-host needs --metrics-port.');
       const app = loadApplicationConfig(path.resolve(options.app));
       if (options.concurrency) app.concurrency = options.concurrency;
       const logger = stderrLogger(global.verbose ? 'debug' : 'info', 'taskman worker');
@@ -32,6 +42,15 @@ export function registerWorkerCommands(program: Command): void {
         claimAheadMs: options.claimAhead,
         logger,
       });
+      let metricsServer: MetricsServer | undefined;
+      if (options.metricsPort !== undefined) {
+        // Before the scheduler starts: a port in use stops the worker before it claims anything.
+        metricsServer = await serveMetrics(new SchedulerMetrics(scheduler, taskman.database), options.metricsHost ?? '127.0.0.1', options.metricsPort).catch(async (error) => {
+          await taskman.close();
+          throw error;
+        });
+        logger.info(`metrics at ${metricsServer.url}`);
+      }
       let stopping: Promise<void> | undefined;
       const stop = (why: string) => {
         if (stopping) {
@@ -45,19 +64,24 @@ export function registerWorkerCommands(program: Command): void {
       };
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
-      await scheduler.start();
-      if (options.untilIdle) {
-        while (!stopping) {
-          if (scheduler.runningCount === 0 && (await countUnfinished(taskman.database, [app.name])) === 0) {
-            logger.info(`no ${app.name} task is pending or running: exiting`);
-            await stop('idle');
-            break;
+      try {
+        await scheduler.start();
+        if (options.untilIdle) {
+          while (!stopping) {
+            if (scheduler.runningCount === 0 && (await countUnfinished(taskman.database, [app.name])) === 0) {
+              logger.info(`no ${app.name} task is pending or running: exiting`);
+              await stop('idle');
+              break;
+            }
+            await sleep(250);
           }
-          await sleep(250);
         }
+        await new Promise<void>((resolve) => scheduler.once('stopped', () => resolve()));
+        await stopping;
+      } finally {
+        // Served until the scheduler has stopped, so that a scrape sees the shutdown.
+        await metricsServer?.close();
       }
-      await new Promise<void>((resolve) => scheduler.once('stopped', () => resolve()));
-      await stopping;
     });
 
   program

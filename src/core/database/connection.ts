@@ -24,6 +24,11 @@ export interface StatementOptions {
   timeoutMs?: number;
 }
 
+export interface TransactionOptions extends StatementOptions {
+  /** Told of every conflict that rolled the transaction back, those retried here included. */
+  onConflict?(error: TaskmanError): void;
+}
+
 /** The statements a module can run: the pool itself, or one transaction's connection. */
 export interface Queryable {
   select<T extends Row = Row>(sql: string, values?: Value[], options?: StatementOptions): Promise<T[]>;
@@ -244,7 +249,7 @@ export class Database implements CommandQueryable {
    * has the transaction, it rolls it back when the session ends (at once on a closed socket, within
    * `wait_timeout` when the network is cut).
    */
-  async transaction<T>(body: (tx: Queryable) => Promise<T>, options: StatementOptions = {}): Promise<T> {
+  async transaction<T>(body: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const timeout = options.timeoutMs ?? this.statementTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       const connection = await this.acquire();
@@ -258,6 +263,7 @@ export class Database implements CommandQueryable {
         if (breaksConnection(error)) discard(connection);
         else await withDeadline(connection, connection.query('ROLLBACK'), timeout).then(() => giveBack(connection), () => discard(connection));
         const wrapped = this.wrap(error);
+        if (isConflict(wrapped)) options.onConflict?.(wrapped);
         const retry = isConflict(wrapped) && (wrapped as { kind?: string }).kind !== 'locked' && attempt < CONFLICT_ATTEMPTS;
         if (!retry) throw wrapped;
         this.logger.debug(`transaction retried (${attempt}): ${wrapped.message}`);

@@ -59,6 +59,11 @@ export function isTransientDatabaseError(error: unknown): boolean {
   return kind === 'unavailable' || kind === 'conflict';
 }
 
+/** An error from the database: every driver error reaches Taskman wrapped as one of these (wrapDatabaseError). */
+export function isDatabaseError(error: unknown): error is TaskmanError {
+  return error instanceof DatabaseError || error instanceof DatabaseConnectionError || error instanceof DatabaseConflictError;
+}
+
 /** A conflict: the server answered; no reason to say it is unreachable. */
 export function isConflict(error: unknown): boolean {
   return classifyDatabaseError(error) === 'conflict';

@@ -14,7 +14,8 @@ export class DatabaseHealth {
 
   constructor(
     private readonly logger: Logger,
-    private readonly on: { unavailable(error: Error): void; available(): void },
+    /** `failed`: every transient failure, a conflict too (the scheduler counts them). */
+    private readonly on: { unavailable(error: Error): void; available(): void; failed(error: Error): void },
   ) {}
 
   /**
@@ -23,6 +24,7 @@ export class DatabaseHealth {
    * nothing here; anything else means the database is unavailable.
    */
   failed(error: Error): void {
+    this.on.failed(error);
     if (isConflict(error)) {
       this.logger.debug(`retrying after a conflict: ${errorMessage(error)}`);
       return;

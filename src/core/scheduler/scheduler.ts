@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { ApplicationConfig } from '../config';
 import { claimTasks, hasClaimableTask } from '../database/claimTasks';
 import { Database, SESSION_SETTINGS } from '../database/connection';
-import { isConflict, isTransientDatabaseError } from '../database/databaseErrors';
+import { classifyDatabaseError, isConflict, isDatabaseError, isTransientDatabaseError } from '../database/databaseErrors';
 import { backoffDelay, sleep, withinTime } from '../timing';
 import { findAbortRequests, StartMark } from '../database/runningTasks';
 import { deregisterScheduler, heartbeat, registerScheduler } from '../database/schedulers';
@@ -19,6 +19,7 @@ import { RunnerPool } from './runnerPool';
 import { StartMarks } from './startMarks';
 import { maintain } from './maintenance';
 import { Reconciliation } from './reconciliation';
+import { EndingRuns } from './runTimes';
 import { holdLimitMs, SchedulerEvents, SchedulerOptions, withDefaults } from './schedulerOptions';
 import { TaskRun, TaskRunContext } from './taskRun';
 
@@ -59,6 +60,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly databaseWake: DatabaseWake;
   private readonly claimedAhead: ClaimedAhead;
   private readonly startMarks: StartMarks;
+  private readonly endingRuns = new EndingRuns();
 
   constructor(options: SchedulerOptions) {
     super();
@@ -75,6 +77,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.health = new DatabaseHealth(this.logger, {
       unavailable: (error) => this.emit('database-unavailable', error),
       available: () => this.emit('database-available'),
+      failed: (error) => this.emit('database-error', classifyDatabaseError(error), error),
     });
     const { abortGraceMs, killGraceMs, progressWriteIntervalMs, resultLimitBytes, outputLimitBytes } = this.options;
     this.runContext = {
@@ -88,7 +91,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       progressWriteIntervalMs,
       resultLimitBytes,
       outputLimitBytes,
-      onStarted: (task) => this.emit('task-started', task),
+      onStarted: (task, waitMs) => this.emit('task-started', task, waitMs),
       onDebuggable: (taskId, port) => this.emit('task-debuggable', taskId, port),
     };
   }
@@ -110,6 +113,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.claimedAhead.size;
   }
 
+  /** The names of the applications served. */
+  get applicationNames(): string[] {
+    return this.applications.map((app) => app.name);
+  }
+
   get concurrency(): number {
     return this.options.concurrency ?? this.applications.reduce((sum, app) => sum + app.concurrency, 0);
   }
@@ -129,7 +137,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       health: this.health,
       stopSignal: this.stopController.signal,
       onDelivered: (taskId, outcome, written) => {
-        if (written) this.emit('task-ended', taskId, outcome.state);
+        const run = this.endingRuns.take(taskId);
+        if (written) this.emit('task-ended', taskId, outcome.state, run);
       },
     });
     this.delivery.adoptOrphans();
@@ -395,12 +404,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (!found) continue;
       }
       // The tasks for free slots are marked started in the claim itself; those claimed ahead when a slot takes them.
-      const claimed = await claimTasks(this.db, { ...request, limit: limit + ahead, startNow: limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs }).catch((error) => {
+      const claim = { ...request, limit: limit + ahead, startNow: limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs };
+      const claimed = await claimTasks(this.db, claim, { onConflict: () => this.emit('claim-conflict', app.name) }).catch((error) => {
         // No answer: the claim may have committed anyway (a lost reply). A conflict was rolled back.
         if (!isConflict(error)) this.reconciliation.suspect();
         throw error;
       });
       this.health.available();
+      this.emit('claimed', app.name, claimed.length);
       if (claimed.length === limit + ahead) this.busyApplications.add(app.name);
       else this.busyApplications.delete(app.name);
       total += claimed.length;
@@ -419,12 +430,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     while (this.state === 'running' && this.running.size < this.concurrency) {
       const held = this.claimedAhead.take((app) => this.runningOf(app) < app.concurrency);
       if (!held) return;
-      this.startTask(held.task, held.app, held.schedulerId);
+      this.startTask(held.task, held.app, held.schedulerId, { claimedAt: held.heldSince });
     }
   }
 
-  private startTask(task: Task, app: ApplicationConfig, schedulerId: string, options: { markedInClaim?: boolean } = {}): void {
-    const run = new TaskRun(task, app, schedulerId, this.runContext);
+  /** `claimedAt`: performance.now() when its claim returned, if not just now. */
+  private startTask(task: Task, app: ApplicationConfig, schedulerId: string, options: { markedInClaim?: boolean; claimedAt?: number } = {}): void {
+    const run = new TaskRun(task, app, schedulerId, this.runContext, options.claimedAt);
     const startedAt = performance.now();
     const mark = options.markedInClaim ? Promise.resolve<StartMark>('started') : this.startMarks.request(task.id, schedulerId, app.version);
     const done = run
@@ -432,6 +444,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       .then((outcome) => {
         if (!outcome) return;
         this.claimedAhead.recordRun(app.name, performance.now() - startedAt);
+        this.endingRuns.add(task, run.startedAt);
         this.delivery!.deliver({ taskId: task.id, schedulerId, outcome });
       })
       .catch((error) => {
@@ -478,6 +491,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.health.failed(error as Error);
       return;
     }
+    if (isDatabaseError(error)) this.emit('database-error', classifyDatabaseError(error), error);
     this.logger.error(`${where}: ${errorMessage(error)}`);
   }
 

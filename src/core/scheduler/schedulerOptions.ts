@@ -1,5 +1,6 @@
 import { ApplicationConfig } from '../config';
 import { Database } from '../database/connection';
+import { DatabaseErrorKind } from '../database/databaseErrors';
 import { Logger } from '../logger';
 import { Task, TaskState } from '../task';
 
@@ -43,12 +44,34 @@ export interface SchedulerOptions {
   logger?: Logger;
 }
 
+/** What 'task-ended' tells of a task this scheduler process claimed. */
+export interface EndedRun {
+  application: string;
+  task: string;
+  /** From its start (a runner was handed it) to its outcome written, on this host's clock; undefined if it never started. */
+  runMs: number | undefined;
+}
+
 export interface SchedulerEvents {
   registered: [schedulerId: string];
-  'task-started': [task: Task];
+  /**
+   * A runner was handed the task. `waitMs`: from its `created_at` (or `run_after`, if later) to
+   * now, on the database clock up to its claim, on this host's clock from the claim on.
+   */
+  'task-started': [task: Task, waitMs: number];
   /** A task run under the inspector is paused before any of its code, waiting for a debugger on `port`. */
   'task-debuggable': [taskId: string, port: number];
-  'task-ended': [taskId: string, state: TaskState];
+  /**
+   * Its outcome is written. `run` is undefined for an outcome this process delivers for a previous
+   * one (from the journal, which does not keep the task's name).
+   */
+  'task-ended': [taskId: string, state: TaskState, run: EndedRun | undefined];
+  /** A claim transaction of this scheduler committed, taking `count` tasks (0: none was claimable). */
+  claimed: [application: string, count: number];
+  /** Another session made a claim roll back (a deadlock, a Galera certification conflict, locked rows); it is tried again. */
+  'claim-conflict': [application: string];
+  /** A call of this scheduler to the database failed; `kind` as classifyDatabaseError says. Transient kinds are retried. */
+  'database-error': [kind: DatabaseErrorKind, error: Error];
   'database-unavailable': [error: Error];
   'database-available': [];
   fenced: [oldSchedulerId: string];

@@ -11,6 +11,7 @@ import { DatabaseHealth } from './databaseHealth';
 import { outcomeFromExit } from './outcomeFromExit';
 import { RunnerPool } from './runnerPool';
 import { RunnerProcess } from './runnerProcess';
+import { waitBeforeStart } from './runTimes';
 
 /** What every run of one scheduler shares. */
 export interface TaskRunContext {
@@ -26,7 +27,8 @@ export interface TaskRunContext {
   progressWriteIntervalMs: number;
   resultLimitBytes: number;
   outputLimitBytes: number;
-  onStarted(task: Task): void;
+  /** `waitMs`: see waitBeforeStart. */
+  onStarted(task: Task, waitMs: number): void;
   /** A task run under the inspector is paused before any of its code, waiting for a debugger on `port`. */
   onDebuggable(taskId: string, port: number): void;
 }
@@ -54,6 +56,8 @@ export class TaskRun {
   private fenced = false;
   /** A runner was given the task: its code may have run, so its row is never put back as a stray. */
   handedToRunner = false;
+  /** performance.now() when a runner was handed the task. */
+  startedAt: number | undefined;
 
   constructor(
     readonly task: Task,
@@ -61,6 +65,8 @@ export class TaskRun {
     /** The id that claimed the task: its writes stay fenced by it even after we register again. */
     readonly schedulerId: string,
     private readonly context: TaskRunContext,
+    /** performance.now() when the claim that took it returned. */
+    private readonly claimedAt = performance.now(),
   ) {
     this.progress = { percent: task.progress.percent, message: task.progress.message };
   }
@@ -158,7 +164,8 @@ export class TaskRun {
     if (task.timeoutMs && !debugging) {
       this.timers.push(setTimeout(() => this.abort(`timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs));
     }
-    context.onStarted(task);
+    this.startedAt = performance.now();
+    context.onStarted(task, waitBeforeStart(task, this.claimedAt, this.startedAt));
     const exit = await finished;
     // From here the runner may serve another task: nothing of this one may signal it.
     this.runner = undefined;
