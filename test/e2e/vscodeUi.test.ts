@@ -188,6 +188,68 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
   }));
 
+  it('runs a task from its source with the CodeLens, and lists the tasks under Select and Start Debugging', { timeout: 90_000 }, () => evidence(async () => {
+    await quickOpen(page, 'tasks.js', 'tasks.js');
+    await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor();
+    const summarizeLine = fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'tasks.js'), 'utf8').split('\n').findIndex((text) => text.startsWith('exports.summarizeSales')) + 1;
+    await quickOpen(page, `:${summarizeLine}`, `Go to line ${summarizeLine}`);
+    const line = page.locator('.view-line', { hasText: 'exports.summarizeSales' });
+    await line.waitFor();
+    const lenses = page.locator('.codelens-decoration a', { hasText: '▶ Run' });
+    await lenses.first().waitFor({ timeout: 30_000 });
+    // The lens of a line sits just above it.
+    const lineTop = (await line.boundingBox())!.y;
+    let nearest = -1;
+    let nearestGap = Infinity;
+    for (let i = 0; i < (await lenses.count()); i++) {
+      const gap = lineTop - (await lenses.nth(i).boundingBox())!.y;
+      if (gap > 0 && gap < nearestGap) [nearest, nearestGap] = [i, gap];
+    }
+    assert.ok(nearest >= 0, 'a Run lens above summarizeSales');
+    await shot('codelens');
+    await lenses.nth(nearest).click();
+    await answerInput(page, '{"year": 2023}', 'summarizeSales — payload');
+    await answerInput(page, '', 'start before');
+    const task = await waitFor('the task run from its CodeLens', async () => (await client.list({ task: 'summarizeSales', limit: 5 })).find((t) => (t.payload as { year?: number })?.year === 2023));
+    await waitFor('it to succeed', async () => (await client.get(task.id)).state === 'succeeded', { timeoutMs: 30_000 });
+
+    await runCommand(page, 'Debug: Select and Start Debugging');
+    // Its picker is Quick Open's "debug " mode: the prefix stays typed.
+    await pickItem(page, 'debug Taskman Task');
+    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Taskman: resizeImages"]').first().waitFor({ timeout: 30_000 });
+    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Taskman: summarizeSales"]').first().waitFor();
+    await shot('select-and-start-debugging');
+    await page.keyboard.press('Escape');
+  }));
+
+  it('a config saved invalid mid-edit, twice, is one problem, no message, and the scheduler keeps running', { timeout: 90_000 }, () => evidence(async () => {
+    const concurrencyLine = fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'taskman.config.json'), 'utf8').split('\n').findIndex((text) => text.includes('"concurrency"')) + 1;
+    await quickOpen(page, 'taskman.config.json', 'taskman.config.json');
+    await page.locator('.tabs-container .tab.active', { hasText: 'taskman.config.json' }).waitFor();
+    const retype = async (text: string) => {
+      await quickOpen(page, `:${concurrencyLine}`, `Go to line ${concurrencyLine}`);
+      await page.keyboard.press('End');
+      await page.keyboard.press('Shift+Home');
+      // Deleted first: a quote typed over a selection would surround it instead.
+      await page.keyboard.press('Backspace');
+      await page.keyboard.type(text);
+      await page.keyboard.press('Control+S');
+    };
+    await retype('"concurrency": "four"');
+    await retype('"concurrency": "fou"');
+    await runCommand(page, 'View: Focus Problems');
+    const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'must be an integer from 1 to 1000' });
+    await problem.waitFor({ timeout: 30_000 });
+    assert.equal(await problem.count(), 1, 'one Taskman problem, not one per save');
+    await shot('invalid-config-one-problem');
+    assert.equal(await page.locator('.notification-toast', { hasText: 'is invalid' }).count(), 0, 'no message per save');
+    const { id } = await client.submit({ application: 'demo', task: 'summarizeSales', payload: { year: 2022 } });
+    await waitFor('a task to run on the last valid config', async () => (await client.get(id)).state === 'succeeded', { timeoutMs: 30_000 });
+    await retype('"concurrency": 4');
+    await problem.waitFor({ state: 'hidden', timeout: 30_000 });
+    await runCommand(page, 'View: Hide Panel');
+  }));
+
   it('an untrusted window shows tasks but runs none; once trusted, it runs them', { timeout: 120_000 }, () => evidence(async () => {
     await page.close();
     await server?.stop();

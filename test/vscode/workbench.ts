@@ -31,12 +31,18 @@ export async function quickOpen(page: Page, text: string, rowText?: string): Pro
   await page.keyboard.press('Enter');
 }
 
-/** Picks the row of an open quick pick whose label is `label`, by typing it as a person would. */
+/**
+ * Picks the row of an open quick pick whose label is `label`, by typing it as a person would; a
+ * Quick Open mode's prefix (`debug `) is typed but not part of the label.
+ */
 export async function pickItem(page: Page, label: string): Promise<void> {
   await page.waitForSelector(quickInputBox, { state: 'visible' });
   await page.fill(quickInputBox, label);
-  await page.locator(`${quickInput} .quick-input-list .monaco-list-row[aria-label*="${label}"]`).first().waitFor({ state: 'visible', timeout: 30_000 });
-  await page.keyboard.press('Enter');
+  const shown = label.replace(/^debug /, '');
+  const row = page.locator(`${quickInput} .quick-input-list .monaco-list-row[aria-label*="${shown}"]`).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  // Clicked, not Enter: a fuzzy filter may leave another row first.
+  await row.click();
 }
 
 /** Replaces the text of an open input box and presses Enter. */
