@@ -1,5 +1,6 @@
-// Bundles the engine, the runner (its own entry: it runs in a separate process), the CLI and the
-// VS Code extension (vscode stays external: the extension host provides it).
+// Bundles the engine, the runner (its own entry: it runs in a separate process), the CLI, the
+// VS Code extension (vscode stays external: the extension host provides it) and the dashboard's
+// webview script (for the browser: Chart.js inside, loaded from the extension, never a CDN).
 import * as fs from 'node:fs';
 import * as esbuild from 'esbuild';
 
@@ -21,6 +22,7 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: { core: 'src/core/index.ts', runner: 'src/core/runner/main.ts' }, outdir: 'dist' }),
   esbuild.build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   esbuild.build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
+  esbuild.build({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { dashboard: 'src/webview/dashboard.ts' }, outdir: 'dist/webview' }),
   // The demo's TypeScript task, with a source map so that the debugger stops on its .ts lines.
   esbuild.build({ entryPoints: ['examples/demo/src/images.ts'], outdir: 'examples/demo/dist', platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', logLevel: 'warning' }),
 ]);

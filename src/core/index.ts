@@ -12,6 +12,8 @@ export { validateSubmission } from './database/submitTask';
 export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
 export type { AbortResult } from './database/taskAdmin';
 export type { TaskFilter } from './database/taskQueries';
+export { STATISTICS_BUCKETS, validStatisticsOptions } from './statistics';
+export type { DurationSummary, EndedState, SchedulerLoad, StatisticsOptions, StatisticsWindow, TaskNameStatistics, TaskStatistics } from './statistics';
 export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
 export type { DatabaseTarget, SslMode, TlsSettings } from './database/url';
 export { Scheduler } from './scheduler/scheduler';

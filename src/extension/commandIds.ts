@@ -18,6 +18,7 @@ export const CommandId = {
   configureDatabase: 'taskman.configureDatabase',
   setDatabasePassword: 'taskman.setDatabasePassword',
   useEmbeddedDatabase: 'taskman.useEmbeddedDatabase',
+  openDashboard: 'taskman.openDashboard',
 } as const;
 
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];

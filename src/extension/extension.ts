@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { savedFilter } from './commands/filterTasks';
+import { DashboardPanel } from './dashboard/dashboardPanel';
 import { DatabaseConnection } from './databaseConnection';
 import { EmbeddedScheduler } from './embeddedScheduler';
 import { outputLogger } from './outputLogger';
@@ -29,7 +30,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   const notifier = new TaskEndNotifier(connection, logger);
   const documents = new TaskDocuments(connection);
   const taskDebugger = new TaskDebugger(connection, scheduler, applications, logger);
-  services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier };
+  const dashboard = new DashboardPanel(context, connection, scheduler, logger);
+  services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier, dashboard };
   taskTree.attach(taskView);
   schedulerTree.attach(schedulerView);
   void taskTree.setFilter(savedFilter(context));
@@ -42,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
     schedulerView,
     notifier,
     taskDebugger,
+    dashboard,
     vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, taskDebugger),
     vscode.workspace.registerTextDocumentContentProvider(TASK_DOCUMENT_SCHEME, documents),
     vscode.languages.registerDocumentLinkProvider({ scheme: TASK_DOCUMENT_SCHEME }, documents),

@@ -7,6 +7,7 @@ import { configureDatabase, setDatabasePassword, useEmbeddedDatabase } from './c
 import { debugRerun, debugTask } from './commands/debugTask';
 import { deleteTask } from './commands/deleteTask';
 import { filterTasks } from './commands/filterTasks';
+import { openDashboard } from './commands/openDashboard';
 import { purgeEnded } from './commands/purgeEnded';
 import { rerunTask } from './commands/rerunTask';
 import { runTask } from './commands/runTask';
@@ -34,6 +35,7 @@ const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.configureDatabase]: configureDatabase,
   [CommandId.setDatabasePassword]: setDatabasePassword,
   [CommandId.useEmbeddedDatabase]: useEmbeddedDatabase,
+  [CommandId.openDashboard]: openDashboard,
 };
 
 /** Registers every command; a failing handler shows its message and logs it, and rethrows for callers. */

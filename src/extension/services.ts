@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { Logger } from '../core';
+import { DashboardPanel } from './dashboard/dashboardPanel';
 import { DatabaseConnection } from './databaseConnection';
 import { EmbeddedScheduler } from './embeddedScheduler';
 import { TaskEndNotifier } from './taskEndNotifier';
@@ -18,6 +19,7 @@ export interface ExtensionServices {
   taskView: vscode.TreeView<TaskTreeNode>;
   schedulerTree: SchedulerTree;
   notifier: TaskEndNotifier;
+  dashboard: DashboardPanel;
 }
 
 /** A command's task argument: a tree node (menus), an id (other commands, tests), or nothing (palette). */
