@@ -23,5 +23,10 @@ await Promise.all([
   esbuild.build({ ...common, platform: 'browser', target: 'es2022', format: 'iife', legalComments: 'eof', entryPoints: { dashboard: path.join(root, 'src/webview/dashboard.ts') }, outdir: path.join(stage, 'dist', 'webview') }),
 ]);
 
+// The dashboard's page loads these from the extension: a .vscodeignore that drops one breaks it.
+const listed = execFileSync(path.join(root, 'node_modules', '.bin', 'vsce'), ['ls', '--no-dependencies'], { cwd: stage, encoding: 'utf8' }).split('\n');
+for (const file of ['dist/extension.js', 'dist/runner.js', 'dist/webview/dashboard.js', 'media/dashboard.css']) {
+  if (!listed.includes(file)) throw new Error(`${file} would be left out of the .vsix: check .vscodeignore.`);
+}
 execFileSync(path.join(root, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--no-rewrite-relative-links', '--allow-missing-repository', '--out', vsix], { cwd: stage, stdio: 'inherit' });
 console.log(`${path.relative(root, vsix)}: ${(fs.statSync(vsix).size / 1024).toFixed(0)} KiB`);

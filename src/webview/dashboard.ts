@@ -3,7 +3,7 @@
  * the extension posts, posts back the window chosen with the buttons, and reports what it drew.
  */
 import { Chart } from 'chart.js';
-import { categoryCount, ChartName, chartConfigs, Palette, themePalette } from './dashboardCharts';
+import { categoryCount, ChartName, chartConfigs, horizontalHeight, Palette, themePalette } from './dashboardCharts';
 import { DashboardData, DashboardWindow, ENDED_STATE_ORDER, FromWebview, RenderedSummary, ToWebview } from './dashboardMessages';
 
 declare function acquireVsCodeApi(): { postMessage(message: FromWebview): void };
@@ -39,7 +39,7 @@ function render(message: ToWebview): void {
     const canvas = element<HTMLCanvasElement>(name);
     const horizontal = config.options?.indexAxis === 'y';
     // Horizontal charts grow with their bars; set through the CSSOM, which the CSP allows.
-    (canvas.parentElement as HTMLElement).style.height = horizontal ? `${Math.max(120, 26 * bars + 60)}px` : '';
+    (canvas.parentElement as HTMLElement).style.height = horizontal ? `${horizontalHeight(name, bars)}px` : '';
     element(`${name}-empty`).hidden = bars > 0 && (name !== 'ended' || total(data) > 0);
     const existing = charts.get(name);
     if (existing && existing.options.indexAxis === config.options?.indexAxis) {

@@ -53,6 +53,8 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
     plugins: { legend: { display: legend, labels: { color: palette.foreground, boxWidth: 12 } } },
   });
   const axis = (extra: Record<string, unknown> = {}) => ({ grid: { color: palette.lines }, ticks: { color: palette.foreground }, ...extra });
+  /** A category axis that names every bar (Chart.js would skip labels it finds crowded). */
+  const every = (extra: Record<string, unknown> = {}) => axis({ ticks: { color: palette.foreground, autoSkip: false }, ...extra });
   const timed = data.tasks.filter((entry) => entry.wait && entry.run);
   const timing = (kind: 'wait' | 'run'): ChartConfiguration<'bar'> => ({
     type: 'bar',
@@ -65,7 +67,8 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
     },
     options: {
       ...base(true, true),
-      scales: { x: axis({ type: 'logarithmic', ticks: { color: palette.foreground, callback: (value: number | string) => formatMs(Number(value)) } }), y: axis() },
+      // Labels at powers of ten only: 1, 2 and 5 of each decade would overlap.
+      scales: { x: axis({ type: 'logarithmic', ticks: { color: palette.foreground, callback: (value: number | string) => (Number.isInteger(Math.log10(Number(value))) ? formatMs(Number(value)) : '') } }), y: every() },
       plugins: { ...base(true, true)!.plugins, tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatMs(Number(item.raw))}` } } },
     },
   });
@@ -95,7 +98,7 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
           { label: 'free', data: data.schedulers.map((scheduler) => Math.max(0, scheduler.concurrency - scheduler.running)), backgroundColor: palette.free, stack: 'slots' },
         ],
       },
-      options: { ...base(true, true), scales: { x: axis({ stacked: true, beginAtZero: true, ticks: { color: palette.foreground, precision: 0 } }), y: axis({ stacked: true }) } },
+      options: { ...base(true, true), scales: { x: axis({ stacked: true, beginAtZero: true, ticks: { color: palette.foreground, precision: 0 } }), y: every({ stacked: true }) } },
     },
     wait: timing('wait'),
     run: timing('run'),
@@ -107,7 +110,7 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
       },
       options: {
         ...base(true, false),
-        scales: { x: axis({ min: 0, max: 100, ticks: { color: palette.foreground, callback: (value: number | string) => `${value} %` } }), y: axis() },
+        scales: { x: axis({ min: 0, max: 100, ticks: { color: palette.foreground, callback: (value: number | string) => `${value} %` } }), y: every() },
         plugins: {
           legend: { display: false },
           tooltip: {
@@ -127,6 +130,12 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
 /** How many bars a chart has along its category axis (for its height, and to say when it is empty). */
 export function categoryCount(config: ChartConfiguration<'bar'>): number {
   return config.data.labels?.length ?? 0;
+}
+
+/** The height a horizontal chart needs for its bars to read: more for the p50/p95 pairs. */
+export function horizontalHeight(name: ChartName, bars: number): number {
+  const perBar = name === 'wait' || name === 'run' ? 44 : 30;
+  return Math.max(120, perBar * bars + 70);
 }
 
 export function formatMs(ms: number): string {

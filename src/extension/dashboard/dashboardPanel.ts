@@ -32,7 +32,10 @@ export class DashboardPanel implements vscode.Disposable {
     private readonly scheduler: EmbeddedScheduler,
     private readonly logger: Logger,
   ) {
-    this.disposables.push(connection.onDidChange(() => this.panel?.visible && void this.refresh()));
+    // Connected again (or lost): redraw at once rather than at the next tick.
+    this.disposables.push(connection.onDidChange(() => {
+      if (this.panel?.visible) void this.refresh();
+    }));
   }
 
   /** The open panel, if any. */

@@ -36,8 +36,11 @@ describe('the dashboard', () => {
     for (const url of loaded) assert.ok(url.startsWith(extensionRoot), `${url} is loaded from the extension (${extensionRoot})`);
     const again = await vscode.commands.executeCommand<vscode.WebviewPanel>('taskman.openDashboard');
     assert.strictEqual(again, panel);
-    const tabs = vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith('taskman.dashboard'));
+    // The tab model follows the workbench a moment later.
+    const dashboardTabs = () => vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.includes('taskman.dashboard'));
+    const tabs = await waitFor(`a dashboard tab (tabs: ${vscode.window.tabGroups.all.flatMap((group) => group.tabs).map((tab) => tab.label).join(', ')})`, () => dashboardTabs().length > 0 && dashboardTabs());
     assert.equal(tabs.length, 1, 'one dashboard tab');
+    assert.equal(tabs[0].label, 'Taskman Dashboard');
   });
 
   it('draws the database\'s numbers: a task run from this window ends, with its timings, under this window\'s scheduler', async () => {
