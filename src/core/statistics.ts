@@ -54,13 +54,16 @@ export interface TaskStatistics {
   schedulers: SchedulerLoad[];
 }
 
-export function validStatisticsOptions(options: StatisticsOptions = {}): { window: StatisticsWindow; bucketMinutes: number } {
-  const window = options.window ?? 'hour';
+export function validStatisticsOptions(options?: StatisticsOptions | null): { window: StatisticsWindow; bucketMinutes: number } {
+  if (options !== undefined && options !== null && typeof options !== 'object') {
+    throw new InvalidInputError(`The statistics options must be an object like { window: "day", bucketMinutes: 15 }, got ${JSON.stringify(options)}.`);
+  }
+  const window = options?.window ?? 'hour';
   if (!Object.hasOwn(STATISTICS_BUCKETS, window)) {
     throw new InvalidInputError(`The statistics window must be "hour" or "day", got ${JSON.stringify(window)}.`);
   }
   const allowed = STATISTICS_BUCKETS[window];
-  const bucketMinutes = options.bucketMinutes ?? allowed[0];
+  const bucketMinutes = options?.bucketMinutes ?? allowed[0];
   if (!allowed.includes(bucketMinutes)) {
     const got = typeof bucketMinutes === 'string' ? JSON.stringify(bucketMinutes) : String(bucketMinutes);
     throw new InvalidInputError(`Buckets of the last ${window} can be ${allowed.map((minutes) => `${minutes} min`).join(' or ')}; got ${got}.`);

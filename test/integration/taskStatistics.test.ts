@@ -176,6 +176,7 @@ describe('task statistics (the dashboard)', () => {
       [{ window: 'hour', bucketMinutes: 15 }, /last hour can be 1 min; got 15/],
       [{ window: 'day', bucketMinutes: '15' }, /got "15"/],
       [{ bucketMinutes: Number.NaN }, /got NaN/],
+      ['day', /must be an object like \{ window: "day", bucketMinutes: 15 \}, got "day"/],
     ];
     for (const [options, message] of cases) {
       const error = await rejection(db.taskman.statistics(options as never));
