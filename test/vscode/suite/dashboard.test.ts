@@ -38,7 +38,7 @@ describe('the dashboard', () => {
     assert.strictEqual(again, panel);
     // The tab model follows the workbench a moment later.
     const dashboardTabs = () => vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.includes('taskman.dashboard'));
-    const tabs = await waitFor(`a dashboard tab (tabs: ${vscode.window.tabGroups.all.flatMap((group) => group.tabs).map((tab) => tab.label).join(', ')})`, () => dashboardTabs().length > 0 && dashboardTabs());
+    const tabs = await waitFor(`a dashboard tab (tabs: ${vscode.window.tabGroups.all.flatMap((group) => group.tabs).map((tab) => tab.label).join(', ')})`, () => (dashboardTabs().length > 0 ? dashboardTabs() : undefined));
     assert.equal(tabs.length, 1, 'one dashboard tab');
     assert.equal(tabs[0].label, 'Taskman Dashboard');
   });
