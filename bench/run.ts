@@ -4,7 +4,7 @@
  *
  *   npm run bench                         all benchmarks, full sizes (about 10 minutes here)
  *   npm run bench -- --quick              smaller sizes (scale to 10^5), for a quick look
- *   npm run bench -- --only claim,idle    some of: claim, end-to-end, idle, scale, spawn
+ *   npm run bench -- --only claim,idle    some of: claim, dashboard, end-to-end, idle, scale, spawn
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { claimBenchmark } from './claim';
+import { dashboardBenchmark } from './dashboard';
 import { endToEndBenchmark } from './endToEnd';
 import { idleBenchmark } from './idle';
 import { BenchServer } from './lib/database';
@@ -19,13 +20,13 @@ import { formatTable, Table } from './lib/stats';
 import { scaleBenchmark } from './scale';
 import { spawnBenchmark } from './spawn';
 
-const BENCHMARKS = ['claim', 'end-to-end', 'idle', 'scale', 'spawn'] as const;
+const BENCHMARKS = ['claim', 'end-to-end', 'idle', 'scale', 'dashboard', 'spawn'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
   if (values.help) {
-    console.log('usage: npm run bench [-- --quick] [-- --only claim,end-to-end,idle,scale,spawn]');
+    console.log(`usage: npm run bench [-- --quick] [-- --only ${BENCHMARKS.join(',')}]`);
     return;
   }
   const only = values.only ? values.only.split(',').map((name) => name.trim()) : [...BENCHMARKS];
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     }
     if (only.includes('idle')) show(await idleBenchmark(server, { seconds: quick ? 10 : 30 }));
     if (only.includes('scale')) show(await scaleBenchmark(server, { sizes: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000], samples: quick ? 15 : 40 }));
+    if (only.includes('dashboard')) show(await dashboardBenchmark(server, { rows: quick ? 100_000 : 1_000_000, samples: quick ? 5 : 15 }));
     if (only.includes('spawn')) show(await spawnBenchmark({ runs: quick ? 10 : 30 }));
     // bench/RESULTS.md is the record of a full run; a partial one only prints.
     if (!quick && !values.only) writeResults({ tables, skipped, mysqlVersion, command: 'npm run bench' });

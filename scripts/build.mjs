@@ -1,5 +1,6 @@
-// Bundles the engine, the runner (its own entry: it runs in a separate process), the CLI and the
-// VS Code extension (vscode stays external: the extension host provides it).
+// Bundles the engine, the runner (its own entry: it runs in a separate process), the CLI, the
+// VS Code extension (vscode stays external: the extension host provides it) and the dashboard's
+// webview script (for the browser: Chart.js inside, loaded from the extension, never a CDN).
 import * as fs from 'node:fs';
 import * as esbuild from 'esbuild';
 import { webviewBuild } from './webviewBuild.mjs';

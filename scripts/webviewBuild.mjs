@@ -3,9 +3,9 @@ import * as path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-export function webviewBuild({ minify, sourcemap, outdir }) {
+export function webviewBuild({ minify, sourcemap, outdir, legalComments = 'none' }) {
   return {
-    entryPoints: { taskPage: path.join(root, 'src/webview/taskPage.ts') },
+    entryPoints: { taskPage: path.join(root, 'src/webview/taskPage.ts'), dashboard: path.join(root, 'src/webview/dashboard.ts') },
     outdir,
     bundle: true,
     platform: 'browser',
@@ -13,7 +13,7 @@ export function webviewBuild({ minify, sourcemap, outdir }) {
     format: 'iife',
     minify,
     sourcemap,
-    legalComments: 'none',
+    legalComments,
     logLevel: 'warning',
   };
 }

@@ -13,6 +13,8 @@ export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
 export type { AbortResult } from './database/taskAdmin';
 export { validTaskId } from './database/taskQueries';
 export type { TaskFilter, TaskGrouping } from './database/taskQueries';
+export { STATISTICS_BUCKETS, validStatisticsOptions } from './statistics';
+export type { DurationSummary, EndedState, SchedulerLoad, StatisticsOptions, StatisticsWindow, TaskNameStatistics, TaskStatistics } from './statistics';
 export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
 export type { DatabaseTarget, SslMode, TlsSettings } from './database/url';
 export { Scheduler } from './scheduler/scheduler';

@@ -11,6 +11,7 @@ import { errorMessage, TaskNotFoundError } from './errors';
 import { Logger, silentLogger } from './logger';
 import { Scheduler } from './scheduler/scheduler';
 import { SchedulerOptions } from './scheduler/schedulerOptions';
+import { StatisticsOptions, StatisticsReader, TaskStatistics } from './statistics';
 import { Task, TaskId, TaskState } from './task';
 
 export interface ConnectOptions {
@@ -33,13 +34,16 @@ export interface ConnectOptions {
  */
 export class Taskman {
   private readonly schedulers = new Set<Scheduler>();
+  private readonly statisticsReader: StatisticsReader;
 
   private constructor(
     readonly database: Database,
     /** Set when the embedded server is in use. */
     readonly embedded: EmbeddedServerInfo | undefined,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.statisticsReader = new StatisticsReader(database);
+  }
 
   static async connect(options: ConnectOptions = {}): Promise<Taskman> {
     const logger = options.logger ?? silentLogger;
@@ -90,6 +94,11 @@ export class Taskman {
   /** Matching tasks per state, task name or application, in one grouped query. */
   count(filter: TaskFilter, groupBy: TaskGrouping): Promise<Map<string, number>> {
     return countTasks(this.database, filter, groupBy);
+  }
+
+  /** What the dashboard charts: tasks ended per bucket, queue depth, timings and failure rates per task name, scheduler load. */
+  statistics(options?: StatisticsOptions): Promise<TaskStatistics> {
+    return this.statisticsReader.read(options);
   }
 
   abort(id: TaskId, reason?: string): Promise<AbortResult> {

@@ -23,6 +23,7 @@ export const CommandId = {
   search: 'taskman.search',
   groupBy: 'taskman.groupBy',
   rerunFailed: 'taskman.rerunFailed',
+  openDashboard: 'taskman.openDashboard',
 } as const;
 
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { savedView } from './commands/filterTasks';
+import { DashboardPanel } from './dashboard/dashboardPanel';
 import { DatabaseConnection } from './databaseConnection';
 import { EmbeddedScheduler } from './embeddedScheduler';
 import { outputLogger } from './outputLogger';
@@ -37,7 +38,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   const running = new RunningCount(connection, taskTree);
   const codeLenses = new TaskCodeLenses(applications, logger);
   const failures = new FailureDiagnostics(connection, scheduler, logger);
-  services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier, taskDebugger, taskPages, running };
+  const dashboard = new DashboardPanel(context, connection, scheduler, logger);
+  services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier, taskDebugger, taskPages, running, dashboard };
   taskPages.attach(services);
   taskTree.attach(taskView, taskDebugger);
   schedulerTree.attach(schedulerView);
@@ -56,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
     running,
     codeLenses,
     failures,
+    dashboard,
     vscode.languages.registerCodeLensProvider(TASK_SOURCE_SELECTOR, codeLenses),
     vscode.languages.registerCodeActionsProvider(TASK_SOURCE_SELECTOR, failures, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
     vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, taskDebugger),

@@ -10,6 +10,7 @@ import { filterTasks } from './commands/filterTasks';
 import { groupTasks } from './commands/groupTasks';
 import { loadMore } from './commands/loadMore';
 import { openTask } from './commands/openTask';
+import { openDashboard } from './commands/openDashboard';
 import { purgeEnded } from './commands/purgeEnded';
 import { rerunFailed } from './commands/rerunFailed';
 import { rerunTask } from './commands/rerunTask';
@@ -44,6 +45,7 @@ const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.configureDatabase]: configureDatabase,
   [CommandId.setDatabasePassword]: setDatabasePassword,
   [CommandId.useEmbeddedDatabase]: useEmbeddedDatabase,
+  [CommandId.openDashboard]: openDashboard,
 };
 
 /** Commands that act on a row: VS Code passes them the row (and the selection) from its menus. */

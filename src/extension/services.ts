@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { Logger } from '../core';
+import { DashboardPanel } from './dashboard/dashboardPanel';
 import { DatabaseConnection } from './databaseConnection';
 import { EmbeddedScheduler } from './embeddedScheduler';
 import { RunningCount } from './runningCount';
@@ -24,6 +25,7 @@ export interface ExtensionServices {
   taskDebugger: TaskDebugger;
   taskPages: TaskPages;
   running: RunningCount;
+  dashboard: DashboardPanel;
 }
 
 /** A command's task argument: a tree node (menus), an id (other commands, tests), or nothing (palette). */

@@ -1,0 +1,7 @@
+import * as vscode from 'vscode';
+import { ExtensionServices } from '../services';
+
+/** Opens the dashboard, or brings the open one forward. */
+export function openDashboard(services: ExtensionServices): vscode.WebviewPanel {
+  return services.dashboard.open();
+}
