@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { errorMessage, isEnded, Task, TaskNotFoundError } from '../../core';
 import { CommandId } from '../commandIds';
 import { ExtensionServices } from '../services';
+import { webviewPage } from '../webviewPage';
 import { taskPageModel, taskPageTitle } from './taskPageModel';
 import { PageRequest, PageUpdate, TaskPageModel } from './taskPageProtocol';
 
@@ -153,22 +153,13 @@ export class TaskPagePanel implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
     const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, 'dist', 'webview', name));
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}'; img-src ${webview.cspSource}; font-src ${webview.cspSource};">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('taskPage.css')}">
-<title>Task ${this.taskId}</title>
-</head>
-<body>
-<main id="page" aria-live="polite"><p class="loading">Loading task ${this.taskId}…</p></main>
-<script nonce="${nonce}" src="${asset('taskPage.js')}"></script>
-</body>
-</html>`;
+    return webviewPage(webview, {
+      title: `Task ${this.taskId}`,
+      script: asset('taskPage.js'),
+      style: asset('taskPage.css'),
+      body: `<main id="page" aria-live="polite"><p class="loading">Loading task ${this.taskId}…</p></main>`,
+    });
   }
 
   dispose(): void {
