@@ -18,7 +18,7 @@ export class EmbeddedScheduler implements vscode.Disposable {
   private readonly debuggable = new vscode.EventEmitter<{ taskId: string; port: number }>();
   /** A task submitted for debugging is paused in its runner, waiting for a debugger on `port`. */
   readonly onTaskDebuggable = this.debuggable.event;
-  private readonly taskEnded = new vscode.EventEmitter<{ taskId: string; state: string }>();
+  private readonly taskEnded = new vscode.EventEmitter<{ taskId: string; state: string; application?: string; task?: string }>();
   readonly onTaskEnded = this.taskEnded.event;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -102,7 +102,7 @@ export class EmbeddedScheduler implements vscode.Disposable {
       logger: this.logger,
     });
     scheduler.on('task-debuggable', (taskId, port) => this.debuggable.fire({ taskId, port }));
-    scheduler.on('task-ended', (taskId, state) => this.taskEnded.fire({ taskId, state }));
+    scheduler.on('task-ended', (taskId, state, run) => this.taskEnded.fire({ taskId, state, application: run?.application, task: run?.task }));
     await scheduler.start();
     this.scheduler = scheduler;
     await vscode.commands.executeCommand('setContext', 'taskman.schedulerRunning', true);

@@ -19,11 +19,13 @@ export class FailureDiagnostics implements vscode.CodeActionProvider, vscode.Dis
   private readonly disposables: vscode.Disposable[];
 
   constructor(private readonly connection: DatabaseConnection, scheduler: EmbeddedScheduler, private readonly logger: Logger) {
-    this.disposables = [this.collection, scheduler.onTaskEnded(({ taskId, state }) => void this.onEnded(taskId, state))];
+    this.disposables = [this.collection, scheduler.onTaskEnded((ended) => void this.onEnded(ended))];
   }
 
-  private async onEnded(taskId: string, state: string): Promise<void> {
+  private async onEnded({ taskId, state, application, task: name }: { taskId: string; state: string; application?: string; task?: string }): Promise<void> {
     if (state !== 'failed' && state !== 'succeeded') return;
+    // The usual case, a success with nothing shown for its task, costs no read.
+    if (state === 'succeeded' && application && name && !this.shown.has(`${application}.${name}`)) return;
     try {
       const task = await (await this.connection.get()).get(taskId);
       const key = `${task.application}.${task.task}`;

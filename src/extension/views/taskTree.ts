@@ -135,8 +135,9 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   }
 
   private async load(full: boolean): Promise<void> {
-    // Shown before anything connected: connecting is what the view needs (at most one attempt runs).
-    if (this.connection.state.kind === 'connecting') void this.connection.get().catch(() => undefined);
+    // Shown before anything connected: connecting is what the view needs (at most one attempt
+    // runs). Not while hidden: activated for a debug picker in another workspace, it must not ask.
+    if (this.connection.state.kind === 'connecting' && this.view?.visible) void this.connection.get().catch(() => undefined);
     if (this.connection.state.kind !== 'connected') return;
     let moved: boolean;
     try {
