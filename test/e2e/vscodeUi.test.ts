@@ -172,6 +172,18 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await shot('debug-finished');
   }));
 
+  it('opens the dashboard from the Tasks view: charts of what ended, the queue, the schedulers', { timeout: 60_000 }, () => evidence(async () => {
+    await runCommand(page, 'View: Hide Panel');
+    await clickViewTitleAction(page, 'Tasks', 'Open Dashboard');
+    await page.locator('.tabs-container .tab.active', { hasText: 'Dashboard' }).waitFor();
+    const dashboard = webview(page);
+    await dashboard.locator('main#charts:not([hidden]) canvas#ended').waitFor({ timeout: 30_000 });
+    await dashboard.locator('h2', { hasText: 'Tasks ended per minute, by state' }).waitFor();
+    assert.equal(await dashboard.locator('#ended-empty:not([hidden])').count(), 0, 'tasks ended in the last hour are drawn');
+    await shot('dashboard');
+    await runCommand(page, 'View: Close Editor');
+  }));
+
   it('with the Taskman view hidden, the status bar and the badge still follow a task to its end', { timeout: 90_000 }, () => evidence(async () => {
     const task = await runFromPalette('Run', 'generateReport', '{"month": "2026-12", "sections": 5}');
     await page.locator('.activitybar .action-label[aria-label^="Explorer"]').click();

@@ -1,4 +1,3 @@
-import { parse } from '@babel/parser';
 import type { Node, Statement } from '@babel/types';
 
 /** Where a module declares an export, by name: a line and column (both 0-based). */
@@ -15,6 +14,8 @@ export interface ExportDeclaration {
  */
 export function exportDeclarations(text: string, fileName: string): ExportDeclaration[] {
   const typescript = /\.[cm]?tsx?$/.test(fileName);
+  // Loaded on first use, not at activation: most windows never show a lens.
+  const { parse } = require('@babel/parser') as typeof import('@babel/parser');
   let program;
   try {
     program = parse(text, {
