@@ -117,14 +117,18 @@ export class Taskman {
     return deleteTask(this.database, id);
   }
 
-  /** Deletes ended tasks older than `olderThan` (`7d`, ms), of `states` if given. Returns how many. */
-  async purge(olderThan: string | number, states?: TaskState[]): Promise<number> {
-    return purgeEndedTasks(this.database, { olderThanMs: parseDuration(olderThan, 'older-than'), states });
+  /**
+   * Deletes ended tasks older than `olderThan` (`7d`, ms) or, given a time, that ended before it;
+   * only of `states` if given. Returns how many.
+   */
+  async purge(olderThan: string | number | Date, states?: TaskState[]): Promise<number> {
+    const age = olderThan instanceof Date ? { endedBefore: olderThan } : { olderThanMs: parseDuration(olderThan, 'older-than') };
+    return purgeEndedTasks(this.database, { age, states });
   }
 
-  /** How many tasks `purge(olderThan, states)` would delete now. */
-  async countPurgeable(olderThan: string | number, states?: TaskState[]): Promise<number> {
-    return countPurgeable(this.database, { olderThanMs: parseDuration(olderThan, 'older-than'), states });
+  /** How many tasks `purge(olderThan, states)` would delete now, and the cut-off to purge them by. */
+  async countPurgeable(olderThan: string | number, states?: TaskState[]): Promise<{ count: number; endedBefore: Date }> {
+    return countPurgeable(this.database, { age: { olderThanMs: parseDuration(olderThan, 'older-than') }, states });
   }
 
   listSchedulers(): Promise<SchedulerInfo[]> {

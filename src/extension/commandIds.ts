@@ -23,6 +23,7 @@ export const CommandId = {
   search: 'taskman.search',
   groupBy: 'taskman.groupBy',
   rerunFailed: 'taskman.rerunFailed',
+  rerunFailedInGroup: 'taskman.rerunFailedInGroup',
   openDashboard: 'taskman.openDashboard',
 } as const;
 

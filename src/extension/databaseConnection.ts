@@ -47,7 +47,12 @@ export class DatabaseConnection implements vscode.Disposable {
   get(): Promise<Taskman> {
     if (this.current.kind === 'connected') return Promise.resolve(this.current.taskman);
     if (this.current.kind === 'not-configured') return Promise.reject(notConfigured());
-    this.pending ??= this.connect().finally(() => (this.pending = undefined));
+    if (!this.pending) {
+      const attempt: Promise<Taskman> = this.connect().finally(() => {
+        if (this.pending === attempt) this.pending = undefined;
+      });
+      this.pending = attempt;
+    }
     return this.pending;
   }
 
@@ -56,6 +61,8 @@ export class DatabaseConnection implements vscode.Disposable {
     this.generation++;
     this.errorShown = false;
     this.failures = 0;
+    // An attempt in flight is of the old settings: it closes what it made; this one starts anew.
+    this.pending = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const old = this.current;
     this.setState({ kind: 'connecting' });

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { savedView } from './commands/filterTasks';
 import { DashboardPanel } from './dashboard/dashboardPanel';
@@ -32,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   const schedulerTree = new SchedulerTree(connection, scheduler);
   const schedulerView = vscode.window.createTreeView('taskman.schedulers', { treeDataProvider: schedulerTree });
   const notifier = new TaskEndNotifier(connection, logger);
-  const documents = new TaskDocuments(connection);
+  const documents = new TaskDocuments(connection, [path.join(context.extensionUri.fsPath, 'dist') + path.sep]);
   const taskDebugger = new TaskDebugger(connection, scheduler, applications, logger, context.workspaceState);
   const taskPages = new TaskPages();
   const running = new RunningCount(connection, taskTree);

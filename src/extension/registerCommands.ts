@@ -12,7 +12,7 @@ import { loadMore } from './commands/loadMore';
 import { openTask } from './commands/openTask';
 import { openDashboard } from './commands/openDashboard';
 import { purgeEnded } from './commands/purgeEnded';
-import { rerunFailed } from './commands/rerunFailed';
+import { rerunFailed, rerunFailedInGroup } from './commands/rerunFailed';
 import { rerunTask } from './commands/rerunTask';
 import { runTask } from './commands/runTask';
 import { searchTasks } from './commands/searchTasks';
@@ -32,6 +32,7 @@ const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.showLogs]: showTaskDocument('logs'),
   [CommandId.rerunTask]: rerunTask,
   [CommandId.rerunFailed]: rerunFailed,
+  [CommandId.rerunFailedInGroup]: rerunFailedInGroup,
   [CommandId.copyTaskId]: copyTaskId,
   [CommandId.deleteTask]: deleteTask,
   [CommandId.purgeEnded]: purgeEnded,
@@ -57,7 +58,7 @@ const ROW_COMMANDS = new Set<string>([
   CommandId.showError,
   CommandId.showLogs,
   CommandId.rerunTask,
-  CommandId.rerunFailed,
+  CommandId.rerunFailedInGroup,
   CommandId.copyTaskId,
   CommandId.deleteTask,
   CommandId.loadMore,

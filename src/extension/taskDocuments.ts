@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { Task } from '../core';
 import { DatabaseConnection } from './databaseConnection';
+import { stackFrames } from './taskPage/taskPageModel';
 
 export const TASK_DOCUMENT_SCHEME = 'taskman';
 export type TaskDocumentKind = 'result' | 'error' | 'logs';
@@ -15,25 +16,28 @@ export function taskDocumentUri(task: Pick<Task, 'id' | 'task'>, kind: TaskDocum
 
 const DOCUMENT_PATH = /^\/task\/(\d+)\/(?:[^/]* · )?(result|error|logs)\.(json|log)$/;
 
-/** The text of a task document; the stack becomes an array of lines so each frame is readable. */
-export function taskDocumentText(task: Task, kind: TaskDocumentKind): string {
+/**
+ * The text of a task document; the stack becomes an array of lines so each frame is readable,
+ * without the frames of `ownPaths` (Taskman's own code, in stacks stored before the runner left
+ * them out).
+ */
+export function taskDocumentText(task: Task, kind: TaskDocumentKind, ownPaths: string[] = []): string {
   if (kind === 'logs') return task.logs || '(no output)\n';
   if (kind === 'result') return `${JSON.stringify(task.result, null, 2)}\n`;
-  const error = task.error
-    ? { name: task.error.name, message: task.error.message, ...(task.error.code ? { code: task.error.code } : {}), stack: task.error.stack?.split('\n') ?? [] }
-    : null;
+  const stack = stackFrames(task.error?.stack, [], ownPaths).frames.map((frame) => frame.text);
+  const error = task.error ? { name: task.error.name, message: task.error.message, ...(task.error.code ? { code: task.error.code } : {}), stack } : null;
   return `${JSON.stringify({ task: task.id, state: task.state, abortReason: task.abortReason ?? undefined, error }, null, 2)}\n`;
 }
 
 export class TaskDocuments implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider {
-  constructor(private readonly connection: DatabaseConnection) {}
+  constructor(private readonly connection: DatabaseConnection, private readonly ownPaths: string[]) {}
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const match = DOCUMENT_PATH.exec(uri.path);
     if (!match) return `Not a Taskman document: ${uri.toString()}\n`;
     const taskman = await this.connection.get();
     const task = await taskman.get(match[1]);
-    return taskDocumentText(task, match[2] as TaskDocumentKind);
+    return taskDocumentText(task, match[2] as TaskDocumentKind, this.ownPaths);
   }
 
   /** Stack frames that point into a workspace folder become links to that line. */

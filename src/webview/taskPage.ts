@@ -82,10 +82,11 @@ function payload(m: TaskPageModel): HTMLElement {
   editor.rows = Math.min(16, Math.max(3, editor.value.split('\n').length));
   editor.addEventListener('input', () => {
     draft = editor.value;
+    if (payloadError === undefined) return;
     payloadError = undefined;
+    render();
   });
   const children: (Node | null)[] = [editor];
-  if (payloadError) children.push(el('p', { className: 'error-text', text: payloadError }));
   if (m.actions.rerun) {
     const rerun = el('button', { className: 'secondary', text: 'Rerun with This Payload' });
     rerun.id = 'rerun-with-payload';
@@ -115,9 +116,19 @@ function outcome(m: TaskPageModel): HTMLElement | null {
 }
 
 function logs(m: TaskPageModel): HTMLElement {
-  const pre = el('pre', { className: 'code logs', text: m.logs || '(no output yet)' });
+  const pre = el('pre', { className: 'code logs' });
   pre.id = 'logs';
   return section(m.ended ? 'Logs' : 'Logs (live)', pre);
+}
+
+/** New output goes into the same element: a reader scrolled up stays put, one at the end follows. */
+function showLogs(text: string): void {
+  const pre = document.getElementById('logs');
+  if (!pre || pre.textContent === text) return;
+  const following = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  const kept = pre.scrollTop;
+  pre.textContent = text;
+  pre.scrollTop = following ? pre.scrollHeight : kept;
 }
 
 function details(m: TaskPageModel): HTMLElement {
@@ -150,8 +161,6 @@ function region(name: string, key: unknown, build: () => Node | null): Node[] {
 }
 
 function render(): void {
-  const logsBefore = document.getElementById('logs');
-  const followLogs = !logsBefore || logsBefore.scrollTop + logsBefore.clientHeight >= logsBefore.scrollHeight - 4;
   const m = model;
   const nodes = [
     ...region('banner', banner, () => (banner ? el('div', { className: 'banner', text: banner }) : null)),
@@ -161,8 +170,11 @@ function render(): void {
           ...region('progress', m.progress, () => progress(m)),
           ...region('outcome', [m.resultText, m.error, m.frames, m.hiddenFrames], () => outcome(m)),
           ...region('timeline', m.timeline, () => timeline(m)),
-          ...region('payload', [m.payloadText, m.actions.rerun, payloadError], () => payload(m)),
-          ...region('logs', [m.logs, m.ended], () => logs(m)),
+          // The editor is made once per payload; its error is a region of its own, so that
+          // showing or clearing it never replaces the text being typed.
+          ...region('payload', [m.payloadText, m.actions.rerun], () => payload(m)),
+          ...region('payloadError', payloadError, () => (payloadError ? el('p', { className: 'error-text payload-error', text: payloadError }) : null)),
+          ...region('logs', m.ended, () => logs(m)),
           ...region('details', [m.details, m.rerunOf, m.reruns], () => details(m)),
         ]
       : []),
@@ -172,8 +184,7 @@ function render(): void {
     if (root.childNodes[index] !== node) root.insertBefore(node, root.childNodes[index] ?? null);
   });
   while (root.childNodes.length > nodes.length) root.lastChild!.remove();
-  const logsAfter = document.getElementById('logs');
-  if (logsAfter && logsAfter !== logsBefore && followLogs) logsAfter.scrollTop = logsAfter.scrollHeight;
+  if (m) showLogs(m.logs || '(no output yet)');
 }
 
 window.addEventListener('message', (event: MessageEvent<PageUpdate>) => {

@@ -93,11 +93,11 @@ describe('between hosts: the store', () => {
 
     await other.query('START TRANSACTION');
     await other.query(`SELECT id FROM \`${t}\` WHERE id = ? FOR UPDATE`, [overdue[1].id]);
-    const purged = await purgeEndedTasks(db.taskman.database, { olderThanMs: 0 });
+    const purged = await purgeEndedTasks(db.taskman.database, { age: { olderThanMs: 0 } });
     assert.ok(purged >= 1);
     assert.equal((await db.taskman.get(overdue[1].id)).state, 'expired', 'the locked ended row was skipped');
     await other.query('COMMIT');
-    assert.ok((await purgeEndedTasks(db.taskman.database, { olderThanMs: 0 })) >= 1);
+    assert.ok((await purgeEndedTasks(db.taskman.database, { age: { olderThanMs: 0 } })) >= 1);
     await assert.rejects(db.taskman.get(overdue[1].id), { code: 'TASK_NOT_FOUND' });
   });
 

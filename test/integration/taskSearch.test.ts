@@ -68,10 +68,15 @@ describe('searching, counting, purging by state and rerunning with a new payload
     await db.taskman.abort(failedLike.id);
     await db.taskman.abort(kept.id);
     await db.sql.query(`UPDATE taskman_task SET state = 'failed' WHERE id = ?`, [failedLike.id]);
-    const before = await db.taskman.countPurgeable('0s', ['failed']);
-    assert.ok(before >= 1);
-    assert.equal(await db.taskman.purge('0s', ['failed']), before);
-    assert.equal(await db.taskman.countPurgeable('0s', ['failed']), 0);
+    const { count, endedBefore } = await db.taskman.countPurgeable('0s', ['failed']);
+    assert.ok(count >= 1);
+    // One that ends after the count is not purged by it.
+    const later = await db.taskman.submit({ application: purgeApp, task: 't' });
+    await db.taskman.abort(later.id);
+    await db.sql.query(`UPDATE taskman_task SET state = 'failed' WHERE id = ?`, [later.id]);
+    assert.equal(await db.taskman.purge(endedBefore, ['failed']), count);
+    assert.equal((await db.taskman.get(later.id)).state, 'failed');
+    assert.equal((await db.taskman.countPurgeable('0s', ['failed'])).count, 1);
     assert.equal((await db.taskman.get(kept.id)).state, 'aborted', 'an aborted task is not purged with failed ones');
     await assert.rejects(db.taskman.purge('0s', ['pending']), /Only ended tasks can be purged: "pending"/);
     await assert.rejects(db.taskman.countPurgeable('0s', ['nope' as 'failed']), InvalidInputError);

@@ -89,27 +89,36 @@ export async function deleteTask(db: Database, id: TaskId): Promise<void> {
 }
 
 export interface PurgeSelection {
-  /** Ended tasks whose end is older than this many milliseconds. */
-  olderThanMs: number;
+  /** Ended tasks whose end is older than this many milliseconds, or that ended before this time. */
+  age: { olderThanMs: number } | { endedBefore: Date };
   /** Only these ended states (default: all of them). */
   states?: TaskState[];
 }
 
 function purgeClause(selection: PurgeSelection): { sql: string; values: Value[] } {
-  const { olderThanMs, states } = selection;
-  if (!Number.isFinite(olderThanMs) || olderThanMs < 0) throw new InvalidInputError('The age to purge must be a non-negative duration.');
+  const { age, states } = selection;
+  if ('olderThanMs' in age && (!Number.isFinite(age.olderThanMs) || age.olderThanMs < 0)) throw new InvalidInputError('The age to purge must be a non-negative duration.');
+  if ('endedBefore' in age && Number.isNaN(age.endedBefore.getTime())) throw new InvalidInputError('The time to purge before is not a valid date.');
   for (const state of states ?? []) {
     if (!isTaskState(state) || !isEnded(state)) throw new InvalidInputError(`Only ended tasks can be purged: "${state}" is not an ended state (${ENDED_STATES.join(', ')}).`);
   }
   const byState = states?.length ? ` AND state IN (${placeholders(states.length)})` : '';
-  return { sql: `ended_at IS NOT NULL AND ended_at < NOW(6) - INTERVAL ? MICROSECOND${byState}`, values: [olderThanMs * 1000, ...(states ?? [])] };
+  const before = 'olderThanMs' in age ? 'NOW(6) - INTERVAL ? MICROSECOND' : '?';
+  return { sql: `ended_at IS NOT NULL AND ended_at < ${before}${byState}`, values: ['olderThanMs' in age ? age.olderThanMs * 1000 : age.endedBefore, ...(states ?? [])] };
 }
 
-/** How many tasks a purge with this selection would delete now (asked before deleting). */
-export async function countPurgeable(db: Database, selection: PurgeSelection): Promise<number> {
+/**
+ * How many tasks a purge of this selection would delete now, and the cut-off that "now" means
+ * (the database's clock): purging with `{ endedBefore }` then deletes what was counted, not also
+ * what ended while the user read the count.
+ */
+export async function countPurgeable(db: Database, selection: PurgeSelection & { age: { olderThanMs: number } }): Promise<{ count: number; endedBefore: Date }> {
   const { sql, values } = purgeClause(selection);
-  const rows = await db.select<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${db.tables.task}\` WHERE ${sql}`, values);
-  return Number(rows[0].n);
+  const rows = await db.select<{ n: number; cutoff: Date }>(
+    `SELECT COUNT(*) AS n, NOW(6) - INTERVAL ? MICROSECOND AS cutoff FROM \`${db.tables.task}\` WHERE ${sql}`,
+    [selection.age.olderThanMs * 1000, ...values],
+  );
+  return { count: Number(rows[0].n), endedBefore: rows[0].cutoff };
 }
 
 /**

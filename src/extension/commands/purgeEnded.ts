@@ -24,7 +24,7 @@ export async function purgeEnded(services: ExtensionServices, args?: PurgeArgume
   if (olderThan === undefined) return undefined;
   const taskman = await services.connection.get();
   const which = states?.length ? states.join(', ') : 'ended';
-  const count = await taskman.countPurgeable(olderThan, states);
+  const { count, endedBefore } = await taskman.countPurgeable(olderThan, states);
   if (count === 0) {
     void vscode.window.showInformationMessage(`Taskman: no ${which} tasks older than ${olderThan} to purge.`);
     return 0;
@@ -37,7 +37,8 @@ export async function purgeEnded(services: ExtensionServices, args?: PurgeArgume
     );
     if (answer !== 'Delete') return undefined;
   }
-  const purged = await taskman.purge(olderThan, states);
+  // What was counted, not also what ended while the question was open.
+  const purged = await taskman.purge(endedBefore, states);
   void vscode.window.showInformationMessage(`Taskman: purged ${purged.toLocaleString('en-US')} ${which} task${purged === 1 ? '' : 's'} older than ${olderThan}.`);
   await services.taskTree.refresh({ full: true });
   return purged;

@@ -3,21 +3,33 @@ import { errorMessage, TaskFilter } from '../../core';
 import { ExtensionServices } from '../services';
 import { TaskTreeNode } from '../views/taskTree';
 
+/** "Rerun All Failed" of the view's title: every failed task the view's filter and search match. */
+export function rerunFailed(services: ExtensionServices, options: { confirm?: boolean } = {}): Promise<string[]> {
+  return rerunFailedOf(services, undefined, options);
+}
+
+/** "Rerun All Failed" of a group's menu: the group's failed tasks. */
+export function rerunFailedInGroup(services: ExtensionServices, node?: TaskTreeNode, options: { confirm?: boolean } = {}): Promise<string[]> {
+  const group = node ?? services.taskView.selection.find((selected) => selected.kind === 'group');
+  if (group?.kind !== 'group') throw new Error('Rerun All Failed in a group acts on a group of the Tasks view: right-click one.');
+  return rerunFailedOf(services, group, options);
+}
+
 /**
- * "Rerun All Failed" of a group: every failed task of the group in the database (not only the
- * loaded rows), after saying how many. Returns the new ids.
+ * Every failed task of the group (or of the view) in the database, not only the loaded rows,
+ * after saying how many. Returns the new ids.
  */
-export async function rerunFailed(services: ExtensionServices, node?: TaskTreeNode, options: { confirm?: boolean } = {}): Promise<string[]> {
+async function rerunFailedOf(services: ExtensionServices, node: Extract<TaskTreeNode, { kind: 'group' }> | undefined, options: { confirm?: boolean }): Promise<string[]> {
   const tree = services.taskTree;
   const filter: TaskFilter = { ...tree.filter, states: ['failed'] };
-  if (node?.kind === 'group') {
+  if (node) {
     if (tree.grouping === 'state' && node.key !== 'failed') return [];
     if (tree.grouping === 'task') filter.task = node.key;
     if (tree.grouping === 'application') filter.applications = [node.key];
   }
   const taskman = await services.connection.get();
   const count = (await taskman.count(filter, 'state')).get('failed') ?? 0;
-  const where = node?.kind === 'group' && tree.grouping !== 'state' ? ` of ${node.key}` : '';
+  const where = node && tree.grouping !== 'state' ? ` of ${node.key}` : '';
   if (count === 0) {
     void vscode.window.showInformationMessage(`Taskman: no failed tasks${where} to rerun.`);
     return [];

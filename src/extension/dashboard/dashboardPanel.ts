@@ -69,13 +69,17 @@ export class DashboardPanel implements vscode.Disposable {
       style: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'dashboard.css')),
     });
     this.panel = panel;
+    // This panel's listeners go with it, not with the extension: a dashboard opened ten times
+    // leaves nothing behind.
+    const listeners: vscode.Disposable[] = [];
+    panel.onDidChangeViewState(() => this.schedule(), undefined, listeners);
+    panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message), undefined, listeners);
     panel.onDidDispose(() => {
+      for (const listener of listeners) listener.dispose();
       this.panel = undefined;
       this.lastRendered = undefined;
       this.schedule();
-    }, undefined, this.disposables);
-    panel.onDidChangeViewState(() => this.schedule(), undefined, this.disposables);
-    panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message), undefined, this.disposables);
+    });
     // The database is reached lazily: opening the dashboard is reason enough to connect.
     void this.connection.get().catch(() => undefined);
     this.schedule();

@@ -6,6 +6,11 @@ import { RunTaskArguments } from '../commands/runTask';
 import { WorkspaceApplications } from '../workspaceApplications';
 import { ExportDeclaration, exportDeclarations } from './taskDeclarations';
 
+/** Folders of dependencies and built output: their copies of task functions get no lens. */
+const NOT_SOURCE_FOLDERS = new Set(['node_modules', 'dist', 'out', 'build']);
+/** Auto-save writes often: the task names are read again this long after the last save. */
+const RELIST_AFTER_SAVE_MS = 1500;
+
 export const TASK_SOURCE_SELECTOR: vscode.DocumentSelector = ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'].map((language) => ({ language, scheme: 'file' }));
 
 /**
@@ -20,26 +25,42 @@ export class TaskCodeLenses implements vscode.CodeLensProvider, vscode.Disposabl
   private readonly taskNames = new Map<string, Promise<Set<string>>>();
   private readonly lastParsed = new Map<string, ExportDeclaration[]>();
   private readonly disposables: vscode.Disposable[];
+  private forgetTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly applications: WorkspaceApplications, private readonly logger: Logger) {
     this.disposables = [
       this.changed,
       applications.onDidChange(() => this.forgetNames()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.forgetNames()),
-      // A saved module may export other tasks now.
-      vscode.workspace.onDidSaveTextDocument((document) => this.appOf(document.uri) && this.forgetNames()),
+      // A saved module may export other tasks now: read them again, once the saves calm down.
+      vscode.workspace.onDidSaveTextDocument((document) => this.appOf(document.uri) && this.forgetNamesSoon()),
       vscode.workspace.onDidCloseTextDocument((document) => this.lastParsed.delete(document.uri.toString())),
     ];
   }
 
   private forgetNames(): void {
+    if (this.forgetTimer) clearTimeout(this.forgetTimer);
+    this.forgetTimer = undefined;
     this.taskNames.clear();
     this.changed.fire();
   }
 
+  private forgetNamesSoon(): void {
+    if (this.forgetTimer) clearTimeout(this.forgetTimer);
+    this.forgetTimer = setTimeout(() => this.forgetNames(), RELIST_AFTER_SAVE_MS);
+  }
+
+  /**
+   * The application a source file belongs to: its tasks module, or a file of its folder that is
+   * not a dependency or built output (a compiled copy of a task would get a lens of its own).
+   */
   private appOf(uri: vscode.Uri): ApplicationConfig | undefined {
-    if (uri.scheme !== 'file' || uri.fsPath.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
-    return this.applications.valid().find((app) => uri.fsPath.startsWith(app.root + path.sep));
+    if (uri.scheme !== 'file') return undefined;
+    const app = this.applications.valid().find((candidate) => uri.fsPath.startsWith(candidate.root + path.sep));
+    if (!app) return undefined;
+    if (uri.fsPath === app.tasks) return app;
+    const parts = path.relative(app.root, uri.fsPath).split(path.sep);
+    return parts.slice(0, -1).some((part) => NOT_SOURCE_FOLDERS.has(part)) ? undefined : app;
   }
 
   private names(app: ApplicationConfig): Promise<Set<string>> {
@@ -80,6 +101,7 @@ export class TaskCodeLenses implements vscode.CodeLensProvider, vscode.Disposabl
   }
 
   dispose(): void {
+    if (this.forgetTimer) clearTimeout(this.forgetTimer);
     for (const disposable of this.disposables) disposable.dispose();
   }
 }

@@ -60,6 +60,8 @@ export class TaskPagePanel implements vscode.Disposable {
       const task = await taskman.get(this.taskId);
       const rerunOf = task.rerunOf ? await this.link(task.rerunOf) : null;
       const reruns = (await taskman.list({ rerunOf: task.id, limit: 20 })).map((rerun) => ({ id: rerun.id, state: rerun.state }));
+      // Closed while it read: nothing to show it on.
+      if (this.disposed) return;
       this.model = taskPageModel(task, {
         folders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
         ownPaths: [path.join(this.services.context.extensionUri.fsPath, 'dist') + path.sep],
@@ -92,6 +94,7 @@ export class TaskPagePanel implements vscode.Disposable {
   }
 
   private post(update: PageUpdate): void {
+    if (this.disposed) return;
     this.lastUpdate = update;
     void this.panel.webview.postMessage(update);
   }
@@ -121,6 +124,7 @@ export class TaskPagePanel implements vscode.Disposable {
         return;
       }
       case 'rerunWithPayload': {
+        if (!vscode.workspace.isTrusted) throw new Error('Taskman runs no workspace code in an untrusted workspace: trust it to rerun a task.');
         let payload: unknown;
         try {
           payload = JSON.parse(request.payloadText);
@@ -139,15 +143,14 @@ export class TaskPagePanel implements vscode.Disposable {
     }
   }
 
+  /** The page's buttons run the same commands as the tree, which show their own errors. */
   private async act(action: 'abort' | 'rerun' | 'debugRerun' | 'copyId' | 'delete'): Promise<void> {
-    if (action === 'abort') await vscode.commands.executeCommand(CommandId.abortTask, this.taskId);
-    if (action === 'copyId') await vscode.commands.executeCommand(CommandId.copyTaskId, this.taskId);
-    if (action === 'debugRerun') await vscode.commands.executeCommand(CommandId.debugRerun, this.taskId);
-    if (action === 'delete') await vscode.commands.executeCommand(CommandId.deleteTask, this.taskId);
-    if (action === 'rerun') {
-      const id = await vscode.commands.executeCommand<string | undefined>(CommandId.rerunTask, this.taskId);
-      if (id) await vscode.commands.executeCommand(CommandId.openTask, id);
-      return;
+    const command = { abort: CommandId.abortTask, copyId: CommandId.copyTaskId, debugRerun: CommandId.debugRerun, delete: CommandId.deleteTask, rerun: CommandId.rerunTask }[action];
+    try {
+      const result = await vscode.commands.executeCommand<unknown>(command, this.taskId);
+      if (action === 'rerun' && typeof result === 'string') await vscode.commands.executeCommand(CommandId.openTask, result);
+    } catch (error) {
+      this.services.logger.debug(`task page ${this.taskId}: ${action}: ${errorMessage(error)}`);
     }
     this.schedule(0);
   }

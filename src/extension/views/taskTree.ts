@@ -139,20 +139,23 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     // runs). Not while hidden: activated for a debug picker in another workspace, it must not ask.
     if (this.connection.state.kind === 'connecting' && this.view?.visible) void this.connection.get().catch(() => undefined);
     if (this.connection.state.kind !== 'connected') return;
-    let moved: boolean;
+    let loaded: { moved: boolean; changed: Task[] };
     try {
-      moved = await this.model.load(this.connection.state.taskman, full);
+      loaded = await this.model.load(this.connection.state.taskman, full);
     } catch (error) {
       if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
       return;
     }
     for (const [key, node] of this.nodes) if (node.kind === 'task' && !this.model.get(node.task.id)) this.nodes.delete(key);
-    if (moved) {
+    if (loaded.moved) {
       this.changed.fire(undefined);
     } else {
-      // Only progress, elapsed time and counts changed: redraw those rows alone, so that the tree
-      // keeps its elements (an inline action clicked during a refresh still finds its row).
-      for (const task of this.model.all()) if (task.state === 'running') this.changed.fire(this.taskNode(task));
+      // No row changed its group: redraw the rows read (a new state, progress) and the running
+      // ones (elapsed time) alone, so that the tree keeps its elements (an inline action clicked
+      // during a refresh still finds its row).
+      const redraw = new Map(this.model.all().filter((task) => task.state === 'running').map((task) => [task.id, task]));
+      for (const task of loaded.changed) if (this.model.get(task.id)) redraw.set(task.id, this.model.get(task.id)!);
+      for (const task of redraw.values()) this.changed.fire(this.taskNode(task));
       for (const key of this.model.groups()) {
         if (this.shownCounts.get(key) !== this.model.count(key)) this.changed.fire(this.groupNode(key));
       }
@@ -209,6 +212,8 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     const paging = total > loaded ? `showing ${loaded.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : undefined;
     const description = [parts.length ? `filtered: ${parts.join(' · ')}` : undefined, paging].filter(Boolean).join(' — ');
     this.view.description = description || undefined;
+    // An empty view then says that nothing matches, not that there are no tasks.
+    void vscode.commands.executeCommand('setContext', 'taskman.filtered', parts.length > 0);
   }
 
   getChildren(node?: TaskTreeNode): TaskTreeNode[] {

@@ -14,6 +14,8 @@ export const PAGE_SIZE = 300;
 const CURSOR_OVERLAP_MS = 2000;
 /** Every so many refreshes, a full reload also drops tasks deleted by other clients. */
 const FULL_RELOAD_EVERY = 15;
+/** The most changed rows one incremental refresh reads. */
+const INCREMENT_LIMIT = 1000;
 /** Counts are re-read when something changed, and at least every so many refreshes. */
 const COUNT_EVERY = 5;
 
@@ -35,6 +37,7 @@ export class TaskTreeModel {
   private readonly extra = new Map<string, number>();
   private cursor: Date | undefined;
   private refreshes = 0;
+  private reloadDue = false;
   private byGroup: Map<string, Task[]> | undefined;
   filter: TaskFilterState = {};
   grouping: TaskGrouping = 'state';
@@ -62,24 +65,36 @@ export class TaskTreeModel {
     return { ...base, applications: [key] };
   }
 
-  /** Reads what changed; a full reload now and then. Returns whether the set of rows or their groups moved. */
-  async load(taskman: Taskman, full: boolean): Promise<boolean> {
-    const reload = full || this.cursor === undefined || ++this.refreshes % FULL_RELOAD_EVERY === 0;
+  /**
+   * Reads what changed; a full reload now and then. Returns whether the set of rows or their
+   * groups moved, and the tasks read (their rows need redrawing).
+   */
+  async load(taskman: Taskman, full: boolean): Promise<{ moved: boolean; changed: Task[] }> {
+    const reload = full || this.cursor === undefined || this.reloadDue || ++this.refreshes % FULL_RELOAD_EVERY === 0;
+    this.reloadDue = false;
     const before = new Map([...this.tasks].map(([id, task]) => [id, groupKey(task, this.grouping)]));
     let changed: Task[];
     if (reload) {
       changed = await this.fullPages(taskman);
       this.tasks.clear();
     } else {
-      changed = await taskman.list({ ...this.baseFilter(), limit: 1000, updatedAfter: new Date(this.cursor!.getTime() - CURSOR_OVERLAP_MS) });
+      // Without the state filter: a task that moved out of the filtered states must leave the view.
+      changed = await taskman.list({ ...this.baseFilter(), states: undefined, limit: INCREMENT_LIMIT, updatedAfter: new Date(this.cursor!.getTime() - CURSOR_OVERLAP_MS) });
+      // More changed than one read returns: the older ones are read by a full reload, next.
+      this.reloadDue = changed.length === INCREMENT_LIMIT;
     }
     this.byGroup = undefined;
+    const states = this.filter.states;
     for (const task of changed) {
-      this.tasks.set(task.id, task);
+      if (states?.length && !states.includes(task.state)) this.tasks.delete(task.id);
+      else this.tasks.set(task.id, task);
       if (!this.cursor || task.updatedAt > this.cursor) this.cursor = task.updatedAt;
     }
-    if (reload || changed.length > 0 || this.refreshes % COUNT_EVERY === 0) this.counts = await taskman.count(this.baseFilter(), this.grouping);
-    return this.tasks.size !== before.size || [...this.tasks].some(([id, task]) => before.get(id) !== groupKey(task, this.grouping));
+    // A search is a scan of the table: counted on a slower pace than changes come.
+    const recount = reload || this.refreshes % COUNT_EVERY === 0 || (changed.length > 0 && !this.filter.search);
+    if (recount) this.counts = await taskman.count(this.baseFilter(), this.grouping);
+    const moved = this.tasks.size !== before.size || [...this.tasks].some(([id, task]) => before.get(id) !== groupKey(task, this.grouping));
+    return { moved, changed };
   }
 
   /** The newest page overall, and the pages of groups a user extended. */

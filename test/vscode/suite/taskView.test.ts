@@ -94,7 +94,7 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     await (await api.connection.get()).database.write(`UPDATE \`${taskman.database.tables.task}\` SET state = 'failed' WHERE id IN (?, ?)`, reruns.map((task) => task.id));
     await vscode.commands.executeCommand('taskman.groupBy', 'task');
     const group = api.taskTree.getChildren().find((node) => node.kind === 'group' && node.key === reruns[0].task)!;
-    const made = await vscode.commands.executeCommand<string[]>('taskman.rerunFailed', group, { confirm: false });
+    const made = await vscode.commands.executeCommand<string[]>('taskman.rerunFailedInGroup', group, { confirm: false });
     assert.equal(made.length, (await taskman.count({ applications: [app], task: reruns[0].task, states: ['failed'] }, 'state')).get('failed'));
     await vscode.commands.executeCommand('taskman.groupBy', 'state');
 
