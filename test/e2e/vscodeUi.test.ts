@@ -184,6 +184,19 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await runCommand(page, 'View: Close Editor');
   }));
 
+  it('grouped by task, a row follows its task from running to succeeded', { timeout: 90_000 }, () => evidence(async () => {
+    await runCommand(page, 'Taskman: Group Tasks By…');
+    await pickItem(page, 'Task');
+    await page.locator('.monaco-list-row[aria-label^="generateReport tasks"]').waitFor();
+    const { id } = await client.submit({ application: 'demo', task: 'generateReport', payload: { month: '2026-10', sections: 3 } });
+    await treeRow(page, `Task ${id} generateReport running`).waitFor({ timeout: 30_000 });
+    await treeRow(page, `Task ${id} generateReport succeeded`).waitFor({ timeout: 30_000 });
+    await shot('grouped-by-task');
+    await runCommand(page, 'Taskman: Group Tasks By…');
+    await pickItem(page, 'State');
+    await page.locator('.monaco-list-row[aria-label^="Succeeded tasks"]').waitFor();
+  }));
+
   it('with the Taskman view hidden, the status bar and the badge still follow a task to its end', { timeout: 90_000 }, () => evidence(async () => {
     const task = await runFromPalette('Run', 'generateReport', '{"month": "2026-12", "sections": 5}');
     await page.locator('.activitybar .action-label[aria-label^="Explorer"]').click();
@@ -201,6 +214,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   }));
 
   it('runs a task from its source with the CodeLens, and lists the tasks under Select and Start Debugging', { timeout: 90_000 }, () => evidence(async () => {
+    await runCommand(page, 'View: Close All Editors');
     await quickOpen(page, 'tasks.js', 'tasks.js');
     await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor();
     const summarizeLine = fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'tasks.js'), 'utf8').split('\n').findIndex((text) => text.startsWith('exports.summarizeSales')) + 1;
@@ -208,7 +222,10 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     const line = page.locator('.view-line', { hasText: 'exports.summarizeSales' });
     await line.waitFor();
     const lenses = page.locator('.codelens-decoration a', { hasText: '▶ Run' });
-    await lenses.first().waitFor({ timeout: 30_000 });
+    await lenses.first().waitFor({ timeout: 30_000 }).catch(async (error: Error) => {
+      const shown = await page.locator('.codelens-decoration').evaluateAll((nodes) => nodes.map((node) => node.outerHTML).slice(0, 3));
+      throw new Error(`${error.message}\nCodeLens decorations: ${shown.join('\n') || 'none'}`);
+    });
     // The lens of a line sits just above it.
     const lineTop = (await line.boundingBox())!.y;
     let nearest = -1;

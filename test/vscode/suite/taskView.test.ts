@@ -104,6 +104,16 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     await assert.rejects(Promise.resolve(vscode.commands.executeCommand('taskman.purgeEnded', { olderThan: 'a while', confirm: false })), /not a duration/);
   });
 
+  it('drops a task that leaves the filtered states at the next refresh', async () => {
+    await vscode.commands.executeCommand('taskman.filter', { states: ['running'] });
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 2, stepMs: 300 } });
+    await waitFor('the running task in the filtered view', () => taskInTree(api, id)?.task.state === 'running' || api.taskTree.refresh().then(() => false));
+    await waitFor('the task to end', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
+    await api.taskTree.refresh();
+    assert.equal(taskInTree(api, id), undefined, 'one incremental refresh later it is gone');
+    await vscode.commands.executeCommand('taskman.filter', {});
+  });
+
   it('keeps the badge and the running count right while the view is hidden', async () => {
     await vscode.commands.executeCommand('taskman.filter', {});
     await vscode.commands.executeCommand('workbench.view.explorer');
