@@ -221,7 +221,8 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await quickOpen(page, `:${summarizeLine}`, `Go to line ${summarizeLine}`);
     const line = page.locator('.view-line', { hasText: 'exports.summarizeSales' });
     await line.waitFor();
-    const lenses = page.locator('.codelens-decoration a', { hasText: '▶ Run' });
+    // Lenses of lines scrolled out of sight stay in the page, hidden: only the visible ones count.
+    const lenses = page.locator('.codelens-decoration a', { hasText: '▶ Run' }).filter({ visible: true });
     await lenses.first().waitFor({ timeout: 30_000 }).catch(async (error: Error) => {
       const shown = await page.locator('.codelens-decoration').evaluateAll((nodes) => nodes.map((node) => node.outerHTML).slice(0, 3));
       throw new Error(`${error.message}\nCodeLens decorations: ${shown.join('\n') || 'none'}`);
