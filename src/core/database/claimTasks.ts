@@ -12,7 +12,7 @@ export interface ClaimRequest {
   heartbeatTimeoutMs: number;
   /**
    * How many of the claimed tasks (the first, in claim order) the scheduler starts at once: they
-   * get their started mark (DESIGN.md step 2) in the claim itself. The others are claimed ahead
+   * get their started mark (docs/design.md, step 2) in the claim itself. The others are claimed ahead
    * and marked when a slot takes them. Default 0.
    */
   startNow?: number;

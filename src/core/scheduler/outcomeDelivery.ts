@@ -19,7 +19,7 @@ export interface OutcomeDeliveryOptions {
 }
 
 /**
- * Gets each finished run's outcome into the database (DESIGN.md "Durable results"): journalled
+ * Gets each finished run's outcome into the database (docs/design.md, step 5): journalled
  * and fsync'd first, then written, retrying with backoff through outages until it lands or the
  * write is refused because the task is no longer ours. What is still undelivered when the
  * scheduler stops stays in the journal for the next scheduler started on this host.

@@ -7,8 +7,8 @@ import { HeldTask } from './claimedAhead';
 import { StrayClaims } from './strayClaims';
 
 /**
- * Keeps the `running` rows under a scheduler's id true to what it runs (DESIGN.md "Between
- * hosts"): tasks it gives back (held ones no slot took) are released off the poll loop, and after a
+ * Keeps the `running` rows under a scheduler's id true to what it runs (docs/design.md,
+ * step 8): tasks it gives back (held ones no slot took) are released off the poll loop, and after a
  * claim or release whose reply was lost, the rows are compared with what the scheduler knows and
  * the others put back (StrayClaims says when). Every write here is fenced by the scheduler id.
  */

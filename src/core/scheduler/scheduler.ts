@@ -34,7 +34,7 @@ const WAKE_UP = 'wake up';
 
 /**
  * Claims tasks of its applications, runs each in a runner process, and records how each ended.
- * See DESIGN.md "Exactly-once, concretely" for the protocol this follows.
+ * See docs/design.md "Exactly once, concretely" for the protocol this follows.
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly db: Database;

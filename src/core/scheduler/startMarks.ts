@@ -9,7 +9,7 @@ interface MarkRequest {
 }
 
 /**
- * The started marks (DESIGN.md step 2) of the tasks this scheduler is about to start, written
+ * The started marks (docs/design.md, step 2) of the tasks this scheduler is about to start, written
  * together: one statement and one commit for every task that asked while the previous one was in
  * flight. Tasks start one by one as slots free up; marked one per statement, each would pay a
  * round trip and a commit of its own.
@@ -21,7 +21,7 @@ interface MarkRequest {
  * (2 cores, three runs each): marking tasks claimed ahead in their claim instead gave 3,073-3,387
  * tasks/s against 2,295-2,392, on par with Graphile Worker's 3,180 on the same machine. But a
  * scheduler that crashed would then leave its held tasks `lost` although they never ran, where
- * DESIGN.md step 2 sends them back to `pending`; so a held task is marked when it starts.
+ * docs/design.md step 2 sends them back to `pending`; so a held task is marked when it starts.
  */
 export class StartMarks {
   /** Requests waiting for the next statement, by scheduler id and version (one statement each). */

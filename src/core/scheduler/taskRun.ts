@@ -40,8 +40,8 @@ const LIVE_LOG_CHARS = 16 * 1024;
 const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
 
 /**
- * One claimed task in this scheduler, from its started mark to its outcome (DESIGN.md
- * "Exactly-once, concretely", steps 2 and 4): the runner it runs in, its abort and timeout, and
+ * One claimed task in this scheduler, from its started mark to its outcome (docs/design.md
+ * "Exactly once, concretely", steps 2 and 4): the runner it runs in, its abort and timeout, and
  * its progress writes.
  */
 export class TaskRun {
