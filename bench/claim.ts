@@ -3,9 +3,9 @@ import * as mysql from 'mysql2/promise';
 import { Database, parseDatabaseUrl } from '../src/core';
 import { claimTasks } from '../src/core/database/claimTasks';
 import { registerScheduler } from '../src/core/database/schedulers';
-import { BenchServer, connectionOptions } from './lib/database';
+import { type BenchServer, connectionOptions } from './lib/database';
 import { insertTasks, resetToPending } from './lib/seed';
-import { ratio, round, Table } from './lib/stats';
+import { ratio, round, type Table } from './lib/stats';
 
 /**
  * Claims per second: N claimers drain a queue of pending tasks. The baseline is the physical
@@ -22,7 +22,13 @@ export async function claimBenchmark(server: BenchServer, options: { tasks: numb
       const bare = await drain(claimers, () => bareClaimer(db.url));
       await resetToPending(db.sql);
       const taskman = await drain(claimers, () => taskmanClaimer(db.url, 1));
-      rows.push([String(claimers), '1', round(bare.perSecond, 0), round(taskman.perSecond, 0), ratio(taskman.perSecond, bare.perSecond)]);
+      rows.push([
+        String(claimers),
+        '1',
+        round(bare.perSecond, 0),
+        round(taskman.perSecond, 0),
+        ratio(taskman.perSecond, bare.perSecond),
+      ]);
       check(bare.claimed, options.tasks, 'bare loop');
       check(taskman.claimed, options.tasks, 'taskman');
     }
@@ -31,7 +37,13 @@ export async function claimBenchmark(server: BenchServer, options: { tasks: numb
       const bare = await drain(claimers, () => bareClaimer(db.url));
       await resetToPending(db.sql);
       const batched = await drain(claimers, () => taskmanClaimer(db.url, 10));
-      rows.push([String(claimers), '10', round(bare.perSecond, 0), round(batched.perSecond, 0), ratio(batched.perSecond, bare.perSecond)]);
+      rows.push([
+        String(claimers),
+        '10',
+        round(bare.perSecond, 0),
+        round(batched.perSecond, 0),
+        ratio(batched.perSecond, bare.perSecond),
+      ]);
       check(batched.claimed, options.tasks, 'taskman batched');
     }
     return {
@@ -39,7 +51,7 @@ export async function claimBenchmark(server: BenchServer, options: { tasks: numb
       columns: ['claimers', 'batch', 'bare mysql2 loop /s', 'Taskman claimTasks /s', 'Taskman ÷ bare'],
       rows,
       notes: [
-        'Each claimer has its own connection and, for Taskman, its own registered scheduler row (claimTasks also checks that row\'s heartbeat under a lock).',
+        "Each claimer has its own connection and, for Taskman, its own registered scheduler row (claimTasks also checks that row's heartbeat under a lock).",
         'The bare loop claims one row per transaction; "batch 10" is Taskman claiming up to 10 rows per transaction against the same one-row bare loop.',
       ],
     };
@@ -49,7 +61,8 @@ export async function claimBenchmark(server: BenchServer, options: { tasks: numb
 }
 
 function check(claimed: number, expected: number, who: string): void {
-  if (claimed !== expected) throw new Error(`${who} claimed ${claimed} of ${expected} tasks: a claim went missing or twice.`);
+  if (claimed !== expected)
+    throw new Error(`${who} claimed ${claimed} of ${expected} tasks: a claim went missing or twice.`);
 }
 
 interface Claimer {
@@ -90,7 +103,10 @@ async function bareClaimer(url: string): Promise<Claimer> {
         await connection.query('COMMIT');
         return 0;
       }
-      await connection.execute("UPDATE taskman_task SET state = 'running', scheduler_id = 1, claimed_at = NOW(6) WHERE id = ?", [picked[0].id]);
+      await connection.execute(
+        "UPDATE taskman_task SET state = 'running', scheduler_id = 1, claimed_at = NOW(6) WHERE id = ?",
+        [picked[0].id],
+      );
       await connection.query('COMMIT');
       return 1;
     },
@@ -100,10 +116,21 @@ async function bareClaimer(url: string): Promise<Claimer> {
 
 async function taskmanClaimer(url: string, limit: number): Promise<Claimer> {
   const db = new Database(parseDatabaseUrl(url), { connectionLimit: 1 });
-  const schedulerId = await registerScheduler(db, { host: os.hostname(), pid: process.pid, applications: [{ name: 'bench', version: '1.0.0' }], concurrency: limit });
+  const schedulerId = await registerScheduler(db, {
+    host: os.hostname(),
+    pid: process.pid,
+    applications: [{ name: 'bench', version: '1.0.0' }],
+    concurrency: limit,
+  });
   return {
     async claim() {
-      const tasks = await claimTasks(db, { schedulerId, application: 'bench', version: '1.0.0', limit, heartbeatTimeoutMs: 600_000 });
+      const tasks = await claimTasks(db, {
+        schedulerId,
+        application: 'bench',
+        version: '1.0.0',
+        limit,
+        heartbeatTimeoutMs: 600_000,
+      });
       return tasks.length;
     },
     close: () => db.close(),

@@ -1,15 +1,35 @@
 import * as os from 'node:os';
-import * as mysql from 'mysql2/promise';
-import { Database, migrate, parseDatabaseUrl, StatisticsOptions } from '../src/core';
+import type * as mysql from 'mysql2/promise';
+import { Database, migrate, parseDatabaseUrl, type StatisticsOptions } from '../src/core';
 import { claimTasks } from '../src/core/database/claimTasks';
 import { finishTask, markStarted } from '../src/core/database/runningTasks';
 import { registerScheduler } from '../src/core/database/schedulers';
 import { StatisticsReader } from '../src/core/statistics';
-import { BenchDatabase, BenchServer } from './lib/database';
-import { median, ratio, round, Table } from './lib/stats';
+import type { BenchDatabase, BenchServer } from './lib/database';
+import { median, ratio, round, type Table } from './lib/stats';
 
-const TASK_NAMES = ['importOrders', 'sendMail', 'resizeImage', 'buildReport', 'syncCrm', 'cleanup', 'exportCsv', 'reindex'];
-const STATES = ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'aborted', 'lost'];
+const TASK_NAMES = [
+  'importOrders',
+  'sendMail',
+  'resizeImage',
+  'buildReport',
+  'syncCrm',
+  'cleanup',
+  'exportCsv',
+  'reindex',
+];
+const STATES = [
+  'succeeded',
+  'succeeded',
+  'succeeded',
+  'succeeded',
+  'succeeded',
+  'succeeded',
+  'succeeded',
+  'failed',
+  'aborted',
+  'lost',
+];
 
 /**
  * The dashboard's statistics (one `Taskman.statistics` read) on a table of `rows`
@@ -19,7 +39,10 @@ const STATES = ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded',
  * least any statement over the window costs. Also what the wider index costs a task's life
  * (claim, start, finish), and how long migration 4 takes on such a table.
  */
-export async function dashboardBenchmark(server: BenchServer, options: { rows: number; samples: number }): Promise<Table> {
+export async function dashboardBenchmark(
+  server: BenchServer,
+  options: { rows: number; samples: number },
+): Promise<Table> {
   const bench = await server.freshDatabase();
   const db = new Database(parseDatabaseUrl(bench.url), { connectionLimit: 2, statementTimeoutMs: 120_000 });
   try {
@@ -28,7 +51,12 @@ export async function dashboardBenchmark(server: BenchServer, options: { rows: n
     await bench.sql.query('DELETE FROM taskman_migration WHERE version = 4');
     await seedEndedTasks(bench.sql, options.rows);
     await bench.sql.query('ANALYZE TABLE taskman_task');
-    const schedulerId = await registerScheduler(db, { host: os.hostname(), pid: process.pid, applications: [{ name: 'bench', version: '1.0.0' }], concurrency: 1 });
+    const schedulerId = await registerScheduler(db, {
+      host: os.hostname(),
+      pid: process.pid,
+      applications: [{ name: 'bench', version: '1.0.0' }],
+      concurrency: 1,
+    });
     const hour: StatisticsOptions = { window: 'hour' };
     const day: StatisticsOptions = { window: 'day', bucketMinutes: 15 };
     const measure = async () => {
@@ -57,14 +85,42 @@ export async function dashboardBenchmark(server: BenchServer, options: { rows: n
       const label = window === 'hour' ? 'last hour, 60 × 1 min' : 'last day, 96 × 15 min';
       const again = window === 'hour' ? 'hourAgain' : 'dayAgain';
       return [
-        [`${label}: first read`, round(counts[window], 1), round(plain[window], 1), round(indexed[window], 1), ratio(indexed[window], plain[window]), ratio(indexed[window], counts[window])],
-        [`${label}: next reads`, '', round(plain[again], 1), round(indexed[again], 1), ratio(indexed[again], plain[again]), ratio(indexed[again], counts[window])],
+        [
+          `${label}: first read`,
+          round(counts[window], 1),
+          round(plain[window], 1),
+          round(indexed[window], 1),
+          ratio(indexed[window], plain[window]),
+          ratio(indexed[window], counts[window]),
+        ],
+        [
+          `${label}: next reads`,
+          '',
+          round(plain[again], 1),
+          round(indexed[again], 1),
+          ratio(indexed[again], plain[again]),
+          ratio(indexed[again], counts[window]),
+        ],
       ];
     });
-    rows.push(['a task\'s life (claim, start, finish)', '', round(plain.life, 2), round(indexed.life, 2), ratio(indexed.life, plain.life), '']);
+    rows.push([
+      "a task's life (claim, start, finish)",
+      '',
+      round(plain.life, 2),
+      round(indexed.life, 2),
+      ratio(indexed.life, plain.life),
+      '',
+    ]);
     return {
       title: `dashboard: p50 ms per statistics read, ${options.rows.toLocaleString('en')} ended tasks in the last day (${options.samples} samples each)`,
-      columns: ['read', 'COUNT(*) of the window', 'without by_ended_stats', 'with by_ended_stats', 'with ÷ without', 'with ÷ COUNT(*)'],
+      columns: [
+        'read',
+        'COUNT(*) of the window',
+        'without by_ended_stats',
+        'with by_ended_stats',
+        'with ÷ without',
+        'with ÷ COUNT(*)',
+      ],
       rows,
       notes: [
         'A read is one Taskman.statistics() call: the window\'s buckets by state, the task names by state, the wait and run histograms, the queue, the schedulers. "First read": a new reader, the whole window; "next reads": what the dashboard does every 5 s after that (the settled buckets kept, only the rows ended since read), until the window moves on by a bucket.',
@@ -95,17 +151,31 @@ async function timeCalls(samples: number, call: () => Promise<unknown>): Promise
 async function countWindow(sql: mysql.Connection, options: StatisticsOptions): Promise<void> {
   const seconds = (options.bucketMinutes ?? 1) * 60;
   const buckets = options.window === 'day' ? 1440 / (options.bucketMinutes ?? 15) : 60;
-  await sql.execute('SELECT COUNT(*) AS n FROM taskman_task WHERE ended_at >= FROM_UNIXTIME((FLOOR(UNIX_TIMESTAMP(NOW(6)) / ?) - ?) * ?)', [seconds, buckets - 1, seconds]);
+  await sql.execute(
+    'SELECT COUNT(*) AS n FROM taskman_task WHERE ended_at >= FROM_UNIXTIME((FLOOR(UNIX_TIMESTAMP(NOW(6)) / ?) - ?) * ?)',
+    [seconds, buckets - 1, seconds],
+  );
 }
 
 /** Milliseconds one task spends in the statements a scheduler runs for it, after its submit. */
 async function taskLife(bench: BenchDatabase, db: Database, schedulerId: string): Promise<number> {
   const { id } = await bench.taskman.submit({ application: 'bench', task: 'noop' });
   const started = performance.now();
-  const [claimed] = await claimTasks(db, { schedulerId, application: 'bench', version: '1.0.0', limit: 1, heartbeatTimeoutMs: 3_600_000 });
+  const [claimed] = await claimTasks(db, {
+    schedulerId,
+    application: 'bench',
+    version: '1.0.0',
+    limit: 1,
+    heartbeatTimeoutMs: 3_600_000,
+  });
   if (claimed?.id !== id) throw new Error(`claimed ${claimed?.id}, expected ${id}`);
   await markStarted(db, id, schedulerId, '1.0.0');
-  await finishTask(db, id, schedulerId, { state: 'succeeded', resultJson: 'null', logs: '', progress: { percent: null, message: null } });
+  await finishTask(db, id, schedulerId, {
+    state: 'succeeded',
+    resultJson: 'null',
+    logs: '',
+    progress: { percent: null, message: null },
+  });
   return performance.now() - started;
 }
 
@@ -127,7 +197,15 @@ async function seedEndedTasks(sql: mysql.Connection, count: number): Promise<voi
       const wait = logUniform(10_000_000);
       const at = '(NOW(6) - INTERVAL ? MICROSECOND)';
       rows.push(`('bench', ?, 'null', ?, 0, ${at}, ${at}, ${at}, ${at}, ${at}, 1)`);
-      values.push(TASK_NAMES[(done + i) % TASK_NAMES.length], STATES[(done + i) % STATES.length], endedAgo + run + wait, endedAgo + run + wait, endedAgo + run, endedAgo, endedAgo);
+      values.push(
+        TASK_NAMES[(done + i) % TASK_NAMES.length],
+        STATES[(done + i) % STATES.length],
+        endedAgo + run + wait,
+        endedAgo + run + wait,
+        endedAgo + run,
+        endedAgo,
+        endedAgo,
+      );
     }
     await sql.execute(
       `INSERT INTO taskman_task (application, task, payload, state, priority, run_after, created_at, started_at, ended_at, updated_at, attempt) VALUES ${rows.join(',')}`,

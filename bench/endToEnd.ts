@@ -1,10 +1,10 @@
 import * as os from 'node:os';
-import { BenchServer } from './lib/database';
+import type { BenchServer } from './lib/database';
 import { reachable } from './lib/reachable';
-import { median, percentile, ratio, round, Table } from './lib/stats';
+import { median, percentile, ratio, round, type Table } from './lib/stats';
 import { bullmqSystem, REDIS } from './peers/bullmqSystem';
 import { graphileWorkerSystem, POSTGRES_URL } from './peers/graphileWorkerSystem';
-import { JobSystem, ThroughputResult } from './peers/system';
+import type { JobSystem, ThroughputResult } from './peers/system';
 import { taskmanSystem } from './peers/taskmanSystem';
 
 export interface EndToEndOptions {
@@ -25,21 +25,46 @@ interface Contender {
  * (submit → task function entered, one task at a time into an idle worker), for Taskman and for
  * the peer queues on this machine in the same run. The baseline is Graphile Worker.
  */
-export async function endToEndBenchmark(server: BenchServer, options: EndToEndOptions): Promise<{ tables: Table[]; skipped: string[] }> {
+export async function endToEndBenchmark(
+  server: BenchServer,
+  options: EndToEndOptions,
+): Promise<{ tables: Table[]; skipped: string[] }> {
   const skipped: string[] = [];
   const contenders: Contender[] = [];
   const pg = new URL(POSTGRES_URL);
-  if (await reachable(pg.hostname, Number(pg.port || 5432))) contenders.push({ make: () => graphileWorkerSystem({ concurrency: options.concurrency }), tasks: options.tasks.peers });
-  else skipped.push(`Graphile Worker skipped: no PostgreSQL at ${pg.hostname}:${pg.port || 5432} (set TASKMAN_BENCH_POSTGRES_URL).`);
-  if (await reachable(REDIS.host, REDIS.port)) contenders.push({ make: () => bullmqSystem({ concurrency: options.concurrency }), tasks: options.tasks.peers });
+  if (await reachable(pg.hostname, Number(pg.port || 5432)))
+    contenders.push({
+      make: () => graphileWorkerSystem({ concurrency: options.concurrency }),
+      tasks: options.tasks.peers,
+    });
+  else
+    skipped.push(
+      `Graphile Worker skipped: no PostgreSQL at ${pg.hostname}:${pg.port || 5432} (set TASKMAN_BENCH_POSTGRES_URL).`,
+    );
+  if (await reachable(REDIS.host, REDIS.port))
+    contenders.push({ make: () => bullmqSystem({ concurrency: options.concurrency }), tasks: options.tasks.peers });
   else skipped.push(`BullMQ skipped: no Redis at ${REDIS.host}:${REDIS.port} (set TASKMAN_BENCH_REDIS_HOST / _PORT).`);
   for (const runner of options.runnerModes) {
     const tasks = runner === 'pooled' ? options.tasks.pooled : options.tasks.processPerTask;
-    contenders.push({ make: () => taskmanSystem(server, { runner, concurrency: options.concurrency, wake: 'local' }), tasks });
+    contenders.push({
+      make: () => taskmanSystem(server, { runner, concurrency: options.concurrency, wake: 'local' }),
+      tasks,
+    });
   }
   // What claiming ahead (on by default) brings, in the same run.
   const withoutClaimingAhead = options.runnerModes.includes('pooled')
-    ? [{ make: () => taskmanSystem(server, { runner: 'pooled', concurrency: options.concurrency, wake: 'local', claimAheadMs: 0 }), tasks: options.tasks.pooled }]
+    ? [
+        {
+          make: () =>
+            taskmanSystem(server, {
+              runner: 'pooled',
+              concurrency: options.concurrency,
+              wake: 'local',
+              claimAheadMs: 0,
+            }),
+          tasks: options.tasks.pooled,
+        },
+      ]
     : [];
   const throughput: ({ name: string; tasks: number } & ThroughputResult)[] = [];
   const pickups: { name: string; latencies: number[] }[] = [];
@@ -52,7 +77,8 @@ export async function endToEndBenchmark(server: BenchServer, options: EndToEndOp
     }
   }
   const pickupContenders = [...contenders.map((c) => c.make)];
-  for (const runner of options.runnerModes) pickupContenders.push(() => taskmanSystem(server, { runner, concurrency: options.concurrency, wake: 'database' }));
+  for (const runner of options.runnerModes)
+    pickupContenders.push(() => taskmanSystem(server, { runner, concurrency: options.concurrency, wake: 'database' }));
   for (const make of pickupContenders) {
     const system = await make();
     try {
@@ -69,7 +95,12 @@ export async function endToEndBenchmark(server: BenchServer, options: EndToEndOp
       {
         title: `end-to-end throughput: no-op tasks per second (concurrency ${options.concurrency})`,
         columns: ['system', 'tasks', 'tasks/s', 'vs Graphile Worker'],
-        rows: throughput.map((t) => [t.name, String(t.tasks), round(t.perSecond, 1), ratio(t.perSecond, baselineThroughput)]),
+        rows: throughput.map((t) => [
+          t.name,
+          String(t.tasks),
+          round(t.perSecond, 1),
+          ratio(t.perSecond, baselineThroughput),
+        ]),
         notes: [
           'The peers run their job functions inside the worker process; Taskman runs each task in a runner process (a new one per task, or a pooled one).',
           '"no claiming ahead": the same scheduler with claimAheadMs 0, claiming only for free slots.',
@@ -77,11 +108,25 @@ export async function endToEndBenchmark(server: BenchServer, options: EndToEndOp
       },
       {
         title: `where the CPU goes: ms of CPU per no-op task in the throughput runs above`,
-        columns: ['system', 'whole machine', 'worker / scheduler process', 'runner processes', 'database server', 'machine busy'],
+        columns: [
+          'system',
+          'whole machine',
+          'worker / scheduler process',
+          'runner processes',
+          'database server',
+          'machine busy',
+        ],
         rows: throughput.map((t) => {
           const perTask = (seconds: number) => round((seconds * 1000) / t.tasks, 3);
           const busy = t.cpu.machine / (t.tasks / t.perSecond) / os.availableParallelism();
-          return [t.name, perTask(t.cpu.machine), perTask(t.cpu.thisProcess), t.name.startsWith('Taskman') ? perTask(t.cpu.children) : '(in the worker)', perTask(t.cpu.server), `${round(busy * 100, 0)} %`];
+          return [
+            t.name,
+            perTask(t.cpu.machine),
+            perTask(t.cpu.thisProcess),
+            t.name.startsWith('Taskman') ? perTask(t.cpu.children) : '(in the worker)',
+            perTask(t.cpu.server),
+            `${round(busy * 100, 0)} %`,
+          ];
         }),
         notes: [
           'Read from /proc over each run, the queue already filled: the worker (for the peers) or the scheduler (Taskman) is this benchmark process; the database server is the private MariaDB, or the postgres and redis-server processes.',
@@ -91,7 +136,13 @@ export async function endToEndBenchmark(server: BenchServer, options: EndToEndOp
       {
         title: `pickup latency: submit → task function entered (${options.pickups} tasks, one at a time, idle worker)`,
         columns: ['system', 'p50 ms', 'p95 ms', 'p99 ms', 'p50 vs Graphile Worker'],
-        rows: pickups.map((p) => [p.name, round(median(p.latencies)), round(percentile(p.latencies, 95)), round(percentile(p.latencies, 99)), ratio(median(p.latencies), baselinePickup)]),
+        rows: pickups.map((p) => [
+          p.name,
+          round(median(p.latencies)),
+          round(percentile(p.latencies, 95)),
+          round(percentile(p.latencies, 99)),
+          ratio(median(p.latencies), baselinePickup),
+        ]),
         notes: ['"vs Graphile Worker" for latency: lower is better (2.00× = twice as slow).'],
       },
     ],

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createBenchApp, REPO_ROOT } from './lib/benchApp';
 import { cpuSeconds } from './lib/cpu';
-import { BenchServer, serverStatementCounts } from './lib/database';
-import { round, Table } from './lib/stats';
+import { type BenchServer, serverStatementCounts } from './lib/database';
+import { round, type Table } from './lib/stats';
 import { until } from './peers/system';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -20,7 +20,10 @@ export async function idleBenchmark(server: BenchServer, options: { seconds: num
   const bench = createBenchApp({ concurrency: 4 });
   try {
     const baseline = await idleBaseline(server, options.seconds);
-    const worker = spawn(process.execPath, [CLI, 'worker', '--app', bench.root], { env: { ...process.env, TASKMAN_DATABASE_URL: db.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const worker = spawn(process.execPath, [CLI, 'worker', '--app', bench.root], {
+      env: { ...process.env, TASKMAN_DATABASE_URL: db.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     worker.stdout.on('data', (chunk) => (output += chunk));
     worker.stderr.on('data', (chunk) => (output += chunk));
@@ -28,22 +31,47 @@ export async function idleBenchmark(server: BenchServer, options: { seconds: num
       await until('the worker to register', async () => (await db.taskman.listSchedulers()).length === 1, 30_000, 50);
       // Past start-up, the first maintenance round and the wait's back-off to its idle pace.
       await new Promise((resolve) => setTimeout(resolve, 8000));
-      const before = { ...(await serverStatementCounts(db.sql)), cpu: cpuSeconds(worker.pid!), serverCpu: serverCpuSeconds(server), at: performance.now() };
+      const before = {
+        ...(await serverStatementCounts(db.sql)),
+        cpu: cpuSeconds(worker.pid!),
+        serverCpu: serverCpuSeconds(server),
+        at: performance.now(),
+      };
       await new Promise((resolve) => setTimeout(resolve, options.seconds * 1000));
-      const after = { ...(await serverStatementCounts(db.sql)), cpu: cpuSeconds(worker.pid!), serverCpu: serverCpuSeconds(server), at: performance.now() };
+      const after = {
+        ...(await serverStatementCounts(db.sql)),
+        cpu: cpuSeconds(worker.pid!),
+        serverCpu: serverCpuSeconds(server),
+        at: performance.now(),
+      };
       const seconds = (after.at - before.at) / 1000;
       // Minus 1: the second read of the counters counts itself.
       const questionsPerSecond = (after.questions - before.questions - 1) / seconds;
       const queriesPerSecond = (after.queries - before.queries - 1) / seconds;
       const cpuPercent = ((after.cpu - before.cpu) / seconds) * 100;
       const rows: string[][] = [
-        ['statements/s sent to the server', round(questionsPerSecond, 2), `${QUERY_BUDGET_PER_SECOND} (budget)`, `${round(questionsPerSecond / QUERY_BUDGET_PER_SECOND, 2)}× of budget`],
+        [
+          'statements/s sent to the server',
+          round(questionsPerSecond, 2),
+          `${QUERY_BUDGET_PER_SECOND} (budget)`,
+          `${round(questionsPerSecond / QUERY_BUDGET_PER_SECOND, 2)}× of budget`,
+        ],
         ['statements/s run by the server, inside the wait procedure too', round(queriesPerSecond, 2), '', ''],
-        ['worker CPU % of one core', round(cpuPercent, 2), `${round(baseline.nodeCpuPercent, 2)} (idle node with a timer)`, baseline.nodeCpuPercent > 0 ? `${round(cpuPercent / baseline.nodeCpuPercent, 1)}×` : 'n/a'],
+        [
+          'worker CPU % of one core',
+          round(cpuPercent, 2),
+          `${round(baseline.nodeCpuPercent, 2)} (idle node with a timer)`,
+          baseline.nodeCpuPercent > 0 ? `${round(cpuPercent / baseline.nodeCpuPercent, 1)}×` : 'n/a',
+        ],
       ];
       if (before.serverCpu !== undefined && after.serverCpu !== undefined && baseline.serverCpuPercent !== undefined) {
         const serverPercent = ((after.serverCpu - before.serverCpu) / seconds) * 100;
-        rows.push(['database server CPU % of one core', round(serverPercent, 2), `${round(baseline.serverCpuPercent, 2)} (no worker connected)`, `+${round(serverPercent - baseline.serverCpuPercent, 2)} points`]);
+        rows.push([
+          'database server CPU % of one core',
+          round(serverPercent, 2),
+          `${round(baseline.serverCpuPercent, 2)} (no worker connected)`,
+          `+${round(serverPercent - baseline.serverCpuPercent, 2)} points`,
+        ]);
       }
       return {
         title: `idle cost: one \`taskman worker\`, no tasks, ${options.seconds} s window`,
@@ -70,7 +98,10 @@ function serverCpuSeconds(server: BenchServer): number | undefined {
 }
 
 /** An idle Node process with a timer, and the server with no worker, over one window. */
-async function idleBaseline(server: BenchServer, seconds: number): Promise<{ nodeCpuPercent: number; serverCpuPercent: number | undefined }> {
+async function idleBaseline(
+  server: BenchServer,
+  seconds: number,
+): Promise<{ nodeCpuPercent: number; serverCpuPercent: number | undefined }> {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 300)'], { stdio: 'ignore' });
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -79,7 +110,10 @@ async function idleBaseline(server: BenchServer, seconds: number): Promise<{ nod
     const serverAfter = serverCpuSeconds(server);
     return {
       nodeCpuPercent: ((cpuSeconds(child.pid!) - before.node) / seconds) * 100,
-      serverCpuPercent: before.server === undefined || serverAfter === undefined ? undefined : ((serverAfter - before.server) / seconds) * 100,
+      serverCpuPercent:
+        before.server === undefined || serverAfter === undefined
+          ? undefined
+          : ((serverAfter - before.server) / seconds) * 100,
     };
   } finally {
     child.kill();

@@ -16,7 +16,7 @@ import { dashboardBenchmark } from './dashboard';
 import { endToEndBenchmark } from './endToEnd';
 import { idleBenchmark } from './idle';
 import { BenchServer } from './lib/database';
-import { formatTable, Table } from './lib/stats';
+import { formatTable, type Table } from './lib/stats';
 import { scaleBenchmark } from './scale';
 import { spawnBenchmark } from './spawn';
 
@@ -24,7 +24,13 @@ const BENCHMARKS = ['claim', 'end-to-end', 'idle', 'scale', 'dashboard', 'spawn'
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
   if (values.help) {
     console.log(`usage: npm run bench [-- --quick] [-- --only ${BENCHMARKS.join(',')}]`);
     return;
@@ -51,7 +57,9 @@ async function main(): Promise<void> {
     if (only.includes('end-to-end')) {
       const result = await endToEndBenchmark(server, {
         concurrency: 8,
-        tasks: quick ? { processPerTask: 80, pooled: 1000, peers: 1000 } : { processPerTask: 300, pooled: 5000, peers: 5000 },
+        tasks: quick
+          ? { processPerTask: 80, pooled: 1000, peers: 1000 }
+          : { processPerTask: 300, pooled: 5000, peers: 5000 },
         pickups: quick ? 20 : 100,
         runnerModes: ['process', 'pooled'],
       });
@@ -60,8 +68,15 @@ async function main(): Promise<void> {
       result.tables.forEach(show);
     }
     if (only.includes('idle')) show(await idleBenchmark(server, { seconds: quick ? 10 : 30 }));
-    if (only.includes('scale')) show(await scaleBenchmark(server, { sizes: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000], samples: quick ? 15 : 40 }));
-    if (only.includes('dashboard')) show(await dashboardBenchmark(server, { rows: quick ? 100_000 : 1_000_000, samples: quick ? 5 : 15 }));
+    if (only.includes('scale'))
+      show(
+        await scaleBenchmark(server, {
+          sizes: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000],
+          samples: quick ? 15 : 40,
+        }),
+      );
+    if (only.includes('dashboard'))
+      show(await dashboardBenchmark(server, { rows: quick ? 100_000 : 1_000_000, samples: quick ? 5 : 15 }));
     if (only.includes('spawn')) show(await spawnBenchmark({ runs: quick ? 10 : 30 }));
     // bench/RESULTS.md is the record of a full run; a partial one only prints.
     if (!quick && !values.only) writeResults({ tables, skipped, mysqlVersion, command: 'npm run bench' });
@@ -96,14 +111,17 @@ function writeResults(run: { tables: Table[]; skipped: string[]; mysqlVersion: s
 function peerVersions(): string {
   const version = (name: string) => {
     try {
-      return (JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+      return (JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string })
+        .version;
     } catch {
       return 'not installed';
     }
   };
   const server = (command: string, args: string[]) => {
     try {
-      return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n')[0];
+      return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .trim()
+        .split('\n')[0];
     } catch {
       return 'unknown';
     }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { RUNNER_SCRIPT } from './lib/benchApp';
-import { median, percentile, ratio, round, Table } from './lib/stats';
+import { median, percentile, ratio, round, type Table } from './lib/stats';
 
 /**
  * Runner start-up: spawn dist/runner.js until its `ready` message, against `node -e 0` from spawn
@@ -18,7 +18,12 @@ export async function spawnBenchmark(options: { runs: number }): Promise<Table> 
     columns: ['process', 'p50 ms', 'p95 ms', 'p50 vs node -e 0'],
     rows: [
       ['node -e 0 (spawn → exit)', round(median(bare)), round(percentile(bare, 95)), '1.00×'],
-      ['Taskman runner (spawn → ready)', round(median(runner)), round(percentile(runner, 95)), ratio(median(runner), median(bare))],
+      [
+        'Taskman runner (spawn → ready)',
+        round(median(runner)),
+        round(percentile(runner, 95)),
+        ratio(median(runner), median(bare)),
+      ],
     ],
     notes: ['A pooled runner pays this once per `runnerMaxTasks` tasks instead of once per task.'],
   };

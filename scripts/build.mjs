@@ -20,11 +20,33 @@ const common = {
 };
 
 await Promise.all([
-  esbuild.build({ ...common, entryPoints: { core: 'src/core/index.ts', runner: 'src/core/runner/main.ts' }, outdir: 'dist' }),
-  esbuild.build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
-  esbuild.build({ ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
+  esbuild.build({
+    ...common,
+    entryPoints: { core: 'src/core/index.ts', runner: 'src/core/runner/main.ts' },
+    outdir: 'dist',
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: { cli: 'src/cli/main.ts' },
+    outdir: 'dist',
+    banner: { js: '#!/usr/bin/env node' },
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: { extension: 'src/extension/extension.ts' },
+    outdir: 'dist',
+    external: ['vscode'],
+  }),
   esbuild.build(webviewBuild({ minify: production, sourcemap: production ? false : 'linked', outdir: 'dist/webview' })),
   // The demo's TypeScript task, with a source map so that the debugger stops on its .ts lines.
-  esbuild.build({ entryPoints: ['examples/demo/src/images.ts'], outdir: 'examples/demo/dist', platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', logLevel: 'warning' }),
+  esbuild.build({
+    entryPoints: ['examples/demo/src/images.ts'],
+    outdir: 'examples/demo/dist',
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  }),
 ]);
 fs.chmodSync('dist/cli.js', 0o755);

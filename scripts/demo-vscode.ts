@@ -9,14 +9,20 @@ async function main(): Promise<void> {
   const missing = codeServerAvailable();
   if (missing) throw new Error(missing);
   const database = await ensureEmbeddedServer({});
-  console.log(database.startedNow ? `embedded database started: ${database.url}` : `embedded database already running: ${database.url}`);
+  console.log(
+    database.startedNow
+      ? `embedded database started: ${database.url}`
+      : `embedded database already running: ${database.url}`,
+  );
   const server = await startCodeServer({
     workspace: path.join(root, 'examples', 'demo'),
     trusted: true,
     installVsix: path.join(root, 'out', 'taskman-demo.vsix'),
     userSettings: { 'taskman.database.url': database.url, 'workbench.activityBar.location': 'default' },
   });
-  console.log(`\nVS Code with Taskman: ${server.url}/?folder=${encodeURIComponent(path.join(root, 'examples', 'demo'))}\n\nOpen it in a browser (forward the port if this is a remote machine). Ctrl-C stops VS Code${database.startedNow ? ' and the embedded database' : ''}.`);
+  console.log(
+    `\nVS Code with Taskman: ${server.url}/?folder=${encodeURIComponent(path.join(root, 'examples', 'demo'))}\n\nOpen it in a browser (forward the port if this is a remote machine). Ctrl-C stops VS Code${database.startedNow ? ' and the embedded database' : ''}.`,
+  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -5,7 +5,10 @@ const root = path.resolve(import.meta.dirname, '..');
 
 export function webviewBuild({ minify, sourcemap, outdir, legalComments = 'none' }) {
   return {
-    entryPoints: { taskPage: path.join(root, 'src/webview/taskPage.ts'), dashboard: path.join(root, 'src/webview/dashboard.ts') },
+    entryPoints: {
+      taskPage: path.join(root, 'src/webview/taskPage.ts'),
+      dashboard: path.join(root, 'src/webview/dashboard.ts'),
+    },
     outdir,
     bundle: true,
     platform: 'browser',

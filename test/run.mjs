@@ -15,8 +15,13 @@ const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', '
 const files = suites.flatMap((suite) => {
   const dir = path.join(root, 'test', suite);
   if (fs.existsSync(dir) && fs.statSync(dir).isFile()) return [dir];
-  if (fs.existsSync(path.join(root, suite)) && fs.statSync(path.join(root, suite)).isFile()) return [path.join(root, suite)];
-  return fs.readdirSync(dir).filter((name) => name.endsWith('.test.ts')).sort().map((name) => path.join(dir, name));
+  if (fs.existsSync(path.join(root, suite)) && fs.statSync(path.join(root, suite)).isFile())
+    return [path.join(root, suite)];
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.test.ts'))
+    .sort()
+    .map((name) => path.join(dir, name));
 });
 
 let dataDir;
@@ -30,7 +35,11 @@ if (!env.TASKMAN_TEST_DATABASE_URL) {
 
 // One file at a time: several suites load both cores (racing schedulers, a browser, code-server),
 // and timing-sensitive UI steps should not compete with them.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...files], { stdio: 'inherit', env, cwd: root });
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...files],
+  { stdio: 'inherit', env, cwd: root },
+);
 const stop = async () => {
   if (dataDir) {
     await stopEmbeddedServer({ dataDir });

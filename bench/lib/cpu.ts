@@ -70,7 +70,13 @@ export interface CpuUse {
 export class CpuMeter {
   private constructor(
     private readonly server: { pid?: number; names?: string[] },
-    private readonly before: { machine: number; self: number; endedChildren: number; children: Map<number, number>; server: Map<number, number> },
+    private readonly before: {
+      machine: number;
+      self: number;
+      endedChildren: number;
+      children: Map<number, number>;
+      server: Map<number, number>;
+    },
   ) {}
 
   static start(server: { pid?: number; names?: string[] }): CpuMeter {
@@ -86,11 +92,15 @@ export class CpuMeter {
 
   stop(): CpuUse {
     const usage = process.cpuUsage();
-    const grown = (before: Map<number, number>, pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid) - (before.get(pid) ?? 0), 0);
+    const grown = (before: Map<number, number>, pids: number[]) =>
+      pids.reduce((sum, pid) => sum + cpuSeconds(pid) - (before.get(pid) ?? 0), 0);
     return {
       machine: machineCpuSeconds() - this.before.machine,
       thisProcess: (usage.user + usage.system) / 1e6 - this.before.self,
-      children: endedChildrenCpuSeconds() - this.before.endedChildren + grown(this.before.children, CpuMeter.childPids(this.server.pid)),
+      children:
+        endedChildrenCpuSeconds() -
+        this.before.endedChildren +
+        grown(this.before.children, CpuMeter.childPids(this.server.pid)),
       server: grown(this.before.server, CpuMeter.serverPids(this.server)),
     };
   }

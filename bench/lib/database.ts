@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as mysql from 'mysql2/promise';
 import { ensureEmbeddedServer, parseDatabaseUrl, stopEmbeddedServer } from '../../src/core';
-import { createDatabaseOn, TestDatabase } from '../../test/helpers/database';
+import { createDatabaseOn, type TestDatabase } from '../../test/helpers/database';
 
 /**
  * The MySQL server the benchmarks use: TASKMAN_BENCH_DATABASE_URL, else a private server started
@@ -19,7 +19,8 @@ export class BenchServer {
   ) {}
 
   static async start(): Promise<BenchServer> {
-    if (process.env.TASKMAN_BENCH_DATABASE_URL) return new BenchServer(process.env.TASKMAN_BENCH_DATABASE_URL, undefined, undefined);
+    if (process.env.TASKMAN_BENCH_DATABASE_URL)
+      return new BenchServer(process.env.TASKMAN_BENCH_DATABASE_URL, undefined, undefined);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-bench-'));
     const server = await ensureEmbeddedServer({ dataDir, serverArgs: ['--max-connections=500'] });
     return new BenchServer(server.url, dataDir, server.pid);
@@ -56,8 +57,16 @@ export type BenchDatabase = TestDatabase;
 
 export function connectionOptions(url: string, database?: string): mysql.ConnectionOptions {
   const target = parseDatabaseUrl(url);
-  const common = { user: target.user, password: target.password, database: database ?? target.database, supportBigNumbers: true, bigNumberStrings: true };
-  return target.socketPath ? { ...common, socketPath: target.socketPath } : { ...common, host: target.host, port: target.port };
+  const common = {
+    user: target.user,
+    password: target.password,
+    database: database ?? target.database,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  };
+  return target.socketPath
+    ? { ...common, socketPath: target.socketPath }
+    : { ...common, host: target.host, port: target.port };
 }
 
 /**
@@ -66,6 +75,7 @@ export function connectionOptions(url: string, database?: string): mysql.Connect
  */
 export async function serverStatementCounts(sql: mysql.Connection): Promise<{ questions: number; queries: number }> {
   const [rows] = await sql.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Queries')");
-  const value = (name: string) => Number((rows as { Variable_name: string; Value: string }[]).find((row) => row.Variable_name === name)?.Value);
+  const value = (name: string) =>
+    Number((rows as { Variable_name: string; Value: string }[]).find((row) => row.Variable_name === name)?.Value);
   return { questions: value('Questions'), queries: value('Queries') };
 }

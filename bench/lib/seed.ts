@@ -1,10 +1,13 @@
-import * as mysql from 'mysql2/promise';
+import type * as mysql from 'mysql2/promise';
 
 /**
  * Bulk rows for benchmarks that need many tasks fast (the product path, `submit`, commits one
  * task at a time). Rows look exactly like submitted ones.
  */
-export async function insertTasks(sql: mysql.Connection, options: { count: number; state: 'pending' | 'succeeded'; task?: string; table?: string }): Promise<void> {
+export async function insertTasks(
+  sql: mysql.Connection,
+  options: { count: number; state: 'pending' | 'succeeded'; task?: string; table?: string },
+): Promise<void> {
   const table = options.table ?? 'taskman_task';
   const chunk = 5000;
   for (let done = 0; done < options.count; done += chunk) {
@@ -24,5 +27,7 @@ export async function insertTasks(sql: mysql.Connection, options: { count: numbe
 
 /** Puts every task of the bench application back to pending, as if never claimed. */
 export async function resetToPending(sql: mysql.Connection): Promise<void> {
-  await sql.query("UPDATE taskman_task SET state = 'pending', scheduler_id = NULL, claimed_at = NULL, attempt = 0 WHERE application = 'bench'");
+  await sql.query(
+    "UPDATE taskman_task SET state = 'pending', scheduler_id = NULL, claimed_at = NULL, attempt = 0 WHERE application = 'bench'",
+  );
 }

@@ -31,7 +31,9 @@ export interface Table {
 
 /** A Markdown table, readable as text on a terminal too. */
 export function formatTable(table: Table): string {
-  const widths = table.columns.map((column, i) => Math.max(column.length, ...table.rows.map((row) => (row[i] ?? '').length)));
+  const widths = table.columns.map((column, i) =>
+    Math.max(column.length, ...table.rows.map((row) => (row[i] ?? '').length)),
+  );
   const line = (cells: string[]) => `| ${cells.map((cell, i) => (cell ?? '').padEnd(widths[i])).join(' | ')} |`;
   return [
     `### ${table.title}`,

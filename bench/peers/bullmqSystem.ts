@@ -1,8 +1,11 @@
 import { Queue, Worker } from 'bullmq';
 import { epochMs } from '../lib/stats';
-import { drainRate, enterLatencies, JobSystem } from './system';
+import { drainRate, enterLatencies, type JobSystem } from './system';
 
-export const REDIS = { host: process.env.TASKMAN_BENCH_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.TASKMAN_BENCH_REDIS_PORT ?? 6379) };
+export const REDIS = {
+  host: process.env.TASKMAN_BENCH_REDIS_HOST ?? '127.0.0.1',
+  port: Number(process.env.TASKMAN_BENCH_REDIS_PORT ?? 6379),
+};
 
 /** BullMQ on the local Redis, jobs running in this process. */
 export async function bullmqSystem(options: { concurrency: number }): Promise<JobSystem> {

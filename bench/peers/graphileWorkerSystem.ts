@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
-import { makeWorkerUtils, run, Runner, WorkerUtils } from 'graphile-worker';
+import { makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
 import { epochMs } from '../lib/stats';
-import { drainRate, enterLatencies, JobSystem } from './system';
+import { drainRate, enterLatencies, type JobSystem } from './system';
 
 export const POSTGRES_URL = process.env.TASKMAN_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -1,4 +1,4 @@
-import { CpuMeter, CpuUse } from '../lib/cpu';
+import { CpuMeter, type CpuUse } from '../lib/cpu';
 import { epochMs } from '../lib/stats';
 
 /** Jobs per second from worker start to the last one done, and the CPU used meanwhile. */
@@ -21,7 +21,12 @@ export interface JobSystem {
  * Starts the worker on a filled queue and measures until `done()` reaches `count`. `server` names
  * the database server's processes, for its share of the CPU.
  */
-export async function drainRate(count: number, server: { pid?: number; names?: string[] }, start: () => Promise<void>, done: () => number): Promise<ThroughputResult> {
+export async function drainRate(
+  count: number,
+  server: { pid?: number; names?: string[] },
+  start: () => Promise<void>,
+  done: () => number,
+): Promise<ThroughputResult> {
   const cpu = CpuMeter.start(server);
   const started = performance.now();
   await start();
@@ -34,7 +39,11 @@ export async function drainRate(count: number, server: { pid?: number; names?: s
  * For peers whose job functions run in this process: one job at a time into an idle worker,
  * submit → the function recorded its entry time in `entered` under the job's key.
  */
-export async function enterLatencies(count: number, submit: (key: string) => Promise<unknown>, entered: Map<string, number>): Promise<number[]> {
+export async function enterLatencies(
+  count: number,
+  submit: (key: string) => Promise<unknown>,
+  entered: Map<string, number>,
+): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < count; i++) {
     // Let the worker go idle again, as a queue between bursts is.
@@ -49,7 +58,12 @@ export async function enterLatencies(count: number, submit: (key: string) => Pro
 }
 
 /** Resolves once `done()` holds, checking every `everyMs`; rejects after `timeoutMs`. */
-export async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 20): Promise<void> {
+export async function until(
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await done())) {
     if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Scheduler, Taskman } from '../../src/core';
+import { type Scheduler, Taskman } from '../../src/core';
 import { createBenchApp, RUNNER_SCRIPT } from '../lib/benchApp';
-import { BenchServer } from '../lib/database';
+import type { BenchServer } from '../lib/database';
 import { insertTasks } from '../lib/seed';
 import { epochMs } from '../lib/stats';
-import { drainRate, JobSystem, until } from './system';
+import { drainRate, type JobSystem, until } from './system';
 
 /**
  * Taskman with its scheduler in this process. `wake: 'local'` submits through the scheduler's own
@@ -24,7 +24,12 @@ export async function taskmanSystem(
   let scheduler: Scheduler | undefined;
   const ended = new Map<string, string>();
   const startScheduler = async () => {
-    scheduler = db.taskman.createScheduler({ applications: [bench.app], runnerScript: RUNNER_SCRIPT, journalDir, claimAheadMs: options.claimAheadMs });
+    scheduler = db.taskman.createScheduler({
+      applications: [bench.app],
+      runnerScript: RUNNER_SCRIPT,
+      journalDir,
+      claimAheadMs: options.claimAheadMs,
+    });
     scheduler.on('task-ended', (taskId, state) => ended.set(taskId, state));
     await scheduler.start();
   };

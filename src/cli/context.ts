@@ -1,6 +1,14 @@
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import { defaultDataDir, InvalidInputError, Logger, parseDuration, stderrLogger, Taskman, TaskmanError } from '../core';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  defaultDataDir,
+  InvalidInputError,
+  type Logger,
+  parseDuration,
+  stderrLogger,
+  Taskman,
+  type TaskmanError,
+} from '../core';
 
 /** Options every command understands (declared on the program, read with optsWithGlobals). */
 export interface GlobalOptions {
@@ -29,7 +37,10 @@ export function dataDir(options: GlobalOptions): string {
 }
 
 /** Connects to --database, TASKMAN_DATABASE_URL, or the embedded server (started if needed). */
-export async function connect(options: GlobalOptions, extra: { connectRetries?: number; logger?: Logger; migrate?: boolean } = {}): Promise<Taskman> {
+export async function connect(
+  options: GlobalOptions,
+  extra: { connectRetries?: number; logger?: Logger; migrate?: boolean } = {},
+): Promise<Taskman> {
   return Taskman.connect({
     url: options.database ?? process.env.TASKMAN_DATABASE_URL,
     tablePrefix: options.tablePrefix,
@@ -68,7 +79,8 @@ export const parse = {
   integer(what: string, min: number, max: number) {
     return (value: string): number => {
       const n = Number(value);
-      if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}, got "${value}".`);
+      if (!/^-?\d+$/.test(value.trim()) || n < min || n > max)
+        throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}, got "${value}".`);
       return n;
     };
   },
@@ -76,5 +88,9 @@ export const parse = {
 
 /** Exit code for an error: 2 for usage, 1 for everything else. */
 export function exitCodeFor(error: unknown): number {
-  return error instanceof UsageError || error instanceof InvalidInputError || (error as TaskmanError).code === 'DATABASE_URL_INVALID' ? 2 : 1;
+  return error instanceof UsageError ||
+    error instanceof InvalidInputError ||
+    (error as TaskmanError).code === 'DATABASE_URL_INVALID'
+    ? 2
+    : 1;
 }

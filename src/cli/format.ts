@@ -1,4 +1,4 @@
-import { formatDuration, Task } from '../core';
+import { formatDuration, type Task } from '../core';
 
 /** The task as the CLI prints it with --json: snake_case, ISO times, ids as strings. */
 export function taskJson(task: Task): Record<string, unknown> {
@@ -39,7 +39,11 @@ function iso(date: Date | null): string | null {
 /** Left-aligned columns separated by two spaces; the header row first. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -74,10 +78,14 @@ export const TASK_TABLE_HEADER = ['ID', 'APPLICATION', 'TASK', 'STATE', 'PROGRES
 export function describeTask(task: Task): string {
   const lines: string[] = [];
   const field = (name: string, value: unknown) => {
-    if (value !== null && value !== undefined && value !== '') lines.push(`${`${name}:`.padEnd(14)}${value instanceof Date ? value.toISOString() : String(value)}`);
+    if (value !== null && value !== undefined && value !== '')
+      lines.push(`${`${name}:`.padEnd(14)}${value instanceof Date ? value.toISOString() : String(value)}`);
   };
   field('id', task.id);
-  field('application', `${task.application}${task.ranVersion ? ` @ ${task.ranVersion}` : task.version ? ` (pinned to ${task.version})` : ''}`);
+  field(
+    'application',
+    `${task.application}${task.ranVersion ? ` @ ${task.ranVersion}` : task.version ? ` (pinned to ${task.version})` : ''}`,
+  );
   field('task', task.task);
   field('state', task.state);
   field('progress', progressText(task));
@@ -98,7 +106,11 @@ export function describeTask(task: Task): string {
   lines.push('', 'payload:', indent(JSON.stringify(task.payload, null, 2)));
   if (task.state === 'succeeded') lines.push('', 'result:', indent(JSON.stringify(task.result, null, 2)));
   if (task.error) {
-    lines.push('', 'error:', indent(`${task.error.name}: ${task.error.message}${task.error.code ? ` [${task.error.code}]` : ''}`));
+    lines.push(
+      '',
+      'error:',
+      indent(`${task.error.name}: ${task.error.message}${task.error.code ? ` [${task.error.code}]` : ''}`),
+    );
     if (task.error.stack) lines.push(indent(task.error.stack.split('\n').slice(1).join('\n')));
   }
   if (task.logs) lines.push('', 'logs (last 64 KiB):', indent(task.logs.trimEnd()));

@@ -16,9 +16,15 @@ function buildProgram(): Command {
   const program = new Command('taskman')
     .description('Run long tasks reliably from MySQL: never lost, never run twice.')
     .version(typeof TASKMAN_VERSION === 'string' ? TASKMAN_VERSION : 'dev', '-V', "print Taskman's version")
-    .option('--database <url>', 'mysql://user:password@host:3306/database (or ?socket=/path), TLS with ?ssl-mode=disabled|preferred|required|verify-ca|verify-identity&ssl-ca=PATH&ssl-cert=PATH&ssl-key=PATH (default verify-identity off loopback); default: TASKMAN_DATABASE_URL, else the embedded server')
-    .option('--data-dir <dir>', "Taskman's data folder (embedded server, journal); default: TASKMAN_DATA_DIR or the platform's data folder")
-    .addOption(new Option('--table-prefix <prefix>', 'prefix of Taskman\'s tables').default(undefined, 'taskman_'))
+    .option(
+      '--database <url>',
+      'mysql://user:password@host:3306/database (or ?socket=/path), TLS with ?ssl-mode=disabled|preferred|required|verify-ca|verify-identity&ssl-ca=PATH&ssl-cert=PATH&ssl-key=PATH (default verify-identity off loopback); default: TASKMAN_DATABASE_URL, else the embedded server',
+    )
+    .option(
+      '--data-dir <dir>',
+      "Taskman's data folder (embedded server, journal); default: TASKMAN_DATA_DIR or the platform's data folder",
+    )
+    .addOption(new Option('--table-prefix <prefix>', "prefix of Taskman's tables").default(undefined, 'taskman_'))
     .option('-v, --verbose', 'log what happens, and show stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -44,12 +50,20 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are not failures; everything else Commander reports is a usage error.
-      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+      process.exitCode =
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+          ? 0
+          : 2;
       return;
     }
     const code = exitCodeFor(error);
-    process.stderr.write(`taskman: ${verbose && error instanceof Error && error.stack ? error.stack : (error as Error).message ?? String(error)}\n`);
-    if (verbose && error instanceof Error && error.cause instanceof Error) process.stderr.write(`caused by: ${error.cause.stack}\n`);
+    process.stderr.write(
+      `taskman: ${verbose && error instanceof Error && error.stack ? error.stack : ((error as Error).message ?? String(error))}\n`,
+    );
+    if (verbose && error instanceof Error && error.cause instanceof Error)
+      process.stderr.write(`caused by: ${error.cause.stack}\n`);
     process.exitCode = code;
   }
 }

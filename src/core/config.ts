@@ -41,7 +41,19 @@ const RUNNER_MODES: readonly RunnerMode[] = ['process', 'pooled'];
 const APPLICATION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/u;
 const VERSION = /^[^\s]{1,128}$/u;
 /** Every field a config may have; the schema lists the same (test/unit/configSchema.test.ts). */
-export const CONFIG_FIELDS = ['$schema', 'name', 'version', 'tasks', 'env', 'modulePaths', 'node', 'execArgv', 'concurrency', 'runner', 'runnerMaxTasks'] as const;
+export const CONFIG_FIELDS = [
+  '$schema',
+  'name',
+  'version',
+  'tasks',
+  'env',
+  'modulePaths',
+  'node',
+  'execArgv',
+  'concurrency',
+  'runner',
+  'runnerMaxTasks',
+] as const;
 const KNOWN_FIELDS = new Set<string>(CONFIG_FIELDS);
 
 export function isValidApplicationName(name: string): boolean {
@@ -59,7 +71,12 @@ export function loadApplicationConfig(root: string): ApplicationConfig {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       const why = fs.existsSync(absoluteRoot) ? `has no ${CONFIG_FILE_NAME}` : 'does not exist';
-      throw new ConfigError(file, undefined, `not found: ${absoluteRoot} ${why}. Create one (see README "The application config").`, { cause });
+      throw new ConfigError(
+        file,
+        undefined,
+        `not found: ${absoluteRoot} ${why}. Create one (see README "The application config").`,
+        { cause },
+      );
     }
     throw new ConfigError(file, undefined, `cannot be read: ${(cause as Error).message}`, { cause });
   }
@@ -81,22 +98,26 @@ export function parseApplicationConfig(json: unknown, file: string): Application
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(undefined, 'must be a JSON object');
   const config = json as Record<string, unknown>;
   for (const key of Object.keys(config)) {
-    if (!KNOWN_FIELDS.has(key)) fail(key, `is not a known field (known: ${[...KNOWN_FIELDS].filter((k) => k !== '$schema').join(', ')})`);
+    if (!KNOWN_FIELDS.has(key))
+      fail(key, `is not a known field (known: ${[...KNOWN_FIELDS].filter((k) => k !== '$schema').join(', ')})`);
   }
 
   const name = config.name;
   if (name === undefined) fail('name', 'is required');
   if (typeof name !== 'string') fail('name', `must be a string, got ${typeName(name)}`);
-  if (!APPLICATION_NAME.test(name as string)) fail('name', 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  if (!APPLICATION_NAME.test(name as string))
+    fail('name', 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
   if (config.tasks === undefined) fail('tasks', 'is required (the module whose exported functions are the tasks)');
-  if (typeof config.tasks !== 'string' || config.tasks.length === 0) fail('tasks', `must be a non-empty path string, got ${typeName(config.tasks)}`);
+  if (typeof config.tasks !== 'string' || config.tasks.length === 0)
+    fail('tasks', `must be a non-empty path string, got ${typeName(config.tasks)}`);
   const tasks = path.resolve(root, config.tasks as string);
   if (!fs.existsSync(tasks)) fail('tasks', `points to ${tasks}, which does not exist (build the application first?)`);
 
   const env: Record<string, string> = {};
   if (config.env !== undefined) {
-    if (typeof config.env !== 'object' || config.env === null || Array.isArray(config.env)) fail('env', 'must be an object of strings');
+    if (typeof config.env !== 'object' || config.env === null || Array.isArray(config.env))
+      fail('env', 'must be an object of strings');
     for (const [key, value] of Object.entries(config.env as object)) {
       if (typeof value !== 'string') fail(`env.${key}`, `must be a string, got ${typeName(value)}`);
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/u.test(key)) fail(`env.${key}`, 'is not a valid environment variable name');
@@ -109,7 +130,8 @@ export function parseApplicationConfig(json: unknown, file: string): Application
 
   let node = 'node';
   if (config.node !== undefined) {
-    if (typeof config.node !== 'string' || config.node.length === 0) fail('node', `must be a non-empty string, got ${typeName(config.node)}`);
+    if (typeof config.node !== 'string' || config.node.length === 0)
+      fail('node', `must be a non-empty string, got ${typeName(config.node)}`);
     node = config.node as string;
     if (node.includes('/') || node.includes('\\')) node = path.resolve(root, node);
   }
@@ -117,13 +139,15 @@ export function parseApplicationConfig(json: unknown, file: string): Application
   let concurrency = 1;
   if (config.concurrency !== undefined) {
     const c = config.concurrency;
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 1000) fail('concurrency', `must be an integer from 1 to 1000, got ${JSON.stringify(c)}`);
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 1000)
+      fail('concurrency', `must be an integer from 1 to 1000, got ${JSON.stringify(c)}`);
     concurrency = c as number;
   }
 
   let runner: RunnerMode = 'process';
   if (config.runner !== undefined) {
-    if (!RUNNER_MODES.includes(config.runner as RunnerMode)) fail('runner', `must be "process" or "pooled", got ${JSON.stringify(config.runner)}`);
+    if (!RUNNER_MODES.includes(config.runner as RunnerMode))
+      fail('runner', `must be "process" or "pooled", got ${JSON.stringify(config.runner)}`);
     runner = config.runner as RunnerMode;
   }
   // A runner's start (~70 ms of CPU) shared by 1000 tasks is under 0.1 ms each; at 100 it was as
@@ -131,14 +155,16 @@ export function parseApplicationConfig(json: unknown, file: string): Application
   let runnerMaxTasks = 1000;
   if (config.runnerMaxTasks !== undefined) {
     const n = config.runnerMaxTasks;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1_000_000) fail('runnerMaxTasks', `must be an integer from 1 to 1000000, got ${JSON.stringify(n)}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1_000_000)
+      fail('runnerMaxTasks', `must be an integer from 1 to 1000000, got ${JSON.stringify(n)}`);
     runnerMaxTasks = n as number;
   }
 
   let version: string;
   let versionSource: ApplicationConfig['versionSource'];
   if (config.version !== undefined) {
-    if (typeof config.version !== 'string' || !VERSION.test(config.version)) fail('version', 'must be a string of 1-128 characters without spaces');
+    if (typeof config.version !== 'string' || !VERSION.test(config.version))
+      fail('version', 'must be a string of 1-128 characters without spaces');
     version = config.version as string;
     versionSource = 'config';
   } else {
@@ -147,7 +173,21 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     ({ version, versionSource } = found!);
   }
 
-  return { root, configFile: file, name: name as string, version, versionSource, tasks, env, modulePaths, node, execArgv, concurrency, runner, runnerMaxTasks };
+  return {
+    root,
+    configFile: file,
+    name: name as string,
+    version,
+    versionSource,
+    tasks,
+    env,
+    modulePaths,
+    node,
+    execArgv,
+    concurrency,
+    runner,
+    runnerMaxTasks,
+  };
 }
 
 function stringArray(value: unknown, field: string, fail: (field: string, message: string) => never): string[] {
@@ -162,12 +202,17 @@ function stringArray(value: unknown, field: string, fail: (field: string, messag
 function defaultVersion(root: string): { version: string; versionSource: 'package.json' | 'git' } | undefined {
   try {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: unknown };
-    if (typeof pkg.version === 'string' && VERSION.test(pkg.version)) return { version: pkg.version, versionSource: 'package.json' };
+    if (typeof pkg.version === 'string' && VERSION.test(pkg.version))
+      return { version: pkg.version, versionSource: 'package.json' };
   } catch {
     // No package.json, or not JSON: fall through to git.
   }
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
+    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    })
       .toString()
       .trim();
     if (commit) return { version: commit, versionSource: 'git' };

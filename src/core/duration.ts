@@ -9,7 +9,8 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
  */
 export function parseDuration(input: string | number, what = 'duration'): number {
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0) throw new InvalidInputError(`${what} must be a non-negative number of milliseconds, got ${input}.`);
+    if (!Number.isFinite(input) || input < 0)
+      throw new InvalidInputError(`${what} must be a non-negative number of milliseconds, got ${input}.`);
     return Math.round(input);
   }
   const text = input.trim();
@@ -35,7 +36,12 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
   let rest = Math.floor(ms / 1000);
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0 || (unit === 's' && parts.length === 0)) parts.push(`${n}${unit}`);
     rest -= n * size;
@@ -64,6 +70,9 @@ export function parseTimeSpec(input: string | Date | number, what: string): Time
   try {
     return { afterMs: parseDuration(text, what) };
   } catch (cause) {
-    throw new InvalidInputError(`${what} "${input}" is neither a duration (30s, 5m, 1h) nor an ISO 8601 time (2026-01-31T12:00:00Z).`, { cause });
+    throw new InvalidInputError(
+      `${what} "${input}" is neither a duration (30s, 5m, 1h) nor an ISO 8601 time (2026-01-31T12:00:00Z).`,
+      { cause },
+    );
   }
 }

@@ -74,7 +74,11 @@ export class DatabaseUrlError extends TaskmanError {
  * credentials, or the TLS the URL asks for could not be set up. Never carries the password.
  */
 export class DatabaseConnectionError extends TaskmanError {
-  constructor(code: 'DATABASE_UNAVAILABLE' | 'DATABASE_ACCESS_DENIED' | 'DATABASE_TLS_FAILED', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'DATABASE_UNAVAILABLE' | 'DATABASE_ACCESS_DENIED' | 'DATABASE_TLS_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }
@@ -122,7 +126,11 @@ export class SchedulerFencedError extends TaskmanError {
 }
 
 export class EmbeddedServerError extends TaskmanError {
-  constructor(code: 'EMBEDDED_SERVER_MISSING' | 'EMBEDDED_SERVER_FAILED', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'EMBEDDED_SERVER_MISSING' | 'EMBEDDED_SERVER_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }

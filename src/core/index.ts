@@ -14,12 +14,25 @@ export type { AbortResult } from './database/taskAdmin';
 export { validTaskId } from './database/taskQueries';
 export type { TaskFilter, TaskGrouping } from './database/taskQueries';
 export { STATISTICS_BUCKETS, validStatisticsOptions } from './statistics';
-export type { DurationSummary, EndedState, SchedulerLoad, StatisticsOptions, StatisticsWindow, TaskNameStatistics, TaskStatistics } from './statistics';
+export type {
+  DurationSummary,
+  EndedState,
+  SchedulerLoad,
+  StatisticsOptions,
+  StatisticsWindow,
+  TaskNameStatistics,
+  TaskStatistics,
+} from './statistics';
 export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
 export type { DatabaseTarget, SslMode, TlsSettings } from './database/url';
 export { Scheduler } from './scheduler/scheduler';
 export type { EndedRun, SchedulerOptions, SchedulerEvents } from './scheduler/schedulerOptions';
-export { ensureEmbeddedServer, stopEmbeddedServer, embeddedServerStatus, EMBEDDED_DATABASE } from './embedded/embeddedServer';
+export {
+  ensureEmbeddedServer,
+  stopEmbeddedServer,
+  embeddedServerStatus,
+  EMBEDDED_DATABASE,
+} from './embedded/embeddedServer';
 export type { EmbeddedServerOptions, EmbeddedServerInfo, EmbeddedServerStatus } from './embedded/embeddedServer';
 export { defaultDataDir } from './embedded/dataDir';
 export { listApplicationTasks } from './runner/listApplicationTasks';

@@ -15,7 +15,8 @@ export type LogLevel = (typeof LEVELS)[number];
 export function stderrLogger(minimum: LogLevel = 'info', prefix = 'taskman'): Logger {
   const from = LEVELS.indexOf(minimum);
   const write = (level: LogLevel) => (message: string) => {
-    if (LEVELS.indexOf(level) >= from) process.stderr.write(`${new Date().toISOString()} ${prefix} ${level}: ${message}\n`);
+    if (LEVELS.indexOf(level) >= from)
+      process.stderr.write(`${new Date().toISOString()} ${prefix} ${level}: ${message}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

@@ -34,7 +34,14 @@ export type RunnerMessage =
   | { type: 'task-list-failed'; error: TaskError };
 
 const PARENT_TYPES = new Set<ParentMessage['type']>(['start', 'abort', 'list-tasks']);
-const RUNNER_TYPES = new Set<RunnerMessage['type']>(['ready', 'progress', 'succeeded', 'failed', 'task-list', 'task-list-failed']);
+const RUNNER_TYPES = new Set<RunnerMessage['type']>([
+  'ready',
+  'progress',
+  'succeeded',
+  'failed',
+  'task-list',
+  'task-list-failed',
+]);
 
 export function isParentMessage(value: unknown): value is ParentMessage {
   return typeof value === 'object' && value !== null && PARENT_TYPES.has((value as { type?: never }).type as never);

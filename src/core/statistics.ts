@@ -1,6 +1,13 @@
-import { Database } from './database/connection';
+import type { Database } from './database/connection';
 import {
-  BINS_PER_DOUBLING, EndedAggregates, EndedState, readEndedAggregates, readQueueDepth, readSchedulerLoad, readStatisticsClock, SchedulerLoad,
+  BINS_PER_DOUBLING,
+  type EndedAggregates,
+  type EndedState,
+  readEndedAggregates,
+  readQueueDepth,
+  readSchedulerLoad,
+  readStatisticsClock,
+  type SchedulerLoad,
 } from './database/taskStatistics';
 import { InvalidInputError } from './errors';
 import { ENDED_STATES } from './task';
@@ -54,9 +61,14 @@ export interface TaskStatistics {
   schedulers: SchedulerLoad[];
 }
 
-export function validStatisticsOptions(options?: StatisticsOptions | null): { window: StatisticsWindow; bucketMinutes: number } {
+export function validStatisticsOptions(options?: StatisticsOptions | null): {
+  window: StatisticsWindow;
+  bucketMinutes: number;
+} {
   if (options !== undefined && options !== null && typeof options !== 'object') {
-    throw new InvalidInputError(`The statistics options must be an object like { window: "day", bucketMinutes: 15 }, got ${JSON.stringify(options)}.`);
+    throw new InvalidInputError(
+      `The statistics options must be an object like { window: "day", bucketMinutes: 15 }, got ${JSON.stringify(options)}.`,
+    );
   }
   const window = options?.window ?? 'hour';
   if (!Object.hasOwn(STATISTICS_BUCKETS, window)) {
@@ -66,7 +78,9 @@ export function validStatisticsOptions(options?: StatisticsOptions | null): { wi
   const bucketMinutes = options?.bucketMinutes ?? allowed[0];
   if (!allowed.includes(bucketMinutes)) {
     const got = typeof bucketMinutes === 'string' ? JSON.stringify(bucketMinutes) : String(bucketMinutes);
-    throw new InvalidInputError(`Buckets of the last ${window} can be ${allowed.map((minutes) => `${minutes} min`).join(' or ')}; got ${got}.`);
+    throw new InvalidInputError(
+      `Buckets of the last ${window} can be ${allowed.map((minutes) => `${minutes} min`).join(' or ')}; got ${got}.`,
+    );
   }
   return { window, bucketMinutes };
 }
@@ -98,18 +112,42 @@ export class StatisticsReader {
     let part = this.settledParts.get(bucketSeconds);
     if (!part || part.since !== clock.since) {
       const settled = Math.max(clock.since, clock.settled);
-      part = { since: clock.since, settled, aggregates: await readEndedAggregates(this.db, { since: clock.since, bucketSeconds, from: clock.since, until: settled }) };
+      part = {
+        since: clock.since,
+        settled,
+        aggregates: await readEndedAggregates(this.db, {
+          since: clock.since,
+          bucketSeconds,
+          from: clock.since,
+          until: settled,
+        }),
+      };
       this.settledParts.set(bucketSeconds, part);
     }
     const recent = await readEndedAggregates(this.db, { since: clock.since, bucketSeconds, from: part.settled });
     const queue = await readQueueDepth(this.db);
     const schedulers = await readSchedulerLoad(this.db);
-    return { window, bucketMinutes, now: clock.now, ...summarise([part.aggregates, recent], clock.since, bucketSeconds, count), queue, schedulers };
+    return {
+      window,
+      bucketMinutes,
+      now: clock.now,
+      ...summarise([part.aggregates, recent], clock.since, bucketSeconds, count),
+      queue,
+      schedulers,
+    };
   }
 }
 
-function summarise(parts: EndedAggregates[], since: number, bucketSeconds: number, count: number): Pick<TaskStatistics, 'buckets' | 'tasks'> {
-  const buckets = Array.from({ length: count }, (_, i) => ({ start: new Date((since + i * bucketSeconds) * 1000), ended: endedCounts() }));
+function summarise(
+  parts: EndedAggregates[],
+  since: number,
+  bucketSeconds: number,
+  count: number,
+): Pick<TaskStatistics, 'buckets' | 'tasks'> {
+  const buckets = Array.from({ length: count }, (_, i) => ({
+    start: new Date((since + i * bucketSeconds) * 1000),
+    ended: endedCounts(),
+  }));
   const names = new Map<string, TaskNameStatistics>();
   const histograms = new Map<string, Map<number, number>>();
   for (const part of parts) {
@@ -121,7 +159,15 @@ function summarise(parts: EndedAggregates[], since: number, bucketSeconds: numbe
       const key = JSON.stringify([row.application, row.task]);
       let entry = names.get(key);
       if (!entry) {
-        entry = { application: row.application, task: row.task, ended: 0, byState: endedCounts(), failureRate: 0, wait: null, run: null };
+        entry = {
+          application: row.application,
+          task: row.task,
+          ended: 0,
+          byState: endedCounts(),
+          failureRate: 0,
+          wait: null,
+          run: null,
+        };
         names.set(key, entry);
       }
       entry.byState[row.state] += row.n;
@@ -134,7 +180,9 @@ function summarise(parts: EndedAggregates[], since: number, bucketSeconds: numbe
       histograms.set(key, histogram);
     }
   }
-  const tasks = [...names.values()].sort((a, b) => b.ended - a.ended || a.task.localeCompare(b.task)).slice(0, MAX_TASK_NAMES);
+  const tasks = [...names.values()]
+    .sort((a, b) => b.ended - a.ended || a.task.localeCompare(b.task))
+    .slice(0, MAX_TASK_NAMES);
   for (const entry of tasks) {
     entry.failureRate = entry.ended === 0 ? 0 : (entry.byState.failed + entry.byState.lost) / entry.ended;
     entry.wait = durationSummary(histograms.get(JSON.stringify([entry.application, entry.task, 'wait'])));

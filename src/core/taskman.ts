@@ -1,18 +1,33 @@
 import { Database } from './database/connection';
 import { migrate } from './database/migrations';
-import { listSchedulers, SchedulerInfo } from './database/schedulers';
-import { submitTask, SubmitResult, SubmitTaskInput } from './database/submitTask';
-import { AbortResult, countPurgeable, deleteTask, purgeEndedTasks, requestAbort, rerunTask } from './database/taskAdmin';
-import { countByState, countTasks, getTask, listTasks, TaskFilter, TaskGrouping, validTaskId } from './database/taskQueries';
-import { DatabaseTarget, parseDatabaseUrl } from './database/url';
+import { listSchedulers, type SchedulerInfo } from './database/schedulers';
+import { submitTask, type SubmitResult, type SubmitTaskInput } from './database/submitTask';
+import {
+  type AbortResult,
+  countPurgeable,
+  deleteTask,
+  purgeEndedTasks,
+  requestAbort,
+  rerunTask,
+} from './database/taskAdmin';
+import {
+  countByState,
+  countTasks,
+  getTask,
+  listTasks,
+  type TaskFilter,
+  type TaskGrouping,
+  validTaskId,
+} from './database/taskQueries';
+import { type DatabaseTarget, parseDatabaseUrl } from './database/url';
 import { parseDuration } from './duration';
-import { ensureEmbeddedServer, EmbeddedServerInfo, EmbeddedServerOptions } from './embedded/embeddedServer';
+import { ensureEmbeddedServer, type EmbeddedServerInfo, type EmbeddedServerOptions } from './embedded/embeddedServer';
 import { errorMessage, TaskNotFoundError } from './errors';
-import { Logger, silentLogger } from './logger';
+import { type Logger, silentLogger } from './logger';
 import { Scheduler } from './scheduler/scheduler';
-import { SchedulerOptions } from './scheduler/schedulerOptions';
-import { StatisticsOptions, StatisticsReader, TaskStatistics } from './statistics';
-import { Task, TaskId, TaskState } from './task';
+import type { SchedulerOptions } from './scheduler/schedulerOptions';
+import { type StatisticsOptions, StatisticsReader, type TaskStatistics } from './statistics';
+import type { Task, TaskId, TaskState } from './task';
 
 export interface ConnectOptions {
   /** `mysql://user:pass@host:port/db` (or `?socket=`). Without it: TASKMAN_DATABASE_URL, else the embedded server. */
@@ -122,12 +137,16 @@ export class Taskman {
    * only of `states` if given. Returns how many.
    */
   async purge(olderThan: string | number | Date, states?: TaskState[]): Promise<number> {
-    const age = olderThan instanceof Date ? { endedBefore: olderThan } : { olderThanMs: parseDuration(olderThan, 'older-than') };
+    const age =
+      olderThan instanceof Date ? { endedBefore: olderThan } : { olderThanMs: parseDuration(olderThan, 'older-than') };
     return purgeEndedTasks(this.database, { age, states });
   }
 
   /** How many tasks `purge(olderThan, states)` would delete now, and the cut-off to purge them by. */
-  async countPurgeable(olderThan: string | number, states?: TaskState[]): Promise<{ count: number; endedBefore: Date }> {
+  async countPurgeable(
+    olderThan: string | number,
+    states?: TaskState[],
+  ): Promise<{ count: number; endedBefore: Date }> {
     return countPurgeable(this.database, { age: { olderThanMs: parseDuration(olderThan, 'older-than') }, states });
   }
 

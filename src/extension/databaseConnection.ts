@@ -1,9 +1,19 @@
 import * as vscode from 'vscode';
-import { backoffDelay, DatabaseTarget, defaultDataDir, errorMessage, Logger, parseDatabaseUrl, Taskman } from '../core';
+import {
+  backoffDelay,
+  type DatabaseTarget,
+  defaultDataDir,
+  errorMessage,
+  type Logger,
+  parseDatabaseUrl,
+  Taskman,
+} from '../core';
 import { CommandId } from './commandIds';
 
 function notConfigured(): Error {
-  return new Error('No Taskman database is configured. Run "Taskman: Configure Database…" or "Taskman: Use Embedded Database".');
+  return new Error(
+    'No Taskman database is configured. Run "Taskman: Configure Database…" or "Taskman: Use Embedded Database".',
+  );
 }
 
 export type ConnectionState =
@@ -34,7 +44,10 @@ export class DatabaseConnection implements vscode.Disposable {
   /** The first-run question is asked once a window: declined or dismissed, it stays unasked. */
   private embeddedOffered = false;
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly logger: Logger) {}
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly logger: Logger,
+  ) {}
 
   get state(): ConnectionState {
     return this.current;
@@ -87,7 +100,9 @@ export class DatabaseConnection implements vscode.Disposable {
     if (!url) return this.context.globalState.get<boolean>(EMBEDDED_CHOICE) ? 'embedded' : undefined;
     const target = parseDatabaseUrl(url);
     if (target.password) {
-      throw new Error('The setting taskman.database.url contains a password. Remove it from the URL and use "Taskman: Set Database Password…": settings are not a safe place for secrets.');
+      throw new Error(
+        'The setting taskman.database.url contains a password. Remove it from the URL and use "Taskman: Set Database Password…": settings are not a safe place for secrets.',
+      );
     }
     const password = await this.context.secrets.get(PASSWORD_SECRET);
     return { ...target, password: password || undefined };
@@ -153,10 +168,12 @@ export class DatabaseConnection implements vscode.Disposable {
     this.retryTimer = setTimeout(() => void this.get().catch(() => undefined), delay);
     if (this.errorShown) return;
     this.errorShown = true;
-    void vscode.window.showErrorMessage(`Taskman: ${errorMessage(error)}`, 'Retry', 'Configure Database…').then((answer) => {
-      if (answer === 'Retry') void this.reconnect();
-      if (answer === 'Configure Database…') void vscode.commands.executeCommand(CommandId.configureDatabase);
-    });
+    void vscode.window
+      .showErrorMessage(`Taskman: ${errorMessage(error)}`, 'Retry', 'Configure Database…')
+      .then((answer) => {
+        if (answer === 'Retry') void this.reconnect();
+        if (answer === 'Configure Database…') void vscode.commands.executeCommand(CommandId.configureDatabase);
+      });
   }
 
   private setState(state: ConnectionState): void {

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { errorMessage, Logger, Scheduler } from '../core';
-import { DatabaseConnection } from './databaseConnection';
-import { WorkspaceApplications } from './workspaceApplications';
+import { errorMessage, type Logger, type Scheduler } from '../core';
+import type { DatabaseConnection } from './databaseConnection';
+import type { WorkspaceApplications } from './workspaceApplications';
 
 /**
  * The scheduler this window runs for its workspace's applications. It runs when the setting
@@ -18,7 +18,12 @@ export class EmbeddedScheduler implements vscode.Disposable {
   private readonly debuggable = new vscode.EventEmitter<{ taskId: string; port: number }>();
   /** A task submitted for debugging is paused in its runner, waiting for a debugger on `port`. */
   readonly onTaskDebuggable = this.debuggable.event;
-  private readonly taskEnded = new vscode.EventEmitter<{ taskId: string; state: string; application?: string; task?: string }>();
+  private readonly taskEnded = new vscode.EventEmitter<{
+    taskId: string;
+    state: string;
+    application?: string;
+    task?: string;
+  }>();
   readonly onTaskEnded = this.taskEnded.event;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -30,9 +35,13 @@ export class EmbeddedScheduler implements vscode.Disposable {
   ) {
     this.disposables.push(
       applications.onDidChange(() => this.update()),
-      connection.onDidChange((state) => (state.kind === 'connected' || state.kind === 'not-configured') && this.update()),
+      connection.onDidChange(
+        (state) => (state.kind === 'connected' || state.kind === 'not-configured') && this.update(),
+      ),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.update()),
-      vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('taskman.scheduler') && this.restart()),
+      vscode.workspace.onDidChangeConfiguration(
+        (event) => event.affectsConfiguration('taskman.scheduler') && this.restart(),
+      ),
       this.changed,
       this.debuggable,
       this.taskEnded,
@@ -79,7 +88,9 @@ export class EmbeddedScheduler implements vscode.Disposable {
 
   /** Serialised: a start and a stop never interleave. */
   update(): Promise<void> {
-    this.updating = this.updating.then(() => this.reconcile()).catch((error) => this.logger.error(`scheduler: ${errorMessage(error)}`));
+    this.updating = this.updating
+      .then(() => this.reconcile())
+      .catch((error) => this.logger.error(`scheduler: ${errorMessage(error)}`));
     return this.updating;
   }
 
@@ -102,7 +113,9 @@ export class EmbeddedScheduler implements vscode.Disposable {
       logger: this.logger,
     });
     scheduler.on('task-debuggable', (taskId, port) => this.debuggable.fire({ taskId, port }));
-    scheduler.on('task-ended', (taskId, state, run) => this.taskEnded.fire({ taskId, state, application: run?.application, task: run?.task }));
+    scheduler.on('task-ended', (taskId, state, run) =>
+      this.taskEnded.fire({ taskId, state, application: run?.application, task: run?.task }),
+    );
     await scheduler.start();
     this.scheduler = scheduler;
     await vscode.commands.executeCommand('setContext', 'taskman.schedulerRunning', true);

@@ -7,7 +7,7 @@ import { EmbeddedScheduler } from './embeddedScheduler';
 import { outputLogger } from './outputLogger';
 import { registerCommands } from './registerCommands';
 import { RunningCount } from './runningCount';
-import { ExtensionServices } from './services';
+import type { ExtensionServices } from './services';
 import { createStatusBar } from './statusBar';
 import { TASK_DOCUMENT_SCHEME, TaskDocuments } from './taskDocuments';
 import { TASKMAN_DEBUG_TYPE, TaskDebugger } from './taskDebugger';
@@ -29,7 +29,11 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   const applications = new WorkspaceApplications(logger);
   const scheduler = new EmbeddedScheduler(context, connection, applications, logger);
   const taskTree = new TaskTree(connection);
-  const taskView = vscode.window.createTreeView('taskman.tasks', { treeDataProvider: taskTree, showCollapseAll: true, canSelectMany: true });
+  const taskView = vscode.window.createTreeView('taskman.tasks', {
+    treeDataProvider: taskTree,
+    showCollapseAll: true,
+    canSelectMany: true,
+  });
   const schedulerTree = new SchedulerTree(connection, scheduler);
   const schedulerView = vscode.window.createTreeView('taskman.schedulers', { treeDataProvider: schedulerTree });
   const notifier = new TaskEndNotifier(connection, logger);
@@ -40,7 +44,21 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   const codeLenses = new TaskCodeLenses(applications, logger);
   const failures = new FailureDiagnostics(connection, scheduler, logger);
   const dashboard = new DashboardPanel(context, connection, scheduler, logger);
-  services = { context, logger, connection, applications, scheduler, taskTree, taskView, schedulerTree, notifier, taskDebugger, taskPages, running, dashboard };
+  services = {
+    context,
+    logger,
+    connection,
+    applications,
+    scheduler,
+    taskTree,
+    taskView,
+    schedulerTree,
+    notifier,
+    taskDebugger,
+    taskPages,
+    running,
+    dashboard,
+  };
   taskPages.attach(services);
   taskTree.attach(taskView, taskDebugger);
   schedulerTree.attach(schedulerView);
@@ -61,9 +79,15 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
     failures,
     dashboard,
     vscode.languages.registerCodeLensProvider(TASK_SOURCE_SELECTOR, codeLenses),
-    vscode.languages.registerCodeActionsProvider(TASK_SOURCE_SELECTOR, failures, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+    vscode.languages.registerCodeActionsProvider(TASK_SOURCE_SELECTOR, failures, {
+      providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+    }),
     vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, taskDebugger),
-    vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, { provideDebugConfigurations: (folder) => taskDebugger.provideDynamicDebugConfigurations(folder) }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    vscode.debug.registerDebugConfigurationProvider(
+      TASKMAN_DEBUG_TYPE,
+      { provideDebugConfigurations: (folder) => taskDebugger.provideDynamicDebugConfigurations(folder) },
+      vscode.DebugConfigurationProviderTriggerKind.Dynamic,
+    ),
     vscode.workspace.registerTextDocumentContentProvider(TASK_DOCUMENT_SCHEME, documents),
     vscode.languages.registerDocumentLinkProvider({ scheme: TASK_DOCUMENT_SCHEME }, documents),
     createStatusBar(connection, scheduler, running, taskView),
@@ -74,7 +98,11 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
   );
   void vscode.commands.executeCommand('setContext', 'taskman.schedulerRunning', false);
   // Connect and start the scheduler in the background when the workspace is an application.
-  if (applications.all().length > 0 || taskView.visible) void connection.get().catch(() => undefined).then(() => scheduler.update());
+  if (applications.all().length > 0 || taskView.visible)
+    void connection
+      .get()
+      .catch(() => undefined)
+      .then(() => scheduler.update());
   logger.info(`Taskman activated (${vscode.workspace.isTrusted ? 'trusted' : 'untrusted: view only'} workspace)`);
   return services;
 }

@@ -1,5 +1,5 @@
-import * as vscode from 'vscode';
-import { Logger } from '../core';
+import type * as vscode from 'vscode';
+import type { Logger } from '../core';
 
 /** The engine's logger, writing to the "Taskman" output channel. */
 export function outputLogger(channel: vscode.LogOutputChannel): Logger {

@@ -17,7 +17,7 @@ import { rerunTask } from './commands/rerunTask';
 import { runTask } from './commands/runTask';
 import { searchTasks } from './commands/searchTasks';
 import { showTaskDocument } from './commands/showTaskDocument';
-import { ExtensionServices } from './services';
+import type { ExtensionServices } from './services';
 
 type Handler = (services: ExtensionServices, ...args: never[]) => unknown;
 
@@ -36,7 +36,8 @@ const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.copyTaskId]: copyTaskId,
   [CommandId.deleteTask]: deleteTask,
   [CommandId.purgeEnded]: purgeEnded,
-  [CommandId.refresh]: (services) => Promise.all([services.taskTree.refresh({ full: true }), services.schedulerTree.refresh()]),
+  [CommandId.refresh]: (services) =>
+    Promise.all([services.taskTree.refresh({ full: true }), services.schedulerTree.refresh()]),
   [CommandId.filter]: filterTasks,
   [CommandId.search]: searchTasks,
   [CommandId.groupBy]: groupTasks,

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { DatabaseConnection } from './databaseConnection';
-import { TaskTree } from './views/taskTree';
+import type { DatabaseConnection } from './databaseConnection';
+import type { TaskTree } from './views/taskTree';
 
 /** The slowest the count is read while connected: the status bar is always in sight. */
 const MAX_INTERVAL_MS = 2000;
@@ -18,12 +18,17 @@ export class RunningCount implements vscode.Disposable {
   private reading = false;
   private readonly disposables: vscode.Disposable[];
 
-  constructor(private readonly connection: DatabaseConnection, private readonly tree: TaskTree) {
+  constructor(
+    private readonly connection: DatabaseConnection,
+    private readonly tree: TaskTree,
+  ) {
     this.disposables = [
       this.changed,
       connection.onDidChange(() => this.schedule()),
       tree.onDidRefresh(() => void this.read()),
-      vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.schedule()),
+      vscode.workspace.onDidChangeConfiguration(
+        (event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.schedule(),
+      ),
     ];
     this.schedule();
   }

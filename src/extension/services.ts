@@ -1,15 +1,15 @@
 import * as vscode from 'vscode';
-import { Logger } from '../core';
-import { DashboardPanel } from './dashboard/dashboardPanel';
-import { DatabaseConnection } from './databaseConnection';
-import { EmbeddedScheduler } from './embeddedScheduler';
-import { RunningCount } from './runningCount';
-import { TaskDebugger } from './taskDebugger';
-import { TaskEndNotifier } from './taskEndNotifier';
-import { TaskPages } from './taskPage/taskPages';
-import { SchedulerTree } from './views/schedulerTree';
-import { TaskTree, TaskTreeNode } from './views/taskTree';
-import { WorkspaceApplications } from './workspaceApplications';
+import type { Logger } from '../core';
+import type { DashboardPanel } from './dashboard/dashboardPanel';
+import type { DatabaseConnection } from './databaseConnection';
+import type { EmbeddedScheduler } from './embeddedScheduler';
+import type { RunningCount } from './runningCount';
+import type { TaskDebugger } from './taskDebugger';
+import type { TaskEndNotifier } from './taskEndNotifier';
+import type { TaskPages } from './taskPage/taskPages';
+import type { SchedulerTree } from './views/schedulerTree';
+import type { TaskTree, TaskTreeNode } from './views/taskTree';
+import type { WorkspaceApplications } from './workspaceApplications';
 
 /** What command handlers work with. Also the extension's exports, for its tests. */
 export interface ExtensionServices {
@@ -36,18 +36,25 @@ export async function resolveTaskId(argument: TaskArgument, services: ExtensionS
   if (argument?.kind === 'task') return argument.task.id;
   const selected = services.taskView.selection.find((node) => node.kind === 'task');
   if (selected?.kind === 'task') return selected.task.id;
-  return vscode.window.showInputBox({
-    title: 'Taskman: task id',
-    prompt: 'The id of the task',
-    validateInput: (value) => (/^#?[1-9]\d{0,19}$/.test(value.trim()) ? undefined : 'A task id is a positive whole number.'),
-  }).then((value) => value?.trim().replace(/^#/, ''));
+  return vscode.window
+    .showInputBox({
+      title: 'Taskman: task id',
+      prompt: 'The id of the task',
+      validateInput: (value) =>
+        /^#?[1-9]\d{0,19}$/.test(value.trim()) ? undefined : 'A task id is a positive whole number.',
+    })
+    .then((value) => value?.trim().replace(/^#/, ''));
 }
 
 /**
  * The tasks a row command acts on: every selected task when VS Code passes a multi-selection
  * (`selected`, with the clicked row among them), else the one task of `argument`.
  */
-export async function resolveTaskIds(argument: TaskArgument | string[], selected: unknown, services: ExtensionServices): Promise<string[]> {
+export async function resolveTaskIds(
+  argument: TaskArgument | string[],
+  selected: unknown,
+  services: ExtensionServices,
+): Promise<string[]> {
   if (Array.isArray(argument)) return argument;
   if (Array.isArray(selected) && selected.length > 1) {
     return selected.flatMap((node) => (services.taskTree.owns(node) && node.kind === 'task' ? [node.task.id] : []));

@@ -1,11 +1,16 @@
 import * as vscode from 'vscode';
-import { DatabaseConnection } from './databaseConnection';
-import { EmbeddedScheduler } from './embeddedScheduler';
-import { RunningCount } from './runningCount';
-import { TaskTreeNode } from './views/taskTree';
+import type { DatabaseConnection } from './databaseConnection';
+import type { EmbeddedScheduler } from './embeddedScheduler';
+import type { RunningCount } from './runningCount';
+import type { TaskTreeNode } from './views/taskTree';
 
 /** One status bar item and the Tasks view's badge: running tasks, or the database's trouble. */
-export function createStatusBar(connection: DatabaseConnection, scheduler: EmbeddedScheduler, running: RunningCount, view: vscode.TreeView<TaskTreeNode>): vscode.Disposable {
+export function createStatusBar(
+  connection: DatabaseConnection,
+  scheduler: EmbeddedScheduler,
+  running: RunningCount,
+  view: vscode.TreeView<TaskTreeNode>,
+): vscode.Disposable {
   const item = vscode.window.createStatusBarItem('taskman.status', vscode.StatusBarAlignment.Left, 10);
   item.name = 'Taskman';
   item.command = 'taskman.tasks.focus';
@@ -27,5 +32,10 @@ export function createStatusBar(connection: DatabaseConnection, scheduler: Embed
     item.show();
   };
   update();
-  return vscode.Disposable.from(item, connection.onDidChange(update), scheduler.onDidChange(update), running.onDidChange(update));
+  return vscode.Disposable.from(
+    item,
+    connection.onDidChange(update),
+    scheduler.onDidChange(update),
+    running.onDidChange(update),
+  );
 }

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import { errorMessage, isEnded, listApplicationTasks, Logger } from '../core';
-import { DatabaseConnection } from './databaseConnection';
-import { EmbeddedScheduler } from './embeddedScheduler';
+import { errorMessage, isEnded, listApplicationTasks, type Logger } from '../core';
+import type { DatabaseConnection } from './databaseConnection';
+import type { EmbeddedScheduler } from './embeddedScheduler';
 import { lastPayload } from './commands/runTask';
-import { WorkspaceApplications } from './workspaceApplications';
+import type { WorkspaceApplications } from './workspaceApplications';
 
 export const TASKMAN_DEBUG_TYPE = 'taskman';
 
@@ -62,13 +62,15 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
           return {
             onWillReceiveMessage: (message: { type?: string; command?: string }) => {
               if (message.type !== 'request') return;
-              if ((message.command === 'disconnect' || message.command === 'terminate') && this.sessions.has(taskId)) stop();
+              if ((message.command === 'disconnect' || message.command === 'terminate') && this.sessions.has(taskId))
+                stop();
               // A resuming request gets no "continued" event back (DAP sends it only unasked).
               if (RESUMING_REQUESTS.has(message.command ?? '')) this.setPaused(taskId, false);
             },
             onDidSendMessage: (message: { type?: string; event?: string }) => {
               if (message.type === 'event' && message.event === 'stopped') this.setPaused(taskId, true);
-              if (message.type === 'event' && (message.event === 'continued' || message.event === 'terminated')) this.setPaused(taskId, false);
+              if (message.type === 'event' && (message.event === 'continued' || message.event === 'terminated'))
+                this.setPaused(taskId, false);
             },
             onWillStopSession: () => {
               this.setPaused(taskId, false);
@@ -101,7 +103,9 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
    * in a child process (workspace code never loads in the extension host), with the last payload
    * used for it.
    */
-  async provideDynamicDebugConfigurations(folder: vscode.WorkspaceFolder | undefined): Promise<vscode.DebugConfiguration[]> {
+  async provideDynamicDebugConfigurations(
+    folder: vscode.WorkspaceFolder | undefined,
+  ): Promise<vscode.DebugConfiguration[]> {
     if (!vscode.workspace.isTrusted) return [];
     const apps = this.applications.valid().filter((app) => !folder || app.root === folder.uri.fsPath);
     const configurations: vscode.DebugConfiguration[] = [];
@@ -112,25 +116,48 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
       });
       for (const task of names) {
         const payload = lastPayload(this.workspaceState, app.name, task);
-        configurations.push({ type: TASKMAN_DEBUG_TYPE, request: 'launch', name: `Taskman: ${task}${apps.length > 1 ? ` (${app.name})` : ''}`, task, payload, application: app.name });
+        configurations.push({
+          type: TASKMAN_DEBUG_TYPE,
+          request: 'launch',
+          name: `Taskman: ${task}${apps.length > 1 ? ` (${app.name})` : ''}`,
+          task,
+          payload,
+          application: app.name,
+        });
       }
     }
     return configurations;
   }
 
   /** Turns a `taskman` configuration into a running, paused task and a `node` attach to it. */
-  async resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+  async resolveDebugConfiguration(
+    folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): Promise<vscode.DebugConfiguration | undefined> {
     if (config.type !== TASKMAN_DEBUG_TYPE) return config;
     const launch = config as TaskmanLaunchConfiguration;
-    if (!vscode.workspace.isTrusted) throw new Error('Taskman runs no workspace code in an untrusted workspace: trust it to debug a task.');
-    if (typeof launch.task !== 'string' || !launch.task) throw new Error('A "taskman" launch configuration needs "task": the name of an exported task function.');
+    if (!vscode.workspace.isTrusted)
+      throw new Error('Taskman runs no workspace code in an untrusted workspace: trust it to debug a task.');
+    if (typeof launch.task !== 'string' || !launch.task)
+      throw new Error('A "taskman" launch configuration needs "task": the name of an exported task function.');
     await this.scheduler.start();
     const scheduler = this.scheduler.current;
-    if (!scheduler?.id) throw new Error(`This window's scheduler is not running (${this.scheduler.whyNotRunning() ?? 'starting'}); a task is debugged in this window only.`);
+    if (!scheduler?.id)
+      throw new Error(
+        `This window's scheduler is not running (${this.scheduler.whyNotRunning() ?? 'starting'}); a task is debugged in this window only.`,
+      );
     const apps = this.applicationsFor(folder, launch.application);
-    if (apps.length === 0) throw new Error(`No application${launch.application ? ` named "${launch.application}"` : ''} in ${folder?.name ?? 'this workspace'} to debug.`);
+    if (apps.length === 0)
+      throw new Error(
+        `No application${launch.application ? ` named "${launch.application}"` : ''} in ${folder?.name ?? 'this workspace'} to debug.`,
+      );
     const taskman = await this.connection.get();
-    const { id } = await taskman.submit({ application: apps[0], task: launch.task, payload: launch.payload ?? null, debugSchedulerId: scheduler.id });
+    const { id } = await taskman.submit({
+      application: apps[0],
+      task: launch.task,
+      payload: launch.payload ?? null,
+      debugSchedulerId: scheduler.id,
+    });
     this.logger.info(`task ${id}: ${apps[0]}.${launch.task} submitted for debugging`);
     const port = await this.portOf(id);
     return {
@@ -159,7 +186,11 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(taskId);
-        reject(new Error(`Task ${taskId} did not start under the debugger within ${START_TIMEOUT_MS / 1000}s. Is this window's scheduler busy with other tasks?`));
+        reject(
+          new Error(
+            `Task ${taskId} did not start under the debugger within ${START_TIMEOUT_MS / 1000}s. Is this window's scheduler busy with other tasks?`,
+          ),
+        );
       }, START_TIMEOUT_MS);
       this.waiting.set(taskId, (port) => {
         clearTimeout(timer);
@@ -201,7 +232,16 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
 }
 
 /** Requests after which a paused debuggee runs again. */
-const RESUMING_REQUESTS = new Set(['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'restartFrame', 'goto']);
+const RESUMING_REQUESTS = new Set([
+  'continue',
+  'next',
+  'stepIn',
+  'stepOut',
+  'stepBack',
+  'reverseContinue',
+  'restartFrame',
+  'goto',
+]);
 
 /** The task a debug session (or the parent session js-debug made it under) debugs. */
 function taskIdOf(session: vscode.DebugSession | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { Task } from '../core';
-import { DatabaseConnection } from './databaseConnection';
+import type { Task } from '../core';
+import type { DatabaseConnection } from './databaseConnection';
 import { stackFrames } from './taskPage/taskPageModel';
 
 export const TASK_DOCUMENT_SCHEME = 'taskman';
@@ -11,7 +11,10 @@ export type TaskDocumentKind = 'result' | 'error' | 'logs';
  * virtual documents whose tab says which task they belong to.
  */
 export function taskDocumentUri(task: Pick<Task, 'id' | 'task'>, kind: TaskDocumentKind): vscode.Uri {
-  return vscode.Uri.from({ scheme: TASK_DOCUMENT_SCHEME, path: `/task/${task.id}/#${task.id} ${task.task} · ${kind}.${kind === 'logs' ? 'log' : 'json'}` });
+  return vscode.Uri.from({
+    scheme: TASK_DOCUMENT_SCHEME,
+    path: `/task/${task.id}/#${task.id} ${task.task} · ${kind}.${kind === 'logs' ? 'log' : 'json'}`,
+  });
 }
 
 const DOCUMENT_PATH = /^\/task\/(\d+)\/(?:[^/]* · )?(result|error|logs)\.(json|log)$/;
@@ -25,12 +28,22 @@ export function taskDocumentText(task: Task, kind: TaskDocumentKind, ownPaths: s
   if (kind === 'logs') return task.logs || '(no output)\n';
   if (kind === 'result') return `${JSON.stringify(task.result, null, 2)}\n`;
   const stack = stackFrames(task.error?.stack, [], ownPaths).frames.map((frame) => frame.text);
-  const error = task.error ? { name: task.error.name, message: task.error.message, ...(task.error.code ? { code: task.error.code } : {}), stack } : null;
+  const error = task.error
+    ? {
+        name: task.error.name,
+        message: task.error.message,
+        ...(task.error.code ? { code: task.error.code } : {}),
+        stack,
+      }
+    : null;
   return `${JSON.stringify({ task: task.id, state: task.state, abortReason: task.abortReason ?? undefined, error }, null, 2)}\n`;
 }
 
 export class TaskDocuments implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider {
-  constructor(private readonly connection: DatabaseConnection, private readonly ownPaths: string[]) {}
+  constructor(
+    private readonly connection: DatabaseConnection,
+    private readonly ownPaths: string[],
+  ) {}
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const match = DOCUMENT_PATH.exec(uri.path);
@@ -42,7 +55,9 @@ export class TaskDocuments implements vscode.TextDocumentContentProvider, vscode
 
   /** Stack frames that point into a workspace folder become links to that line. */
   provideDocumentLinks(document: vscode.TextDocument): vscode.DocumentLink[] {
-    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    const folders = (vscode.workspace.workspaceFolders ?? [])
+      .filter((f) => f.uri.scheme === 'file')
+      .map((f) => f.uri.fsPath);
     const links: vscode.DocumentLink[] = [];
     const text = document.getText();
     const frame = /(\/[^\s()'"\\:]+):(\d+):(\d+)/g;

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { isEnded, Logger } from '../core';
+import { isEnded, type Logger } from '../core';
 import { CommandId } from './commandIds';
-import { DatabaseConnection } from './databaseConnection';
+import type { DatabaseConnection } from './databaseConnection';
 
 /** Tells the user when a task started from this window ends, with "Open Task" to see its page. */
 export class TaskEndNotifier implements vscode.Disposable {
@@ -12,7 +12,10 @@ export class TaskEndNotifier implements vscode.Disposable {
   private readonly ended = new vscode.EventEmitter<{ taskId: string; state: string }>();
   readonly onDidNotify = this.ended.event;
 
-  constructor(private readonly connection: DatabaseConnection, private readonly logger: Logger) {}
+  constructor(
+    private readonly connection: DatabaseConnection,
+    private readonly logger: Logger,
+  ) {}
 
   /** The user asked for this end (e.g. aborted the task): when it comes, no toast. */
   expectEnd(taskId: string, state: string): void {
@@ -38,10 +41,14 @@ export class TaskEndNotifier implements vscode.Disposable {
       if (expected) {
         vscode.window.setStatusBarMessage(`Taskman: ${name} ${task.state}`, 5000);
       } else if (task.state === 'succeeded') {
-        void vscode.window.showInformationMessage(`Taskman: ${name} succeeded.`, 'Open Task').then((answer) => answer && vscode.commands.executeCommand(CommandId.openTask, task.id));
+        void vscode.window
+          .showInformationMessage(`Taskman: ${name} succeeded.`, 'Open Task')
+          .then((answer) => answer && vscode.commands.executeCommand(CommandId.openTask, task.id));
       } else {
         const why = task.error ? `: ${task.error.name}: ${task.error.message.split('\n')[0].slice(0, 200)}` : '';
-        void vscode.window.showWarningMessage(`Taskman: ${name} ${task.state}${why}`, 'Open Task').then((answer) => answer && vscode.commands.executeCommand(CommandId.openTask, task.id));
+        void vscode.window
+          .showWarningMessage(`Taskman: ${name} ${task.state}${why}`, 'Open Task')
+          .then((answer) => answer && vscode.commands.executeCommand(CommandId.openTask, task.id));
       }
       this.logger.info(`task ${task.id} started from this window ended: ${task.state}`);
     }

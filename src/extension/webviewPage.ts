@@ -5,9 +5,18 @@ import type * as vscode from 'vscode';
  * A webview's page: nothing inline but the one script tag, which carries a fresh nonce. The CSP
  * lets in only that script and the extension's own files (no CDN, no eval, no inline style).
  */
-export function webviewPage(webview: vscode.Webview, page: { title: string; script: vscode.Uri; style: vscode.Uri; body: string }): string {
+export function webviewPage(
+  webview: vscode.Webview,
+  page: { title: string; script: vscode.Uri; style: vscode.Uri; body: string },
+): string {
   const nonce = randomBytes(18).toString('base64');
-  const csp = [`default-src 'none'`, `img-src ${webview.cspSource}`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+  const csp = [
+    `default-src 'none'`,
+    `img-src ${webview.cspSource}`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

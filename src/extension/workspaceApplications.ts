@@ -1,6 +1,13 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { ApplicationConfig, CONFIG_FILE_NAME, ConfigError, errorMessage, loadApplicationConfig, Logger } from '../core';
+import {
+  type ApplicationConfig,
+  CONFIG_FILE_NAME,
+  ConfigError,
+  errorMessage,
+  loadApplicationConfig,
+  type Logger,
+} from '../core';
 
 export interface WorkspaceApplication {
   folder: vscode.WorkspaceFolder;
@@ -74,7 +81,13 @@ export class WorkspaceApplications implements vscode.Disposable {
     const before = JSON.stringify(this.summary(this.byFolder));
     this.byFolder = next;
     if (JSON.stringify(this.summary(next)) !== before) {
-      this.logger.info(`applications: ${this.valid().map((a) => `${a.name}@${a.version}`).join(', ') || 'none'}`);
+      this.logger.info(
+        `applications: ${
+          this.valid()
+            .map((a) => `${a.name}@${a.version}`)
+            .join(', ') || 'none'
+        }`,
+      );
       this.changed.fire();
     }
   }
@@ -103,7 +116,9 @@ export class WorkspaceApplications implements vscode.Disposable {
     const diagnostic = new vscode.Diagnostic(range, message, vscode.DiagnosticSeverity.Error);
     diagnostic.source = 'Taskman';
     this.diagnostics.set(file, [diagnostic]);
-    this.logger.warn(`invalid ${file.fsPath}: ${message}${keptLastValid ? ' (the last valid config keeps running)' : ''}`);
+    this.logger.warn(
+      `invalid ${file.fsPath}: ${message}${keptLastValid ? ' (the last valid config keeps running)' : ''}`,
+    );
     // While a valid config keeps running the diagnostic is enough: the file is being edited.
     if (keptLastValid || this.announced.has(folderKey)) return;
     this.announced.add(folderKey);

@@ -3,8 +3,22 @@
  * the extension posts, posts back the window chosen with the buttons, and reports what it drew.
  */
 import { Chart } from 'chart.js';
-import { categoryCount, ChartName, chartConfigs, horizontalHeight, Palette, themePalette } from './dashboardCharts';
-import { DashboardData, DashboardWindow, ENDED_STATE_ORDER, FromWebview, RenderedSummary, ToWebview } from './dashboardMessages';
+import {
+  categoryCount,
+  type ChartName,
+  chartConfigs,
+  horizontalHeight,
+  type Palette,
+  themePalette,
+} from './dashboardCharts';
+import {
+  type DashboardData,
+  type DashboardWindow,
+  ENDED_STATE_ORDER,
+  type FromWebview,
+  type RenderedSummary,
+  type ToWebview,
+} from './dashboardMessages';
 
 declare function acquireVsCodeApi(): { postMessage(message: FromWebview): void };
 
@@ -31,7 +45,8 @@ function render(message: ToWebview): void {
   banner.hidden = true;
   main.hidden = false;
   const data = message.data;
-  element('ended-title').textContent = `Tasks ended per ${data.bucketMinutes === 1 ? 'minute' : `${data.bucketMinutes} minutes`}, by state, over the last ${data.window}`;
+  element('ended-title').textContent =
+    `Tasks ended per ${data.bucketMinutes === 1 ? 'minute' : `${data.bucketMinutes} minutes`}, by state, over the last ${data.window}`;
   element('updated').textContent = `Updated ${new Date(data.now).toLocaleTimeString()}`;
   const configs = chartConfigs(data, palette);
   for (const [name, config] of Object.entries(configs) as [ChartName, (typeof configs)[ChartName]][]) {
@@ -56,24 +71,40 @@ function render(message: ToWebview): void {
 }
 
 function total(data: DashboardData): number {
-  return data.buckets.reduce((sum, bucket) => sum + ENDED_STATE_ORDER.reduce((n, state) => n + bucket.ended[state], 0), 0);
+  return data.buckets.reduce(
+    (sum, bucket) => sum + ENDED_STATE_ORDER.reduce((n, state) => n + bucket.ended[state], 0),
+    0,
+  );
 }
 
 /** A sentence for screen readers: what the chart shows, in numbers. */
 function describe(name: ChartName, data: DashboardData): string {
-  const endedBy = ENDED_STATE_ORDER.map((state) => `${data.buckets.reduce((n, bucket) => n + bucket.ended[state], 0)} ${state}`).join(', ');
+  const endedBy = ENDED_STATE_ORDER.map(
+    (state) => `${data.buckets.reduce((n, bucket) => n + bucket.ended[state], 0)} ${state}`,
+  ).join(', ');
   switch (name) {
     case 'ended':
       return `Over the last ${data.window}: ${endedBy}.`;
     case 'queue':
       return `${data.queue.pending} pending, ${data.queue.running} running.`;
     case 'schedulers':
-      return data.schedulers.map((s) => `${s.label}: ${s.running} of ${s.concurrency} running`).join('; ') || 'No scheduler registered.';
+      return (
+        data.schedulers.map((s) => `${s.label}: ${s.running} of ${s.concurrency} running`).join('; ') ||
+        'No scheduler registered.'
+      );
     case 'wait':
     case 'run':
-      return data.tasks.filter((t) => t[name]).map((t) => `${t.label}: p50 ${Math.round(t[name]!.p50Ms)} ms, p95 ${Math.round(t[name]!.p95Ms)} ms`).join('; ') || 'No task started in this window.';
+      return (
+        data.tasks
+          .filter((t) => t[name])
+          .map((t) => `${t.label}: p50 ${Math.round(t[name]!.p50Ms)} ms, p95 ${Math.round(t[name]!.p95Ms)} ms`)
+          .join('; ') || 'No task started in this window.'
+      );
     case 'failures':
-      return data.tasks.map((t) => `${t.label}: ${Math.round(t.failureRate * 100)} % of ${t.ended}`).join('; ') || 'No task ended in this window.';
+      return (
+        data.tasks.map((t) => `${t.label}: ${Math.round(t.failureRate * 100)} % of ${t.ended}`).join('; ') ||
+        'No task ended in this window.'
+      );
   }
 }
 
@@ -85,7 +116,9 @@ function summarise(data: DashboardData): RenderedSummary {
   return {
     kind: 'statistics',
     window: { window: data.window, bucketMinutes: data.bucketMinutes },
-    ended: Object.fromEntries(ENDED_STATE_ORDER.map((state) => [state, sum(ended.find((set) => set.label === state)?.data ?? [])])) as Record<(typeof ENDED_STATE_ORDER)[number], number>,
+    ended: Object.fromEntries(
+      ENDED_STATE_ORDER.map((state) => [state, sum(ended.find((set) => set.label === state)?.data ?? [])]),
+    ) as Record<(typeof ENDED_STATE_ORDER)[number], number>,
     queue: { pending: queue[0], running: queue[1] },
     taskLabels: (charts.get('failures')!.data.labels ?? []).map(String),
     schedulerLabels: (charts.get('schedulers')!.data.labels ?? []).map(String),
@@ -106,7 +139,10 @@ function markWindow(window: DashboardWindow): void {
 
 for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-window]')) {
   button.addEventListener('click', () => {
-    const window = { window: button.dataset.window as DashboardWindow['window'], bucketMinutes: Number(button.dataset.bucket) };
+    const window = {
+      window: button.dataset.window as DashboardWindow['window'],
+      bucketMinutes: Number(button.dataset.bucket),
+    };
     markWindow(window);
     // A first read of the last day can take seconds on a busy table.
     element('updated').textContent = `Reading the last ${window.window}…`;

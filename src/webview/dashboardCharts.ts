@@ -1,5 +1,15 @@
-import { BarController, BarElement, CategoryScale, Chart, ChartConfiguration, Legend, LinearScale, LogarithmicScale, Tooltip } from 'chart.js';
-import { DashboardData, ENDED_STATE_ORDER, EndedStateName } from './dashboardMessages';
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  type ChartConfiguration,
+  Legend,
+  LinearScale,
+  LogarithmicScale,
+  Tooltip,
+} from 'chart.js';
+import { type DashboardData, ENDED_STATE_ORDER, type EndedStateName } from './dashboardMessages';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, Legend, Tooltip);
 
@@ -52,9 +62,14 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
     borderColor: palette.lines,
     plugins: { legend: { display: legend, labels: { color: palette.foreground, boxWidth: 12 } } },
   });
-  const axis = (extra: Record<string, unknown> = {}) => ({ grid: { color: palette.lines }, ticks: { color: palette.foreground }, ...extra });
+  const axis = (extra: Record<string, unknown> = {}) => ({
+    grid: { color: palette.lines },
+    ticks: { color: palette.foreground },
+    ...extra,
+  });
   /** A category axis that names every bar (Chart.js would skip labels it finds crowded). */
-  const every = (extra: Record<string, unknown> = {}) => axis({ ticks: { color: palette.foreground, autoSkip: false }, ...extra });
+  const every = (extra: Record<string, unknown> = {}) =>
+    axis({ ticks: { color: palette.foreground, autoSkip: false }, ...extra });
   const timed = data.tasks.filter((entry) => entry.wait && entry.run);
   const timing = (kind: 'wait' | 'run'): ChartConfiguration<'bar'> => ({
     type: 'bar',
@@ -68,8 +83,21 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
     options: {
       ...base(true, true),
       // Labels at powers of ten only: 1, 2 and 5 of each decade would overlap.
-      scales: { x: axis({ type: 'logarithmic', ticks: { color: palette.foreground, callback: (value: number | string) => (Number.isInteger(Math.log10(Number(value))) ? formatMs(Number(value)) : '') } }), y: every() },
-      plugins: { ...base(true, true)!.plugins, tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatMs(Number(item.raw))}` } } },
+      scales: {
+        x: axis({
+          type: 'logarithmic',
+          ticks: {
+            color: palette.foreground,
+            callback: (value: number | string) =>
+              Number.isInteger(Math.log10(Number(value))) ? formatMs(Number(value)) : '',
+          },
+        }),
+        y: every(),
+      },
+      plugins: {
+        ...base(true, true)!.plugins,
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatMs(Number(item.raw))}` } },
+      },
     },
   });
   return {
@@ -77,28 +105,64 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
       type: 'bar',
       data: {
         labels: data.buckets.map((bucket) => time.format(bucket.start)),
-        datasets: ENDED_STATE_ORDER.map((state) => ({ label: state, data: data.buckets.map((bucket) => bucket.ended[state]), backgroundColor: palette.states[state], stack: 'ended' })),
+        datasets: ENDED_STATE_ORDER.map((state) => ({
+          label: state,
+          data: data.buckets.map((bucket) => bucket.ended[state]),
+          backgroundColor: palette.states[state],
+          stack: 'ended',
+        })),
       },
-      options: { ...base(false, true), scales: { x: axis({ stacked: true }), y: axis({ stacked: true, beginAtZero: true, ticks: { color: palette.foreground, precision: 0 } }) } },
+      options: {
+        ...base(false, true),
+        scales: {
+          x: axis({ stacked: true }),
+          y: axis({ stacked: true, beginAtZero: true, ticks: { color: palette.foreground, precision: 0 } }),
+        },
+      },
     },
     queue: {
       type: 'bar',
       data: {
         labels: ['pending', 'running'],
-        datasets: [{ label: 'tasks', data: [data.queue.pending, data.queue.running], backgroundColor: [palette.states.pending, palette.states.running] }],
+        datasets: [
+          {
+            label: 'tasks',
+            data: [data.queue.pending, data.queue.running],
+            backgroundColor: [palette.states.pending, palette.states.running],
+          },
+        ],
       },
-      options: { ...base(false, false), scales: { x: axis(), y: axis({ beginAtZero: true, ticks: { color: palette.foreground, precision: 0 } }) } },
+      options: {
+        ...base(false, false),
+        scales: { x: axis(), y: axis({ beginAtZero: true, ticks: { color: palette.foreground, precision: 0 } }) },
+      },
     },
     schedulers: {
       type: 'bar',
       data: {
         labels: data.schedulers.map((scheduler) => scheduler.label),
         datasets: [
-          { label: 'running', data: data.schedulers.map((scheduler) => scheduler.running), backgroundColor: palette.states.running, stack: 'slots' },
-          { label: 'free', data: data.schedulers.map((scheduler) => Math.max(0, scheduler.concurrency - scheduler.running)), backgroundColor: palette.free, stack: 'slots' },
+          {
+            label: 'running',
+            data: data.schedulers.map((scheduler) => scheduler.running),
+            backgroundColor: palette.states.running,
+            stack: 'slots',
+          },
+          {
+            label: 'free',
+            data: data.schedulers.map((scheduler) => Math.max(0, scheduler.concurrency - scheduler.running)),
+            backgroundColor: palette.free,
+            stack: 'slots',
+          },
         ],
       },
-      options: { ...base(true, true), scales: { x: axis({ stacked: true, beginAtZero: true, ticks: { color: palette.foreground, precision: 0 } }), y: every({ stacked: true }) } },
+      options: {
+        ...base(true, true),
+        scales: {
+          x: axis({ stacked: true, beginAtZero: true, ticks: { color: palette.foreground, precision: 0 } }),
+          y: every({ stacked: true }),
+        },
+      },
     },
     wait: timing('wait'),
     run: timing('run'),
@@ -106,11 +170,24 @@ export function chartConfigs(data: DashboardData, palette: Palette): Record<Char
       type: 'bar',
       data: {
         labels: data.tasks.map((entry) => entry.label),
-        datasets: [{ label: 'failure rate', data: data.tasks.map((entry) => Math.round(entry.failureRate * 1000) / 10), backgroundColor: palette.failure }],
+        datasets: [
+          {
+            label: 'failure rate',
+            data: data.tasks.map((entry) => Math.round(entry.failureRate * 1000) / 10),
+            backgroundColor: palette.failure,
+          },
+        ],
       },
       options: {
         ...base(true, false),
-        scales: { x: axis({ min: 0, max: 100, ticks: { color: palette.foreground, callback: (value: number | string) => `${value} %` } }), y: every() },
+        scales: {
+          x: axis({
+            min: 0,
+            max: 100,
+            ticks: { color: palette.foreground, callback: (value: number | string) => `${value} %` },
+          }),
+          y: every(),
+        },
         plugins: {
           legend: { display: false },
           tooltip: {

@@ -14,7 +14,11 @@ let draft: string | undefined;
 let payloadError: string | undefined;
 let banner: string | undefined;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { className?: string; text?: string; title?: string } = {}, ...children: (Node | null)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: { className?: string; text?: string; title?: string } = {},
+  ...children: (Node | null)[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (props.className) node.className = props.className;
   if (props.text !== undefined) node.textContent = props.text;
@@ -23,7 +27,11 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { className?: 
   return node;
 }
 
-function button(label: string, request: PageRequest, options: { secondary?: boolean; id?: string } = {}): HTMLButtonElement {
+function button(
+  label: string,
+  request: PageRequest,
+  options: { secondary?: boolean; id?: string } = {},
+): HTMLButtonElement {
   const node = el('button', { className: options.secondary ? 'secondary' : '', text: label });
   if (options.id) node.id = options.id;
   node.addEventListener('click', () => send(request));
@@ -49,14 +57,27 @@ function time(iso: string | null): string {
 }
 
 function header(m: TaskPageModel): HTMLElement {
-  const state = el('span', { className: `state state-${m.paused ? 'paused' : m.state}`, text: m.paused ? 'paused at a breakpoint' : m.state });
+  const state = el('span', {
+    className: `state state-${m.paused ? 'paused' : m.state}`,
+    text: m.paused ? 'paused at a breakpoint' : m.state,
+  });
   const actions = el('div', { className: 'actions' });
   if (m.actions.abort) actions.append(button('Abort', { type: 'action', action: 'abort' }, { id: 'abort' }));
   if (m.actions.rerun) actions.append(button('Rerun', { type: 'action', action: 'rerun' }, { id: 'rerun' }));
-  if (m.actions.debugRerun) actions.append(button('Debug Rerun', { type: 'action', action: 'debugRerun' }, { secondary: true, id: 'debug-rerun' }));
+  if (m.actions.debugRerun)
+    actions.append(
+      button('Debug Rerun', { type: 'action', action: 'debugRerun' }, { secondary: true, id: 'debug-rerun' }),
+    );
   actions.append(button('Copy ID', { type: 'action', action: 'copyId' }, { secondary: true, id: 'copy-id' }));
-  if (m.actions.delete) actions.append(button('Delete', { type: 'action', action: 'delete' }, { secondary: true, id: 'delete' }));
-  return el('header', {}, el('h1', {}, el('span', { text: `#${m.id} ${m.task}` }), state), el('p', { className: 'subtitle', text: `${m.application}${m.durations ? ` · ${m.durations}` : ''}` }), actions);
+  if (m.actions.delete)
+    actions.append(button('Delete', { type: 'action', action: 'delete' }, { secondary: true, id: 'delete' }));
+  return el(
+    'header',
+    {},
+    el('h1', {}, el('span', { text: `#${m.id} ${m.task}` }), state),
+    el('p', { className: 'subtitle', text: `${m.application}${m.durations ? ` · ${m.durations}` : ''}` }),
+    actions,
+  );
 }
 
 function progress(m: TaskPageModel): HTMLElement | null {
@@ -64,13 +85,23 @@ function progress(m: TaskPageModel): HTMLElement | null {
   const bar = el('progress');
   bar.max = 100;
   if (m.progress.percent !== null) bar.value = m.progress.percent;
-  const label = [m.progress.percent !== null ? `${Math.round(m.progress.percent)}%` : null, m.progress.message].filter(Boolean).join(' · ');
+  const label = [m.progress.percent !== null ? `${Math.round(m.progress.percent)}%` : null, m.progress.message]
+    .filter(Boolean)
+    .join(' · ');
   return section('Progress', bar, el('p', { className: 'progress-label', text: label }));
 }
 
 function timeline(m: TaskPageModel): HTMLElement {
   const list = el('ol', { className: 'timeline' });
-  for (const step of m.timeline) list.append(el('li', { className: step.at ? 'done' : 'todo' }, el('span', { className: 'step', text: step.label }), el('span', { className: 'at', text: time(step.at) })));
+  for (const step of m.timeline)
+    list.append(
+      el(
+        'li',
+        { className: step.at ? 'done' : 'todo' },
+        el('span', { className: 'step', text: step.label }),
+        el('span', { className: 'at', text: time(step.at) }),
+      ),
+    );
   return section('Timeline', list);
 }
 
@@ -101,8 +132,15 @@ function outcome(m: TaskPageModel): HTMLElement | null {
   if (!m.error) return null;
   const frames = el('ol', { className: 'frames' });
   m.frames.forEach((frame, index) => {
-    if (!frame.location) return frames.append(el('li', { className: 'frame', text: frame.text }));
-    const link = el('a', { className: 'frame-link', text: frame.text.trim(), title: `Open ${frame.location.file} at line ${frame.location.line}` });
+    if (!frame.location) {
+      frames.append(el('li', { className: 'frame', text: frame.text }));
+      return;
+    }
+    const link = el('a', {
+      className: 'frame-link',
+      text: frame.text.trim(),
+      title: `Open ${frame.location.file} at line ${frame.location.line}`,
+    });
     link.href = '#';
     link.addEventListener('click', (event) => {
       event.preventDefault();
@@ -111,8 +149,23 @@ function outcome(m: TaskPageModel): HTMLElement | null {
     frames.append(el('li', { className: 'frame' }, link));
   });
   const title = `${m.error.name}${m.error.code ? ` [${m.error.code}]` : ''}`;
-  const hidden = m.hiddenFrames ? el('p', { className: 'muted', text: `${m.hiddenFrames} frame${m.hiddenFrames === 1 ? '' : 's'} of Taskman's own code hidden.` }) : null;
-  return section('Error', el('p', { className: 'error-text' }, el('strong', { text: title }), document.createTextNode(`: ${m.error.message}`)), frames, hidden);
+  const hidden = m.hiddenFrames
+    ? el('p', {
+        className: 'muted',
+        text: `${m.hiddenFrames} frame${m.hiddenFrames === 1 ? '' : 's'} of Taskman's own code hidden.`,
+      })
+    : null;
+  return section(
+    'Error',
+    el(
+      'p',
+      { className: 'error-text' },
+      el('strong', { text: title }),
+      document.createTextNode(`: ${m.error.message}`),
+    ),
+    frames,
+    hidden,
+  );
 }
 
 function logs(m: TaskPageModel): HTMLElement {
@@ -135,10 +188,13 @@ function details(m: TaskPageModel): HTMLElement {
   const list = el('dl', { className: 'details' });
   for (const { label, value } of m.details) list.append(el('dt', { text: label }), el('dd', { text: value }));
   const lineage = el('div', { className: 'lineage' });
-  if (m.rerunOf) lineage.append(el('p', {}, document.createTextNode('Rerun of '), taskLink(m.rerunOf.id, m.rerunOf.state)));
+  if (m.rerunOf)
+    lineage.append(el('p', {}, document.createTextNode('Rerun of '), taskLink(m.rerunOf.id, m.rerunOf.state)));
   if (m.reruns.length) {
     const reruns = el('p', {}, document.createTextNode('Reruns: '));
-    m.reruns.forEach((rerun, i) => reruns.append(...(i ? [document.createTextNode(', ')] : []), taskLink(rerun.id, rerun.state)));
+    m.reruns.forEach((rerun, i) => {
+      reruns.append(...(i ? [document.createTextNode(', ')] : []), taskLink(rerun.id, rerun.state));
+    });
     lineage.append(reruns);
   }
   return section('Details', list, lineage);
@@ -166,14 +222,18 @@ function render(): void {
     ...region('banner', banner, () => (banner ? el('div', { className: 'banner', text: banner }) : null)),
     ...(m
       ? [
-          ...region('header', [m.id, m.task, m.state, m.paused, m.application, m.durations, m.actions], () => header(m)),
+          ...region('header', [m.id, m.task, m.state, m.paused, m.application, m.durations, m.actions], () =>
+            header(m),
+          ),
           ...region('progress', m.progress, () => progress(m)),
           ...region('outcome', [m.resultText, m.error, m.frames, m.hiddenFrames], () => outcome(m)),
           ...region('timeline', m.timeline, () => timeline(m)),
           // The editor is made once per payload; its error is a region of its own, so that
           // showing or clearing it never replaces the text being typed.
           ...region('payload', [m.payloadText, m.actions.rerun], () => payload(m)),
-          ...region('payloadError', payloadError, () => (payloadError ? el('p', { className: 'error-text payload-error', text: payloadError }) : null)),
+          ...region('payloadError', payloadError, () =>
+            payloadError ? el('p', { className: 'error-text payload-error', text: payloadError }) : null,
+          ),
           ...region('logs', m.ended, () => logs(m)),
           ...region('details', [m.details, m.rerunOf, m.reruns], () => details(m)),
         ]

@@ -6,7 +6,7 @@
  *   npm run test:chaos                 (the full profile: a few minutes)
  *   tsx test/chaos/chaos.ts --profile small   (what npm test runs)
  */
-import { ChaosContext, formatTable, Profile, PROFILES, Row } from './context';
+import { ChaosContext, formatTable, type Profile, PROFILES, type Row } from './context';
 import { hostileInput, rowsNeverLoadCode } from './hostileCases';
 import { galera } from './galeraCase';
 import { halfOpen, killedMidClaim, latency, lostReplies, partition, resetEverything } from './networkCases';
@@ -42,7 +42,13 @@ export async function runChaos(profile: Profile, log: (line: string) => void = (
       try {
         rows.push(...[await body()].flat());
       } catch (error) {
-        rows.push({ case: name, expected: 'completes', observed: `threw: ${(error as Error).message}`, figures: '', ok: false });
+        rows.push({
+          case: name,
+          expected: 'completes',
+          observed: `threw: ${(error as Error).message}`,
+          figures: '',
+          ok: false,
+        });
       }
       log(`${name}: ${rows.at(-1)!.ok ? 'ok' : 'MISS'} (${((performance.now() - began) / 1000).toFixed(1)} s)`);
     }

@@ -46,7 +46,12 @@ export class ChaosContext {
   static async start(): Promise<ChaosContext> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-chaos-'));
     const port = await freePort();
-    const serverArgs = ['--innodb-flush-log-at-trx-commit=2', '--skip-networking=0', '--bind-address=127.0.0.1', `--port=${port}`];
+    const serverArgs = [
+      '--innodb-flush-log-at-trx-commit=2',
+      '--skip-networking=0',
+      '--bind-address=127.0.0.1',
+      `--port=${port}`,
+    ];
     const server = await ensureEmbeddedServer({ dataDir, serverArgs });
     const tcp = { host: '127.0.0.1', port, user: 'taskman', password: randomBytes(9).toString('hex') };
     const admin = await mysql.createConnection(connectionOptions(server.url) as mysql.ConnectionOptions);
@@ -62,14 +67,28 @@ export class ChaosContext {
   }
 
   /** A fresh database for one case, with the executions table the task bodies write to. */
-  async database(name: string): Promise<{ url: string; database: string; taskman: Taskman; sql: mysql.Connection; payload: Record<string, unknown> }> {
+  async database(name: string): Promise<{
+    url: string;
+    database: string;
+    taskman: Taskman;
+    sql: mysql.Connection;
+    payload: Record<string, unknown>;
+  }> {
     const url = this.serverUrl.replace('/taskman?', `/chaos_${name}?`);
     const admin = await mysql.createConnection(connectionOptions(this.serverUrl) as mysql.ConnectionOptions);
     await admin.query(`CREATE DATABASE IF NOT EXISTS \`chaos_${name}\``);
     await admin.changeUser({ database: `chaos_${name}` });
-    await admin.query('CREATE TABLE IF NOT EXISTS executions (task_id BIGINT PRIMARY KEY, runs INT NOT NULL, pid INT NOT NULL)');
+    await admin.query(
+      'CREATE TABLE IF NOT EXISTS executions (task_id BIGINT PRIMARY KEY, runs INT NOT NULL, pid INT NOT NULL)',
+    );
     const taskman = await Taskman.connect({ url, connectRetries: 20 });
-    return { url, database: `chaos_${name}`, taskman, sql: admin, payload: { connection: connectionOptions(url), table: 'executions' } };
+    return {
+      url,
+      database: `chaos_${name}`,
+      taskman,
+      sql: admin,
+      payload: { connection: connectionOptions(url), table: 'executions' },
+    };
   }
 
   async stop(): Promise<void> {
@@ -79,7 +98,9 @@ export class ChaosContext {
 }
 
 export async function executions(sql: mysql.Connection): Promise<{ tasks: number; runs: number; duplicated: number }> {
-  const [[row]] = (await sql.query('SELECT COUNT(*) AS tasks, COALESCE(SUM(runs), 0) AS runs, COALESCE(SUM(runs > 1), 0) AS duplicated FROM executions')) as never as [[Record<string, string>]];
+  const [[row]] = (await sql.query(
+    'SELECT COUNT(*) AS tasks, COALESCE(SUM(runs), 0) AS runs, COALESCE(SUM(runs > 1), 0) AS duplicated FROM executions',
+  )) as never as [[Record<string, string>]];
   return { tasks: Number(row.tasks), runs: Number(row.runs), duplicated: Number(row.duplicated) };
 }
 

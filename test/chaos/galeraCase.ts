@@ -5,14 +5,15 @@ import * as mysql from 'mysql2/promise';
 import { Taskman } from '../../src/core';
 import { connectionOptions } from '../helpers/database';
 import { GaleraCluster, galeraAvailable } from '../helpers/galeraCluster';
-import { SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
-import { ChaosContext, executions, Profile, Row, waitUntil } from './context';
+import { type SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
+import { type ChaosContext, executions, type Profile, type Row, waitUntil } from './context';
 
 const APP = 'fixture-basic';
 const DATABASE = 'chaos_galera';
 const KILLED = 2;
 const CONCURRENCY = 3;
-const EXPECTED = '3-node Galera, a scheduler per node, node 2 killed mid-run: 0 ran twice, 0 unfinished, lost ≤ 3, conflicts never logged as unreachable';
+const EXPECTED =
+  '3-node Galera, a scheduler per node, node 2 killed mid-run: 0 ran twice, 0 unfinished, lost ≤ 3, conflicts never logged as unreachable';
 
 type Rows = Record<string, unknown>[];
 
@@ -43,7 +44,9 @@ async function certificationConflicts(cluster: GaleraCluster, indexes: number[])
 function keepLogs(schedulers: SchedulerProcess[], lostRows: Rows): string {
   const dir = process.env.TASKMAN_CHAOS_LOGS || fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-chaos-galera-'));
   fs.mkdirSync(dir, { recursive: true });
-  schedulers.forEach((s, i) => fs.writeFileSync(path.join(dir, `scheduler-node${i}.log`), `${s.stderr()}\n--- stdout\n${s.lines.join('\n')}\n`));
+  schedulers.forEach((s, i) => {
+    fs.writeFileSync(path.join(dir, `scheduler-node${i}.log`), `${s.stderr()}\n--- stdout\n${s.lines.join('\n')}\n`);
+  });
   fs.writeFileSync(path.join(dir, 'lost.json'), JSON.stringify(lostRows, null, 2));
   return dir;
 }
@@ -56,7 +59,8 @@ function keepLogs(schedulers: SchedulerProcess[], lostRows: Rows): string {
 export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row> {
   const available = galeraAvailable();
   // CI installs galera-4: a machine that cannot run the cluster is a miss, not a skip.
-  if (!available.ok) return { case: 'galera', expected: EXPECTED, observed: `not run: ${available.why}`, figures: '', ok: false };
+  if (!available.ok)
+    return { case: 'galera', expected: EXPECTED, observed: `not run: ${available.why}`, figures: '', ok: false };
   const total = profile.name === 'small' ? 90 : 300;
   const began = performance.now();
   let cluster: GaleraCluster | undefined;
@@ -87,7 +91,9 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     for (let i = 1; i < cluster.nodes.length; i++) {
       const c = await checker(connectionOptions(urls[i]) as mysql.ConnectionOptions);
       try {
-        const [[row]] = (await c.query("SELECT COUNT(*) AS n FROM taskman_task WHERE state = 'pending'")) as never as [[{ n: number }]];
+        const [[row]] = (await c.query("SELECT COUNT(*) AS n FROM taskman_task WHERE state = 'pending'")) as never as [
+          [{ n: number }],
+        ];
         if (Number(row.n) !== total) throw new Error(`node ${i} sees ${row.n} pending tasks of ${total}`);
       } finally {
         c.destroy();
@@ -101,7 +107,14 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     process.env.TASKMAN_TEST_LOG = 'debug';
     try {
       for (const url of urls) {
-        schedulers.push(spawnScheduler(url, ['basic'], { concurrency: CONCURRENCY, heartbeatTimeoutMs: 5000, heartbeatIntervalMs: 500, pollIntervalMs: 100 }));
+        schedulers.push(
+          spawnScheduler(url, ['basic'], {
+            concurrency: CONCURRENCY,
+            heartbeatTimeoutMs: 5000,
+            heartbeatIntervalMs: 500,
+            pollIntervalMs: 100,
+          }),
+        );
       }
     } finally {
       if (savedLog === undefined) delete process.env.TASKMAN_TEST_LOG;
@@ -110,7 +123,11 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     await Promise.all(schedulers.map((s) => waitForRegistration(s)));
     const runBegan = performance.now();
 
-    await waitUntil('a third of the tasks to run', async () => (await executions(sql)).tasks >= Math.ceil(total / 3), 180_000);
+    await waitUntil(
+      'a third of the tasks to run',
+      async () => (await executions(sql)).tasks >= Math.ceil(total / 3),
+      180_000,
+    );
     const killedSchedulerIds = schedulers[KILLED].schedulerIds();
     const [runningOnKilled] = (await sql.query(
       `SELECT COUNT(*) AS n FROM taskman_task WHERE state = 'running' AND started_at IS NOT NULL AND scheduler_id IN (${killedSchedulerIds.map(() => '?').join(', ')})`,
@@ -122,21 +139,36 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     const killMs = performance.now() - killBegan;
 
     // Bounded: on timeout the counts below say what was left, and the logs are kept.
-    const settleMs = await waitUntil('no task pending or running (through node 0)', async () => {
-      const c = await taskman!.countByState();
-      return c.pending + c.running === 0;
-    }, 120_000).then((ms) => ms + killMs, () => NaN);
+    const settleMs = await waitUntil(
+      'no task pending or running (through node 0)',
+      async () => {
+        const c = await taskman!.countByState();
+        return c.pending + c.running === 0;
+      },
+      120_000,
+    ).then(
+      (ms) => ms + killMs,
+      () => NaN,
+    );
     const runSeconds = (performance.now() - runBegan) / 1000;
 
     // The counts, from node 0 with wsrep_sync_wait: every commit of the surviving nodes applied.
-    const [stateRows] = (await sql.query('SELECT state, COUNT(*) AS n FROM taskman_task GROUP BY state')) as never as [{ state: string; n: number }[]];
+    const [stateRows] = (await sql.query('SELECT state, COUNT(*) AS n FROM taskman_task GROUP BY state')) as never as [
+      { state: string; n: number }[],
+    ];
     const byState: Record<string, number> = Object.fromEntries(stateRows.map((r) => [r.state, Number(r.n)]));
     const count = (state: string) => byState[state] ?? 0;
     const seen = await executions(sql);
-    const [[neverRan]] = (await sql.query("SELECT COUNT(*) AS n FROM taskman_task t LEFT JOIN executions e ON e.task_id = t.id WHERE t.state = 'succeeded' AND e.task_id IS NULL")) as never as [[{ n: number }]];
-    const [lostRows] = (await sql.query("SELECT t.id, t.scheduler_id, e.runs FROM taskman_task t LEFT JOIN executions e ON e.task_id = t.id WHERE t.state = 'lost'")) as never as [Rows];
+    const [[neverRan]] = (await sql.query(
+      "SELECT COUNT(*) AS n FROM taskman_task t LEFT JOIN executions e ON e.task_id = t.id WHERE t.state = 'succeeded' AND e.task_id IS NULL",
+    )) as never as [[{ n: number }]];
+    const [lostRows] = (await sql.query(
+      "SELECT t.id, t.scheduler_id, e.runs FROM taskman_task t LEFT JOIN executions e ON e.task_id = t.id WHERE t.state = 'lost'",
+    )) as never as [Rows];
     const lostElsewhere = lostRows.filter((r) => !killedSchedulerIds.includes(String(r.scheduler_id))).length;
-    const [others] = (await sql.query("SELECT state, COUNT(*) AS n, MIN(error) AS error FROM taskman_task WHERE state NOT IN ('succeeded', 'lost') GROUP BY state")) as never as [{ state: string; n: number; error: string | null }[]];
+    const [others] = (await sql.query(
+      "SELECT state, COUNT(*) AS n, MIN(error) AS error FROM taskman_task WHERE state NOT IN ('succeeded', 'lost') GROUP BY state",
+    )) as never as [{ state: string; n: number; error: string | null }[]];
     const notSucceeded = others.map((r) => `${r.state} ${r.n}${r.error ? ` (${String(r.error).slice(0, 200)})` : ''}`);
     const conflictsServer = (await certificationConflicts(cluster, survivors)) - conflictsBefore;
 
@@ -144,24 +176,39 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     const lines = survivors.flatMap((i) => schedulers[i].stderr().split('\n'));
     const conflictLines = lines.filter((l) => /conflict|certification/i.test(l)).length;
     const unreachableLines = lines.filter((l) => /Cannot reach MySQL/.test(l));
-    const conflictAsUnreachable = unreachableLines.filter((l) => /conflict|certification|deadlock|ER_LOCK_DEADLOCK|1213/i.test(l)).length;
-    const otherUnavailable = lines.filter((l) => /database unavailable/.test(l) && !/Cannot reach MySQL/.test(l)).length;
-    const survivorsDied = survivors.filter((i) => schedulers[i].child.exitCode !== null || schedulers[i].child.signalCode !== null).length;
+    const conflictAsUnreachable = unreachableLines.filter((l) =>
+      /conflict|certification|deadlock|ER_LOCK_DEADLOCK|1213/i.test(l),
+    ).length;
+    const otherUnavailable = lines.filter(
+      (l) => /database unavailable/.test(l) && !/Cannot reach MySQL/.test(l),
+    ).length;
+    const survivorsDied = survivors.filter(
+      (i) => schedulers[i].child.exitCode !== null || schedulers[i].child.signalCode !== null,
+    ).length;
     const ranBy = survivors.map((i) => schedulers[i].lines.filter((l) => l.startsWith('ended ')).length);
 
     const unfinished = count('pending') + count('running');
     const lost = count('lost');
-    const ok = seen.duplicated === 0 && Number(neverRan.n) === 0 && unfinished === 0 && lost <= CONCURRENCY && lostElsewhere === 0
-      && count('succeeded') + lost === total && unreachableLines.length === 0 && survivorsDied === 0;
+    const ok =
+      seen.duplicated === 0 &&
+      Number(neverRan.n) === 0 &&
+      unfinished === 0 &&
+      lost <= CONCURRENCY &&
+      lostElsewhere === 0 &&
+      count('succeeded') + lost === total &&
+      unreachableLines.length === 0 &&
+      survivorsDied === 0;
     const logs = ok && !process.env.TASKMAN_CHAOS_LOGS ? '' : keepLogs(schedulers, lostRows);
     return {
       case: 'galera',
       expected: EXPECTED,
-      observed: `${seen.duplicated} ran twice, ${neverRan.n} succeeded never ran, ${unfinished} unfinished, ${lost} lost (${lostElsewhere} not node ${KILLED}'s; ${runningOnKilled[0].n} running there at the kill), `
-        + `${unreachableLines.length} "Cannot reach MySQL" on surviving nodes (${conflictAsUnreachable} conflicts), ${survivorsDied} surviving schedulers died${notSucceeded.length ? `; ${notSucceeded.join('; ')}` : ''}${logs ? `; logs in ${logs}` : ''}`,
-      figures: `${total} tasks, node ${KILLED} killed after ${atKill} ran (kill seen by survivors in ${(killMs / 1000).toFixed(1)} s), ${Number.isNaN(settleMs) ? 'NOT settled within 120 s' : `settled ${(settleMs / 1000).toFixed(1)} s`} after the kill, run ${runSeconds.toFixed(1)} s, cluster start ${startSeconds.toFixed(1)} s; `
-        + `certification conflicts: ${conflictsServer} server-side (cert failures + BF aborts on surviving nodes), ${conflictLines} log lines, ${otherUnavailable} other "unavailable" lines; `
-        + `succeeded ${count('succeeded')}, failed ${count('failed')}, lost ${lost}; ended by surviving schedulers ${ranBy.join(' + ')}; ${seen.runs} executions`,
+      observed:
+        `${seen.duplicated} ran twice, ${neverRan.n} succeeded never ran, ${unfinished} unfinished, ${lost} lost (${lostElsewhere} not node ${KILLED}'s; ${runningOnKilled[0].n} running there at the kill), ` +
+        `${unreachableLines.length} "Cannot reach MySQL" on surviving nodes (${conflictAsUnreachable} conflicts), ${survivorsDied} surviving schedulers died${notSucceeded.length ? `; ${notSucceeded.join('; ')}` : ''}${logs ? `; logs in ${logs}` : ''}`,
+      figures:
+        `${total} tasks, node ${KILLED} killed after ${atKill} ran (kill seen by survivors in ${(killMs / 1000).toFixed(1)} s), ${Number.isNaN(settleMs) ? 'NOT settled within 120 s' : `settled ${(settleMs / 1000).toFixed(1)} s`} after the kill, run ${runSeconds.toFixed(1)} s, cluster start ${startSeconds.toFixed(1)} s; ` +
+        `certification conflicts: ${conflictsServer} server-side (cert failures + BF aborts on surviving nodes), ${conflictLines} log lines, ${otherUnavailable} other "unavailable" lines; ` +
+        `succeeded ${count('succeeded')}, failed ${count('failed')}, lost ${lost}; ended by surviving schedulers ${ranBy.join(' + ')}; ${seen.runs} executions`,
       ok,
     };
   } finally {

@@ -6,11 +6,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as mysql from 'mysql2/promise';
+import type * as mysql from 'mysql2/promise';
 import { Taskman } from '../../src/core';
 import { FaultProxy } from '../helpers/faultProxy';
-import { SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
-import { ChaosContext, executions, Profile, Row, waitUntil } from './context';
+import { type SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
+import { type ChaosContext, executions, type Profile, type Row, waitUntil } from './context';
 
 const APP = 'fixture-basic';
 /** As in the report that asked for these cases: a scheduler is dead after 5 s without a heartbeat. */
@@ -31,26 +31,49 @@ interface Setup {
 async function setUp(ctx: ChaosContext, name: string): Promise<Setup> {
   const { taskman, sql, payload, database } = await ctx.database(name);
   const proxy = await FaultProxy.start({ host: ctx.tcp.host, port: ctx.tcp.port });
-  return { taskman, sql, payload, proxy, proxiedUrl: ctx.tcpUrl(database, proxy.port), directUrl: ctx.tcpUrl(database), schedulers: [] };
+  return {
+    taskman,
+    sql,
+    payload,
+    proxy,
+    proxiedUrl: ctx.tcpUrl(database, proxy.port),
+    directUrl: ctx.tcpUrl(database),
+    schedulers: [],
+  };
 }
 
 async function tearDown(setup: Setup, name: string): Promise<void> {
   for (const s of setup.schedulers) s.child.kill('SIGKILL');
   // TASKMAN_CHAOS_LOGS=dir keeps what each scheduler logged, to read a miss.
   const dir = process.env.TASKMAN_CHAOS_LOGS;
-  if (dir) setup.schedulers.forEach((s, i) => fs.writeFileSync(path.join(dir, `${name}-${i}.log`), s.stderr()));
+  if (dir) {
+    setup.schedulers.forEach((s, i) => {
+      fs.writeFileSync(path.join(dir, `${name}-${i}.log`), s.stderr());
+    });
+  }
   await setup.proxy.close();
   await setup.taskman.close();
   await setup.sql.end();
 }
 
-function spawn(setup: Setup, url: string, apps: string[], options: Record<string, unknown> = {}, env: Record<string, string> = {}): SchedulerProcess {
+function spawn(
+  setup: Setup,
+  url: string,
+  apps: string[],
+  options: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): SchedulerProcess {
   const s = spawnScheduler(url, apps, { ...NETWORK_TIMINGS, ...options }, undefined, env);
   setup.schedulers.push(s);
   return s;
 }
 
-async function submitMany(taskman: Taskman, count: number, task: string, payload: Record<string, unknown>): Promise<string[]> {
+async function submitMany(
+  taskman: Taskman,
+  count: number,
+  task: string,
+  payload: Record<string, unknown>,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) ids.push((await taskman.submit({ application: APP, task, payload })).id);
   return ids;
@@ -59,10 +82,17 @@ async function submitMany(taskman: Taskman, count: number, task: string, payload
 /** Waits (bounded) until no task is pending or running; returns the seconds it took and what is left. */
 async function settle(taskman: Taskman, boundMs: number): Promise<{ seconds: number; stuck: number }> {
   const began = performance.now();
-  const done = await waitUntil('every task to end', async () => {
-    const c = await taskman.countByState();
-    return c.pending + c.running === 0;
-  }, boundMs).then(() => true, () => false);
+  const done = await waitUntil(
+    'every task to end',
+    async () => {
+      const c = await taskman.countByState();
+      return c.pending + c.running === 0;
+    },
+    boundMs,
+  ).then(
+    () => true,
+    () => false,
+  );
   const c = await taskman.countByState();
   return { seconds: (performance.now() - began) / 1000, stuck: done ? 0 : c.pending + c.running };
 }
@@ -86,7 +116,14 @@ const LOST_REPLY_CASES: LostReplyCase[] = [
   // The claim's COMMIT: the server committed, the scheduler never heard. Its reconciliation puts them back.
   { kind: 'claim (COMMIT)', match: /^COMMIT$/, times: 3, apps: ['basic'], work: recordTasks(24), expected: succeeded },
   // The claim's UPDATE: the connection dies inside the transaction, which the server rolls back.
-  { kind: 'claim (UPDATE)', match: /SET state = 'running'/, times: 2, apps: ['basic'], work: recordTasks(24), expected: succeeded },
+  {
+    kind: 'claim (UPDATE)',
+    match: /SET state = 'running'/,
+    times: 2,
+    apps: ['basic'],
+    work: recordTasks(24),
+    expected: succeeded,
+  },
   // Tasks claimed ahead get their started mark (and, past the hold limit, their release) on their own.
   {
     kind: 'started mark, release',
@@ -101,9 +138,30 @@ const LOST_REPLY_CASES: LostReplyCase[] = [
     ],
     expected: succeeded,
   },
-  { kind: 'progress', match: /SET progress_percent = \?, progress_message = \?/, times: 3, apps: ['basic'], work: (setup) => submitMany(setup.taskman, 6, 'progress', { steps: 8, delayMs: 150 }), expected: (t) => succeeded(t) && t.progress.percent === 100 },
-  { kind: 'outcome', match: /\bresult = /, times: 3, apps: ['basic'], work: recordTasks(16), expected: (t) => succeeded(t) && t.result !== null },
-  { kind: 'heartbeat', match: /SET heartbeat_at = NOW\(6\), running = /, times: 3, apps: ['basic'], work: (setup) => submitMany(setup.taskman, 8, 'recordThenSleep', { ...setup.payload, ms: 1200 }), expected: succeeded },
+  {
+    kind: 'progress',
+    match: /SET progress_percent = \?, progress_message = \?/,
+    times: 3,
+    apps: ['basic'],
+    work: (setup) => submitMany(setup.taskman, 6, 'progress', { steps: 8, delayMs: 150 }),
+    expected: (t) => succeeded(t) && t.progress.percent === 100,
+  },
+  {
+    kind: 'outcome',
+    match: /\bresult = /,
+    times: 3,
+    apps: ['basic'],
+    work: recordTasks(16),
+    expected: (t) => succeeded(t) && t.result !== null,
+  },
+  {
+    kind: 'heartbeat',
+    match: /SET heartbeat_at = NOW\(6\), running = /,
+    times: 3,
+    apps: ['basic'],
+    work: (setup) => submitMany(setup.taskman, 8, 'recordThenSleep', { ...setup.payload, ms: 1200 }),
+    expected: succeeded,
+  },
 ];
 
 /** A lost reply after each kind of write a scheduler makes: nothing stuck, nothing twice. */
@@ -125,7 +183,12 @@ export async function lostReplies(ctx: ChaosContext): Promise<Row[]> {
       rows.push({
         case: `lost reply: ${c.kind}`,
         expected: `the reply of ${c.times} such write(s) lost: 0 stuck, every task run once and ended as it should`,
-        observed: `${stuck} stuck, ${seen.duplicated} ran twice, ${recorded - seen.tasks} never ran, ${wrong.length} wrong (${wrong.slice(0, 3).map((t) => `${t.id} ${t.state}`).join(', ') || 'none'}); fault fired ${fired}×`,
+        observed: `${stuck} stuck, ${seen.duplicated} ran twice, ${recorded - seen.tasks} never ran, ${wrong.length} wrong (${
+          wrong
+            .slice(0, 3)
+            .map((t) => `${t.id} ${t.state}`)
+            .join(', ') || 'none'
+        }); fault fired ${fired}×`,
         figures: `${ids.length} tasks settled in ${seconds.toFixed(1)} s; ${seen.runs} runs for ${seen.tasks} recorded tasks; scheduler ids ${scheduler.schedulerIds().join(' → ')}`,
         ok: stuck === 0 && seen.duplicated === 0 && seen.tasks === recorded && wrong.length === 0 && fired >= 1,
       });
@@ -144,10 +207,13 @@ async function lostLeaseReply(ctx: ChaosContext): Promise<Row> {
   try {
     setup.proxy.addFault({ kind: 'lose-reply', match: /INTO `taskman_lock`/, times: 1 });
     const began = performance.now();
-    const outcome = await Taskman.connect({ url: setup.proxiedUrl }).then(async (client) => {
-      await client.close();
-      return 'connected';
-    }, (error: Error) => `failed: ${error.message.slice(0, 100)}`);
+    const outcome = await Taskman.connect({ url: setup.proxiedUrl }).then(
+      async (client) => {
+        await client.close();
+        return 'connected';
+      },
+      (error: Error) => `failed: ${error.message.slice(0, 100)}`,
+    );
     const seconds = (performance.now() - began) / 1000;
     const [rows] = (await setup.sql.query('SELECT COUNT(*) AS n FROM taskman_lock')) as never as [{ n: number }[]];
     return {
@@ -172,8 +238,14 @@ async function lostAbortReply(ctx: ChaosContext): Promise<Row> {
     const { id } = await setup.taskman.submit({ application: APP, task: 'abortable' });
     await waitUntil('the task to start', async () => (await setup.taskman.get(id)).startedAt !== null, 30_000);
     setup.proxy.addFault({ kind: 'lose-reply', match: /^COMMIT$/, times: 1 });
-    const first = await client.abort(id, 'lost reply test').then(() => 'answered', (error: Error) => `failed: ${error.message.slice(0, 80)}`);
-    const second = await client.abort(id, 'lost reply test').then((r) => r.outcome, (error: Error) => `failed: ${error.message.slice(0, 80)}`);
+    const first = await client.abort(id, 'lost reply test').then(
+      () => 'answered',
+      (error: Error) => `failed: ${error.message.slice(0, 80)}`,
+    );
+    const second = await client.abort(id, 'lost reply test').then(
+      (r) => r.outcome,
+      (error: Error) => `failed: ${error.message.slice(0, 80)}`,
+    );
     const { seconds, stuck } = await settle(setup.taskman, 30_000);
     const task = await setup.taskman.get(id);
     return {
@@ -181,7 +253,8 @@ async function lostAbortReply(ctx: ChaosContext): Promise<Row> {
       expected: 'the abort committed but its reply lost: asking again is safe, the task ends aborted',
       observed: `first abort ${first}, second ${second}; task ${task.state} (${task.abortReason}), ${stuck} stuck`,
       figures: `ended ${seconds.toFixed(1)} s after the second abort; fault fired ${setup.proxy.stats.faultsFired}×`,
-      ok: first.startsWith('failed') && task.state === 'aborted' && task.abortReason === 'lost reply test' && stuck === 0,
+      ok:
+        first.startsWith('failed') && task.state === 'aborted' && task.abortReason === 'lost reply test' && stuck === 0,
     };
   } finally {
     await client.close();
@@ -193,7 +266,11 @@ async function lostAbortReply(ctx: ChaosContext): Promise<Row> {
 async function rate(setup: Setup, count: number): Promise<number> {
   const began = performance.now();
   const ids = await submitMany(setup.taskman, count, 'recordThenSleep', { ...setup.payload, ms: 200 });
-  await waitUntil(`${count} tasks to succeed`, async () => (await Promise.all(ids.map((id) => setup.taskman.get(id)))).every((t) => t.state === 'succeeded'), 120_000);
+  await waitUntil(
+    `${count} tasks to succeed`,
+    async () => (await Promise.all(ids.map((id) => setup.taskman.get(id)))).every((t) => t.state === 'succeeded'),
+    120_000,
+  );
   return count / ((performance.now() - began) / 1000);
 }
 
@@ -215,7 +292,14 @@ export async function partition(ctx: ChaosContext, profile: Profile): Promise<Ro
     const a = spawn(setup, setup.proxiedUrl, ['basic', 'pooled']);
     const aId = await waitForRegistration(a);
     const longIds = [(await setup.taskman.submit({ application: 'fixture-pooled', task: 'abortable' })).id];
-    await waitUntil('A to start its tasks', async () => (await Promise.all(longIds.map((id) => setup.taskman.get(id)))).every((t) => t.schedulerId === aId && t.startedAt !== null), 30_000);
+    await waitUntil(
+      'A to start its tasks',
+      async () =>
+        (await Promise.all(longIds.map((id) => setup.taskman.get(id)))).every(
+          (t) => t.schedulerId === aId && t.startedAt !== null,
+        ),
+      30_000,
+    );
     // The claim's pick (claimTasks), not the SKIP LOCKED selects of the sweep or the expiry.
     setup.proxy.addFault({ kind: 'partition-after-reply', match: /AS claim_now/, times: 1 });
     // A task only A serves, into its free slot: B, on the direct path, would win a race for one of
@@ -226,19 +310,46 @@ export async function partition(ctx: ChaosContext, profile: Profile): Promise<Ro
     const cutAt = performance.now();
     const connectionsAtCut = setup.proxy.stats.connections;
     const during = await rate(setup, count);
-    const settledMs = await waitUntil('A to be swept and its tasks settled', async () => {
-      const [rows] = (await setup.sql.query("SELECT (SELECT COUNT(*) FROM taskman_scheduler WHERE id = ?) AS alive, (SELECT COUNT(*) FROM taskman_task WHERE scheduler_id = ? AND state = 'running') AS running", [aId, aId])) as never as [{ alive: number; running: number }[]];
-      return Number(rows[0].alive) === 0 && Number(rows[0].running) === 0;
-    }, 60_000).then(() => performance.now() - cutAt, () => Infinity);
+    const settledMs = await waitUntil(
+      'A to be swept and its tasks settled',
+      async () => {
+        const [rows] = (await setup.sql.query(
+          "SELECT (SELECT COUNT(*) FROM taskman_scheduler WHERE id = ?) AS alive, (SELECT COUNT(*) FROM taskman_task WHERE scheduler_id = ? AND state = 'running') AS running",
+          [aId, aId],
+        )) as never as [{ alive: number; running: number }[]];
+        return Number(rows[0].alive) === 0 && Number(rows[0].running) === 0;
+      },
+      60_000,
+    ).then(
+      () => performance.now() - cutAt,
+      () => Infinity,
+    );
     // Partitioned for longer than the timeout: at least 2.5 × it, then healed.
-    await waitUntil('the partition to last 2.5 × the timeout', async () => performance.now() - cutAt >= 2.5 * TIMEOUT_MS, 60_000);
+    await waitUntil(
+      'the partition to last 2.5 × the timeout',
+      async () => performance.now() - cutAt >= 2.5 * TIMEOUT_MS,
+      60_000,
+    );
     const attempts = setup.proxy.stats.connections - connectionsAtCut;
     setup.proxy.heal();
     const healedAt = performance.now();
-    const recoveredMs = await waitForRegistration(a, 2).then(() => performance.now() - healedAt, () => Infinity);
+    const recoveredMs = await waitForRegistration(a, 2).then(
+      () => performance.now() - healedAt,
+      () => Infinity,
+    );
     const after = await submitMany(setup.taskman, 8, 'recordThenSleep', { ...setup.payload, ms: 300 });
     const newA = a.schedulerIds()[1];
-    const ranByA = await waitUntil('A to run tasks again', async () => (await Promise.all(after.map((id) => setup.taskman.get(id)))).some((t) => t.schedulerId === newA && t.state === 'succeeded'), 30_000).then(() => true, () => false);
+    const ranByA = await waitUntil(
+      'A to run tasks again',
+      async () =>
+        (await Promise.all(after.map((id) => setup.taskman.get(id)))).some(
+          (t) => t.schedulerId === newA && t.state === 'succeeded',
+        ),
+      30_000,
+    ).then(
+      () => true,
+      () => false,
+    );
     const { stuck } = await settle(setup.taskman, 60_000);
     const seen = await executions(setup.sql);
     const counts = await setup.taskman.countByState();
@@ -251,7 +362,13 @@ export async function partition(ctx: ChaosContext, profile: Profile): Promise<Ro
       expected: `A cut off mid-claim, then partitioned ${(2.5 * TIMEOUT_MS) / 1000} s: B keeps ≥ 0.8× its rate (0.6× asserted: a stall shows as ~0.3×), A settled ≤ ${bound / 1000} s, A comes back, 0 twice`,
       observed: `B at ${ratio.toFixed(2)}× its rate; A settled in ${(settledMs / 1000).toFixed(1)} s; A re-registered ${Number.isFinite(recoveredMs) ? `${(recoveredMs / 1000).toFixed(1)} s after the heal` : 'NEVER'} and ${ranByA ? 'ran' : 'did NOT run'} tasks; ${seen.duplicated} ran twice, ${stuck} stuck`,
       figures: `B ${usual.toFixed(1)} → ${during.toFixed(1)} tasks/s; A's connection attempts while cut off ${attempts}; outcomes A dropped ${dropped}; lost ${counts.lost}, succeeded ${counts.succeeded}`,
-      ok: ratio >= 0.6 && settledMs <= bound && Number.isFinite(recoveredMs) && ranByA && seen.duplicated === 0 && stuck === 0,
+      ok:
+        ratio >= 0.6 &&
+        settledMs <= bound &&
+        Number.isFinite(recoveredMs) &&
+        ranByA &&
+        seen.duplicated === 0 &&
+        stuck === 0,
     };
   } finally {
     await tearDown(setup, 'partition');
@@ -275,10 +392,15 @@ export async function halfOpen(ctx: ChaosContext): Promise<Row> {
     const seen = await executions(setup.sql);
     return {
       case: 'half-open connections',
-      expected: "every open connection silently dead: deadlines replace them, tasks run once, the scheduler is not declared dead",
+      expected:
+        'every open connection silently dead: deadlines replace them, tasks run once, the scheduler is not declared dead',
       observed: `${tasks.filter((t) => t.state !== 'succeeded').length} not succeeded, ${stuck} stuck, ${seen.duplicated} ran twice; scheduler ids ${s.schedulerIds().join(' → ')}`,
       figures: `${frozen} connections frozen; 12 tasks done ${seconds.toFixed(1)} s after`,
-      ok: stuck === 0 && seen.duplicated === 0 && tasks.every((t) => t.state === 'succeeded') && s.schedulerIds().length === 1,
+      ok:
+        stuck === 0 &&
+        seen.duplicated === 0 &&
+        tasks.every((t) => t.state === 'succeeded') &&
+        s.schedulerIds().length === 1,
     };
   } finally {
     await tearDown(setup, 'half_open');
@@ -301,16 +423,21 @@ export async function resetEverything(ctx: ChaosContext): Promise<Row> {
     const attempts = setup.proxy.stats.connections - before;
     setup.proxy.resetAll(false);
     const { seconds, stuck } = await settle(setup.taskman, 60_000);
-    const lines = s.stderr().split('\n').slice(linesBefore - 1);
+    const lines = s
+      .stderr()
+      .split('\n')
+      .slice(linesBefore - 1);
     const unavailable = lines.filter((l) => /database unavailable/.test(l)).length;
     const back = lines.filter((l) => /available again/.test(l)).length;
     const tasks = await Promise.all(ids.map((id) => setup.taskman.get(id)));
     return {
       case: 'bad input: every connection reset',
-      expected: '8 s of resets: backoff (no spin), one "unavailable" and one "available again" line, then the tasks run',
+      expected:
+        '8 s of resets: backoff (no spin), one "unavailable" and one "available again" line, then the tasks run',
       observed: `${attempts} connection attempts, ${unavailable} unavailable line(s), ${back} available-again line(s), ${lines.filter(Boolean).length} log lines in all; ${tasks.filter((t) => t.state === 'succeeded').length}/6 succeeded, ${stuck} stuck`,
       figures: `tasks done ${seconds.toFixed(1)} s after the resets stopped`,
-      ok: attempts <= 80 && unavailable === 1 && back === 1 && stuck === 0 && tasks.every((t) => t.state === 'succeeded'),
+      ok:
+        attempts <= 80 && unavailable === 1 && back === 1 && stuck === 0 && tasks.every((t) => t.state === 'succeeded'),
     };
   } finally {
     await tearDown(setup, 'reset_all');
@@ -327,10 +454,23 @@ export async function killedMidClaim(ctx: ChaosContext): Promise<Row> {
     const ids = await submitMany(setup.taskman, 12, 'record', setup.payload);
     await waitUntil('a claim to be cut off', async () => setup.proxy.stats.faultsFired > 0, 30_000);
     // The claim's transaction is the open one that holds row locks.
-    const threads = await waitUntil('the claim to hold locks', async () => {
-      const [rows] = (await setup.sql.query('SELECT trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX WHERE trx_rows_locked > 0')) as never as [{ id: number }[]];
-      return rows.length > 0;
-    }, 10_000).then(async () => ((await setup.sql.query('SELECT trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX WHERE trx_rows_locked > 0')) as never as [{ id: number }[]])[0]);
+    const threads = await waitUntil(
+      'the claim to hold locks',
+      async () => {
+        const [rows] = (await setup.sql.query(
+          'SELECT trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX WHERE trx_rows_locked > 0',
+        )) as never as [{ id: number }[]];
+        return rows.length > 0;
+      },
+      10_000,
+    ).then(
+      async () =>
+        (
+          (await setup.sql.query(
+            'SELECT trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX WHERE trx_rows_locked > 0',
+          )) as never as [{ id: number }[]]
+        )[0],
+    );
     for (const { id } of threads) await setup.sql.query(`KILL CONNECTION ${Number(id)}`);
     const b = spawn(setup, setup.directUrl, ['basic']);
     await waitForRegistration(b);
@@ -342,7 +482,12 @@ export async function killedMidClaim(ctx: ChaosContext): Promise<Row> {
       expected: 'the server kills a claim in flight: it is rolled back, the tasks run once, the scheduler carries on',
       observed: `${threads.length} connection(s) killed; ${tasks.filter((t) => t.state !== 'succeeded').length} not succeeded, ${stuck} stuck, ${seen.duplicated} ran twice; A ids ${a.schedulerIds().join(' → ')}`,
       figures: `settled in ${seconds.toFixed(1)} s`,
-      ok: threads.length > 0 && stuck === 0 && seen.duplicated === 0 && tasks.every((t) => t.state === 'succeeded') && a.child.exitCode === null,
+      ok:
+        threads.length > 0 &&
+        stuck === 0 &&
+        seen.duplicated === 0 &&
+        tasks.every((t) => t.state === 'succeeded') &&
+        a.child.exitCode === null,
     };
   } finally {
     await tearDown(setup, 'killed_claim');
@@ -359,7 +504,11 @@ export async function latency(ctx: ChaosContext, profile: Profile): Promise<Row>
     const measure = async () => {
       const began = performance.now();
       const ids = await submitMany(setup.taskman, count, 'record', setup.payload);
-      await waitUntil(`${count} tasks to succeed`, async () => (await Promise.all(ids.map((id) => setup.taskman.get(id)))).every((t) => t.state === 'succeeded'), 300_000);
+      await waitUntil(
+        `${count} tasks to succeed`,
+        async () => (await Promise.all(ids.map((id) => setup.taskman.get(id)))).every((t) => t.state === 'succeeded'),
+        300_000,
+      );
       return count / ((performance.now() - began) / 1000);
     };
     const near = await measure();

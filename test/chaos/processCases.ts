@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { ensureEmbeddedServer, stopEmbeddedServer } from '../../src/core';
-import { SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
+import { type SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
 import { FAST_TIMINGS } from '../helpers/scheduler';
-import { ChaosContext, executions, Profile, Row, waitUntil } from './context';
+import { type ChaosContext, executions, type Profile, type Row, waitUntil } from './context';
 
 const APP = 'fixture-basic';
 
@@ -13,7 +13,12 @@ function kill(processes: SchedulerProcess[]): void {
 /** Runner processes are the scheduler process's children. */
 function runnerPids(scheduler: SchedulerProcess): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(scheduler.child.pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(scheduler.child.pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -24,28 +29,46 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
   const schedulers: SchedulerProcess[] = [];
   try {
     for (let i = 0; i < profile.raceTasks; i += 250) {
-      await Promise.all(Array.from({ length: Math.min(250, profile.raceTasks - i) }, () => taskman.submit({ application: APP, task: 'record', payload })));
+      await Promise.all(
+        Array.from({ length: Math.min(250, profile.raceTasks - i) }, () =>
+          taskman.submit({ application: APP, task: 'record', payload }),
+        ),
+      );
     }
     // Half of them with pooled runners (the same application, `"runner": "pooled"`). Nothing is
     // killed here, so the heartbeat timeout is generous: with 8 schedulers and their runners on 2
     // cores, a starved scheduler missed the 1.5 s of FAST_TIMINGS and was declared dead (2 of 2000
     // tasks lost, before and after the database wake). Any task not succeeded is then a real miss.
     for (let i = 0; i < profile.raceSchedulers; i++) {
-      schedulers.push(spawnScheduler(url, [i % 2 ? 'basic-pooled' : 'basic'], { concurrency: 2, pollIntervalMs: 50, heartbeatTimeoutMs: 10_000 }));
+      schedulers.push(
+        spawnScheduler(url, [i % 2 ? 'basic-pooled' : 'basic'], {
+          concurrency: 2,
+          pollIntervalMs: 50,
+          heartbeatTimeoutMs: 10_000,
+        }),
+      );
     }
     await Promise.all(schedulers.map((s) => waitForRegistration(s)));
     const began = performance.now();
-    await waitUntil('every task to end', async () => {
-      const c = await taskman.countByState();
-      return c.pending + c.running === 0;
-    }, 1_800_000);
+    await waitUntil(
+      'every task to end',
+      async () => {
+        const c = await taskman.countByState();
+        return c.pending + c.running === 0;
+      },
+      1_800_000,
+    );
     const seconds = (performance.now() - began) / 1000;
     const counts = await taskman.countByState();
     const seen = await executions(sql);
     const unfinished = profile.raceTasks - seen.tasks;
     // What the tasks that did not succeed say, so that a miss names its cause.
-    const [others] = await sql.query("SELECT state, COUNT(*) AS n, MIN(error) AS error FROM taskman_task WHERE state <> 'succeeded' GROUP BY state");
-    const notSucceeded = (others as { state: string; n: number; error: string | null }[]).map((r) => `${r.state} ${r.n}${r.error ? ` (${r.error.slice(0, 200)})` : ''}`);
+    const [others] = await sql.query(
+      "SELECT state, COUNT(*) AS n, MIN(error) AS error FROM taskman_task WHERE state <> 'succeeded' GROUP BY state",
+    );
+    const notSucceeded = (others as { state: string; n: number; error: string | null }[]).map(
+      (r) => `${r.state} ${r.n}${r.error ? ` (${r.error.slice(0, 200)})` : ''}`,
+    );
     return {
       case: 'race',
       expected: `${profile.raceSchedulers} schedulers (half pooled), ${profile.raceTasks} tasks: 0 duplicates, 0 unfinished`,
@@ -69,14 +92,18 @@ export async function crashStorm(ctx: ChaosContext, profile: Profile): Promise<R
   const schedulers: SchedulerProcess[] = [];
   const spawn = () => {
     // Every other one with pooled runners: a killed pooled runner must not take other tasks with it.
-    const s = spawnScheduler(url, [schedulers.length % 2 ? 'basic-pooled' : 'basic'], { concurrency: 3, pollIntervalMs: 100 });
+    const s = spawnScheduler(url, [schedulers.length % 2 ? 'basic-pooled' : 'basic'], {
+      concurrency: 3,
+      pollIntervalMs: 100,
+    });
     schedulers.push(s);
     return s;
   };
   let schedulerKills = 0;
   let runnerKills = 0;
   try {
-    for (let i = 0; i < profile.stormTasks; i++) await taskman.submit({ application: APP, task: 'recordThenSleep', payload: { ...payload, ms: 300 } });
+    for (let i = 0; i < profile.stormTasks; i++)
+      await taskman.submit({ application: APP, task: 'recordThenSleep', payload: { ...payload, ms: 300 } });
     for (let i = 0; i < 4; i++) spawn();
     await Promise.all(schedulers.map((s) => waitForRegistration(s)));
     const stormUntil = performance.now() + 120_000;
@@ -104,15 +131,25 @@ export async function crashStorm(ctx: ChaosContext, profile: Profile): Promise<R
     // schedulers take seconds to start): that is a backlog to run, not recovery. It is claimed
     // first, so that the bound measures recovery only (the cause of a miss in 1 of 6 full runs).
     const backlog = (await taskman.countByState()).pending;
-    const drainMs = backlog ? await waitUntil('the backlog to be claimed', async () => (await taskman.countByState()).pending === 0, 120_000) : 0;
-    const settleMs = await waitUntil('every task to reach a final state', async () => {
-      const c = await taskman.countByState();
-      return c.pending + c.running === 0;
-    }, 120_000);
+    const drainMs = backlog
+      ? await waitUntil('the backlog to be claimed', async () => (await taskman.countByState()).pending === 0, 120_000)
+      : 0;
+    const settleMs = await waitUntil(
+      'every task to reach a final state',
+      async () => {
+        const c = await taskman.countByState();
+        return c.pending + c.running === 0;
+      },
+      120_000,
+    );
     const counts = await taskman.countByState();
     const seen = await executions(sql);
-    const [[requeued]] = (await sql.query("SELECT COUNT(*) AS n FROM taskman_task WHERE attempt > 1 AND state = 'succeeded'")) as never as [[{ n: number }]];
-    const [[requeuedTwice]] = (await sql.query("SELECT COUNT(*) AS n FROM taskman_task t JOIN executions e ON e.task_id = t.id WHERE t.attempt > 1 AND e.runs <> 1")) as never as [[{ n: number }]];
+    const [[requeued]] = (await sql.query(
+      "SELECT COUNT(*) AS n FROM taskman_task WHERE attempt > 1 AND state = 'succeeded'",
+    )) as never as [[{ n: number }]];
+    const [[requeuedTwice]] = (await sql.query(
+      'SELECT COUNT(*) AS n FROM taskman_task t JOIN executions e ON e.task_id = t.id WHERE t.attempt > 1 AND e.runs <> 1',
+    )) as never as [[{ n: number }]];
     const bound = FAST_TIMINGS.heartbeatTimeoutMs * 2 + 3000;
     const unfinished = counts.pending + counts.running;
     return {
@@ -132,13 +169,17 @@ export async function crashStorm(ctx: ChaosContext, profile: Profile): Promise<R
 /** Stops and restarts the server several times while two scheduler processes run tasks. */
 export async function outage(ctx: ChaosContext, profile: Profile): Promise<Row> {
   const { url, taskman, sql } = await ctx.database('outage');
-  const schedulers = [spawnScheduler(url, ['basic'], { concurrency: 4, heartbeatTimeoutMs: 3000 }), spawnScheduler(url, ['basic'], { concurrency: 4, heartbeatTimeoutMs: 3000 })];
+  const schedulers = [
+    spawnScheduler(url, ['basic'], { concurrency: 4, heartbeatTimeoutMs: 3000 }),
+    spawnScheduler(url, ['basic'], { concurrency: 4, heartbeatTimeoutMs: 3000 }),
+  ];
   const total = profile.outageRestarts * 12;
   let client = taskman;
   try {
     await Promise.all(schedulers.map((s) => waitForRegistration(s)));
     const ids: string[] = [];
-    for (let i = 0; i < total; i++) ids.push((await client.submit({ application: APP, task: 'sleep', payload: { ms: 400 + (i % 5) * 100 } })).id);
+    for (let i = 0; i < total; i++)
+      ids.push((await client.submit({ application: APP, task: 'sleep', payload: { ms: 400 + (i % 5) * 100 } })).id);
     await client.close();
     await sql.end();
     for (let round = 0; round < profile.outageRestarts; round++) {
@@ -150,14 +191,20 @@ export async function outage(ctx: ChaosContext, profile: Profile): Promise<Row> 
     const reconnected = await ctx.database('outage');
     client = reconnected.taskman;
     await reconnected.sql.end();
-    await waitUntil('every task to end', async () => {
-      const c = await client.countByState();
-      return c.pending + c.running === 0;
-    }, 120_000);
+    await waitUntil(
+      'every task to end',
+      async () => {
+        const c = await client.countByState();
+        return c.pending + c.running === 0;
+      },
+      120_000,
+    );
     const counts = await client.countByState();
     const dead = schedulers.filter((s) => s.child.exitCode !== null || s.child.signalCode !== null).length;
     const outcomes = await Promise.all(ids.map((id) => client.get(id)));
-    const wrong = outcomes.filter((t, i) => t.state !== 'succeeded' || (t.result as { slept?: number })?.slept !== 400 + (i % 5) * 100).length;
+    const wrong = outcomes.filter(
+      (t, i) => t.state !== 'succeeded' || (t.result as { slept?: number })?.slept !== 400 + (i % 5) * 100,
+    ).length;
     return {
       case: 'database outage',
       expected: `${profile.outageRestarts} server restarts mid-run: no outcome lost, no scheduler dies`,
@@ -188,10 +235,21 @@ export async function zombie(ctx: ChaosContext): Promise<Row> {
     const secondId = await waitForRegistration(zombieProcess, 2);
     // The late write is refused whenever the zombie gets to it: after re-registering is fine.
     const lateWrite = /outcome refused|finished after this scheduler was declared dead/;
-    const refused = await waitUntil('the zombie\'s late write to be refused', async () => lateWrite.test(zombieProcess.stderr()), 10_000).then(() => true, () => false);
+    const refused = await waitUntil(
+      "the zombie's late write to be refused",
+      async () => lateWrite.test(zombieProcess.stderr()),
+      10_000,
+    ).then(
+      () => true,
+      () => false,
+    );
     const task = await taskman.get(id);
     const next = await taskman.submit({ application: APP, task: 'echo' });
-    await waitUntil('the re-registered scheduler to run a task', async () => (await taskman.get(next.id)).state === 'succeeded', 30_000);
+    await waitUntil(
+      'the re-registered scheduler to run a task',
+      async () => (await taskman.get(next.id)).state === 'succeeded',
+      30_000,
+    );
     const ranBy = (await taskman.get(next.id)).schedulerId;
     return {
       case: 'zombie',

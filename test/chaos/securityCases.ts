@@ -4,12 +4,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as mysql from 'mysql2/promise';
-import { ensureEmbeddedServer, loadApplicationConfig, Logger, stopEmbeddedServer, Taskman } from '../../src/core';
+import { ensureEmbeddedServer, loadApplicationConfig, type Logger, stopEmbeddedServer, Taskman } from '../../src/core';
 import { serverPaths } from '../../src/core/embedded/dataDir';
 import { connectionOptions, fixtureApp, runnerScript } from '../helpers/database';
 import { cliPath } from '../helpers/cli';
 import { FAST_TIMINGS } from '../helpers/scheduler';
-import { ChaosContext, Row, waitUntil } from './context';
+import { type ChaosContext, type Row, waitUntil } from './context';
 
 const run = promisify(execFile);
 const PASSWORD = 'S3cret-Chaos-Pw';
@@ -24,28 +24,60 @@ export async function passwordNeverLeaks(ctx: ChaosContext): Promise<Row> {
   const url = `mysql://chaos_pw:${PASSWORD}@localhost/chaos_leak?socket=${socket}`;
   const wrongUrl = `mysql://chaos_pw:Wr0ng-${PASSWORD.split('').reverse().join('')}@localhost/chaos_leak?socket=${socket}`;
   const said: string[] = [];
-  const logger: Logger = { debug: (m) => said.push(m), info: (m) => said.push(m), warn: (m) => said.push(m), error: (m) => said.push(m) };
+  const logger: Logger = {
+    debug: (m) => said.push(m),
+    info: (m) => said.push(m),
+    warn: (m) => said.push(m),
+    error: (m) => said.push(m),
+  };
   const taskman = await Taskman.connect({ url, logger });
-  const scheduler = taskman.createScheduler({ applications: [loadApplicationConfig(fixtureApp('basic'))], journalDir: fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-chaos-journal-')), runnerScript, logger, ...FAST_TIMINGS });
+  const scheduler = taskman.createScheduler({
+    applications: [loadApplicationConfig(fixtureApp('basic'))],
+    journalDir: fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-chaos-journal-')),
+    runnerScript,
+    logger,
+    ...FAST_TIMINGS,
+  });
   await scheduler.start();
   try {
     const ids = [];
-    for (const task of ['environment', 'fail', 'echo', 'crash']) ids.push((await taskman.submit({ application: 'fixture-basic', task })).id);
-    await waitUntil('the tasks to end', async () => {
-      const c = await taskman.countByState();
-      return c.pending + c.running === 0;
-    }, 60_000);
+    for (const task of ['environment', 'fail', 'echo', 'crash'])
+      ids.push((await taskman.submit({ application: 'fixture-basic', task })).id);
+    await waitUntil(
+      'the tasks to end',
+      async () => {
+        const c = await taskman.countByState();
+        return c.pending + c.running === 0;
+      },
+      60_000,
+    );
     const errors: string[] = [];
-    await Taskman.connect({ url: wrongUrl, connectRetries: 0 }).catch((error: Error) => errors.push(`${error.message} ${error.stack}`));
-    await Taskman.connect({ url: url.replace('chaos_leak', 'chaos_missing'), connectRetries: 0 }).catch((error: Error) => errors.push(`${error.message} ${error.stack}`));
+    await Taskman.connect({ url: wrongUrl, connectRetries: 0 }).catch((error: Error) =>
+      errors.push(`${error.message} ${error.stack}`),
+    );
+    await Taskman.connect({ url: url.replace('chaos_leak', 'chaos_missing'), connectRetries: 0 }).catch(
+      (error: Error) => errors.push(`${error.message} ${error.stack}`),
+    );
     const env = { PATH: process.env.PATH, HOME: process.env.HOME };
-    for (const args of [['show', ids[1], '--database', url, '--verbose'], ['list', '--database', wrongUrl, '--verbose'], ['list', '--database', `${url.replace('/chaos_leak?', ':notaport/chaos_leak?')}`]]) {
-      const result = await run(process.execPath, [cliPath, ...args], { env }).catch((error: { stdout: string; stderr: string }) => error);
+    for (const args of [
+      ['show', ids[1], '--database', url, '--verbose'],
+      ['list', '--database', wrongUrl, '--verbose'],
+      ['list', '--database', `${url.replace('/chaos_leak?', ':notaport/chaos_leak?')}`],
+    ]) {
+      const result = await run(process.execPath, [cliPath, ...args], { env }).catch(
+        (error: { stdout: string; stderr: string }) => error,
+      );
       errors.push(result.stdout, result.stderr);
     }
     const [rows] = await admin.query('SELECT * FROM chaos_leak.taskman_task');
-    const haystacks = { logs: said.join('\n'), 'task rows': JSON.stringify(rows), 'error messages and CLI output': errors.join('\n') };
-    const leaks = Object.entries(haystacks).filter(([, text]) => text.includes(PASSWORD) || text.includes(PASSWORD.split('').reverse().join(''))).map(([where]) => where);
+    const haystacks = {
+      logs: said.join('\n'),
+      'task rows': JSON.stringify(rows),
+      'error messages and CLI output': errors.join('\n'),
+    };
+    const leaks = Object.entries(haystacks)
+      .filter(([, text]) => text.includes(PASSWORD) || text.includes(PASSWORD.split('').reverse().join('')))
+      .map(([where]) => where);
     const runnerEnv = JSON.stringify((await taskman.get(ids[0])).result);
     return {
       case: 'security: password',
@@ -76,13 +108,18 @@ export async function embeddedServerIsPrivate(): Promise<Row> {
 
 function inspectServer(paths: ReturnType<typeof serverPaths>): Row {
   const pid = Number(fs.readFileSync(paths.pidFile, 'utf8').trim());
-  const socketInodes = new Set(fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
-    try {
-      return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-    } catch {
-      return undefined;
-    }
-  }).filter(Boolean));
+  const socketInodes = new Set(
+    fs
+      .readdirSync(`/proc/${pid}/fd`)
+      .map((fd) => {
+        try {
+          return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+        } catch {
+          return undefined;
+        }
+      })
+      .filter(Boolean),
+  );
   const listening: string[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {

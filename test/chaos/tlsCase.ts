@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import * as mysql from 'mysql2/promise';
 import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/core';
 import { freePort } from '../helpers/faultProxy';
-import { SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
+import { type SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
 import { makeCertificates, makeSignedCertificate } from '../helpers/tlsCertificates';
-import { ChaosContext, executions, Profile, Row, waitUntil } from './context';
+import { type ChaosContext, executions, type Profile, type Row, waitUntil } from './context';
 
 const APP = 'fixture-basic';
 const DATABASE = 'chaos_tls';
@@ -20,7 +20,9 @@ interface Attempt {
 
 /** The cipher of one of the client's own pooled sessions ('' without TLS). */
 async function sessionCipher(taskman: Taskman): Promise<string> {
-  const rows = await taskman.database.select<{ VARIABLE_VALUE: string }>("SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER'");
+  const rows = await taskman.database.select<{ VARIABLE_VALUE: string }>(
+    "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER'",
+  );
   return rows[0]?.VARIABLE_VALUE ?? '';
 }
 
@@ -43,7 +45,10 @@ async function stopScheduler(scheduler: SchedulerProcess | undefined): Promise<v
   if (!scheduler || scheduler.child.exitCode !== null || scheduler.child.signalCode !== null) return;
   scheduler.child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const exited = await Promise.race([scheduler.exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
+  const exited = await Promise.race([
+    scheduler.exited.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000))),
+  ]);
   clearTimeout(timer);
   if (!exited) {
     scheduler.child.kill('SIGKILL');
@@ -81,16 +86,24 @@ export async function tls(_ctx: ChaosContext, profile: Profile): Promise<Row> {
     const server = await ensureEmbeddedServer({
       dataDir,
       serverArgs: [
-        '--skip-networking=0', '--bind-address=127.0.0.1', `--port=${port}`, '--innodb-flush-log-at-trx-commit=2',
+        '--skip-networking=0',
+        '--bind-address=127.0.0.1',
+        `--port=${port}`,
+        '--innodb-flush-log-at-trx-commit=2',
         // status_by_thread: the cipher of every session, seen by the server.
         '--performance-schema=ON',
-        `--ssl-ca=${certs.ca}`, `--ssl-cert=${active.cert}`, `--ssl-key=${active.key}`, '--require-secure-transport=ON',
+        `--ssl-ca=${certs.ca}`,
+        `--ssl-cert=${active.cert}`,
+        `--ssl-key=${active.key}`,
+        '--require-secure-transport=ON',
       ],
     });
     const socketPath = server.target.socketPath!;
     admin = await mysql.createConnection({ socketPath, user: 'root' }); // a unix socket counts as secure
     await admin.query(`CREATE DATABASE \`${DATABASE}\``);
-    await admin.query(`CREATE TABLE \`${DATABASE}\`.executions (task_id BIGINT PRIMARY KEY, runs INT NOT NULL, pid INT NOT NULL)`);
+    await admin.query(
+      `CREATE TABLE \`${DATABASE}\`.executions (task_id BIGINT PRIMARY KEY, runs INT NOT NULL, pid INT NOT NULL)`,
+    );
     await admin.query("CREATE USER 'taskman'@'127.0.0.1' IDENTIFIED BY 'pw'");
     await admin.query(`GRANT ALL ON \`${DATABASE}\`.* TO 'taskman'@'127.0.0.1'`);
     await admin.query("CREATE USER 'certified'@'127.0.0.1' IDENTIFIED BY 'pw' REQUIRE X509");
@@ -108,27 +121,48 @@ export async function tls(_ctx: ChaosContext, profile: Profile): Promise<Row> {
         const clientCipher = await sessionCipher(taskman);
         const payload = { connection: { socketPath, user: 'root', database: DATABASE }, table: 'executions' };
         for (let i = 0; i < total; i += 20) {
-          await Promise.all(Array.from({ length: Math.min(20, total - i) }, () => taskman!.submit({ application: APP, task: 'record', payload })));
+          await Promise.all(
+            Array.from({ length: Math.min(20, total - i) }, () =>
+              taskman!.submit({ application: APP, task: 'record', payload }),
+            ),
+          );
         }
-        scheduler = spawnScheduler(url, ['basic'], { concurrency: 4, pollIntervalMs: 50, heartbeatTimeoutMs: 10_000 }, path.join(dataDir, 'journal'));
+        scheduler = spawnScheduler(
+          url,
+          ['basic'],
+          { concurrency: 4, pollIntervalMs: 50, heartbeatTimeoutMs: 10_000 },
+          path.join(dataDir, 'journal'),
+        );
         const child = scheduler;
         await waitForRegistration(child);
         const began = performance.now();
-        await waitUntil('every task to end', async () => {
-          // A scheduler that cannot set up TLS would log the same error on every poll: stop at the first.
-          const tlsFailure = child.stderr().split('\n').find((line) => /presented a certificate|DATABASE_TLS_FAILED/.test(line));
-          if (tlsFailure) throw new Error(`the scheduler process: ${tlsFailure.trim()}`);
-          if (child.child.exitCode !== null) throw new Error(`the scheduler process exited (${child.child.exitCode}): ${child.stderr().trim().split('\n').at(-1)}`);
-          const c = await taskman!.countByState();
-          return c.pending + c.running === 0;
-        }, 60_000 + total * 1000);
+        await waitUntil(
+          'every task to end',
+          async () => {
+            // A scheduler that cannot set up TLS would log the same error on every poll: stop at the first.
+            const tlsFailure = child
+              .stderr()
+              .split('\n')
+              .find((line) => /presented a certificate|DATABASE_TLS_FAILED/.test(line));
+            if (tlsFailure) throw new Error(`the scheduler process: ${tlsFailure.trim()}`);
+            if (child.child.exitCode !== null)
+              throw new Error(
+                `the scheduler process exited (${child.child.exitCode}): ${child.stderr().trim().split('\n').at(-1)}`,
+              );
+            const c = await taskman!.countByState();
+            return c.pending + c.running === 0;
+          },
+          60_000 + total * 1000,
+        );
         const seconds = (performance.now() - began) / 1000;
         const counts = await taskman.countByState();
         await admin!.query(`USE \`${DATABASE}\``);
         const seen = await executions(admin!);
         // While the scheduler still runs (its pool keeps sessions for heartbeats): the user's TCP
         // sessions as the server lists them, and how many of them the server says are encrypted.
-        const [[sessions]] = (await admin!.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'taskman'")) as never as [[{ n: number }]];
+        const [[sessions]] = (await admin!.query(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'taskman'",
+        )) as never as [[{ n: number }]];
         const [[encrypted]] = (await admin!.query(
           `SELECT COUNT(*) AS n FROM performance_schema.threads t JOIN performance_schema.status_by_thread s ON s.THREAD_ID = t.THREAD_ID
            WHERE t.PROCESSLIST_USER = 'taskman' AND s.VARIABLE_NAME = 'Ssl_cipher' AND s.VARIABLE_VALUE <> ''`,
@@ -142,21 +176,32 @@ export async function tls(_ctx: ChaosContext, profile: Profile): Promise<Row> {
         taskman = undefined;
       }
     })();
-    const ranOnce = !('error' in run) && run.seen.tasks === total && run.seen.duplicated === 0 && run.counts.succeeded === total;
-    const allEncrypted = !('error' in run) && run.sessions > 0 && run.encrypted === run.sessions && run.clientCipher !== '';
+    const ranOnce =
+      !('error' in run) && run.seen.tasks === total && run.seen.duplicated === 0 && run.counts.succeeded === total;
+    const allEncrypted =
+      !('error' in run) && run.sessions > 0 && run.encrypted === run.sessions && run.clientCipher !== '';
 
     // (b) the REQUIRE X509 user: in with ssl-cert/ssl-key, refused without.
     const x509Url = `mysql://certified:pw@${base}?ssl-mode=verify-identity${file('ssl-ca', certs.ca)}`;
-    const withCert = await attempt(`${x509Url}${file('ssl-cert', certs.clientCert)}${file('ssl-key', certs.clientKey)}`);
+    const withCert = await attempt(
+      `${x509Url}${file('ssl-cert', certs.clientCert)}${file('ssl-key', certs.clientKey)}`,
+    );
     const withoutCert = await attempt(x509Url);
     // (c) another CA: the certificate does not verify.
-    const otherCa = await attempt(`mysql://taskman:pw@${base}?ssl-mode=verify-identity${file('ssl-ca', certs.otherCa)}`);
+    const otherCa = await attempt(
+      `mysql://taskman:pw@${base}?ssl-mode=verify-identity${file('ssl-ca', certs.otherCa)}`,
+    );
     // (d) no TLS: MariaDB only says "access denied"; Taskman hints at require_secure_transport.
     const disabled = await attempt(`mysql://taskman:pw@${base}?ssl-mode=disabled`);
     // (e) encrypted without verifying.
     const required = await attempt(`mysql://taskman:pw@${base}?ssl-mode=required`);
     // (f) a certificate signed by the right CA for another name.
-    const wrongName = makeSignedCertificate(certDir, { cert: certs.ca, key: path.join(certDir, 'ca-key.pem') }, 'wrong-name', { commonName: 'elsewhere.invalid', subjectAltName: 'DNS:elsewhere.invalid', usage: 'serverAuth' });
+    const wrongName = makeSignedCertificate(
+      certDir,
+      { cert: certs.ca, key: path.join(certDir, 'ca-key.pem') },
+      'wrong-name',
+      { commonName: 'elsewhere.invalid', subjectAltName: 'DNS:elsewhere.invalid', usage: 'serverAuth' },
+    );
     await serve(wrongName);
     let nameByIp: Attempt, nameByHost: Attempt, nameVerifyCa: Attempt;
     try {
@@ -170,26 +215,55 @@ export async function tls(_ctx: ChaosContext, profile: Profile): Promise<Row> {
     const checks: [string, boolean][] = [
       ['x509 with cert', !!withCert.cipher],
       ['x509 without cert', withoutCert.code === 'DATABASE_ACCESS_DENIED' && oneLine(withoutCert.message)],
-      ['other CA', otherCa.code === 'DATABASE_TLS_FAILED' && oneLine(otherCa.message) && /does not verify/.test(otherCa.message!)],
-      ['disabled', disabled.code === 'DATABASE_ACCESS_DENIED' && oneLine(disabled.message) && /refused the login/.test(disabled.message!) && /TLS/.test(disabled.message!)],
+      [
+        'other CA',
+        otherCa.code === 'DATABASE_TLS_FAILED' && oneLine(otherCa.message) && /does not verify/.test(otherCa.message!),
+      ],
+      [
+        'disabled',
+        disabled.code === 'DATABASE_ACCESS_DENIED' &&
+          oneLine(disabled.message) &&
+          /refused the login/.test(disabled.message!) &&
+          /TLS/.test(disabled.message!),
+      ],
       ['required', !!required.cipher],
-      ['wrong name by IP', nameByIp.code === 'DATABASE_TLS_FAILED' && oneLine(nameByIp.message) && /does not name this host/.test(nameByIp.message!)],
-      ['wrong name by host', nameByHost.code === 'DATABASE_TLS_FAILED' && oneLine(nameByHost.message) && /does not name this host/.test(nameByHost.message!)],
+      [
+        'wrong name by IP',
+        nameByIp.code === 'DATABASE_TLS_FAILED' &&
+          oneLine(nameByIp.message) &&
+          /does not name this host/.test(nameByIp.message!),
+      ],
+      [
+        'wrong name by host',
+        nameByHost.code === 'DATABASE_TLS_FAILED' &&
+          oneLine(nameByHost.message) &&
+          /does not name this host/.test(nameByHost.message!),
+      ],
       ['wrong name verify-ca', !!nameVerifyCa.cipher],
     ];
     const missed = checks.filter(([, ok]) => !ok);
-    const said = (what: string, a: Attempt) => `${what}: ${a.cipher ? `connected (${a.cipher})` : `${a.code} "${a.message}"`}`;
+    const said = (what: string, a: Attempt) =>
+      `${what}: ${a.cipher ? `connected (${a.cipher})` : `${a.code} "${a.message}"`}`;
     const unexpected = missed.length
       ? `; MISSED ${missed.map(([name]) => name).join(', ')}: ${[
-        said('x509 with cert', withCert), said('x509 without cert', withoutCert), said('other CA', otherCa), said('disabled', disabled),
-        said('required', required), said('wrong name by IP', nameByIp), said('wrong name by host', nameByHost), said('wrong name verify-ca', nameVerifyCa),
-      ].join('; ')}`
+          said('x509 with cert', withCert),
+          said('x509 without cert', withoutCert),
+          said('other CA', otherCa),
+          said('disabled', disabled),
+          said('required', required),
+          said('wrong name by IP', nameByIp),
+          said('wrong name by host', nameByHost),
+          said('wrong name verify-ca', nameVerifyCa),
+        ].join('; ')}`
       : '';
     return {
       case: 'tls',
       expected: `require_secure_transport: ${total} tasks over verify-identity once each, every session encrypted; X509 user needs ssl-cert; other CA, ssl-mode=disabled, wrong name refused; required, verify-ca accepted`,
       observed: `${'error' in run ? `tasks: FAILED ${run.error}` : `${run.seen.duplicated} duplicates, ${total - run.seen.tasks} unfinished, ${run.counts.succeeded} succeeded; ${run.encrypted} of ${run.sessions} sessions encrypted`}; ${checks.length - missed.length} of ${checks.length} refusals/acceptances as expected${unexpected}`,
-      figures: `${'error' in run ? 'no tasks/s' : `${total} tasks in ${run.seconds.toFixed(1)} s (${(total / run.seconds).toFixed(0)} tasks/s over TLS, cipher ${run.clientCipher})`}; matched: ${checks.filter(([, ok]) => ok).map(([name]) => name).join(', ')}`,
+      figures: `${'error' in run ? 'no tasks/s' : `${total} tasks in ${run.seconds.toFixed(1)} s (${(total / run.seconds).toFixed(0)} tasks/s over TLS, cipher ${run.clientCipher})`}; matched: ${checks
+        .filter(([, ok]) => ok)
+        .map(([name]) => name)
+        .join(', ')}`,
       ok: ranOnce && allEncrypted && missed.length === 0,
     };
   } finally {

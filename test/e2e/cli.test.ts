@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connectionOptions, createTestDatabase, fixtureApp, repoRoot, TestDatabase } from '../helpers/database';
+import { connectionOptions, createTestDatabase, fixtureApp, repoRoot, type TestDatabase } from '../helpers/database';
 import { startTaskman, taskman } from '../helpers/cli';
 import { waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
@@ -20,7 +20,10 @@ describe('the taskman command, run as a user runs it', () => {
   after(() => db.drop());
 
   it('submit prints the id; worker --until-idle runs it and exits 0; show and list report it', async () => {
-    const submitted = await taskman(['submit', 'fixture-basic', 'progress', '--payload', '{"steps":3,"delayMs":10}'], env);
+    const submitted = await taskman(
+      ['submit', 'fixture-basic', 'progress', '--payload', '{"steps":3,"delayMs":10}'],
+      env,
+    );
     assert.equal(submitted.code, 0, submitted.stderr);
     const id = submitted.stdout.trim();
     assert.match(id, /^\d+$/);
@@ -31,10 +34,27 @@ describe('the taskman command, run as a user runs it', () => {
     const shown = await taskman(['show', id, '--json'], env);
     assert.equal(shown.code, 0);
     const task = JSON.parse(shown.stdout);
-    for (const field of ['id', 'application', 'task', 'state', 'payload', 'progress', 'result', 'error', 'attempt', 'created_at', 'started_at', 'ended_at', 'scheduler']) {
+    for (const field of [
+      'id',
+      'application',
+      'task',
+      'state',
+      'payload',
+      'progress',
+      'result',
+      'error',
+      'attempt',
+      'created_at',
+      'started_at',
+      'ended_at',
+      'scheduler',
+    ]) {
       assert.ok(field in task, `show --json has ${field}`);
     }
-    assert.deepEqual([task.id, task.state, task.progress, task.result], [id, 'succeeded', { percent: 100, message: 'step 3 of 3' }, { steps: 3 }]);
+    assert.deepEqual(
+      [task.id, task.state, task.progress, task.result],
+      [id, 'succeeded', { percent: 100, message: 'step 3 of 3' }, { steps: 3 }],
+    );
     assert.match(task.logs, /did step 3/);
 
     const human = await taskman(['show', id], env);
@@ -51,7 +71,7 @@ describe('the taskman command, run as a user runs it', () => {
     assert.equal(table[1].indexOf('fixture-basic'), table[0].indexOf('APPLICATION'), 'columns are aligned');
   });
 
-  it('submit without --payload sends {}: the demo\'s tasks run with their defaults', async () => {
+  it("submit without --payload sends {}: the demo's tasks run with their defaults", async () => {
     const demo = path.join(repoRoot, 'examples', 'demo');
     const submitted = await taskman(['submit', 'demo', 'summarizeSales', '--json'], env);
     assert.equal(submitted.code, 0, submitted.stderr);
@@ -70,14 +90,38 @@ describe('the taskman command, run as a user runs it', () => {
   it('submit --json, --key, --priority, --timeout, --start-before, --run-after and --payload @file', async () => {
     const file = path.join(env.TASKMAN_DATA_DIR, 'payload.json');
     fs.writeFileSync(file, '{"from":"file"}');
-    const args = ['submit', 'fixture-basic', 'echo', '--payload', `@${file}`, '--key', 'k1', '--priority', '-3', '--timeout', '5m', '--start-before', '1h', '--run-after', '1h', '--json'];
+    const args = [
+      'submit',
+      'fixture-basic',
+      'echo',
+      '--payload',
+      `@${file}`,
+      '--key',
+      'k1',
+      '--priority',
+      '-3',
+      '--timeout',
+      '5m',
+      '--start-before',
+      '1h',
+      '--run-after',
+      '1h',
+      '--json',
+    ];
     const first = JSON.parse((await taskman(args, env)).stdout);
-    assert.deepEqual([first.payload, first.key, first.priority, first.timeout_ms, first.state, first.created], [{ from: 'file' }, 'k1', -3, 300_000, 'pending', true]);
+    assert.deepEqual(
+      [first.payload, first.key, first.priority, first.timeout_ms, first.state, first.created],
+      [{ from: 'file' }, 'k1', -3, 300_000, 'pending', true],
+    );
     assert.ok(new Date(first.start_before) > new Date(first.created_at));
     const again = await taskman(args, env);
     assert.equal(JSON.parse(again.stdout).id, first.id);
     assert.match(again.stderr, /already exists and has not ended/);
-    const fromStdin = await taskman(['submit', 'fixture-basic', 'echo', '--payload', '-', '--run-after', '1h', '--json'], env, { input: '[1,2,3]' });
+    const fromStdin = await taskman(
+      ['submit', 'fixture-basic', 'echo', '--payload', '-', '--run-after', '1h', '--json'],
+      env,
+      { input: '[1,2,3]' },
+    );
     assert.deepEqual(JSON.parse(fromStdin.stdout).payload, [1, 2, 3]);
   });
 
@@ -119,7 +163,10 @@ describe('the taskman command, run as a user runs it', () => {
     assert.deepEqual(JSON.parse(listed.stdout), ['hello']);
     const broken = await taskman(['tasks', '--app', fixtureApp('broken-import')], env);
     assert.equal(broken.code, 1);
-    assert.match(broken.stderr, /^taskman: Loading .*tasks\.js failed: Error: the tasks module failed while loading\n$/);
+    assert.match(
+      broken.stderr,
+      /^taskman: Loading .*tasks\.js failed: Error: the tasks module failed while loading\n$/,
+    );
   });
 
   it('two workers race over the same tasks: each runs once', async () => {
@@ -128,11 +175,19 @@ describe('the taskman command, run as a user runs it', () => {
     await db.sql.query('CREATE TABLE cli_executions (task_id BIGINT PRIMARY KEY, runs INT NOT NULL, pid INT NOT NULL)');
     const payload = JSON.stringify({ connection: connectionOptions(db.url), table: 'cli_executions' });
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) ids.push((await db.taskman.submit({ application: 'fixture-basic', task: 'record', payload: JSON.parse(payload) })).id);
-    const [a, b] = await Promise.all([taskman([...worker, '--until-idle'], env, { timeoutMs: 120_000 }), taskman([...worker, '--until-idle'], env, { timeoutMs: 120_000 })]);
+    for (let i = 0; i < 30; i++)
+      ids.push(
+        (await db.taskman.submit({ application: 'fixture-basic', task: 'record', payload: JSON.parse(payload) })).id,
+      );
+    const [a, b] = await Promise.all([
+      taskman([...worker, '--until-idle'], env, { timeoutMs: 120_000 }),
+      taskman([...worker, '--until-idle'], env, { timeoutMs: 120_000 }),
+    ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
-    const [[row]] = (await db.sql.query('SELECT COUNT(*) AS tasks, SUM(runs) AS runs FROM cli_executions')) as never as [[{ tasks: number; runs: string }]];
+    const [[row]] = (await db.sql.query(
+      'SELECT COUNT(*) AS tasks, SUM(runs) AS runs FROM cli_executions',
+    )) as never as [[{ tasks: number; runs: string }]];
     assert.deepEqual([Number(row.tasks), Number(row.runs)], [30, 30]);
     for (const id of ids) assert.equal((await db.taskman.get(id)).state, 'succeeded');
   });
@@ -144,11 +199,22 @@ describe('the taskman command, run as a user runs it', () => {
       assert.equal(submitted.code, 0, submitted.stderr);
       ids.push(submitted.stdout.trim());
     }
-    const run = await taskman(['worker', '--app', fixtureApp('pooled'), '--poll-interval', '100ms', '--claim-ahead', '1s', '--until-idle'], env);
+    const run = await taskman(
+      ['worker', '--app', fixtureApp('pooled'), '--poll-interval', '100ms', '--claim-ahead', '1s', '--until-idle'],
+      env,
+    );
     assert.equal(run.code, 0, run.stderr);
-    const results = await Promise.all(ids.map(async (id) => (await db.taskman.get(id)).result as { pid: number; runsInThisProcess: number }));
-    assert.ok(new Set(results.map((r) => r.pid)).size < ids.length, `six tasks, fewer runner processes: ${JSON.stringify(results)}`);
-    assert.ok(Math.max(...results.map((r) => r.runsInThisProcess)) >= 2, 'a runner ran more than one task with its module loaded once');
+    const results = await Promise.all(
+      ids.map(async (id) => (await db.taskman.get(id)).result as { pid: number; runsInThisProcess: number }),
+    );
+    assert.ok(
+      new Set(results.map((r) => r.pid)).size < ids.length,
+      `six tasks, fewer runner processes: ${JSON.stringify(results)}`,
+    );
+    assert.ok(
+      Math.max(...results.map((r) => r.runsInThisProcess)) >= 2,
+      'a runner ran more than one task with its module loaded once',
+    );
     assert.ok(Math.max(...results.map((r) => r.runsInThisProcess)) <= 3, 'runnerMaxTasks (3) is respected');
   });
 

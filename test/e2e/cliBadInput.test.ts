@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createTestDatabase, TestDatabase } from '../helpers/database';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { taskman } from '../helpers/cli';
 
 describe('taskman with bad input: one clear line, the right exit code, nothing changed', () => {
@@ -20,21 +20,55 @@ describe('taskman with bad input: one clear line, the right exit code, nothing c
   const appWith = (config: Record<string, unknown>) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-bad-app-'));
     fs.writeFileSync(path.join(dir, 'tasks.js'), 'exports.a = async () => 1;');
-    fs.writeFileSync(path.join(dir, 'taskman.config.json'), JSON.stringify({ name: 'bad', version: '1', tasks: './tasks.js', ...config }));
+    fs.writeFileSync(
+      path.join(dir, 'taskman.config.json'),
+      JSON.stringify({ name: 'bad', version: '1', tasks: './tasks.js', ...config }),
+    );
     return dir;
   };
 
-  const count = async () => Number(((await db.sql.query('SELECT COUNT(*) AS n FROM taskman_task')) as never as [[{ n: number }]])[0][0].n);
+  const count = async () =>
+    Number(((await db.sql.query('SELECT COUNT(*) AS n FROM taskman_task')) as never as [[{ n: number }]])[0][0].n);
 
   const cases: [string, string[], Record<string, string>, number, RegExp][] = [
     ['an unknown command', ['frobnicate'], {}, 2, /unknown command 'frobnicate'/],
     ['an unknown flag', ['list', '--colour'], {}, 2, /unknown option '--colour'/],
     ['a missing argument', ['submit', 'fixture-basic'], {}, 2, /missing required argument 'task'/],
-    ['malformed --payload JSON', ['submit', 'fixture-basic', 'echo', '--payload', '{nope'], {}, 2, /the --payload value is not valid JSON: .*Example: --payload/],
-    ['a --payload file that does not exist', ['submit', 'fixture-basic', 'echo', '--payload', '@/nonexistent.json'], {}, 2, /Cannot read the payload from \/nonexistent\.json/],
-    ['a bad --timeout', ['submit', 'fixture-basic', 'echo', '--timeout', 'forever'], {}, 2, /timeout "forever" is not a duration/],
-    ['a bad --start-before', ['submit', 'fixture-basic', 'echo', '--start-before', 'soonish'], {}, 2, /start-before "soonish" is neither a duration/],
-    ['a bad --priority', ['submit', 'fixture-basic', 'echo', '--priority', 'high'], {}, 2, /--priority must be a whole number/],
+    [
+      'malformed --payload JSON',
+      ['submit', 'fixture-basic', 'echo', '--payload', '{nope'],
+      {},
+      2,
+      /the --payload value is not valid JSON: .*Example: --payload/,
+    ],
+    [
+      'a --payload file that does not exist',
+      ['submit', 'fixture-basic', 'echo', '--payload', '@/nonexistent.json'],
+      {},
+      2,
+      /Cannot read the payload from \/nonexistent\.json/,
+    ],
+    [
+      'a bad --timeout',
+      ['submit', 'fixture-basic', 'echo', '--timeout', 'forever'],
+      {},
+      2,
+      /timeout "forever" is not a duration/,
+    ],
+    [
+      'a bad --start-before',
+      ['submit', 'fixture-basic', 'echo', '--start-before', 'soonish'],
+      {},
+      2,
+      /start-before "soonish" is neither a duration/,
+    ],
+    [
+      'a bad --priority',
+      ['submit', 'fixture-basic', 'echo', '--priority', 'high'],
+      {},
+      2,
+      /--priority must be a whole number/,
+    ],
     ['a task name that is a path', ['submit', 'fixture-basic', '../x'], {}, 2, /Task name "\.\.\/x" is invalid/],
     ['a bad --older-than', ['purge', '--older-than', 'ages'], {}, 2, /older-than "ages" is not a duration/],
     ['a missing --older-than', ['purge'], {}, 2, /required option '--older-than <duration>' not specified/],
@@ -42,14 +76,44 @@ describe('taskman with bad input: one clear line, the right exit code, nothing c
     ['a bad id', ['show', 'abc'], {}, 2, /"abc" is not a task id/],
     ['an id that does not exist', ['show', '987654321'], {}, 1, /Task 987654321 does not exist/],
     ['a malformed URL', ['list', '--database', 'mysql//nope'], {}, 2, /is not a URL/],
-    ['a URL for another database kind', ['list'], { TASKMAN_DATABASE_URL: 'postgres://u@127.0.0.1/db' }, 2, /must start with mysql:\/\//],
-    ['an unreachable host', ['list', '--database', 'mysql://u:pw@127.0.0.1:1/db'], {}, 1, /Cannot reach MySQL at 127\.0\.0\.1:1 as user "u".*ECONNREFUSED/],
+    [
+      'a URL for another database kind',
+      ['list'],
+      { TASKMAN_DATABASE_URL: 'postgres://u@127.0.0.1/db' },
+      2,
+      /must start with mysql:\/\//,
+    ],
+    [
+      'an unreachable host',
+      ['list', '--database', 'mysql://u:pw@127.0.0.1:1/db'],
+      {},
+      1,
+      /Cannot reach MySQL at 127\.0\.0\.1:1 as user "u".*ECONNREFUSED/,
+    ],
     ['an unknown app dir', ['worker', '--app', '/nonexistent/app'], {}, 1, /\/nonexistent\/app does not exist/],
     ['a folder without a config', ['tasks', '--app', os.tmpdir()], {}, 1, /has no taskman\.config\.json/],
-    ['a bad worker --concurrency', ['worker', '--concurrency', '0'], {}, 2, /--concurrency must be a whole number from 1 to 1000/],
+    [
+      'a bad worker --concurrency',
+      ['worker', '--concurrency', '0'],
+      {},
+      2,
+      /--concurrency must be a whole number from 1 to 1000/,
+    ],
     ['a bad worker --claim-ahead', ['worker', '--claim-ahead', 'lots'], {}, 2, /claim-ahead "lots" is not a duration/],
-    ['an unknown runner mode in the config', ['worker', '--app', appWith({ runner: 'threads' }), '--until-idle'], {}, 1, /taskman\.config\.json: "runner" must be "process" or "pooled", got "threads"/],
-    ['a runnerMaxTasks of 0 in the config', ['worker', '--app', appWith({ runner: 'pooled', runnerMaxTasks: 0 }), '--until-idle'], {}, 1, /"runnerMaxTasks" must be an integer from 1 to 1000000, got 0/],
+    [
+      'an unknown runner mode in the config',
+      ['worker', '--app', appWith({ runner: 'threads' }), '--until-idle'],
+      {},
+      1,
+      /taskman\.config\.json: "runner" must be "process" or "pooled", got "threads"/,
+    ],
+    [
+      'a runnerMaxTasks of 0 in the config',
+      ['worker', '--app', appWith({ runner: 'pooled', runnerMaxTasks: 0 }), '--until-idle'],
+      {},
+      1,
+      /"runnerMaxTasks" must be an integer from 1 to 1000000, got 0/,
+    ],
   ];
   for (const [what, args, extraEnv, code, message] of cases) {
     it(`${what}: exit ${code}`, async () => {
@@ -84,7 +148,14 @@ describe('taskman with bad input: one clear line, the right exit code, nothing c
   });
 
   it('--help for every command exits 0', async () => {
-    for (const args of [['--help'], ['submit', '--help'], ['worker', '--help'], ['db', '--help'], ['db', 'start', '--help'], ['wait', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['submit', '--help'],
+      ['worker', '--help'],
+      ['db', '--help'],
+      ['db', 'start', '--help'],
+      ['wait', '--help'],
+    ]) {
       const result = await taskman(args, env);
       assert.equal(result.code, 0, args.join(' '));
       assert.match(result.stdout, /^Usage: taskman/);

@@ -21,7 +21,10 @@ describe('the embedded database through `taskman db`', () => {
   });
 
   it('two processes starting it at once share one server', async () => {
-    const results = await Promise.all([taskman(['db', 'start', '--json'], env), taskman(['db', 'start', '--json'], env)]);
+    const results = await Promise.all([
+      taskman(['db', 'start', '--json'], env),
+      taskman(['db', 'start', '--json'], env),
+    ]);
     for (const result of results) assert.equal(result.code, 0, result.stderr);
     const [a, b] = results.map((r) => JSON.parse(r.stdout));
     assert.equal(a.pid, b.pid);
@@ -37,7 +40,9 @@ describe('the embedded database through `taskman db`', () => {
     assert.equal(status.running, true);
     const connection = await mysql.createConnection({ socketPath: status.socket, user: 'root' });
     try {
-      const [rows] = (await connection.query("SHOW VARIABLES LIKE 'skip_networking'")) as never as [{ Value: string }[]];
+      const [rows] = (await connection.query("SHOW VARIABLES LIKE 'skip_networking'")) as never as [
+        { Value: string }[],
+      ];
       assert.equal(rows[0].Value, 'ON');
     } finally {
       await connection.end();
@@ -49,7 +54,10 @@ describe('the embedded database through `taskman db`', () => {
     assert.equal(submitted.code, 0, submitted.stderr);
     const shown = JSON.parse((await taskman(['show', submitted.stdout.trim(), '--json'], env)).stdout);
     assert.equal(shown.application, 'some-app');
-    assert.equal((await taskman(['db', 'url'], env)).stdout.trim(), JSON.parse((await taskman(['db', 'start', '--json'], env)).stdout).url);
+    assert.equal(
+      (await taskman(['db', 'url'], env)).stdout.trim(),
+      JSON.parse((await taskman(['db', 'start', '--json'], env)).stdout).url,
+    );
   });
 
   it('stops cleanly, and starts again with its data kept', async () => {
@@ -64,8 +72,14 @@ describe('the embedded database through `taskman db`', () => {
   });
 
   it('with a server binary that is not there: one clear line, exit 1', async () => {
-    const result = await taskman(['list'], { TASKMAN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-nobinary-')), TASKMAN_MYSQLD: '/nonexistent/mysqld' });
+    const result = await taskman(['list'], {
+      TASKMAN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-nobinary-')),
+      TASKMAN_MYSQLD: '/nonexistent/mysqld',
+    });
     assert.equal(result.code, 1);
-    assert.equal(result.stderr, 'taskman: TASKMAN_MYSQLD is set to /nonexistent/mysqld, which is not an executable file. Point it at mariadbd or mysqld, or unset it.\n');
+    assert.equal(
+      result.stderr,
+      'taskman: TASKMAN_MYSQLD is set to /nonexistent/mysqld, which is not an executable file. Point it at mariadbd or mysqld, or unset it.\n',
+    );
   });
 });

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as mysql from 'mysql2/promise';
-import { connectionOptions, createTestDatabase, fixtureApp, TestDatabase } from '../helpers/database';
+import { connectionOptions, createTestDatabase, fixtureApp, type TestDatabase } from '../helpers/database';
 import { startTaskman, taskman } from '../helpers/cli';
 import { Scrape } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait';
@@ -15,8 +15,14 @@ const byTask = (task: string) => ({ application: APP, task });
 
 /** Starts `taskman worker … --metrics-port 0` and returns it with the URL it logged. */
 async function startWorker(env: Record<string, string>, extra: string[] = []) {
-  const worker = startTaskman(['worker', '--app', fixtureApp('basic'), '--poll-interval', '100ms', '--metrics-port', '0', ...extra], env);
-  const url = await waitFor('the worker to log its metrics URL', () => /metrics at (http:\/\/\S+\/metrics)/.exec(worker.output())?.[1]);
+  const worker = startTaskman(
+    ['worker', '--app', fixtureApp('basic'), '--poll-interval', '100ms', '--metrics-port', '0', ...extra],
+    env,
+  );
+  const url = await waitFor(
+    'the worker to log its metrics URL',
+    () => /metrics at (http:\/\/\S+\/metrics)/.exec(worker.output())?.[1],
+  );
   return { ...worker, url };
 }
 
@@ -26,7 +32,10 @@ describe('taskman worker --metrics-port and taskman stats', () => {
 
   before(async () => {
     db = await createTestDatabase();
-    env = { TASKMAN_DATABASE_URL: db.url, TASKMAN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-metrics-')) };
+    env = {
+      TASKMAN_DATABASE_URL: db.url,
+      TASKMAN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-metrics-')),
+    };
   });
   after(() => db.drop());
 
@@ -40,16 +49,30 @@ describe('taskman worker --metrics-port and taskman stats', () => {
       assert.match(worker.url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'on loopback by default');
       const done = await waitFor('five tasks counted as ended', async () => {
         const scrape = await Scrape.of(worker.url);
-        return scrape.family('taskman_tasks_ended_total', 'counter').samples.reduce((sum, s) => sum + s.value, 0) === 5 ? scrape : undefined;
+        return scrape.family('taskman_tasks_ended_total', 'counter').samples.reduce((sum, s) => sum + s.value, 0) === 5
+          ? scrape
+          : undefined;
       });
       assert.match(done.contentType, /^text\/plain; version=0\.0\.4/);
       assert.equal(done.value('taskman_tasks_ended_total', 'counter', { ...byTask('echo'), state: 'succeeded' }), 3);
       assert.equal(done.value('taskman_tasks_ended_total', 'counter', { ...byTask('fail'), state: 'failed' }), 1);
       assert.equal(done.value('taskman_tasks_ended_total', 'counter', { ...byTask('sleep'), state: 'succeeded' }), 1);
 
-      for (const [task, count] of [['echo', 3], ['fail', 1], ['sleep', 1]] as const) {
-        assert.equal(done.histogram('taskman_task_wait_seconds', byTask(task)).count, count, `${task}: one wait per start`);
-        assert.equal(done.histogram('taskman_task_run_seconds', byTask(task)).count, count, `${task}: one run time per end`);
+      for (const [task, count] of [
+        ['echo', 3],
+        ['fail', 1],
+        ['sleep', 1],
+      ] as const) {
+        assert.equal(
+          done.histogram('taskman_task_wait_seconds', byTask(task)).count,
+          count,
+          `${task}: one wait per start`,
+        );
+        assert.equal(
+          done.histogram('taskman_task_run_seconds', byTask(task)).count,
+          count,
+          `${task}: one run time per end`,
+        );
       }
       const sleepRun = done.histogram('taskman_task_run_seconds', byTask('sleep'));
       assert.ok(sleepRun.sum >= 0.3, `the sleep task ran at least its 300 ms: ${sleepRun.sum} s`);
@@ -58,7 +81,10 @@ describe('taskman worker --metrics-port and taskman stats', () => {
 
       assert.ok(done.value('taskman_claims_total', 'counter', { application: APP }) >= 1);
       assert.ok(done.value('taskman_claimed_tasks_total', 'counter', { application: APP }) >= 5);
-      assert.ok(done.sample('taskman_claim_conflicts_total', 'counter', { application: APP }), 'conflicts are reported from 0');
+      assert.ok(
+        done.sample('taskman_claim_conflicts_total', 'counter', { application: APP }),
+        'conflicts are reported from 0',
+      );
       for (const kind of ['unavailable', 'conflict', 'tls', 'access', 'other']) {
         assert.equal(done.value('taskman_database_errors_total', 'counter', { kind }), 0, `no ${kind} database error`);
       }
@@ -69,17 +95,36 @@ describe('taskman worker --metrics-port and taskman stats', () => {
       // Read at most once per 5 s: wait for a reading taken after the tasks ended.
       await waitFor('the queue depth to show only the delayed task', async () => {
         const scrape = await Scrape.of(worker.url);
-        return scrape.value('taskman_queue_depth', 'gauge', { application: APP, state: 'pending' }) === 1 && scrape.value('taskman_queue_depth', 'gauge', { application: APP, state: 'running' }) === 0;
+        return (
+          scrape.value('taskman_queue_depth', 'gauge', { application: APP, state: 'pending' }) === 1 &&
+          scrape.value('taskman_queue_depth', 'gauge', { application: APP, state: 'running' }) === 0
+        );
       });
 
       const { id } = await db.taskman.submit({ application: APP, task: 'abortable' });
       await waitFor('the slots to show the running task', async () => {
         const scrape = await Scrape.of(worker.url);
-        return scrape.value('taskman_slots_running', 'gauge') === 1 && scrape.value('taskman_slots_free', 'gauge') === 3;
+        return (
+          scrape.value('taskman_slots_running', 'gauge') === 1 && scrape.value('taskman_slots_free', 'gauge') === 3
+        );
       });
-      await waitFor('the queue depth to show it running', async () => (await Scrape.of(worker.url)).value('taskman_queue_depth', 'gauge', { application: APP, state: 'running' }) === 1);
+      await waitFor(
+        'the queue depth to show it running',
+        async () =>
+          (await Scrape.of(worker.url)).value('taskman_queue_depth', 'gauge', {
+            application: APP,
+            state: 'running',
+          }) === 1,
+      );
       await db.taskman.abort(id);
-      await waitFor('the abort to be counted', async () => (await Scrape.of(worker.url)).value('taskman_tasks_ended_total', 'counter', { ...byTask('abortable'), state: 'aborted' }) === 1);
+      await waitFor(
+        'the abort to be counted',
+        async () =>
+          (await Scrape.of(worker.url)).value('taskman_tasks_ended_total', 'counter', {
+            ...byTask('abortable'),
+            state: 'aborted',
+          }) === 1,
+      );
 
       const other = await fetch(worker.url.replace(/\/metrics$/, '/'));
       assert.equal(other.status, 404);
@@ -97,21 +142,34 @@ describe('taskman worker --metrics-port and taskman stats', () => {
     assert.equal(json.source, 'database');
     assert.equal(json.window.seconds, 3600, 'the last hour by default');
     assert.ok(new Date(json.window.until).getTime() - new Date(json.window.since).getTime() === 3_600_000);
-    assert.deepEqual(json.queue, [
-      { application: APP, state: 'pending', count: 1 },
-    ]);
-    const ended = (task: string, state: string) => json.ended.find((row: { task: string; state: string }) => row.task === task && row.state === state);
-    assert.deepEqual([ended('echo', 'succeeded').count, ended('fail', 'failed').count, ended('sleep', 'succeeded').count, ended('abortable', 'aborted').count], [3, 1, 1, 1]);
+    assert.deepEqual(json.queue, [{ application: APP, state: 'pending', count: 1 }]);
+    const ended = (task: string, state: string) =>
+      json.ended.find((row: { task: string; state: string }) => row.task === task && row.state === state);
+    assert.deepEqual(
+      [
+        ended('echo', 'succeeded').count,
+        ended('fail', 'failed').count,
+        ended('sleep', 'succeeded').count,
+        ended('abortable', 'aborted').count,
+      ],
+      [3, 1, 1, 1],
+    );
     const sleep = ended('sleep', 'succeeded');
     assert.equal(sleep.timed, 1);
     assert.ok(sleep.run_seconds.p50 >= 0.3 && sleep.run_seconds.p95 >= sleep.run_seconds.p50, JSON.stringify(sleep));
     assert.ok(ended('echo', 'succeeded').wait_seconds.p95 >= 0);
-    assert.match(json.not_in_database, /claims, claim conflicts, database errors and slots are counted inside each worker/);
+    assert.match(
+      json.not_in_database,
+      /claims, claim conflicts, database errors and slots are counted inside each worker/,
+    );
 
     // A task that ended before the window is not counted in it.
     await db.sql.query("UPDATE taskman_task SET ended_at = NOW(6) - INTERVAL 2 HOUR WHERE task = 'fail'");
     const lastHour = JSON.parse((await taskman(['stats', '--json'], env)).stdout);
-    assert.equal(lastHour.ended.find((row: { task: string }) => row.task === 'fail'), undefined);
+    assert.equal(
+      lastHour.ended.find((row: { task: string }) => row.task === 'fail'),
+      undefined,
+    );
     const threeHours = JSON.parse((await taskman(['stats', '--json', '--window', '3h'], env)).stdout);
     assert.equal(threeHours.ended.find((row: { task: string }) => row.task === 'fail').count, 1);
 
@@ -136,7 +194,10 @@ describe('taskman worker --metrics-port and taskman stats', () => {
     try {
       const run = await taskman(['worker', '--app', fixtureApp('basic'), '--metrics-port', String(port)], env);
       assert.equal(run.code, 2, run.stderr);
-      assert.equal(run.stderr, `taskman: --metrics-port ${port}: 127.0.0.1:${port} is already in use; pick another port (0 lets the system choose) or stop what listens there.\n`);
+      assert.equal(
+        run.stderr,
+        `taskman: --metrics-port ${port}: 127.0.0.1:${port} is already in use; pick another port (0 lets the system choose) or stop what listens there.\n`,
+      );
       assert.equal((await db.taskman.get(id)).state, 'pending', 'the worker claimed nothing');
       assert.deepEqual(await db.taskman.listSchedulers(), []);
     } finally {
@@ -150,7 +211,10 @@ describe('taskman worker --metrics-port and taskman stats', () => {
     for (const bad of ['abc', '70000', '-1', '1.5']) {
       const run = await taskman([...worker, '--metrics-port', bad], env);
       assert.equal(run.code, 2, `--metrics-port ${bad}`);
-      assert.match(run.stderr, new RegExp(`--metrics-port must be a whole number from 0 to 65535, got "${bad.replace('.', '\\.')}"`));
+      assert.match(
+        run.stderr,
+        new RegExp(`--metrics-port must be a whole number from 0 to 65535, got "${bad.replace('.', '\\.')}"`),
+      );
     }
     const hostAlone = await taskman([...worker, '--metrics-host', '0.0.0.0'], env);
     assert.equal(hostAlone.code, 2);
@@ -160,7 +224,10 @@ describe('taskman worker --metrics-port and taskman stats', () => {
     assert.match(emptyHost.stderr, /--metrics-host must be an address or a host name/);
     const foreign = await taskman([...worker, '--metrics-port', '0', '--metrics-host', '192.0.2.1'], env);
     assert.equal(foreign.code, 2, foreign.stderr);
-    assert.match(foreign.stderr, /^taskman: --metrics-host 192\.0\.2\.1: not an address of this machine \(EADDRNOTAVAIL\)/);
+    assert.match(
+      foreign.stderr,
+      /^taskman: --metrics-host 192\.0\.2\.1: not an address of this machine \(EADDRNOTAVAIL\)/,
+    );
   });
 
   it("a database call that meets another session's lock is counted as a database error (conflict)", async () => {
@@ -174,9 +241,17 @@ describe('taskman worker --metrics-port and taskman stats', () => {
       });
       await locker.query('START TRANSACTION');
       await locker.query('SELECT id FROM taskman_scheduler WHERE id = ? FOR UPDATE', [scheduler.id]);
-      await waitFor('a heartbeat to fail on the lock', async () => (await Scrape.of(worker.url)).value('taskman_database_errors_total', 'counter', { kind: 'conflict' }) >= 1);
+      await waitFor(
+        'a heartbeat to fail on the lock',
+        async () =>
+          (await Scrape.of(worker.url)).value('taskman_database_errors_total', 'counter', { kind: 'conflict' }) >= 1,
+      );
       await locker.query('ROLLBACK');
-      assert.equal((await Scrape.of(worker.url)).value('taskman_database_errors_total', 'counter', { kind: 'unavailable' }), 0, 'a conflict is not an outage');
+      assert.equal(
+        (await Scrape.of(worker.url)).value('taskman_database_errors_total', 'counter', { kind: 'unavailable' }),
+        0,
+        'a conflict is not an outage',
+      );
     } finally {
       await locker.end();
       worker.child.kill('SIGTERM');

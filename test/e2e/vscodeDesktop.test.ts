@@ -28,7 +28,12 @@ function testDesktop(env: Record<string, string>): Promise<{ code: number | null
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-desktop-'));
   const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, script], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json'), ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json'),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -65,12 +70,20 @@ describe('npm run test:desktop without a desktop VS Code', () => {
     const port = await closedPort();
     const proxy = `http://127.0.0.1:${port}`;
     const result = await testDesktop({ npm_config_https_proxy: proxy, npm_config_proxy: proxy });
-    assertOneLine(result, new RegExp(`VSCODE_EXECUTABLE_PATH is not set, .*\\.vscode-test has none, and downloading one failed \\(.*127\\.0\\.0\\.1:${port}`));
+    assertOneLine(
+      result,
+      new RegExp(
+        `VSCODE_EXECUTABLE_PATH is not set, .*\\.vscode-test has none, and downloading one failed \\(.*127\\.0\\.0\\.1:${port}`,
+      ),
+    );
   });
 
   it('says so in one line when VSCODE_EXECUTABLE_PATH names no file', async () => {
     const missing = path.join(os.tmpdir(), 'no-such-vscode', 'code');
     const result = await testDesktop({ VSCODE_EXECUTABLE_PATH: missing });
-    assertOneLine(result, new RegExp(`VSCODE_EXECUTABLE_PATH is ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which does not exist`));
+    assertOneLine(
+      result,
+      new RegExp(`VSCODE_EXECUTABLE_PATH is ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which does not exist`),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { codeServerAvailable, runExtensionSuite, SuiteRun } from '../vscode/codeServer';
-import { PreparedSuite, prepareSuite, SuiteName } from '../vscode/extensionSuite';
+import { codeServerAvailable, runExtensionSuite, type SuiteRun } from '../vscode/codeServer';
+import { type PreparedSuite, prepareSuite, type SuiteName } from '../vscode/extensionSuite';
 
 function report(run: SuiteRun): string {
   return `exit ${run.exitCode}; ${run.results.filter((r) => r.passed).length} passed, ${run.results.filter((r) => !r.passed).length} failed\nlogs: ${run.logFile}\nscreenshot: ${run.screenshot}`;
@@ -17,7 +17,14 @@ for (const name of ['trusted', 'untrusted'] as SuiteName[]) {
       const missing = codeServerAvailable();
       if (missing) throw new Error(missing);
       prepared = await prepareSuite(name);
-      const run = await runExtensionSuite({ name: `vscode-${name}`, workspace: prepared.workspace, trusted: prepared.trusted, suite: prepared.suite, env: prepared.env, timeoutMs: 300_000 });
+      const run = await runExtensionSuite({
+        name: `vscode-${name}`,
+        workspace: prepared.workspace,
+        trusted: prepared.trusted,
+        suite: prepared.suite,
+        env: prepared.env,
+        timeoutMs: 300_000,
+      });
       console.log(`vscode ${name} suite: ${report(run)}`);
       for (const result of run.results) {
         await t.test(result.title, () => assert.ok(result.passed, `${result.error}\n${report(run)}`));

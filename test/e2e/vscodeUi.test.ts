@@ -12,9 +12,22 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/core';
 import { repoRoot } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
-import { CodeServer, codeServerAvailable, launchBrowser, startCodeServer } from '../vscode/codeServer';
+import { type CodeServer, codeServerAvailable, launchBrowser, startCodeServer } from '../vscode/codeServer';
 import { demoWorkspace, UiSession } from '../vscode/uiSession';
-import { activeTabTitle, answerInput, clickInlineAction, clickViewTitleAction, notification, openWorkbench, pickItem, quickInputTitle, quickOpen, runCommand, treeRow, webview } from '../vscode/workbench';
+import {
+  activeTabTitle,
+  answerInput,
+  clickInlineAction,
+  clickViewTitleAction,
+  notification,
+  openWorkbench,
+  pickItem,
+  quickInputTitle,
+  quickOpen,
+  runCommand,
+  treeRow,
+  webview,
+} from '../vscode/workbench';
 
 const vsix = path.join(repoRoot, 'out', 'taskman-ui-test.vsix');
 
@@ -30,7 +43,12 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   const evidence = <T>(body: () => Promise<T>) => session.evidence(body);
   const open = async (options: { trusted: boolean }) => {
     const workspace = demoWorkspace(url);
-    server = session.server = await startCodeServer({ workspace, trusted: options.trusted, installVsix: vsix, env: { TASKMAN_DATA_DIR: dataDir } });
+    server = session.server = await startCodeServer({
+      workspace,
+      trusted: options.trusted,
+      installVsix: vsix,
+      env: { TASKMAN_DATA_DIR: dataDir },
+    });
     page = session.page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
     return workspace;
   };
@@ -38,7 +56,10 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   before(async () => {
     const missing = codeServerAvailable();
     if (missing) throw new Error(missing);
-    execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), vsix], { cwd: repoRoot, stdio: 'ignore' });
+    execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), vsix], {
+      cwd: repoRoot,
+      stdio: 'ignore',
+    });
     url = (await ensureEmbeddedServer({ dataDir, serverArgs: ['--innodb-flush-log-at-trx-commit=2'] })).url;
     client = await Taskman.connect({ url });
     browser = await launchBrowser();
@@ -53,7 +74,8 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   });
 
   /** The task a UI action submitted: the newest with that name, once it exists. */
-  const submitted = (task: string) => waitFor(`the ${task} task submitted from VS Code`, async () => (await client.list({ task, limit: 1 }))[0]);
+  const submitted = (task: string) =>
+    waitFor(`the ${task} task submitted from VS Code`, async () => (await client.list({ task, limit: 1 }))[0]);
 
   /** F1, "Taskman: Run Task…" (or Debug), pick the task, type its payload, no deadline; returns the new task. */
   async function runFromPalette(command: 'Run' | 'Debug', task: string, payload: string) {
@@ -65,251 +87,390 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     return submitted(task);
   }
 
-  it('opens examples/demo with the Taskman view', { timeout: 120_000 }, () => evidence(async () => {
-    const workspace = await open({ trusted: true });
-    await openWorkbench(page, server!.url, workspace);
-    await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
-    await page.locator('.pane-header', { hasText: 'Tasks' }).first().waitFor();
-    await page.locator('.pane-header', { hasText: 'Schedulers' }).first().waitFor();
-    await page.locator('.monaco-list-row[aria-label*="this window"]').waitFor({ timeout: 60_000 });
-    await shot('taskman-view');
-  }));
+  it('opens examples/demo with the Taskman view', { timeout: 120_000 }, () =>
+    evidence(async () => {
+      const workspace = await open({ trusted: true });
+      await openWorkbench(page, server!.url, workspace);
+      await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
+      await page.locator('.pane-header', { hasText: 'Tasks' }).first().waitFor();
+      await page.locator('.pane-header', { hasText: 'Schedulers' }).first().waitFor();
+      await page.locator('.monaco-list-row[aria-label*="this window"]').waitFor({ timeout: 60_000 });
+      await shot('taskman-view');
+    }),
+  );
 
-  it('runs a task from the command palette with a payload and watches it progress and succeed', { timeout: 120_000 }, () => evidence(async () => {
-    const task = await runFromPalette('Run', 'generateReport', '{"month": "2026-11", "sections": 6}');
-    await treeRow(page, `Task ${task.id} generateReport running`).waitFor({ timeout: 30_000 });
-    await page.locator(`.monaco-list-row[aria-label^="Task ${task.id} generateReport running"] .label-description`, { hasText: '%' }).waitFor({ timeout: 30_000 });
-    await shot('running-with-progress');
-    await treeRow(page, `Task ${task.id} generateReport succeeded`).waitFor({ timeout: 30_000 });
-    await notification(page, 'generateReport').waitFor({ timeout: 15_000 });
-    await shot('succeeded-and-notified');
-  }));
+  it(
+    'runs a task from the command palette with a payload and watches it progress and succeed',
+    { timeout: 120_000 },
+    () =>
+      evidence(async () => {
+        const task = await runFromPalette('Run', 'generateReport', '{"month": "2026-11", "sections": 6}');
+        await treeRow(page, `Task ${task.id} generateReport running`).waitFor({ timeout: 30_000 });
+        await page
+          .locator(`.monaco-list-row[aria-label^="Task ${task.id} generateReport running"] .label-description`, {
+            hasText: '%',
+          })
+          .waitFor({ timeout: 30_000 });
+        await shot('running-with-progress');
+        await treeRow(page, `Task ${task.id} generateReport succeeded`).waitFor({ timeout: 30_000 });
+        await notification(page, 'generateReport').waitFor({ timeout: 15_000 });
+        await shot('succeeded-and-notified');
+      }),
+  );
 
-  it('a click on a row opens its task page; the title buttons then still ask what they should', { timeout: 90_000 }, () => evidence(async () => {
-    const [task] = await client.list({ task: 'generateReport', limit: 1 });
-    const row = treeRow(page, `Task ${task.id} generateReport succeeded`);
-    await row.click();
-    await page.locator('.tabs-container .tab.active', { hasText: `#${task.id} generateReport · succeeded` }).waitFor();
-    const taskPage = webview(page);
-    await taskPage.locator('pre.code', { hasText: '"month": "2026-11"' }).waitFor();
-    await taskPage.locator('pre.code', { hasText: '"region": "eu-west"' }).waitFor();
-    await taskPage.locator('.timeline li.done', { hasText: 'ended' }).waitFor();
-    await shot('task-page');
-    // The row keeps the focus: VS Code passes it to the title-bar commands, which must not take it for their input.
-    await row.click();
-    await clickViewTitleAction(page, 'Tasks', 'Run Task…');
-    assert.match(await quickInputTitle(page), /Run Task — demo@/);
-    await page.locator('.quick-input-list .monaco-list-row[aria-label*="summarizeSales"]').waitFor();
-    await shot('run-task-after-a-row-click');
-    await page.keyboard.press('Escape');
-    await clickViewTitleAction(page, 'Tasks', 'Filter…');
-    assert.match(await quickInputTitle(page), /show only these states and applications/);
-    await page.keyboard.press('Escape');
-    await clickViewTitleAction(page, 'Tasks', 'Search Tasks…');
-    assert.match(await quickInputTitle(page), /Search Tasks/);
-    await page.keyboard.press('Escape');
-    await clickViewTitleAction(page, 'Tasks', 'Purge Ended Tasks…', { overflow: true });
-    assert.match(await quickInputTitle(page), /Purge Ended Tasks — which states/);
-    await page.keyboard.press('Escape');
-    assert.equal(await page.locator('.notification-toast', { hasText: /is invalid|is not a function/ }).count(), 0, 'no command failed');
-  }));
+  it(
+    'a click on a row opens its task page; the title buttons then still ask what they should',
+    { timeout: 90_000 },
+    () =>
+      evidence(async () => {
+        const [task] = await client.list({ task: 'generateReport', limit: 1 });
+        const row = treeRow(page, `Task ${task.id} generateReport succeeded`);
+        await row.click();
+        await page
+          .locator('.tabs-container .tab.active', { hasText: `#${task.id} generateReport · succeeded` })
+          .waitFor();
+        const taskPage = webview(page);
+        await taskPage.locator('pre.code', { hasText: '"month": "2026-11"' }).waitFor();
+        await taskPage.locator('pre.code', { hasText: '"region": "eu-west"' }).waitFor();
+        await taskPage.locator('.timeline li.done', { hasText: 'ended' }).waitFor();
+        await shot('task-page');
+        // The row keeps the focus: VS Code passes it to the title-bar commands, which must not take it for their input.
+        await row.click();
+        await clickViewTitleAction(page, 'Tasks', 'Run Task…');
+        assert.match(await quickInputTitle(page), /Run Task — demo@/);
+        await page.locator('.quick-input-list .monaco-list-row[aria-label*="summarizeSales"]').waitFor();
+        await shot('run-task-after-a-row-click');
+        await page.keyboard.press('Escape');
+        await clickViewTitleAction(page, 'Tasks', 'Filter…');
+        assert.match(await quickInputTitle(page), /show only these states and applications/);
+        await page.keyboard.press('Escape');
+        await clickViewTitleAction(page, 'Tasks', 'Search Tasks…');
+        assert.match(await quickInputTitle(page), /Search Tasks/);
+        await page.keyboard.press('Escape');
+        await clickViewTitleAction(page, 'Tasks', 'Purge Ended Tasks…', { overflow: true });
+        assert.match(await quickInputTitle(page), /Purge Ended Tasks — which states/);
+        await page.keyboard.press('Escape');
+        assert.equal(
+          await page.locator('.notification-toast', { hasText: /is invalid|is not a function/ }).count(),
+          0,
+          'no command failed',
+        );
+      }),
+  );
 
-  it('aborts a long task from its inline action', { timeout: 90_000 }, () => evidence(async () => {
-    const task = await runFromPalette('Run', 'rebuildSearchIndex', '{"documents": 100000}');
-    const row = treeRow(page, `Task ${task.id} rebuildSearchIndex running`);
-    await row.waitFor({ timeout: 30_000 });
-    await clickInlineAction(page, row, 'Abort');
-    await shot('abort-clicked');
-    await treeRow(page, `Task ${task.id} rebuildSearchIndex aborted`).waitFor({ timeout: 30_000 });
-    assert.equal((await client.get(task.id)).abortReason, 'aborted from VS Code');
-    // The user asked for it: the status bar says it ended, no toast does.
-    await page.locator('.statusbar-item', { hasText: `rebuildSearchIndex (#${task.id}) aborted` }).waitFor({ timeout: 15_000 });
-    assert.equal(await page.locator('.notification-toast', { hasText: 'rebuildSearchIndex' }).count(), 0);
-    await shot('aborted');
-  }));
+  it('aborts a long task from its inline action', { timeout: 90_000 }, () =>
+    evidence(async () => {
+      const task = await runFromPalette('Run', 'rebuildSearchIndex', '{"documents": 100000}');
+      const row = treeRow(page, `Task ${task.id} rebuildSearchIndex running`);
+      await row.waitFor({ timeout: 30_000 });
+      await clickInlineAction(page, row, 'Abort');
+      await shot('abort-clicked');
+      await treeRow(page, `Task ${task.id} rebuildSearchIndex aborted`).waitFor({ timeout: 30_000 });
+      assert.equal((await client.get(task.id)).abortReason, 'aborted from VS Code');
+      // The user asked for it: the status bar says it ended, no toast does.
+      await page
+        .locator('.statusbar-item', { hasText: `rebuildSearchIndex (#${task.id}) aborted` })
+        .waitFor({ timeout: 15_000 });
+      assert.equal(await page.locator('.notification-toast', { hasText: 'rebuildSearchIndex' }).count(), 0);
+      await shot('aborted');
+    }),
+  );
 
-  it('opens a failed task\'s error from the notification and follows a stack frame into the source', { timeout: 90_000 }, () => evidence(async () => {
-    const task = await runFromPalette('Run', 'importCustomers', '{"file": "ui.csv"}');
-    await treeRow(page, `Task ${task.id} importCustomers failed`).waitFor({ timeout: 30_000 });
-    const toast = notification(page, 'importCustomers');
-    await toast.waitFor({ timeout: 15_000 });
-    await shot('failure-notification');
-    await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Open Task' }).click();
-    await page.locator('.tabs-container .tab.active', { hasText: `#${task.id} importCustomers · failed` }).waitFor();
-    const taskPage = webview(page);
-    await taskPage.locator('.error-text', { hasText: 'SyntaxError' }).waitFor();
-    assert.equal(await taskPage.locator('.frame', { hasText: 'runner.js' }).count(), 0, "Taskman's own frames are hidden");
-    await shot('task-page-failed');
-    await taskPage.locator('a.frame-link', { hasText: 'tasks.js:' }).first().click();
-    await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor({ timeout: 15_000 });
-    assert.equal(await activeTabTitle(page), 'tasks.js');
-    await shot('stack-frame-opened');
-  }));
+  it(
+    "opens a failed task's error from the notification and follows a stack frame into the source",
+    { timeout: 90_000 },
+    () =>
+      evidence(async () => {
+        const task = await runFromPalette('Run', 'importCustomers', '{"file": "ui.csv"}');
+        await treeRow(page, `Task ${task.id} importCustomers failed`).waitFor({ timeout: 30_000 });
+        const toast = notification(page, 'importCustomers');
+        await toast.waitFor({ timeout: 15_000 });
+        await shot('failure-notification');
+        await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Open Task' }).click();
+        await page
+          .locator('.tabs-container .tab.active', { hasText: `#${task.id} importCustomers · failed` })
+          .waitFor();
+        const taskPage = webview(page);
+        await taskPage.locator('.error-text', { hasText: 'SyntaxError' }).waitFor();
+        assert.equal(
+          await taskPage.locator('.frame', { hasText: 'runner.js' }).count(),
+          0,
+          "Taskman's own frames are hidden",
+        );
+        await shot('task-page-failed');
+        await taskPage.locator('a.frame-link', { hasText: 'tasks.js:' }).first().click();
+        await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor({ timeout: 15_000 });
+        assert.equal(await activeTabTitle(page), 'tasks.js');
+        await shot('stack-frame-opened');
+      }),
+  );
 
-  it('debugs the TypeScript task: a breakpoint set with F9 stops it, the debug toolbar shows, F5 lets it finish', { timeout: 120_000 }, () => evidence(async () => {
-    const line = fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'src', 'images.ts'), 'utf8').split('\n').findIndex((text) => text.includes('const resized: ResizedImage[]')) + 1;
-    await quickOpen(page, 'images.ts', 'images.ts');
-    await page.locator('.tabs-container .tab.active', { hasText: 'images.ts' }).waitFor();
-    await quickOpen(page, `:${line}`, `Go to line ${line}`);
-    await page.locator('.statusbar-item', { hasText: `Ln ${line},` }).first().waitFor();
-    await page.keyboard.press('F9');
-    await page.locator('.codicon-debug-breakpoint').first().waitFor();
-    await shot('breakpoint-set');
-    const task = await runFromPalette('Debug', 'resizeImages', '{"images": ["a.png", "b.jpg"], "width": 640}');
-    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 60_000 });
-    await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
-    assert.equal(await activeTabTitle(page), 'images.ts');
-    assert.equal((await client.get(task.id)).state, 'running');
-    await shot('paused-at-breakpoint');
-    // The sidebar switched to Run and Debug; in the Tasks view the row says it is paused.
-    await runCommand(page, 'Taskman: Focus on Tasks View');
-    await treeRow(page, `Task ${task.id} resizeImages running paused at a breakpoint`).waitFor({ timeout: 30_000 });
-    await shot('paused-row');
-    await page.keyboard.press('F5');
-    await waitFor('the debugged task to succeed', async () => (await client.get(task.id)).state === 'succeeded', { timeoutMs: 60_000 });
-    await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
-    assert.deepEqual((await client.get(task.id)).result, { resized: [{ name: 'a-640.png', width: 640, height: 480 }, { name: 'b-640.jpg', width: 640, height: 480 }] });
-    await shot('debug-finished');
-  }));
+  it(
+    'debugs the TypeScript task: a breakpoint set with F9 stops it, the debug toolbar shows, F5 lets it finish',
+    { timeout: 120_000 },
+    () =>
+      evidence(async () => {
+        const line =
+          fs
+            .readFileSync(path.join(repoRoot, 'examples', 'demo', 'src', 'images.ts'), 'utf8')
+            .split('\n')
+            .findIndex((text) => text.includes('const resized: ResizedImage[]')) + 1;
+        await quickOpen(page, 'images.ts', 'images.ts');
+        await page.locator('.tabs-container .tab.active', { hasText: 'images.ts' }).waitFor();
+        await quickOpen(page, `:${line}`, `Go to line ${line}`);
+        await page
+          .locator('.statusbar-item', { hasText: `Ln ${line},` })
+          .first()
+          .waitFor();
+        await page.keyboard.press('F9');
+        await page.locator('.codicon-debug-breakpoint').first().waitFor();
+        await shot('breakpoint-set');
+        const task = await runFromPalette('Debug', 'resizeImages', '{"images": ["a.png", "b.jpg"], "width": 640}');
+        await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 60_000 });
+        await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
+        assert.equal(await activeTabTitle(page), 'images.ts');
+        assert.equal((await client.get(task.id)).state, 'running');
+        await shot('paused-at-breakpoint');
+        // The sidebar switched to Run and Debug; in the Tasks view the row says it is paused.
+        await runCommand(page, 'Taskman: Focus on Tasks View');
+        await treeRow(page, `Task ${task.id} resizeImages running paused at a breakpoint`).waitFor({ timeout: 30_000 });
+        await shot('paused-row');
+        await page.keyboard.press('F5');
+        await waitFor('the debugged task to succeed', async () => (await client.get(task.id)).state === 'succeeded', {
+          timeoutMs: 60_000,
+        });
+        await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
+        assert.deepEqual((await client.get(task.id)).result, {
+          resized: [
+            { name: 'a-640.png', width: 640, height: 480 },
+            { name: 'b-640.jpg', width: 640, height: 480 },
+          ],
+        });
+        await shot('debug-finished');
+      }),
+  );
 
-  it('opens the dashboard from the Tasks view: charts of what ended, the queue, the schedulers', { timeout: 60_000 }, () => evidence(async () => {
-    await runCommand(page, 'View: Hide Panel');
-    await clickViewTitleAction(page, 'Tasks', 'Open Dashboard');
-    await page.locator('.tabs-container .tab.active', { hasText: 'Dashboard' }).waitFor();
-    const dashboard = webview(page);
-    await dashboard.locator('main#charts:not([hidden]) canvas#ended').waitFor({ timeout: 30_000 });
-    await dashboard.locator('h2', { hasText: 'Tasks ended per minute, by state' }).waitFor();
-    assert.equal(await dashboard.locator('#ended-empty:not([hidden])').count(), 0, 'tasks ended in the last hour are drawn');
-    await shot('dashboard');
-    await runCommand(page, 'View: Close Editor');
-  }));
+  it(
+    'opens the dashboard from the Tasks view: charts of what ended, the queue, the schedulers',
+    { timeout: 60_000 },
+    () =>
+      evidence(async () => {
+        await runCommand(page, 'View: Hide Panel');
+        await clickViewTitleAction(page, 'Tasks', 'Open Dashboard');
+        await page.locator('.tabs-container .tab.active', { hasText: 'Dashboard' }).waitFor();
+        const dashboard = webview(page);
+        await dashboard.locator('main#charts:not([hidden]) canvas#ended').waitFor({ timeout: 30_000 });
+        await dashboard.locator('h2', { hasText: 'Tasks ended per minute, by state' }).waitFor();
+        assert.equal(
+          await dashboard.locator('#ended-empty:not([hidden])').count(),
+          0,
+          'tasks ended in the last hour are drawn',
+        );
+        await shot('dashboard');
+        await runCommand(page, 'View: Close Editor');
+      }),
+  );
 
-  it('grouped by task, a row follows its task from running to succeeded', { timeout: 90_000 }, () => evidence(async () => {
-    await runCommand(page, 'Taskman: Group Tasks By…');
-    await pickItem(page, 'Task');
-    await page.locator('.monaco-list-row[aria-label^="generateReport tasks"]').waitFor();
-    const { id } = await client.submit({ application: 'demo', task: 'generateReport', payload: { month: '2026-10', sections: 3 } });
-    await treeRow(page, `Task ${id} generateReport running`).waitFor({ timeout: 30_000 });
-    await treeRow(page, `Task ${id} generateReport succeeded`).waitFor({ timeout: 30_000 });
-    await shot('grouped-by-task');
-    await runCommand(page, 'Taskman: Group Tasks By…');
-    await pickItem(page, 'State');
-    await page.locator('.monaco-list-row[aria-label^="Succeeded tasks"]').waitFor();
-  }));
+  it('grouped by task, a row follows its task from running to succeeded', { timeout: 90_000 }, () =>
+    evidence(async () => {
+      await runCommand(page, 'Taskman: Group Tasks By…');
+      await pickItem(page, 'Task');
+      await page.locator('.monaco-list-row[aria-label^="generateReport tasks"]').waitFor();
+      const { id } = await client.submit({
+        application: 'demo',
+        task: 'generateReport',
+        payload: { month: '2026-10', sections: 3 },
+      });
+      await treeRow(page, `Task ${id} generateReport running`).waitFor({ timeout: 30_000 });
+      await treeRow(page, `Task ${id} generateReport succeeded`).waitFor({ timeout: 30_000 });
+      await shot('grouped-by-task');
+      await runCommand(page, 'Taskman: Group Tasks By…');
+      await pickItem(page, 'State');
+      await page.locator('.monaco-list-row[aria-label^="Succeeded tasks"]').waitFor();
+    }),
+  );
 
-  it('with the Taskman view hidden, the status bar and the badge still follow a task to its end', { timeout: 90_000 }, () => evidence(async () => {
-    const task = await runFromPalette('Run', 'generateReport', '{"month": "2026-12", "sections": 5}');
-    await page.locator('.activitybar .action-label[aria-label^="Explorer"]').click();
-    await page.locator('.pane-header', { hasText: 'Tasks' }).first().waitFor({ state: 'hidden' });
-    const running = page.locator('.statusbar-item', { hasText: 'Taskman: 1 running' });
-    const badge = page.locator('.activitybar .action-item:has(.action-label[aria-label^="Taskman"]) .badge-content');
-    await running.waitFor({ timeout: 30_000 });
-    await badge.filter({ hasText: '1' }).waitFor();
-    await shot('hidden-view-running');
-    await waitFor('the task to end', async () => (await client.get(task.id)).state === 'succeeded', { timeoutMs: 60_000 });
-    await running.waitFor({ state: 'hidden', timeout: 15_000 });
-    await badge.waitFor({ state: 'hidden' });
-    await shot('hidden-view-ended');
-    await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
-  }));
+  it(
+    'with the Taskman view hidden, the status bar and the badge still follow a task to its end',
+    { timeout: 90_000 },
+    () =>
+      evidence(async () => {
+        const task = await runFromPalette('Run', 'generateReport', '{"month": "2026-12", "sections": 5}');
+        await page.locator('.activitybar .action-label[aria-label^="Explorer"]').click();
+        await page.locator('.pane-header', { hasText: 'Tasks' }).first().waitFor({ state: 'hidden' });
+        const running = page.locator('.statusbar-item', { hasText: 'Taskman: 1 running' });
+        const badge = page.locator(
+          '.activitybar .action-item:has(.action-label[aria-label^="Taskman"]) .badge-content',
+        );
+        await running.waitFor({ timeout: 30_000 });
+        await badge.filter({ hasText: '1' }).waitFor();
+        await shot('hidden-view-running');
+        await waitFor('the task to end', async () => (await client.get(task.id)).state === 'succeeded', {
+          timeoutMs: 60_000,
+        });
+        await running.waitFor({ state: 'hidden', timeout: 15_000 });
+        await badge.waitFor({ state: 'hidden' });
+        await shot('hidden-view-ended');
+        await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
+      }),
+  );
 
-  it('runs a task from its source with the CodeLens, and lists the tasks under Select and Start Debugging', { timeout: 90_000 }, () => evidence(async () => {
-    await runCommand(page, 'View: Close All Editors');
-    await quickOpen(page, 'tasks.js', 'tasks.js');
-    await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor();
-    const summarizeLine = fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'tasks.js'), 'utf8').split('\n').findIndex((text) => text.startsWith('exports.summarizeSales')) + 1;
-    await quickOpen(page, `:${summarizeLine}`, `Go to line ${summarizeLine}`);
-    const line = page.locator('.view-line', { hasText: 'exports.summarizeSales' });
-    await line.waitFor();
-    // Lenses of lines scrolled out of sight stay in the page, hidden: only the visible ones count.
-    const lenses = page.locator('.codelens-decoration a', { hasText: '▶ Run' }).filter({ visible: true });
-    await lenses.first().waitFor({ timeout: 30_000 }).catch(async (error: Error) => {
-      const shown = await page.locator('.codelens-decoration').evaluateAll((nodes) => nodes.map((node) => node.outerHTML).slice(0, 3));
-      throw new Error(`${error.message}\nCodeLens decorations: ${shown.join('\n') || 'none'}`);
-    });
-    // The lens of a line sits just above it.
-    const lineTop = (await line.boundingBox())!.y;
-    let nearest = -1;
-    let nearestGap = Infinity;
-    for (let i = 0; i < (await lenses.count()); i++) {
-      const gap = lineTop - (await lenses.nth(i).boundingBox())!.y;
-      if (gap > 0 && gap < nearestGap) [nearest, nearestGap] = [i, gap];
-    }
-    assert.ok(nearest >= 0, 'a Run lens above summarizeSales');
-    await shot('codelens');
-    await lenses.nth(nearest).click();
-    await answerInput(page, '{"year": 2023}', 'summarizeSales — payload');
-    await answerInput(page, '', 'start before');
-    const task = await waitFor('the task run from its CodeLens', async () => (await client.list({ task: 'summarizeSales', limit: 5 })).find((t) => (t.payload as { year?: number })?.year === 2023));
-    await waitFor('it to succeed', async () => (await client.get(task.id)).state === 'succeeded', { timeoutMs: 30_000 });
+  it(
+    'runs a task from its source with the CodeLens, and lists the tasks under Select and Start Debugging',
+    { timeout: 90_000 },
+    () =>
+      evidence(async () => {
+        await runCommand(page, 'View: Close All Editors');
+        await quickOpen(page, 'tasks.js', 'tasks.js');
+        await page.locator('.tabs-container .tab.active', { hasText: 'tasks.js' }).waitFor();
+        const summarizeLine =
+          fs
+            .readFileSync(path.join(repoRoot, 'examples', 'demo', 'tasks.js'), 'utf8')
+            .split('\n')
+            .findIndex((text) => text.startsWith('exports.summarizeSales')) + 1;
+        await quickOpen(page, `:${summarizeLine}`, `Go to line ${summarizeLine}`);
+        const line = page.locator('.view-line', { hasText: 'exports.summarizeSales' });
+        await line.waitFor();
+        // Lenses of lines scrolled out of sight stay in the page, hidden: only the visible ones count.
+        const lenses = page.locator('.codelens-decoration a', { hasText: '▶ Run' }).filter({ visible: true });
+        await lenses
+          .first()
+          .waitFor({ timeout: 30_000 })
+          .catch(async (error: Error) => {
+            const shown = await page
+              .locator('.codelens-decoration')
+              .evaluateAll((nodes) => nodes.map((node) => node.outerHTML).slice(0, 3));
+            throw new Error(`${error.message}\nCodeLens decorations: ${shown.join('\n') || 'none'}`);
+          });
+        // The lens of a line sits just above it.
+        const lineTop = (await line.boundingBox())!.y;
+        let nearest = -1;
+        let nearestGap = Infinity;
+        for (let i = 0; i < (await lenses.count()); i++) {
+          const gap = lineTop - (await lenses.nth(i).boundingBox())!.y;
+          if (gap > 0 && gap < nearestGap) [nearest, nearestGap] = [i, gap];
+        }
+        assert.ok(nearest >= 0, 'a Run lens above summarizeSales');
+        await shot('codelens');
+        await lenses.nth(nearest).click();
+        await answerInput(page, '{"year": 2023}', 'summarizeSales — payload');
+        await answerInput(page, '', 'start before');
+        const task = await waitFor('the task run from its CodeLens', async () =>
+          (await client.list({ task: 'summarizeSales', limit: 5 })).find(
+            (t) => (t.payload as { year?: number })?.year === 2023,
+          ),
+        );
+        await waitFor('it to succeed', async () => (await client.get(task.id)).state === 'succeeded', {
+          timeoutMs: 30_000,
+        });
 
-    await runCommand(page, 'Debug: Select and Start Debugging');
-    // Its picker is Quick Open's "debug " mode: the prefix stays typed.
-    await pickItem(page, 'debug Taskman Task');
-    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Taskman: resizeImages"]').first().waitFor({ timeout: 30_000 });
-    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Taskman: summarizeSales"]').first().waitFor();
-    await shot('select-and-start-debugging');
-    await page.keyboard.press('Escape');
-  }));
+        await runCommand(page, 'Debug: Select and Start Debugging');
+        // Its picker is Quick Open's "debug " mode: the prefix stays typed.
+        await pickItem(page, 'debug Taskman Task');
+        await page
+          .locator('.quick-input-list .monaco-list-row[aria-label*="Taskman: resizeImages"]')
+          .first()
+          .waitFor({ timeout: 30_000 });
+        await page
+          .locator('.quick-input-list .monaco-list-row[aria-label*="Taskman: summarizeSales"]')
+          .first()
+          .waitFor();
+        await shot('select-and-start-debugging');
+        await page.keyboard.press('Escape');
+      }),
+  );
 
-  it('a config saved invalid mid-edit, twice, is one problem, no message, and the scheduler keeps running', { timeout: 90_000 }, () => evidence(async () => {
-    const concurrencyLine = fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'taskman.config.json'), 'utf8').split('\n').findIndex((text) => text.includes('"concurrency"')) + 1;
-    await quickOpen(page, 'taskman.config.json', 'taskman.config.json');
-    await page.locator('.tabs-container .tab.active', { hasText: 'taskman.config.json' }).waitFor();
-    const retype = async (text: string) => {
-      await quickOpen(page, `:${concurrencyLine}`, `Go to line ${concurrencyLine}`);
-      await page.keyboard.press('End');
-      await page.keyboard.press('Shift+Home');
-      // Deleted first: a quote typed over a selection would surround it instead.
-      await page.keyboard.press('Backspace');
-      await page.keyboard.type(text);
-      await page.keyboard.press('Control+S');
-    };
-    await retype('"concurrency": "four"');
-    await retype('"concurrency": "fou"');
-    await runCommand(page, 'View: Focus Problems');
-    const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'must be an integer from 1 to 1000' });
-    await problem.waitFor({ timeout: 30_000 });
-    assert.equal(await problem.count(), 1, 'one Taskman problem, not one per save');
-    await shot('invalid-config-one-problem');
-    assert.equal(await page.locator('.notification-toast', { hasText: 'is invalid' }).count(), 0, 'no message per save');
-    const { id } = await client.submit({ application: 'demo', task: 'summarizeSales', payload: { year: 2022 } });
-    await waitFor('a task to run on the last valid config', async () => (await client.get(id)).state === 'succeeded', { timeoutMs: 30_000 });
-    await retype('"concurrency": 4');
-    await problem.waitFor({ state: 'hidden', timeout: 30_000 });
-    await runCommand(page, 'View: Hide Panel');
-  }));
+  it(
+    'a config saved invalid mid-edit, twice, is one problem, no message, and the scheduler keeps running',
+    { timeout: 90_000 },
+    () =>
+      evidence(async () => {
+        const concurrencyLine =
+          fs
+            .readFileSync(path.join(repoRoot, 'examples', 'demo', 'taskman.config.json'), 'utf8')
+            .split('\n')
+            .findIndex((text) => text.includes('"concurrency"')) + 1;
+        await quickOpen(page, 'taskman.config.json', 'taskman.config.json');
+        await page.locator('.tabs-container .tab.active', { hasText: 'taskman.config.json' }).waitFor();
+        const retype = async (text: string) => {
+          await quickOpen(page, `:${concurrencyLine}`, `Go to line ${concurrencyLine}`);
+          await page.keyboard.press('End');
+          await page.keyboard.press('Shift+Home');
+          // Deleted first: a quote typed over a selection would surround it instead.
+          await page.keyboard.press('Backspace');
+          await page.keyboard.type(text);
+          await page.keyboard.press('Control+S');
+        };
+        await retype('"concurrency": "four"');
+        await retype('"concurrency": "fou"');
+        await runCommand(page, 'View: Focus Problems');
+        const problem = page.locator('.markers-panel .monaco-list-row', {
+          hasText: 'must be an integer from 1 to 1000',
+        });
+        await problem.waitFor({ timeout: 30_000 });
+        assert.equal(await problem.count(), 1, 'one Taskman problem, not one per save');
+        await shot('invalid-config-one-problem');
+        assert.equal(
+          await page.locator('.notification-toast', { hasText: 'is invalid' }).count(),
+          0,
+          'no message per save',
+        );
+        const { id } = await client.submit({ application: 'demo', task: 'summarizeSales', payload: { year: 2022 } });
+        await waitFor(
+          'a task to run on the last valid config',
+          async () => (await client.get(id)).state === 'succeeded',
+          { timeoutMs: 30_000 },
+        );
+        await retype('"concurrency": 4');
+        await problem.waitFor({ state: 'hidden', timeout: 30_000 });
+        await runCommand(page, 'View: Hide Panel');
+      }),
+  );
 
-  it('an untrusted window shows tasks but runs none; once trusted, it runs them', { timeout: 120_000 }, () => evidence(async () => {
-    await page.close();
-    await server?.stop();
-    const schedulersBefore = new Set((await client.listSchedulers()).map((s) => s.id));
-    const workspace = await open({ trusted: false });
-    const { id } = await client.submit({ application: 'demo', task: 'summarizeSales', payload: { year: 2025 } });
-    await openWorkbench(page, server!.url, workspace);
-    const distrust = page.locator('.monaco-dialog-box .monaco-button', { hasText: "No, I don't trust" });
-    await distrust.waitFor({ timeout: 30_000 });
-    await shot('trust-prompt');
-    await distrust.click();
-    await page.locator('.monaco-dialog-box').waitFor({ state: 'hidden', timeout: 30_000 });
-    await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
-    await treeRow(page, `Task ${id} summarizeSales pending`).waitFor({ timeout: 60_000 });
-    // The Schedulers view says why this window runs nothing: the decision has been made.
-    await page.locator('.pane-body', { hasText: 'workspace not trusted' }).first().waitFor({ timeout: 30_000 });
-    await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor();
-    await shot('untrusted-shows-pending');
-    const task = await client.get(id);
-    assert.deepEqual([task.state, task.attempt], ['pending', 0]);
-    assert.deepEqual((await client.listSchedulers()).filter((s) => !schedulersBefore.has(s.id)), [], 'no scheduler registered from the untrusted window');
+  it('an untrusted window shows tasks but runs none; once trusted, it runs them', { timeout: 120_000 }, () =>
+    evidence(async () => {
+      await page.close();
+      await server?.stop();
+      const schedulersBefore = new Set((await client.listSchedulers()).map((s) => s.id));
+      const workspace = await open({ trusted: false });
+      const { id } = await client.submit({ application: 'demo', task: 'summarizeSales', payload: { year: 2025 } });
+      await openWorkbench(page, server!.url, workspace);
+      const distrust = page.locator('.monaco-dialog-box .monaco-button', { hasText: "No, I don't trust" });
+      await distrust.waitFor({ timeout: 30_000 });
+      await shot('trust-prompt');
+      await distrust.click();
+      await page.locator('.monaco-dialog-box').waitFor({ state: 'hidden', timeout: 30_000 });
+      await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
+      await treeRow(page, `Task ${id} summarizeSales pending`).waitFor({ timeout: 60_000 });
+      // The Schedulers view says why this window runs nothing: the decision has been made.
+      await page.locator('.pane-body', { hasText: 'workspace not trusted' }).first().waitFor({ timeout: 30_000 });
+      await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor();
+      await shot('untrusted-shows-pending');
+      const task = await client.get(id);
+      assert.deepEqual([task.state, task.attempt], ['pending', 0]);
+      assert.deepEqual(
+        (await client.listSchedulers()).filter((s) => !schedulersBefore.has(s.id)),
+        [],
+        'no scheduler registered from the untrusted window',
+      );
 
-    // Trust granted: the scheduler starts and the waiting task runs, without a reload.
-    await runCommand(page, 'Workspaces: Manage Workspace Trust');
-    await page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first().click();
-    await shot('trust-granted');
-    await waitFor('the task to run once the workspace is trusted', async () => (await client.get(id)).state === 'succeeded', { timeoutMs: 60_000 });
-    // The Taskman container is still the active one: clicking its icon would hide the sidebar.
-    if (!(await page.locator('.pane-header', { hasText: 'Tasks' }).first().isVisible())) await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
-    await treeRow(page, `Task ${id} summarizeSales succeeded`).waitFor({ timeout: 30_000 });
-    await shot('trusted-ran-it');
-  }));
+      // Trust granted: the scheduler starts and the waiting task runs, without a reload.
+      await runCommand(page, 'Workspaces: Manage Workspace Trust');
+      await page
+        .locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ })
+        .first()
+        .click();
+      await shot('trust-granted');
+      await waitFor(
+        'the task to run once the workspace is trusted',
+        async () => (await client.get(id)).state === 'succeeded',
+        { timeoutMs: 60_000 },
+      );
+      // The Taskman container is still the active one: clicking its icon would hide the sidebar.
+      if (!(await page.locator('.pane-header', { hasText: 'Tasks' }).first().isVisible()))
+        await page.locator('.activitybar .action-label[aria-label^="Taskman"]').click();
+      await treeRow(page, `Task ${id} summarizeSales succeeded`).waitFor({ timeout: 30_000 });
+      await shot('trusted-ran-it');
+    }),
+  );
 });

@@ -18,7 +18,10 @@ export function fixtureApp(name: string): string {
  */
 async function serverUrl(): Promise<string> {
   if (process.env.TASKMAN_TEST_DATABASE_URL) return process.env.TASKMAN_TEST_DATABASE_URL;
-  const server = await ensureEmbeddedServer({ dataDir: path.join(os.tmpdir(), `taskman-test-server-${process.getuid?.() ?? 0}`), serverArgs: ['--innodb-flush-log-at-trx-commit=2'] });
+  const server = await ensureEmbeddedServer({
+    dataDir: path.join(os.tmpdir(), `taskman-test-server-${process.getuid?.() ?? 0}`),
+    serverArgs: ['--innodb-flush-log-at-trx-commit=2'],
+  });
   process.env.TASKMAN_TEST_DATABASE_URL = server.url;
   return server.url;
 }
@@ -49,7 +52,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export async function createDatabaseOn(serverUrl: string, namePrefix: string): Promise<TestDatabase> {
   const base = parseDatabaseUrl(serverUrl);
   const name = `${namePrefix}${randomBytes(5).toString('hex')}`;
-  const admin = await mysql.createConnection({ host: base.socketPath ? undefined : base.host, port: base.port, socketPath: base.socketPath, user: base.user, password: base.password });
+  const admin = await mysql.createConnection({
+    host: base.socketPath ? undefined : base.host,
+    port: base.port,
+    socketPath: base.socketPath,
+    user: base.user,
+    password: base.password,
+  });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   await admin.changeUser({ database: name });
   const url = formatDatabaseUrl({ ...base, database: name }, { withPassword: true });

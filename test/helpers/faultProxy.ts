@@ -12,7 +12,12 @@ import * as net from 'node:net';
  */
 export type Fault =
   /** Forward the statement, swallow the reply, then cut both sockets (client: RST): the server acted, the client never hears. */
-  | { kind: 'lose-reply'; match: RegExp; times?: number; /** Cut anyway if no reply came within this (default 2000 ms). */ waitMs?: number }
+  | {
+      kind: 'lose-reply';
+      match: RegExp;
+      times?: number /** Cut anyway if no reply came within this (default 2000 ms). */;
+      waitMs?: number;
+    }
   /** Forward the statement and its reply, then freeze the connection: nothing forwarded, no FIN/RST either way. */
   | { kind: 'partition-after-reply'; match: RegExp; times?: number }
   /** Cut the connection (client: RST) when the statement is seen; the server never gets it. */
@@ -37,7 +42,10 @@ class Pipe {
   private queue: { at: number; item: Item }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastAt = 0;
-  constructor(private readonly out: () => net.Socket | undefined, private readonly latency: () => number) {}
+  constructor(
+    private readonly out: () => net.Socket | undefined,
+    private readonly latency: () => number,
+  ) {}
 
   push(item: Item): void {
     // Never earlier than the item before: lowering the latency must not reorder the stream.
@@ -56,11 +64,14 @@ class Pipe {
 
   private schedule(): void {
     if (this.timer || this.queue.length === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      while (this.queue.length && this.queue[0].at <= performance.now()) this.deliver(this.queue.shift()!.item);
-      this.schedule();
-    }, Math.max(0, Math.ceil(this.queue[0].at - performance.now())));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        while (this.queue.length && this.queue[0].at <= performance.now()) this.deliver(this.queue.shift()!.item);
+        this.schedule();
+      },
+      Math.max(0, Math.ceil(this.queue[0].at - performance.now())),
+    );
   }
 
   private deliver(item: Item): void {
@@ -106,7 +117,11 @@ class Connection {
   private mode: 'normal' | 'lose-reply' | 'freeze-after-reply' = 'normal';
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly proxy: FaultProxy, readonly client: net.Socket, latency: () => number) {
+  constructor(
+    private readonly proxy: FaultProxy,
+    readonly client: net.Socket,
+    latency: () => number,
+  ) {
     this.toServer = new Pipe(() => this.server, latency);
     this.toClient = new Pipe(() => this.client, latency);
     client.on('data', (chunk: Buffer) => this.fromClient(chunk));
@@ -181,7 +196,8 @@ class Connection {
     if (command === COM_QUERY) sql = payload.toString('utf8', 1);
     if (command === COM_STMT_EXECUTE && payload.length >= 5) sql = this.statements.get(payload.readUInt32LE(1));
     if (command === COM_STMT_CLOSE && payload.length >= 5) this.statements.delete(payload.readUInt32LE(1));
-    if (!NO_REPLY.has(command)) this.awaiting.push({ command, sql: command === COM_STMT_PREPARE ? payload.toString('utf8', 1) : undefined });
+    if (!NO_REPLY.has(command))
+      this.awaiting.push({ command, sql: command === COM_STMT_PREPARE ? payload.toString('utf8', 1) : undefined });
     const fault = sql === undefined ? undefined : this.proxy.statementSeen(sql);
     if (fault?.kind === 'reset') return this.kill();
     this.toServer.push(packet);
@@ -240,7 +256,8 @@ class Connection {
     // A reply's first packet has sequence id 1 (the command had 0).
     if (sequence !== 1 || this.awaiting.length === 0) return;
     const { command, sql } = this.awaiting.shift()!;
-    if (command === COM_STMT_PREPARE && head[0] === 0x00 && head.length >= 5) this.statements.set(head.readUInt32LE(1), sql!);
+    if (command === COM_STMT_PREPARE && head[0] === 0x00 && head.length >= 5)
+      this.statements.set(head.readUInt32LE(1), sql!);
   }
 }
 

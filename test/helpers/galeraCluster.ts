@@ -34,23 +34,33 @@ export interface GaleraNode {
 
 /** A node's wsrep status variables, lower case: wsrep_cluster_size, wsrep_ready, wsrep_cluster_status... */
 export type WsrepStatus = Record<string, string>;
-interface Ports { sql: number; gcomm: number; ist: number; sst: number }
+interface Ports {
+  sql: number;
+  gcomm: number;
+  ist: number;
+  sst: number;
+}
 
-const onPath = (name: string) => (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter).some((dir) => fs.existsSync(path.join(dir, name)));
+const onPath = (name: string) =>
+  (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter).some((dir) => fs.existsSync(path.join(dir, name)));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether this machine can run the cluster; tests skip with `why` when it cannot. */
 export function galeraAvailable(): { ok: true } | { ok: false; why: string } {
   if (process.platform !== 'linux') return { ok: false, why: 'the Galera harness runs on Linux only' };
-  if (!fs.existsSync(GALERA_PROVIDER)) return { ok: false, why: `${GALERA_PROVIDER} is missing (apt-get install galera-4)` };
+  if (!fs.existsSync(GALERA_PROVIDER))
+    return { ok: false, why: `${GALERA_PROVIDER} is missing (apt-get install galera-4)` };
   try {
-    if (findServerBinary().flavor !== 'mariadb') return { ok: false, why: 'the server binary found is MySQL, not MariaDB (Galera needs mariadbd)' };
+    if (findServerBinary().flavor !== 'mariadb')
+      return { ok: false, why: 'the server binary found is MySQL, not MariaDB (Galera needs mariadbd)' };
   } catch (error) {
     return { ok: false, why: (error as Error).message };
   }
   // The rsync state transfer (SST) script also needs a tool that shows who listens on a port.
-  for (const tool of ['rsync', 'wsrep_sst_rsync']) if (!onPath(tool)) return { ok: false, why: `${tool} is not on PATH (apt-get install rsync mariadb-server)` };
-  if (!['ss', 'lsof', 'sockstat'].some(onPath)) return { ok: false, why: 'the rsync SST needs ss, lsof or sockstat on PATH (apt-get install iproute2)' };
+  for (const tool of ['rsync', 'wsrep_sst_rsync'])
+    if (!onPath(tool)) return { ok: false, why: `${tool} is not on PATH (apt-get install rsync mariadb-server)` };
+  if (!['ss', 'lsof', 'sockstat'].some(onPath))
+    return { ok: false, why: 'the rsync SST needs ss, lsof or sockstat on PATH (apt-get install iproute2)' };
   return { ok: true };
 }
 
@@ -64,7 +74,9 @@ async function freePorts(count: number): Promise<number[]> {
   while (ports.length < count) {
     const port = 20000 + Math.floor(Math.random() * 12768);
     const server = net.createServer();
-    const free = await new Promise<boolean>((resolve) => server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => server.close(() => resolve(true))));
+    const free = await new Promise<boolean>((resolve) =>
+      server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => server.close(() => resolve(true))),
+    );
     if (free && !ports.includes(port)) ports.push(port);
   }
   return ports;
@@ -80,13 +92,23 @@ function serverArgs(index: number, ports: Ports[], clusterName: string): string[
     'evs.keepalive_period=PT0.5S;evs.inactive_check_period=PT0.5S;evs.suspect_timeout=PT2S;evs.inactive_timeout=PT3S;evs.install_timeout=PT3S',
   ];
   return [
-    ...['--skip-networking=0', `--port=${p.sql}`, '--bind-address=127.0.0.1', '--skip-name-resolve', '--innodb-flush-log-at-trx-commit=2'],
+    ...[
+      '--skip-networking=0',
+      `--port=${p.sql}`,
+      '--bind-address=127.0.0.1',
+      '--skip-name-resolve',
+      '--innodb-flush-log-at-trx-commit=2',
+    ],
     '--innodb-log-file-size=16M', // the rsync SST copies the redo log: 96 MB by default
     ...['--binlog-format=ROW', '--innodb-autoinc-lock-mode=2', `--wsrep-provider=${GALERA_PROVIDER}`, '--wsrep-on=ON'],
     // A cluster name of its own: a node of another test's cluster can never join this one.
     `--wsrep-cluster-name=${clusterName}`,
     `--wsrep-cluster-address=gcomm://${ports.map((q) => `127.0.0.1:${q.gcomm}`).join(',')}`,
-    ...[`--wsrep-node-address=127.0.0.1:${p.gcomm}`, `--wsrep-node-incoming-address=127.0.0.1:${p.sql}`, `--wsrep-node-name=node${index}`],
+    ...[
+      `--wsrep-node-address=127.0.0.1:${p.gcomm}`,
+      `--wsrep-node-incoming-address=127.0.0.1:${p.sql}`,
+      `--wsrep-node-name=node${index}`,
+    ],
     `--wsrep-provider-options=${provider.join(';')}`,
     ...['--wsrep-sst-method=rsync', `--wsrep-sst-receive-address=127.0.0.1:${p.sst}`],
     ...(index === 0 ? ['--wsrep-new-cluster'] : []),
@@ -106,8 +128,13 @@ function prepareJoiner(dataDir: string, baseDir: string): void {
   fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(paths.initializedMarker, 'galera joiner: filled by the state transfer\n');
   if (process.getuid?.() !== 0) return;
-  const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith('nobody:'))?.split(':');
-  for (const dir of [dataDir, paths.root, paths.dataDir]) fs.chownSync(dir, Number(nobody?.[2] ?? 65534), Number(nobody?.[3] ?? 65534));
+  const nobody = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((line) => line.startsWith('nobody:'))
+    ?.split(':');
+  for (const dir of [dataDir, paths.root, paths.dataDir])
+    fs.chownSync(dir, Number(nobody?.[2] ?? 65534), Number(nobody?.[3] ?? 65534));
   fs.chmodSync(baseDir, 0o711); // lets nobody pass through
 }
 
@@ -125,34 +152,66 @@ export class GaleraCluster {
   private readonly pids: (number | undefined)[];
   /** Members of the last primary component: quorum needs more than half of them. */
   private primaryMembers: number;
-  private readonly onExit = () => this.pids.forEach((pid) => isProcessAlive(pid) && process.kill(pid!, 'SIGKILL'));
+  private readonly onExit = () => {
+    for (const pid of this.pids) if (isProcessAlive(pid)) process.kill(pid!, 'SIGKILL');
+  };
 
-  private constructor(readonly nodes: GaleraNode[], private readonly baseDir: string, private readonly ownsBaseDir: boolean) {
+  private constructor(
+    readonly nodes: GaleraNode[],
+    private readonly baseDir: string,
+    private readonly ownsBaseDir: boolean,
+  ) {
     this.pids = nodes.map(() => undefined);
     this.primaryMembers = nodes.length;
     process.once('exit', this.onExit); // a test that dies without stop() leaves no server behind
   }
 
   /** Starts `nodes` (3) nodes, one after the other; returns once each is Synced in one primary component. */
-  static async start(options: { nodes?: number; baseDir?: string; startTimeoutMs?: number } = {}): Promise<GaleraCluster> {
+  static async start(
+    options: { nodes?: number; baseDir?: string; startTimeoutMs?: number } = {},
+  ): Promise<GaleraCluster> {
     const count = options.nodes ?? 3;
     const timeoutMs = options.startTimeoutMs ?? 120_000; // per step; a loaded 2-core machine is slow
     const baseDir = options.baseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-galera-'));
     const flat = await freePorts(count * 4);
-    const ports: Ports[] = Array.from({ length: count }, (_, i) => ({ sql: flat[4 * i], gcomm: flat[4 * i + 1], ist: flat[4 * i + 2], sst: flat[4 * i + 3] }));
+    const ports: Ports[] = Array.from({ length: count }, (_, i) => ({
+      sql: flat[4 * i],
+      gcomm: flat[4 * i + 1],
+      ist: flat[4 * i + 2],
+      sst: flat[4 * i + 3],
+    }));
     const password = randomBytes(9).toString('hex');
     const clusterName = `taskman-${randomBytes(4).toString('hex')}`;
     const nodes = ports.map((p, index): GaleraNode => {
       const dataDir = path.join(baseDir, `node${index}`);
       const paths = serverPaths(dataDir);
-      const url = formatDatabaseUrl({ host: '127.0.0.1', port: p.sql, socketPath: undefined, user: USER, password, database: DATABASE }, { withPassword: true });
-      const socketUrl = formatDatabaseUrl({ host: 'localhost', port: 3306, socketPath: paths.socket, user: 'root', password: undefined, database: DATABASE }, { withPassword: false });
+      const url = formatDatabaseUrl(
+        { host: '127.0.0.1', port: p.sql, socketPath: undefined, user: USER, password, database: DATABASE },
+        { withPassword: true },
+      );
+      const socketUrl = formatDatabaseUrl(
+        {
+          host: 'localhost',
+          port: 3306,
+          socketPath: paths.socket,
+          user: 'root',
+          password: undefined,
+          database: DATABASE,
+        },
+        { withPassword: false },
+      );
       return { index, port: p.sql, url, socketUrl, dataDir, logFile: paths.logFile, pid: () => cluster.pids[index] };
     });
     const cluster: GaleraCluster = new GaleraCluster(nodes, baseDir, !options.baseDir);
     const synced = (s: WsrepStatus) => s.wsrep_ready === 'ON' && s.wsrep_local_state_comment === 'Synced';
     try {
-      cluster.pids[0] = (await ensureEmbeddedServer({ dataDir: nodes[0].dataDir, serverArgs: serverArgs(0, ports, clusterName), startTimeoutMs: timeoutMs })).pid;
+      cluster.pids[0] = (
+        await ensureEmbeddedServer({
+          dataDir: nodes[0].dataDir,
+          serverArgs: serverArgs(0, ports, clusterName),
+          startTimeoutMs: timeoutMs,
+        })
+      ).pid;
       await cluster.waitAll(synced, timeoutMs, [0]);
       // The embedded root may log in over the socket only; tests (and proxies) need TCP. Made
       // before the joiners start, so that their state transfer brings the user along.
@@ -167,14 +226,21 @@ export class GaleraCluster {
         // (WSREP has not yet prepared node...), or the joiner drops that connection as it finishes
         // joining (PROTOCOL_CONNECTION_LOST, seen once in CI), while the server runs on. Harmless:
         // the database came with the transfer, and the node is waited for below.
-        await ensureEmbeddedServer({ dataDir: nodes[index].dataDir, serverArgs: serverArgs(index, ports, clusterName), startTimeoutMs: timeoutMs }).catch((error) => {
+        await ensureEmbeddedServer({
+          dataDir: nodes[index].dataDir,
+          serverArgs: serverArgs(index, ports, clusterName),
+          startTimeoutMs: timeoutMs,
+        }).catch((error) => {
           const { errno, code } = error as { errno?: number; code?: string };
           if (errno !== 1047 && code !== 'PROTOCOL_CONNECTION_LOST') throw error;
         });
         cluster.pids[index] = Number(fs.readFileSync(serverPaths(nodes[index].dataDir).pidFile, 'utf8'));
         await cluster.waitAll(synced, timeoutMs, [index]);
       }
-      await cluster.waitAll((s) => synced(s) && Number(s.wsrep_cluster_size) === count && s.wsrep_cluster_status === 'Primary', timeoutMs);
+      await cluster.waitAll(
+        (s) => synced(s) && Number(s.wsrep_cluster_size) === count && s.wsrep_cluster_status === 'Primary',
+        timeoutMs,
+      );
     } catch (error) {
       await cluster.stop();
       throw error;
@@ -193,7 +259,10 @@ export class GaleraCluster {
   }
 
   async status(index: number): Promise<WsrepStatus> {
-    const rows = await query<{ Variable_name: string; Value: string }[]>(this.socketOptions(index), "SHOW GLOBAL STATUS LIKE 'wsrep%'");
+    const rows = await query<{ Variable_name: string; Value: string }[]>(
+      this.socketOptions(index),
+      "SHOW GLOBAL STATUS LIKE 'wsrep%'",
+    );
     return Object.fromEntries(rows.map((r) => [r.Variable_name.toLowerCase(), r.Value]));
   }
 
@@ -219,7 +288,11 @@ export class GaleraCluster {
     const alive = this.nodes.length - this.killed.size;
     const quorum = alive * 2 > this.primaryMembers;
     await this.waitAll(
-      (s) => Number(s.wsrep_cluster_size) === alive && (quorum ? s.wsrep_cluster_status === 'Primary' && s.wsrep_ready === 'ON' : s.wsrep_cluster_status !== 'Primary' && s.wsrep_ready === 'OFF'),
+      (s) =>
+        Number(s.wsrep_cluster_size) === alive &&
+        (quorum
+          ? s.wsrep_cluster_status === 'Primary' && s.wsrep_ready === 'ON'
+          : s.wsrep_cluster_status !== 'Primary' && s.wsrep_ready === 'OFF'),
       timeoutMs,
     );
     if (quorum) this.primaryMembers = alive;
@@ -227,7 +300,9 @@ export class GaleraCluster {
 
   /** Stops every node (SIGTERM, then SIGKILL) and removes the folders this cluster made. */
   async stop(): Promise<void> {
-    await Promise.all(this.nodes.map((node) => stopEmbeddedServer({ dataDir: node.dataDir, timeoutMs: 20_000 }).catch(() => false)));
+    await Promise.all(
+      this.nodes.map((node) => stopEmbeddedServer({ dataDir: node.dataDir, timeoutMs: 20_000 }).catch(() => false)),
+    );
     this.onExit(); // a node whose pid file was not yet written
     process.removeListener('exit', this.onExit);
     if (process.env.TASKMAN_GALERA_KEEP) return; // keep the folders, and the servers' logs, to look into
@@ -236,7 +311,11 @@ export class GaleraCluster {
   }
 
   /** Waits until `ok` holds on each of `indexes` (default: every node not killed); on timeout, says where each stands. */
-  private async waitAll(ok: (s: WsrepStatus) => boolean, timeoutMs: number, indexes = this.nodes.map((n) => n.index).filter((i) => !this.killed.has(i))): Promise<void> {
+  private async waitAll(
+    ok: (s: WsrepStatus) => boolean,
+    timeoutMs: number,
+    indexes = this.nodes.map((n) => n.index).filter((i) => !this.killed.has(i)),
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last: (WsrepStatus | Error)[] = [];
     for (;;) {
@@ -247,9 +326,13 @@ export class GaleraCluster {
     }
     const where = indexes.map((index, i) => {
       const s = last[i];
-      const log = fs.existsSync(this.nodes[index].logFile) ? fs.readFileSync(this.nodes[index].logFile, 'utf8').trimEnd().split('\n').slice(-8).join('\n') : '(no log)';
+      const log = fs.existsSync(this.nodes[index].logFile)
+        ? fs.readFileSync(this.nodes[index].logFile, 'utf8').trimEnd().split('\n').slice(-8).join('\n')
+        : '(no log)';
       return `node ${index}: ${s instanceof Error ? s.message : `size ${s.wsrep_cluster_size}, ${s.wsrep_cluster_status}, ${s.wsrep_local_state_comment}, ready ${s.wsrep_ready}`}; ${this.nodes[index].logFile} ends with:\n${log}`;
     });
-    throw new Error(`Galera cluster: nodes ${indexes.join(', ')} not as expected after ${timeoutMs} ms:\n${where.join('\n')}`);
+    throw new Error(
+      `Galera cluster: nodes ${indexes.join(', ')} not as expected after ${timeoutMs} ms:\n${where.join('\n')}`,
+    );
   }
 }

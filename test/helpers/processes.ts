@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,13 +15,27 @@ export interface SchedulerProcess {
   stderr(): string;
 }
 
-export function spawnScheduler(url: string, apps: string[], options: Record<string, unknown> = {}, journalDir?: string, extraEnv: Record<string, string> = {}): SchedulerProcess {
+export function spawnScheduler(
+  url: string,
+  apps: string[],
+  options: Record<string, unknown> = {},
+  journalDir?: string,
+  extraEnv: Record<string, string> = {},
+): SchedulerProcess {
   const dir = journalDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-journal-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test', 'helpers', 'schedulerProcess.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, ...extraEnv, TASKMAN_TEST_SCHEDULER: JSON.stringify({ url, apps, journalDir: dir, options }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'test', 'helpers', 'schedulerProcess.ts')],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        ...extraEnv,
+        TASKMAN_TEST_SCHEDULER: JSON.stringify({ url, apps, journalDir: dir, options }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   let stderr = '';
   let partial = '';
@@ -43,7 +57,11 @@ export function spawnScheduler(url: string, apps: string[], options: Record<stri
 }
 
 export async function waitForRegistration(process: SchedulerProcess, count = 1): Promise<string> {
-  await waitFor(`scheduler process ${process.child.pid} to register${count > 1 ? ` ${count} times` : ''}`, () => process.schedulerIds().length >= count || process.child.exitCode !== null, { timeoutMs: 30_000 });
+  await waitFor(
+    `scheduler process ${process.child.pid} to register${count > 1 ? ` ${count} times` : ''}`,
+    () => process.schedulerIds().length >= count || process.child.exitCode !== null,
+    { timeoutMs: 30_000 },
+  );
   if (process.schedulerIds().length < count) throw new Error(`scheduler process exited early:\n${process.stderr()}`);
   return process.schedulerIds()[count - 1];
 }

@@ -25,7 +25,13 @@ export interface Family {
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
-const SUFFIXES: Record<MetricType, string[]> = { counter: [''], gauge: [''], untyped: [''], histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'] };
+const SUFFIXES: Record<MetricType, string[]> = {
+  counter: [''],
+  gauge: [''],
+  untyped: [''],
+  histogram: ['_bucket', '_sum', '_count'],
+  summary: ['', '_sum', '_count'],
+};
 
 function parseValue(text: string, line: string): number {
   if (/^[+-]?inf$/i.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
@@ -59,7 +65,8 @@ function parseLabels(text: string, line: string): { labels: Record<string, strin
 
 export function parsePrometheusText(text: string): Map<string, Family> {
   const families = new Map<string, Family>();
-  const family = (name: string) => families.get(name) ?? families.set(name, { name, type: 'untyped', help: '', samples: [] }).get(name)!;
+  const family = (name: string) =>
+    families.get(name) ?? families.set(name, { name, type: 'untyped', help: '', samples: [] }).get(name)!;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const meta = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s(.*))?$/.exec(line);
@@ -80,8 +87,12 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     let labels: Record<string, string> = {};
     if (rest.startsWith('{')) ({ labels, rest } = parseLabels(rest, line));
     const fields = rest.trim().split(/\s+/);
-    assert.ok(rest.startsWith(' ') && fields.length >= 1 && fields.length <= 2, `a value and an optional timestamp in: ${line}`);
-    const owner = [...families.values()].find((f) => SUFFIXES[f.type].some((suffix) => f.name + suffix === name)) ?? family(name);
+    assert.ok(
+      rest.startsWith(' ') && fields.length >= 1 && fields.length <= 2,
+      `a value and an optional timestamp in: ${line}`,
+    );
+    const owner =
+      [...families.values()].find((f) => SUFFIXES[f.type].some((suffix) => f.name + suffix === name)) ?? family(name);
     owner.samples.push({ name, labels, value: parseValue(fields[0], line) });
   }
   return families;
@@ -122,7 +133,10 @@ export class Scrape {
   }
 
   /** A histogram series' count, sum and cumulative buckets (by `le`), checked for consistency. */
-  histogram(name: string, labels: Record<string, string>): { count: number; sum: number; buckets: Map<number, number> } {
+  histogram(
+    name: string,
+    labels: Record<string, string>,
+  ): { count: number; sum: number; buckets: Map<number, number> } {
     const series = this.family(name, 'histogram').samples.filter((sample) => {
       const { le: _le, ...others } = sample.labels;
       return sameLabels(others, labels);
@@ -131,9 +145,14 @@ export class Scrape {
     const count = one('_count');
     const sum = one('_sum');
     assert.ok(count !== undefined && sum !== undefined, `${name} has a series for ${JSON.stringify(labels)}`);
-    const buckets = new Map(series.filter((s) => s.name === `${name}_bucket`).map((s) => [parseValue(s.labels.le, s.labels.le), s.value] as const));
+    const buckets = new Map(
+      series
+        .filter((s) => s.name === `${name}_bucket`)
+        .map((s) => [parseValue(s.labels.le, s.labels.le), s.value] as const),
+    );
     const bounds = [...buckets.keys()].sort((a, b) => a - b);
-    for (let i = 1; i < bounds.length; i++) assert.ok(buckets.get(bounds[i])! >= buckets.get(bounds[i - 1])!, `${name} buckets are cumulative`);
+    for (let i = 1; i < bounds.length; i++)
+      assert.ok(buckets.get(bounds[i])! >= buckets.get(bounds[i - 1])!, `${name} buckets are cumulative`);
     assert.equal(buckets.get(Infinity), count, `${name}: the +Inf bucket holds every observation`);
     return { count, sum, buckets };
   }

@@ -1,7 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadApplicationConfig, Scheduler, SchedulerOptions, Task, TaskState, Taskman } from '../../src/core';
+import {
+  loadApplicationConfig,
+  type Scheduler,
+  type SchedulerOptions,
+  type Task,
+  type TaskState,
+  type Taskman,
+} from '../../src/core';
 import { fixtureApp, runnerScript } from './database';
 import { waitFor } from './wait';
 
@@ -16,7 +23,11 @@ export const FAST_TIMINGS = {
   progressWriteIntervalMs: 50,
 } satisfies Partial<SchedulerOptions>;
 
-export async function startScheduler(taskman: Taskman, apps: string[] = ['basic'], options: Partial<SchedulerOptions> = {}): Promise<Scheduler> {
+export async function startScheduler(
+  taskman: Taskman,
+  apps: string[] = ['basic'],
+  options: Partial<SchedulerOptions> = {},
+): Promise<Scheduler> {
   const scheduler = taskman.createScheduler({
     applications: apps.map((name) => loadApplicationConfig(fixtureApp(name))),
     journalDir: fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-journal-')),
@@ -28,10 +39,19 @@ export async function startScheduler(taskman: Taskman, apps: string[] = ['basic'
   return scheduler;
 }
 
-export async function waitForState(taskman: Taskman, id: string, states: TaskState | TaskState[], timeoutMs = 20_000): Promise<Task> {
+export async function waitForState(
+  taskman: Taskman,
+  id: string,
+  states: TaskState | TaskState[],
+  timeoutMs = 20_000,
+): Promise<Task> {
   const wanted = Array.isArray(states) ? states : [states];
-  return waitFor(`task ${id} to be ${wanted.join(' or ')}`, async () => {
-    const task = await taskman.get(id);
-    return wanted.includes(task.state) ? task : undefined;
-  }, { timeoutMs });
+  return waitFor(
+    `task ${id} to be ${wanted.join(' or ')}`,
+    async () => {
+      const task = await taskman.get(id);
+      return wanted.includes(task.state) ? task : undefined;
+    },
+    { timeoutMs },
+  );
 }

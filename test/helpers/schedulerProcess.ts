@@ -18,7 +18,12 @@ async function main(): Promise<void> {
     applications: config.apps.map((name) => loadApplicationConfig(fixtureApp(name))),
     journalDir: config.journalDir,
     runnerScript,
-    logger: stderrLogger(process.env.TASKMAN_TEST_LOG === 'debug' || process.env.TASKMAN_TEST_LOG === 'info' ? process.env.TASKMAN_TEST_LOG : 'warn', `scheduler[${process.pid}]`),
+    logger: stderrLogger(
+      process.env.TASKMAN_TEST_LOG === 'debug' || process.env.TASKMAN_TEST_LOG === 'info'
+        ? process.env.TASKMAN_TEST_LOG
+        : 'warn',
+      `scheduler[${process.pid}]`,
+    ),
     ...FAST_TIMINGS,
     ...config.options,
   });

@@ -1,7 +1,11 @@
 import * as assert from 'node:assert/strict';
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes; then fails naming what it waited for. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   let last: unknown;
   for (;;) {
@@ -13,7 +17,9 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${options.timeoutMs ?? 20_000} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+      throw new Error(
+        `Timed out after ${options.timeoutMs ?? 20_000} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
   }

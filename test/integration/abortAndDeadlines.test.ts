@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Scheduler } from '../../src/core';
-import { createTestDatabase, TestDatabase } from '../helpers/database';
+import type { Scheduler } from '../../src/core';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
@@ -40,7 +40,10 @@ describe('abort, timeout and start-before', () => {
     assert.deepEqual(await db.taskman.abort(id, 'user clicked abort'), { outcome: 'abort-requested' });
     const task = await waitForState(db.taskman, id, 'aborted');
     assert.equal(task.abortReason, 'user clicked abort');
-    assert.match(task.error!.message, /^Aborted: user clicked abort\. The runner then ended: AbortError: user clicked abort/);
+    assert.match(
+      task.error!.message,
+      /^Aborted: user clicked abort\. The runner then ended: AbortError: user clicked abort/,
+    );
     assert.match(task.logs ?? '', /abortable: waiting/);
   });
 
@@ -59,7 +62,12 @@ describe('abort, timeout and start-before', () => {
   });
 
   it('a task whose start-before passes while pending expires and never starts', async () => {
-    const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'echo', runAfter: '2s', startBefore: '300ms' });
+    const { id } = await db.taskman.submit({
+      application: 'fixture-basic',
+      task: 'echo',
+      runAfter: '2s',
+      startBefore: '300ms',
+    });
     const task = await waitForState(db.taskman, id, 'expired');
     assert.equal(task.startedAt, null);
     assert.equal(task.claimedAt, null);
@@ -67,7 +75,11 @@ describe('abort, timeout and start-before', () => {
   });
 
   it('a start-before already past is never claimed, even before any sweep marks it', async () => {
-    const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'echo', startBefore: new Date(Date.now() - 60_000) });
+    const { id } = await db.taskman.submit({
+      application: 'fixture-basic',
+      task: 'echo',
+      startBefore: new Date(Date.now() - 60_000),
+    });
     const task = await waitForState(db.taskman, id, 'expired');
     assert.equal(task.attempt, 0);
   });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { Scheduler, Task } from '../../src/core';
-import { createTestDatabase, TestDatabase } from '../helpers/database';
+import type { Scheduler, Task } from '../../src/core';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
@@ -36,7 +36,10 @@ describe('claiming ahead of free slots', () => {
   const heldBy = (scheduler: Scheduler, ids: string[]) =>
     waitFor(`${ids.length} task(s) to be held`, async () => {
       const tasks = await Promise.all(ids.map(get));
-      return scheduler.claimedAheadCount === ids.length && tasks.every((t) => t.state === 'running' && t.startedAt === null) ? tasks : undefined;
+      return scheduler.claimedAheadCount === ids.length &&
+        tasks.every((t) => t.state === 'running' && t.startedAt === null)
+        ? tasks
+        : undefined;
     });
 
   it('runs a stream of short tasks from held claims, each exactly once', async () => {
@@ -50,11 +53,16 @@ describe('claiming ahead of free slots', () => {
     for (const id of ids) tasks.push(await waitForState(db.taskman, id, ['succeeded', 'failed']));
     assert.ok(mostHeld > 0, 'tasks were held ahead of free slots');
     assert.deepEqual(
-      tasks.filter((t) => t.state !== 'succeeded' || t.attempt !== 1 || (t.result as { attempt: number }).attempt !== 1).map((t) => t.id),
+      tasks
+        .filter((t) => t.state !== 'succeeded' || t.attempt !== 1 || (t.result as { attempt: number }).attempt !== 1)
+        .map((t) => t.id),
       [],
       'every task succeeded at its first attempt',
     );
-    assert.deepEqual(tasks.map((t) => (t.result as { payload: number }).payload), ids.map((_, i) => i));
+    assert.deepEqual(
+      tasks.map((t) => (t.result as { payload: number }).payload),
+      ids.map((_, i) => i),
+    );
   });
 
   it('releases tasks no slot took within the hold limit, for another scheduler to run', async () => {
@@ -68,7 +76,13 @@ describe('claiming ahead of free slots', () => {
       const tasks = await Promise.all(held.map(get));
       return tasks.every((t) => t.state === 'pending') ? tasks : undefined;
     });
-    assert.deepEqual(released.map((t) => [t.attempt, t.schedulerId, t.claimedAt]), [[0, null, null], [0, null, null]]);
+    assert.deepEqual(
+      released.map((t) => [t.attempt, t.schedulerId, t.claimedAt]),
+      [
+        [0, null, null],
+        [0, null, null],
+      ],
+    );
     assert.equal(first.claimedAheadCount, 0);
     const second = await start({ claimAheadMs: 0 });
     for (const id of held) {

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Scheduler } from '../../src/core';
+import type { Scheduler } from '../../src/core';
 import { isProcessAlive } from '../../src/core/processes';
 import { claimTasks } from '../../src/core/database/claimTasks';
 import { registerScheduler } from '../../src/core/database/schedulers';
-import { connectionOptions, createTestDatabase, TestDatabase } from '../helpers/database';
+import { connectionOptions, createTestDatabase, type TestDatabase } from '../helpers/database';
 import { spawnScheduler, waitForRegistration } from '../helpers/processes';
 import { FAST_TIMINGS, startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
@@ -39,14 +39,32 @@ describe('schedulers that die, pause or vanish', () => {
     survivor = await startScheduler(db.taskman, ['esm']);
     const lost = await waitForState(db.taskman, id, 'lost');
     assert.equal(lost.error?.name, 'TaskLost');
-    assert.match(lost.error!.message, new RegExp(`scheduler ${doomedId} .* stopped heartbeating .* never re-runs it automatically`));
+    assert.match(
+      lost.error!.message,
+      new RegExp(`scheduler ${doomedId} .* stopped heartbeating .* never re-runs it automatically`),
+    );
     assert.ok(!(await db.taskman.listSchedulers()).some((s) => s.id === doomedId));
   });
 
   it('a task claimed by a scheduler that died before starting it goes back to pending and runs once', async () => {
-    const deadId = await registerScheduler(db.taskman.database, { host: 'gone', pid: 999999, applications: [], concurrency: 1 });
-    const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'record', payload: { connection: connectionOptions(db.url), table: 'executions' } });
-    const [claimed] = await claimTasks(db.taskman.database, { schedulerId: deadId, application: 'fixture-basic', version: '1.0.0', limit: 1, heartbeatTimeoutMs: 60_000 });
+    const deadId = await registerScheduler(db.taskman.database, {
+      host: 'gone',
+      pid: 999999,
+      applications: [],
+      concurrency: 1,
+    });
+    const { id } = await db.taskman.submit({
+      application: 'fixture-basic',
+      task: 'record',
+      payload: { connection: connectionOptions(db.url), table: 'executions' },
+    });
+    const [claimed] = await claimTasks(db.taskman.database, {
+      schedulerId: deadId,
+      application: 'fixture-basic',
+      version: '1.0.0',
+      limit: 1,
+      heartbeatTimeoutMs: 60_000,
+    });
     assert.equal(claimed.id, id);
     await db.sql.query('UPDATE taskman_scheduler SET heartbeat_at = NOW(6) - INTERVAL 1 HOUR WHERE id = ?', [deadId]);
     const runner = await startScheduler(db.taskman, ['basic']);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureEmbeddedServer, Scheduler, stopEmbeddedServer, Taskman } from '../../src/core';
+import { ensureEmbeddedServer, type Scheduler, stopEmbeddedServer, Taskman } from '../../src/core';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
@@ -29,12 +29,20 @@ describe('the MySQL server stopped and restarted while tasks run', () => {
 
   for (const round of [1, 2]) {
     it(`round ${round}: every outcome finished during the outage reaches the database`, async () => {
-      const ids = await Promise.all(Array.from({ length: 4 }, (_, i) => taskman.submit({ application: 'fixture-basic', task: 'sleep', payload: { ms: 600 + i } }).then((r) => r.id)));
-      await waitFor('all four to start', async () => (await Promise.all(ids.map((id) => taskman.get(id)))).every((t) => t.startedAt !== null));
+      const ids = await Promise.all(
+        Array.from({ length: 4 }, (_, i) =>
+          taskman.submit({ application: 'fixture-basic', task: 'sleep', payload: { ms: 600 + i } }).then((r) => r.id),
+        ),
+      );
+      await waitFor('all four to start', async () =>
+        (await Promise.all(ids.map((id) => taskman.get(id)))).every((t) => t.startedAt !== null),
+      );
       const schedulerId = scheduler.id;
       assert.ok(await stopEmbeddedServer({ dataDir }));
       // The runners finish while the server is down: their outcomes can only go to the journal.
-      await waitFor('the runners to finish during the outage', () => scheduler.runningCount === 0, { timeoutMs: 10_000 });
+      await waitFor('the runners to finish during the outage', () => scheduler.runningCount === 0, {
+        timeoutMs: 10_000,
+      });
       await waitFor('the scheduler to notice the outage', () => events.includes('unavailable'));
       await ensureEmbeddedServer({ dataDir });
       for (const [i, id] of ids.entries()) {

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatDatabaseUrl, Logger, migrate, parseDatabaseUrl, Scheduler, Taskman } from '../../src/core';
+import { formatDatabaseUrl, type Logger, migrate, parseDatabaseUrl, type Scheduler, Taskman } from '../../src/core';
 import { hasClaimableTask } from '../../src/core/database/claimTasks';
 import { waitForClaimableTask, waitProcedure } from '../../src/core/database/waitForClaimableTask';
-import { createTestDatabase, TestDatabase } from '../helpers/database';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
@@ -13,18 +13,30 @@ const NO_POLL = { pollIntervalMs: 120_000 };
 
 /** The CALLs of the wait procedure running on the server against `database`. */
 async function waitsInFlight(db: TestDatabase): Promise<number> {
-  const [rows] = await db.sql.query(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'CALL %\\_wait\\_%'`, [db.name]);
+  const [rows] = await db.sql.query(
+    `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'CALL %\\_wait\\_%'`,
+    [db.name],
+  );
   return Number((rows as { n: number }[])[0].n);
 }
 
 async function procedureExists(db: TestDatabase): Promise<boolean> {
-  const [rows] = await db.sql.query(`SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?`, [db.name, waitProcedure(db.taskman.database.tables).name]);
+  const [rows] = await db.sql.query(
+    `SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?`,
+    [db.name, waitProcedure(db.taskman.database.tables).name],
+  );
   return (rows as unknown[]).length === 1;
 }
 
 function capturingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
-  return { warnings, debug() {}, info() {}, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) };
+  return {
+    warnings,
+    debug() {},
+    info() {},
+    warn: (message) => warnings.push(message),
+    error: (message) => warnings.push(message),
+  };
 }
 
 describe('waiting for claimable tasks inside the database', () => {
@@ -37,7 +49,11 @@ describe('waiting for claimable tasks inside the database', () => {
   });
 
   const wait = (maxWaitMs: number, signal = new AbortController().signal, applications = [APP]) =>
-    waitForClaimableTask(db.taskman.database, { schedulerId: '424242', applications, pace: { fastestMs: 10, slowestMs: 10, idleMs: 0 }, maxWaitMs }, signal);
+    waitForClaimableTask(
+      db.taskman.database,
+      { schedulerId: '424242', applications, pace: { fastestMs: 10, slowestMs: 10, idleMs: 0 }, maxWaitMs },
+      signal,
+    );
 
   it('is created by migrate, and again by the next migrate once dropped', async () => {
     assert.equal(await procedureExists(db), true);
@@ -53,7 +69,15 @@ describe('waiting for claimable tasks inside the database', () => {
     await db.taskman.submit({ application: APP.name, task: 'nothing', runAfter: '1h' });
     await db.taskman.submit({ application: APP.name, task: 'nothing', debugSchedulerId: '7' });
     const { id: expiring } = await db.taskman.submit({ application: APP.name, task: 'nothing', startBefore: '300ms' });
-    await waitFor('the deadline to pass', async () => !(await hasClaimableTask(db.taskman.database, { schedulerId: '424242', application: APP.name, version: APP.version })));
+    await waitFor(
+      'the deadline to pass',
+      async () =>
+        !(await hasClaimableTask(db.taskman.database, {
+          schedulerId: '424242',
+          application: APP.name,
+          version: APP.version,
+        })),
+    );
     assert.equal(await wait(300), null);
     await db.taskman.abort(expiring, 'test cleanup');
   });
@@ -73,7 +97,14 @@ describe('waiting for claimable tasks inside the database', () => {
 
   it('notices a task that becomes due while it waits (the clock is read at each look)', async () => {
     const { id } = await db.taskman.submit({ application: APP.name, task: 'nothing', runAfter: '700ms' });
-    assert.equal(await hasClaimableTask(db.taskman.database, { schedulerId: '424242', application: APP.name, version: APP.version }), false);
+    assert.equal(
+      await hasClaimableTask(db.taskman.database, {
+        schedulerId: '424242',
+        application: APP.name,
+        version: APP.version,
+      }),
+      false,
+    );
     assert.equal(await wait(60_000), APP.name);
     await db.taskman.abort(id, 'test cleanup');
   });
@@ -132,7 +163,9 @@ describe('a scheduler woken by the database', () => {
     const logger = capturingLogger();
     const scheduler: Scheduler = await startScheduler(db.taskman, ['basic'], { pollIntervalMs: 100, logger });
     try {
-      await waitFor('the warning', () => logger.warnings.find((w) => /waiting for tasks inside the database failed .*polling instead/.test(w)));
+      await waitFor('the warning', () =>
+        logger.warnings.find((w) => /waiting for tasks inside the database failed .*polling instead/.test(w)),
+      );
       const { id } = await other.submit({ application: APP.name, task: 'nothing' });
       await waitForState(db.taskman, id, 'succeeded');
     } finally {
@@ -148,7 +181,10 @@ describe('a database user without CREATE ROUTINE or EXECUTE', () => {
     db = await createTestDatabase();
     await db.sql.query(`DROP PROCEDURE \`${waitProcedure(db.taskman.database.tables).name}\``);
     await db.sql.query(`CREATE USER ?@'localhost' IDENTIFIED BY 'limited-secret'`, [user]);
-    await db.sql.query(`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON \`${db.name}\`.* TO ?@'localhost'`, [user]);
+    await db.sql.query(
+      `GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON \`${db.name}\`.* TO ?@'localhost'`,
+      [user],
+    );
   });
   after(async () => {
     await db.sql.query(`DROP USER IF EXISTS ?@'localhost'`, [user]);
@@ -156,14 +192,19 @@ describe('a database user without CREATE ROUTINE or EXECUTE', () => {
   });
 
   it('still migrates, and its scheduler says why it polls and runs tasks', async () => {
-    const url = formatDatabaseUrl({ ...parseDatabaseUrl(db.url), user, password: 'limited-secret' }, { withPassword: true });
+    const url = formatDatabaseUrl(
+      { ...parseDatabaseUrl(db.url), user, password: 'limited-secret' },
+      { withPassword: true },
+    );
     const limited = await Taskman.connect({ url });
     try {
       assert.equal(await procedureExists(db), false);
       const logger = capturingLogger();
       const scheduler = await startScheduler(limited, ['basic'], { pollIntervalMs: 100, logger });
       try {
-        await waitFor('the warning', () => logger.warnings.find((w) => /waiting for tasks inside the database failed .*polling instead/.test(w)));
+        await waitFor('the warning', () =>
+          logger.warnings.find((w) => /waiting for tasks inside the database failed .*polling instead/.test(w)),
+        );
         const { id } = await db.taskman.submit({ application: APP.name, task: 'nothing' });
         await waitForState(db.taskman, id, 'succeeded');
       } finally {

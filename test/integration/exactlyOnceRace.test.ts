@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectionOptions, createTestDatabase, TestDatabase } from '../helpers/database';
-import { SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
+import { connectionOptions, createTestDatabase, type TestDatabase } from '../helpers/database';
+import { type SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
 const TASKS = Number(process.env.TASKMAN_RACE_TASKS ?? 2000);
@@ -24,20 +24,36 @@ describe(`exactly once: ${SCHEDULERS} scheduler processes (half with pooled runn
     const payload = { connection: connectionOptions(db.url), table: 'executions' };
     // Submitted before any scheduler starts, so that all of them race from the first poll.
     for (let i = 0; i < TASKS; i += 200) {
-      await Promise.all(Array.from({ length: Math.min(200, TASKS - i) }, () => db.taskman.submit({ application: 'fixture-basic', task: 'record', payload })));
+      await Promise.all(
+        Array.from({ length: Math.min(200, TASKS - i) }, () =>
+          db.taskman.submit({ application: 'fixture-basic', task: 'record', payload }),
+        ),
+      );
     }
     // Every other one pools its runners (the same application): the claims race the same way, and
     // the run is not bound by process starts (about 6 tasks/s process-per-task on a 2-core CI box).
-    schedulers = Array.from({ length: SCHEDULERS }, (_, i) => spawnScheduler(db.url, [i % 2 ? 'basic-pooled' : 'basic'], { concurrency: 3, pollIntervalMs: 50 }));
+    schedulers = Array.from({ length: SCHEDULERS }, (_, i) =>
+      spawnScheduler(db.url, [i % 2 ? 'basic-pooled' : 'basic'], { concurrency: 3, pollIntervalMs: 50 }),
+    );
     await Promise.all(schedulers.map((s) => waitForRegistration(s)));
-    await waitFor('every task to end', async () => (await db.taskman.countByState()).succeeded + (await db.taskman.countByState()).failed === TASKS, {
-      timeoutMs: 540_000,
-      intervalMs: 500,
-    });
+    await waitFor(
+      'every task to end',
+      async () => (await db.taskman.countByState()).succeeded + (await db.taskman.countByState()).failed === TASKS,
+      {
+        timeoutMs: 540_000,
+        intervalMs: 500,
+      },
+    );
     const counts = await db.taskman.countByState();
-    const [[executions]] = (await db.sql.query('SELECT COUNT(*) AS tasks, COALESCE(SUM(runs), 0) AS runs, COALESCE(SUM(runs > 1), 0) AS duplicated FROM executions')) as never as [[Record<string, string>]];
-    const [perScheduler] = (await db.sql.query('SELECT scheduler_id, COUNT(*) AS n FROM taskman_task GROUP BY scheduler_id ORDER BY scheduler_id')) as never as [Record<string, string>[]];
-    console.log(`race: ${TASKS} tasks, ${SCHEDULERS} schedulers; states ${JSON.stringify(counts)}; executions ${JSON.stringify(executions)}; per scheduler ${perScheduler.map((r) => r.n).join('/')}`);
+    const [[executions]] = (await db.sql.query(
+      'SELECT COUNT(*) AS tasks, COALESCE(SUM(runs), 0) AS runs, COALESCE(SUM(runs > 1), 0) AS duplicated FROM executions',
+    )) as never as [[Record<string, string>]];
+    const [perScheduler] = (await db.sql.query(
+      'SELECT scheduler_id, COUNT(*) AS n FROM taskman_task GROUP BY scheduler_id ORDER BY scheduler_id',
+    )) as never as [Record<string, string>[]];
+    console.log(
+      `race: ${TASKS} tasks, ${SCHEDULERS} schedulers; states ${JSON.stringify(counts)}; executions ${JSON.stringify(executions)}; per scheduler ${perScheduler.map((r) => r.n).join('/')}`,
+    );
     assert.equal(counts.succeeded, TASKS, `states: ${JSON.stringify(counts)}`);
     assert.equal(Number(executions.tasks), TASKS, 'every task ran');
     assert.equal(Number(executions.runs), TASKS, 'no task ran twice');

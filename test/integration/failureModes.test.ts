@@ -3,16 +3,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Scheduler } from '../../src/core';
+import type { Scheduler } from '../../src/core';
 import { isProcessAlive } from '../../src/core/processes';
-import { createTestDatabase, TestDatabase } from '../helpers/database';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
 describe('every way a task can go wrong ends in its documented state', () => {
   let db: TestDatabase;
   let scheduler: Scheduler;
-  const submit = (task: string, payload?: unknown, application = 'fixture-basic') => db.taskman.submit({ application, task, payload }).then((r) => r.id);
+  const submit = (task: string, payload?: unknown, application = 'fixture-basic') =>
+    db.taskman.submit({ application, task, payload }).then((r) => r.id);
 
   before(async () => {
     db = await createTestDatabase();
@@ -32,7 +33,12 @@ describe('every way a task can go wrong ends in its documented state', () => {
     ['bigResult', { bytes: 10_000 }, 'ResultTooLarge', /the limit is 4096/],
     ['badProgress', undefined, 'TypeError', /ctx\.progress\(percent\) takes a number from 0 to 100/],
     ['asyncThrowOutside', undefined, 'Error', /thrown from a timer/],
-    ['__proto__', undefined, 'TaskNotExported', /"__proto__" is not an exported function of .*tasks\.js\. Exported tasks: .*echo/],
+    [
+      '__proto__',
+      undefined,
+      'TaskNotExported',
+      /"__proto__" is not an exported function of .*tasks\.js\. Exported tasks: .*echo/,
+    ],
     ['constructor', undefined, 'TaskNotExported', /"constructor" is not an exported function/],
     ['toString', undefined, 'TaskNotExported', /"toString" is not an exported function/],
     ['notAFunction', undefined, 'TaskNotExported', /"notAFunction" is not an exported function/],
@@ -52,7 +58,10 @@ describe('every way a task can go wrong ends in its documented state', () => {
     const id = await submit('never', undefined, 'fixture-broken');
     const task = await waitForState(db.taskman, id, 'failed');
     assert.equal(task.error?.name, 'TasksModuleLoadError');
-    assert.match(task.error!.message, /Loading the tasks module .*broken-import\/tasks\.js failed: Error: the tasks module failed while loading/);
+    assert.match(
+      task.error!.message,
+      /Loading the tasks module .*broken-import\/tasks\.js failed: Error: the tasks module failed while loading/,
+    );
     assert.match(task.error!.stack ?? '', /broken-import\/tasks\.js:2/);
   });
 
@@ -64,7 +73,7 @@ describe('every way a task can go wrong ends in its documented state', () => {
     assert.ok(Buffer.byteLength(task.logs!) < 64 * 1024 + 100);
   });
 
-  it('a task that leaves a child process behind: the child is killed with the runner\'s group', async () => {
+  it("a task that leaves a child process behind: the child is killed with the runner's group", async () => {
     const id = await submit('spawnChild');
     const task = await waitForState(db.taskman, id, 'succeeded');
     const { childPid } = task.result as { childPid: number };

@@ -17,19 +17,34 @@ describe('the fault-injecting proxy between mysql2 and MariaDB', () => {
   let direct: mysql.Connection;
   const open: mysql.Connection[] = [];
   const viaProxy = async (options: mysql.ConnectionOptions = {}): Promise<mysql.Connection> => {
-    const connection = await mysql.createConnection({ host: '127.0.0.1', port: proxy.port, user: 'taskman', password: 'pw', database: 'taskman', ...options });
+    const connection = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: proxy.port,
+      user: 'taskman',
+      password: 'pw',
+      database: 'taskman',
+      ...options,
+    });
     connection.on('error', () => {}); // a cut connection also emits 'error' once idle
     open.push(connection);
     return connection;
   };
-  const valueOf = async (id: number): Promise<number> => {
+  const storedValue = async (id: number): Promise<number> => {
     const [rows] = await direct.query<mysql.RowDataPacket[]>('SELECT v FROM t WHERE id = ?', [id]);
     return rows[0].v;
   };
 
   before(async () => {
     const port = await freePort();
-    const server = await ensureEmbeddedServer({ dataDir, serverArgs: ['--skip-networking=0', '--bind-address=127.0.0.1', `--port=${port}`, '--innodb-flush-log-at-trx-commit=2'] });
+    const server = await ensureEmbeddedServer({
+      dataDir,
+      serverArgs: [
+        '--skip-networking=0',
+        '--bind-address=127.0.0.1',
+        `--port=${port}`,
+        '--innodb-flush-log-at-trx-commit=2',
+      ],
+    });
     direct = await mysql.createConnection({ socketPath: server.target.socketPath, user: 'root', database: 'taskman' });
     await direct.query("CREATE USER 'taskman'@'127.0.0.1' IDENTIFIED BY 'pw'");
     await direct.query("GRANT ALL ON *.* TO 'taskman'@'127.0.0.1'");
@@ -54,18 +69,24 @@ describe('the fault-injecting proxy between mysql2 and MariaDB', () => {
       const [executed] = await connection.execute<mysql.RowDataPacket[]>('SELECT ? AS n, ? AS s', [n, 'x']);
       assert.deepEqual({ ...executed[0] }, { n, s: 'x' });
     }
-    assert.equal(proxy.url('mysql://root@localhost/taskman?socket=/tmp/x.sock'), `mysql://root@127.0.0.1:${proxy.port}/taskman`);
+    assert.equal(
+      proxy.url('mysql://root@localhost/taskman?socket=/tmp/x.sock'),
+      `mysql://root@127.0.0.1:${proxy.port}/taskman`,
+    );
     await connection.end();
   });
 
-  it("lose-reply on an execute()d UPDATE: the client errors, the row was updated", async () => {
+  it('lose-reply on an execute()d UPDATE: the client errors, the row was updated', async () => {
     const connection = await viaProxy();
     await connection.execute('UPDATE t SET v = ? WHERE id = ?', [0, 1]); // prepared and cached before the fault
     proxy.addFault({ kind: 'lose-reply', match: /^UPDATE t SET v/ });
     const error = await rejection(connection.execute('UPDATE t SET v = ? WHERE id = ?', [42, 1]));
     assert.ok(CONNECTION_CUT.includes(error.code!), `${error.code}: ${error.message}`);
-    assert.equal(await valueOf(1), 42);
-    assert.deepEqual(proxy.stats.firedLog.at(-1), { fault: 'lose-reply /^UPDATE t SET v/', sql: 'UPDATE t SET v = ? WHERE id = ?' });
+    assert.equal(await storedValue(1), 42);
+    assert.deepEqual(proxy.stats.firedLog.at(-1), {
+      fault: 'lose-reply /^UPDATE t SET v/',
+      sql: 'UPDATE t SET v = ? WHERE id = ?',
+    });
   });
 
   it('lose-reply on COMMIT: the client errors, the transaction was committed', async () => {
@@ -75,7 +96,7 @@ describe('the fault-injecting proxy between mysql2 and MariaDB', () => {
     proxy.addFault({ kind: 'lose-reply', match: /^COMMIT$/i });
     const error = await rejection(connection.commit());
     assert.ok(CONNECTION_CUT.includes(error.code!), `${error.code}: ${error.message}`);
-    assert.equal(await valueOf(2), 7);
+    assert.equal(await storedValue(2), 7);
   });
 
   it('reset: the client errors, the server never got the statement', async () => {
@@ -83,7 +104,7 @@ describe('the fault-injecting proxy between mysql2 and MariaDB', () => {
     proxy.addFault({ kind: 'reset', match: /^UPDATE t SET v = 99/ });
     const error = await rejection(connection.query('UPDATE t SET v = 99 WHERE id = 1'));
     assert.ok(CONNECTION_CUT.includes(error.code!), `${error.code}: ${error.message}`);
-    assert.equal(await valueOf(1), 42);
+    assert.equal(await storedValue(1), 42);
   });
 
   it('partition-after-reply on SELECT ... FOR UPDATE: the client hangs, the server keeps the lock', async () => {
@@ -102,10 +123,14 @@ describe('the fault-injecting proxy between mysql2 and MariaDB', () => {
     assert.ok(['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_NOWAIT'].includes(locked.code!), `${locked.code}: ${locked.message}`); // MariaDB, MySQL
     await direct.rollback();
     proxy.heal(); // cuts the frozen connection: the server rolls back and frees the row
-    await waitFor('the row lock to be released', async () => {
-      await direct.query('SELECT v FROM t WHERE id = 3 FOR UPDATE NOWAIT');
-      return true;
-    }, { timeoutMs: 5000 });
+    await waitFor(
+      'the row lock to be released',
+      async () => {
+        await direct.query('SELECT v FROM t WHERE id = 3 FOR UPDATE NOWAIT');
+        return true;
+      },
+      { timeoutMs: 5000 },
+    );
   });
 
   it('partition() makes new connections hang; heal() lets them through again', async () => {

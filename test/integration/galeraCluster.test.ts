@@ -76,9 +76,21 @@ describe('a private 3-node Galera cluster', { skip: available.ok ? false : avail
     // "Deadlock found when trying to get lock; try restarting transaction": A's write set, applied
     // on node 1, brute-force aborted B (wsrep_local_bf_aborts on node 1 goes up by one).
     t.diagnostic(`second commit: ${JSON.stringify(error)}`);
-    assert.deepEqual(error, { code: 'ER_LOCK_DEADLOCK', errno: 1213, sqlState: '40001', sqlMessage: 'Deadlock found when trying to get lock; try restarting transaction' });
-    t.diagnostic(`node 1 wsrep_local_bf_aborts +${Number((await cluster.status(1)).wsrep_local_bf_aborts) - bfAbortsBefore}`);
-    for (const connection of [a, b]) assert.deepEqual((await connection.query('SELECT n FROM job WHERE id = 1'))[0], [{ n: 1 }], 'only the first commit counts');
+    assert.deepEqual(error, {
+      code: 'ER_LOCK_DEADLOCK',
+      errno: 1213,
+      sqlState: '40001',
+      sqlMessage: 'Deadlock found when trying to get lock; try restarting transaction',
+    });
+    t.diagnostic(
+      `node 1 wsrep_local_bf_aborts +${Number((await cluster.status(1)).wsrep_local_bf_aborts) - bfAbortsBefore}`,
+    );
+    for (const connection of [a, b])
+      assert.deepEqual(
+        (await connection.query('SELECT n FROM job WHERE id = 1'))[0],
+        [{ n: 1 }],
+        'only the first commit counts',
+      );
   });
 
   it('GET_LOCK works on a Galera node but only on that node', async (t) => {
@@ -88,7 +100,11 @@ describe('a private 3-node Galera cluster', { skip: available.ok ? false : avail
     // cluster (WSREP_ON=ON)'", lifted by MDEV-31325.) The lock is not replicated: node 1 grants
     // the same name at once while node 0 holds it, so it cannot exclude clients of other nodes.
     assert.deepEqual((await a.query("SELECT GET_LOCK('x', 1) AS got"))[0], [{ got: 1 }]);
-    assert.deepEqual((await b.query("SELECT GET_LOCK('x', 0) AS got"))[0], [{ got: 1 }], 'node 1 does not see node 0\'s lock');
+    assert.deepEqual(
+      (await b.query("SELECT GET_LOCK('x', 0) AS got"))[0],
+      [{ got: 1 }],
+      "node 1 does not see node 0's lock",
+    );
     const [[{ free }]] = (await a.query("SELECT IS_FREE_LOCK('x') AS free")) as never as [[{ free: number }]];
     t.diagnostic(`GET_LOCK('x') on node 0: 1; on node 1 while node 0 holds it: 1; IS_FREE_LOCK on node 0: ${free}`);
     await a.query("SELECT RELEASE_LOCK('x')");
@@ -112,20 +128,35 @@ describe('a private 3-node Galera cluster', { skip: available.ok ? false : avail
     await cluster.kill(1);
     t.diagnostic(`node 1 SIGKILLed; node 0 non-Primary in ${Date.now() - began} ms`);
     const status = await cluster.status(0);
-    assert.deepEqual([status.wsrep_cluster_status, status.wsrep_ready, status.wsrep_cluster_size], ['non-Primary', 'OFF', '1']);
+    assert.deepEqual(
+      [status.wsrep_cluster_status, status.wsrep_ready, status.wsrep_cluster_size],
+      ['non-Primary', 'OFF', '1'],
+    );
     // Observed: with wsrep_sync_wait set, every statement, even SELECT 1, waits for a sync that
     // cannot come and fails at once with ER_LOCK_WAIT_TIMEOUT, errno 1205, sqlState HY000, "Lock
     // wait timeout exceeded; try restarting transaction".
     began = Date.now();
     const syncWait = await rejection(n0.query('SELECT 1 AS one'));
-    t.diagnostic(`SELECT 1 with wsrep_sync_wait on a node without quorum, after ${Date.now() - began} ms: ${JSON.stringify(syncWait)}`);
-    assert.deepEqual(syncWait, { code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205, sqlState: 'HY000', sqlMessage: 'Lock wait timeout exceeded; try restarting transaction' });
+    t.diagnostic(
+      `SELECT 1 with wsrep_sync_wait on a node without quorum, after ${Date.now() - began} ms: ${JSON.stringify(syncWait)}`,
+    );
+    assert.deepEqual(syncWait, {
+      code: 'ER_LOCK_WAIT_TIMEOUT',
+      errno: 1205,
+      sqlState: 'HY000',
+      sqlMessage: 'Lock wait timeout exceeded; try restarting transaction',
+    });
     // Without it, connecting and SELECT 1 still work, but every statement on a table fails with
     // ER_UNKNOWN_COM_ERROR, errno 1047, sqlState 08S01, "WSREP has not yet prepared node for
     // application use" (the same error a joiner gives before it is Synced).
     await n0.query('SET SESSION wsrep_sync_wait = 0');
     assert.deepEqual((await n0.query('SELECT 1 AS one'))[0], [{ one: 1 }]);
-    const expected = { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047, sqlState: '08S01', sqlMessage: 'WSREP has not yet prepared node for application use' };
+    const expected = {
+      code: 'ER_UNKNOWN_COM_ERROR',
+      errno: 1047,
+      sqlState: '08S01',
+      sqlMessage: 'WSREP has not yet prepared node for application use',
+    };
     const read = await rejection(n0.query('SELECT id FROM job'));
     t.diagnostic(`read on a node without quorum: ${JSON.stringify(read)}`);
     assert.deepEqual(read, expected);

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Scheduler } from '../../src/core';
-import { createTestDatabase, fixtureApp, TestDatabase } from '../helpers/database';
+import type { Scheduler } from '../../src/core';
+import { createTestDatabase, fixtureApp, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
@@ -19,7 +19,11 @@ describe('a task from submit to its final state', () => {
   });
 
   it('runs a CommonJS task with the payload, the application env, cwd and NODE_PATH, and stores its JSON result', async () => {
-    const { id, created } = await db.taskman.submit({ application: 'fixture-basic', task: 'echo', payload: { n: 1, s: 'ü ☃' } });
+    const { id, created } = await db.taskman.submit({
+      application: 'fixture-basic',
+      task: 'echo',
+      payload: { n: 1, s: 'ü ☃' },
+    });
     assert.equal(created, true);
     const task = await waitForState(db.taskman, id, 'succeeded');
     const result = task.result as Record<string, unknown>;
@@ -48,15 +52,23 @@ describe('a task from submit to its final state', () => {
   });
 
   it('records progress and keeps the final value and the logs', async () => {
-    const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'progress', payload: { steps: 4, delayMs: 30 } });
+    const { id } = await db.taskman.submit({
+      application: 'fixture-basic',
+      task: 'progress',
+      payload: { steps: 4, delayMs: 30 },
+    });
     const task = await waitForState(db.taskman, id, 'succeeded');
     assert.deepEqual(task.progress, { percent: 100, message: 'step 4 of 4' });
     assert.match(task.logs ?? '', /did step 1\n[\s\S]*did step 4\n/);
   });
 
-  it('shows a running task\'s output in its row while it runs, before it ends', async () => {
-    const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'progress', payload: { steps: 40, delayMs: 100 } });
-    const running = await waitFor('the output of a step in the running task\'s row', async () => {
+  it("shows a running task's output in its row while it runs, before it ends", async () => {
+    const { id } = await db.taskman.submit({
+      application: 'fixture-basic',
+      task: 'progress',
+      payload: { steps: 40, delayMs: 100 },
+    });
+    const running = await waitFor("the output of a step in the running task's row", async () => {
       const task = await db.taskman.get(id);
       return /did step 2\n/.test(task.logs ?? '') ? task : undefined;
     });

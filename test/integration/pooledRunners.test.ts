@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadApplicationConfig, Scheduler, Task } from '../../src/core';
+import { loadApplicationConfig, type Scheduler, type Task } from '../../src/core';
 import { isProcessAlive } from '../../src/core/processes';
-import { createTestDatabase, fixtureApp, TestDatabase } from '../helpers/database';
+import { createTestDatabase, fixtureApp, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
@@ -41,7 +41,10 @@ describe('pooled runners', () => {
   it('runs consecutive tasks in one process, with the module loaded once, and replaces it after runnerMaxTasks', async () => {
     const seen: Awaited<ReturnType<typeof whoAmI>>[] = [];
     for (let i = 0; i < 6; i++) seen.push(await whoAmI());
-    assert.deepEqual(seen.map((r) => r.runsInThisProcess), [1, 2, 3, 1, 2, 3]);
+    assert.deepEqual(
+      seen.map((r) => r.runsInThisProcess),
+      [1, 2, 3, 1, 2, 3],
+    );
     assert.equal(new Set(seen.slice(0, 3).map((r) => r.pid)).size, 1);
     assert.equal(new Set(seen.slice(3).map((r) => r.pid)).size, 1);
     assert.notEqual(seen[0].pid, seen[3].pid);

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { claimTasks } from '../../src/core/database/claimTasks';
 import { markStarted } from '../../src/core/database/runningTasks';
 import { registerScheduler } from '../../src/core/database/schedulers';
-import { createTestDatabase, TestDatabase } from '../helpers/database';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
@@ -42,25 +42,44 @@ describe('graceful shutdown and the outcome journal', () => {
   });
 
   it('a new scheduler delivers the outcome a dead scheduler process left in its journal', async () => {
-    const ghost = await registerScheduler(db.taskman.database, { host: os.hostname(), pid: 1, applications: [], concurrency: 1 });
+    const ghost = await registerScheduler(db.taskman.database, {
+      host: os.hostname(),
+      pid: 1,
+      applications: [],
+      concurrency: 1,
+    });
     const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'echo' });
-    await claimTasks(db.taskman.database, { schedulerId: ghost, application: 'fixture-basic', version: '1.0.0', limit: 1, heartbeatTimeoutMs: 60_000 });
+    await claimTasks(db.taskman.database, {
+      schedulerId: ghost,
+      application: 'fixture-basic',
+      version: '1.0.0',
+      limit: 1,
+      heartbeatTimeoutMs: 60_000,
+    });
     assert.equal(await markStarted(db.taskman.database, id, ghost, '1.0.0'), 'started');
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
     const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-journal-'));
     const orphan = path.join(journalDir, `outcomes-${os.hostname()}-${deadPid}.jsonl`);
-    const outcome = { state: 'succeeded', resultJson: '{"from":"the journal"}', logs: 'kept\n', progress: { percent: 100, message: 'done' } };
-    fs.writeFileSync(orphan, [
-      JSON.stringify({ type: 'outcome', entry: { taskId: id, schedulerId: ghost, outcome } }),
-      '{"type":"outc', // torn by the crash
-      '',
-    ].join('\n'));
+    const outcome = {
+      state: 'succeeded',
+      resultJson: '{"from":"the journal"}',
+      logs: 'kept\n',
+      progress: { percent: 100, message: 'done' },
+    };
+    fs.writeFileSync(
+      orphan,
+      [
+        JSON.stringify({ type: 'outcome', entry: { taskId: id, schedulerId: ghost, outcome } }),
+        '{"type":"outc', // torn by the crash
+        '',
+      ].join('\n'),
+    );
     const scheduler = await startScheduler(db.taskman, ['esm'], { journalDir });
     try {
       const task = await waitForState(db.taskman, id, 'succeeded');
       assert.deepEqual(task.result, { from: 'the journal' });
       assert.equal(task.logs, 'kept\n');
-      assert.ok(!fs.existsSync(orphan), 'the dead process\'s journal is removed once adopted');
+      assert.ok(!fs.existsSync(orphan), "the dead process's journal is removed once adopted");
     } finally {
       await scheduler.stop();
     }

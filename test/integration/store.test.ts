@@ -4,7 +4,7 @@ import { claimTasks, hasClaimableTask, releaseClaimedTasks } from '../../src/cor
 import { finishTasks, markStarted, markStartedBatch } from '../../src/core/database/runningTasks';
 import { registerScheduler } from '../../src/core/database/schedulers';
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../../src/core';
-import { createTestDatabase, TestDatabase } from '../helpers/database';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 describe('the task store', () => {
   let db: TestDatabase;
@@ -14,7 +14,12 @@ describe('the task store', () => {
 
   before(async () => {
     db = await createTestDatabase();
-    schedulerId = await registerScheduler(db.taskman.database, { host: 'test', pid: 1, applications: [], concurrency: 10 });
+    schedulerId = await registerScheduler(db.taskman.database, {
+      host: 'test',
+      pid: 1,
+      applications: [],
+      concurrency: 10,
+    });
   });
   after(() => db.drop());
 
@@ -31,7 +36,9 @@ describe('the task store', () => {
   });
 
   it('concurrent submits with one key create exactly one task', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, () => db.taskman.submit({ application: 'keys', task: 'b', key: 'race' })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => db.taskman.submit({ application: 'keys', task: 'b', key: 'race' })),
+    );
     assert.equal(new Set(results.map((r) => r.id)).size, 1);
     assert.equal(results.filter((r) => r.created).length, 1);
   });
@@ -42,13 +49,19 @@ describe('the task store', () => {
     const urgent = await db.taskman.submit({ application: 'prio', task: 't', priority: -1 });
     const second = await db.taskman.submit({ application: 'prio', task: 't' });
     const claimed = await claim('prio', '1', 3);
-    assert.deepEqual(claimed.map((t) => t.id), [urgent.id, first.id, second.id]);
+    assert.deepEqual(
+      claimed.map((t) => t.id),
+      [urgent.id, first.id, second.id],
+    );
     for (const task of claimed) {
       assert.equal(task.state, 'running');
       assert.equal(task.schedulerId, schedulerId);
       assert.equal(task.attempt, 1);
     }
-    assert.deepEqual((await claim('prio', '1', 3)).map((t) => t.id), [low.id]);
+    assert.deepEqual(
+      (await claim('prio', '1', 3)).map((t) => t.id),
+      [low.id],
+    );
     assert.deepEqual(await claim('prio', '1', 3), []);
   });
 
@@ -56,15 +69,33 @@ describe('the task store', () => {
     const later = await db.taskman.submit({ application: 'gate', task: 't', runAfter: '1h' });
     const pinned = await db.taskman.submit({ application: 'gate', task: 't', version: '2.0.0' });
     assert.deepEqual(await claim('gate', '1.0.0'), []);
-    assert.deepEqual((await claim('gate', '2.0.0')).map((t) => t.id), [pinned.id]);
+    assert.deepEqual(
+      (await claim('gate', '2.0.0')).map((t) => t.id),
+      [pinned.id],
+    );
     assert.equal((await db.taskman.get(later.id)).state, 'pending');
   });
 
   it('claims nothing, at once, for a scheduler whose row is locked by a sweeper, stale or gone', async () => {
     const { id } = await db.taskman.submit({ application: 'fence', task: 't' });
-    const other = await registerScheduler(db.taskman.database, { host: 'test', pid: 2, applications: [], concurrency: 1 });
-    const asOther = () => claimTasks(db.taskman.database, { schedulerId: other, application: 'fence', version: '1', limit: 1, heartbeatTimeoutMs: 60_000 });
-    assert.equal(await hasClaimableTask(db.taskman.database, { schedulerId: other, application: 'fence', version: '1' }), true);
+    const other = await registerScheduler(db.taskman.database, {
+      host: 'test',
+      pid: 2,
+      applications: [],
+      concurrency: 1,
+    });
+    const asOther = () =>
+      claimTasks(db.taskman.database, {
+        schedulerId: other,
+        application: 'fence',
+        version: '1',
+        limit: 1,
+        heartbeatTimeoutMs: 60_000,
+      });
+    assert.equal(
+      await hasClaimableTask(db.taskman.database, { schedulerId: other, application: 'fence', version: '1' }),
+      true,
+    );
     await db.sql.query('BEGIN');
     await db.sql.query('SELECT id FROM taskman_scheduler WHERE id = ? FOR UPDATE', [other]);
     try {
@@ -76,13 +107,26 @@ describe('the task store', () => {
     assert.deepEqual(await asOther(), [], 'a stale heartbeat claims nothing');
     await db.sql.query('DELETE FROM taskman_scheduler WHERE id = ?', [other]);
     assert.deepEqual(await asOther(), [], 'a swept scheduler claims nothing');
-    const [claimed] = await claimTasks(db.taskman.database, { schedulerId, application: 'fence', version: '1', limit: 1, heartbeatTimeoutMs: 60_000 });
+    const [claimed] = await claimTasks(db.taskman.database, {
+      schedulerId,
+      application: 'fence',
+      version: '1',
+      limit: 1,
+      heartbeatTimeoutMs: 60_000,
+    });
     assert.equal(claimed.id, id);
     assert.equal(claimed.state, 'running');
     assert.equal(claimed.attempt, 1);
     assert.equal(claimed.schedulerId, schedulerId);
-    assert.deepEqual(await db.taskman.get(id).then((t) => [t.state, t.attempt, t.schedulerId]), ['running', 1, schedulerId]);
-    assert.equal(await hasClaimableTask(db.taskman.database, { schedulerId, application: 'fence', version: '1' }), false);
+    assert.deepEqual(await db.taskman.get(id).then((t) => [t.state, t.attempt, t.schedulerId]), [
+      'running',
+      1,
+      schedulerId,
+    ]);
+    assert.equal(
+      await hasClaimableTask(db.taskman.database, { schedulerId, application: 'fence', version: '1' }),
+      false,
+    );
   });
 
   it('marks a claimed batch started in one go, telling apart abort requests and tasks no longer ours', async () => {
@@ -92,7 +136,10 @@ describe('the task store', () => {
     await db.taskman.abort(ids[1], 'changed my mind');
     await db.sql.query("UPDATE taskman_task SET scheduler_id = NULL, state = 'pending' WHERE id = ?", [ids[2]]);
     const marks = await markStartedBatch(db.taskman.database, ids, schedulerId, '1');
-    assert.deepEqual(ids.map((id) => marks.get(id)), ['started', 'abort-requested', 'not-owned']);
+    assert.deepEqual(
+      ids.map((id) => marks.get(id)),
+      ['started', 'abort-requested', 'not-owned'],
+    );
     assert.ok((await db.taskman.get(ids[0])).startedAt);
     // A repeated mark (its first reply was lost) still says started.
     assert.equal(await markStarted(db.taskman.database, ids[0], schedulerId, '1'), 'started');
@@ -101,14 +148,42 @@ describe('the task store', () => {
   it('marks started in the claim itself the tasks the scheduler starts at once, and only those', async () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await db.taskman.submit({ application: 'start-now', task: 't' })).id);
-    const claimed = await claimTasks(db.taskman.database, { schedulerId, application: 'start-now', version: '2.0', limit: 3, startNow: 2, heartbeatTimeoutMs: 60_000 });
-    assert.deepEqual(claimed.map((t) => [t.id, t.startedAt !== null, t.ranVersion]), [[ids[0], true, '2.0'], [ids[1], true, '2.0'], [ids[2], false, null]]);
+    const claimed = await claimTasks(db.taskman.database, {
+      schedulerId,
+      application: 'start-now',
+      version: '2.0',
+      limit: 3,
+      startNow: 2,
+      heartbeatTimeoutMs: 60_000,
+    });
+    assert.deepEqual(
+      claimed.map((t) => [t.id, t.startedAt !== null, t.ranVersion]),
+      [
+        [ids[0], true, '2.0'],
+        [ids[1], true, '2.0'],
+        [ids[2], false, null],
+      ],
+    );
     const stored = await Promise.all(ids.map((id) => db.taskman.get(id)));
-    assert.deepEqual(stored.map((t) => [t.state, t.startedAt !== null, t.ranVersion]), [['running', true, '2.0'], ['running', true, '2.0'], ['running', false, null]]);
-    assert.equal(stored[0].startedAt!.getTime(), stored[0].claimedAt!.getTime(), 'started in the same statement that claimed it');
+    assert.deepEqual(
+      stored.map((t) => [t.state, t.startedAt !== null, t.ranVersion]),
+      [
+        ['running', true, '2.0'],
+        ['running', true, '2.0'],
+        ['running', false, null],
+      ],
+    );
+    assert.equal(
+      stored[0].startedAt!.getTime(),
+      stored[0].claimedAt!.getTime(),
+      'started in the same statement that claimed it',
+    );
     // The one claimed ahead is marked when it starts; the others already are.
     const marks = await markStartedBatch(db.taskman.database, ids, schedulerId, '2.0');
-    assert.deepEqual(ids.map((id) => marks.get(id)), ['started', 'started', 'started']);
+    assert.deepEqual(
+      ids.map((id) => marks.get(id)),
+      ['started', 'started', 'started'],
+    );
   });
 
   it('does not mark started a claimed task whose start-before passed while it waited for a slot', async () => {
@@ -124,8 +199,17 @@ describe('the task store', () => {
     for (let i = 0; i < 3; i++) ids.push((await db.taskman.submit({ application: 'release', task: 't' })).id);
     await claim('release', '1');
     await markStarted(db.taskman.database, ids[2], schedulerId, '1');
-    const other = await registerScheduler(db.taskman.database, { host: 'test', pid: 3, applications: [], concurrency: 1 });
-    assert.equal(await releaseClaimedTasks(db.taskman.database, ids, other), 0, 'another scheduler releases nothing of ours');
+    const other = await registerScheduler(db.taskman.database, {
+      host: 'test',
+      pid: 3,
+      applications: [],
+      concurrency: 1,
+    });
+    assert.equal(
+      await releaseClaimedTasks(db.taskman.database, ids, other),
+      0,
+      'another scheduler releases nothing of ours',
+    );
     assert.equal(await releaseClaimedTasks(db.taskman.database, ids, schedulerId), 2);
     const tasks = await Promise.all(ids.map((id) => db.taskman.get(id)));
     assert.deepEqual(
@@ -138,7 +222,14 @@ describe('the task store', () => {
     );
     assert.ok(tasks[2].startedAt);
     const again = await claim('release', '1');
-    assert.deepEqual(again.map((t) => [t.id, t.attempt]), [[ids[0], 1], [ids[1], 1]], 'released tasks are claimed again, as first attempts');
+    assert.deepEqual(
+      again.map((t) => [t.id, t.attempt]),
+      [
+        [ids[0], 1],
+        [ids[1], 1],
+      ],
+      'released tasks are claimed again, as first attempts',
+    );
   });
 
   it('writes outcomes that ended together in one go, each its own, and tells which were no longer ours', async () => {
@@ -150,16 +241,40 @@ describe('the task store', () => {
     const progress = { percent: 100, message: 'done' };
     const outcomes = [
       { taskId: ids[0], outcome: { state: 'succeeded' as const, resultJson: '{"n":1}', logs: 'first log', progress } },
-      { taskId: ids[1], outcome: { state: 'aborted' as const, error: { name: 'TaskAborted', message: 'Aborted: later reason.' }, abortReason: 'later reason', logs: "it's 'quoted'", progress: { percent: 40, message: null } } },
-      { taskId: ids[2], outcome: { state: 'failed' as const, error: { name: 'Error', message: 'never lands' }, logs: '', progress } },
+      {
+        taskId: ids[1],
+        outcome: {
+          state: 'aborted' as const,
+          error: { name: 'TaskAborted', message: 'Aborted: later reason.' },
+          abortReason: 'later reason',
+          logs: "it's 'quoted'",
+          progress: { percent: 40, message: null },
+        },
+      },
+      {
+        taskId: ids[2],
+        outcome: { state: 'failed' as const, error: { name: 'Error', message: 'never lands' }, logs: '', progress },
+      },
     ];
-    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, outcomes))].sort(), [ids[0], ids[1]].sort());
+    assert.deepEqual(
+      [...(await finishTasks(db.taskman.database, schedulerId, outcomes))].sort(),
+      [ids[0], ids[1]].sort(),
+    );
     const [first, second, third] = await Promise.all(ids.map((id) => db.taskman.get(id)));
-    assert.deepEqual([first.state, first.result, first.logs, first.progress.percent, first.progress.message], ['succeeded', { n: 1 }, 'first log', 100, 'done']);
-    assert.deepEqual([second.state, second.error?.message, second.abortReason, second.logs, second.progress.percent], ['aborted', 'Aborted: later reason.', 'asked first', "it's 'quoted'", 40]);
+    assert.deepEqual(
+      [first.state, first.result, first.logs, first.progress.percent, first.progress.message],
+      ['succeeded', { n: 1 }, 'first log', 100, 'done'],
+    );
+    assert.deepEqual(
+      [second.state, second.error?.message, second.abortReason, second.logs, second.progress.percent],
+      ['aborted', 'Aborted: later reason.', 'asked first', "it's 'quoted'", 40],
+    );
     assert.equal(third.state, 'pending', 'a task no longer ours is left alone');
     // Written again (the first reply was lost): still reported as written, nothing changes.
-    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, outcomes.slice(0, 2)))].sort(), [ids[0], ids[1]].sort());
+    assert.deepEqual(
+      [...(await finishTasks(db.taskman.database, schedulerId, outcomes.slice(0, 2)))].sort(),
+      [ids[0], ids[1]].sort(),
+    );
     assert.equal((await db.taskman.get(ids[0])).logs, 'first log');
   });
 
@@ -169,21 +284,38 @@ describe('the task store', () => {
     await claim('finish-shared', '1');
     await db.taskman.abort(ids[2], 'asked while running');
     const progress = { percent: null, message: null };
-    const outcomes = ids.map((taskId, i) => ({ taskId, outcome: { state: 'succeeded' as const, resultJson: JSON.stringify({ i }), logs: '', progress } }));
+    const outcomes = ids.map((taskId, i) => ({
+      taskId,
+      outcome: { state: 'succeeded' as const, resultJson: JSON.stringify({ i }), logs: '', progress },
+    }));
     assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, outcomes))].sort(), [...ids].sort());
     const tasks = await Promise.all(ids.map((id) => db.taskman.get(id)));
-    assert.deepEqual(tasks.map((task) => [task.state, task.result, task.logs, task.error]), [0, 1, 2].map((i) => ['succeeded', { i }, '', null]));
-    assert.deepEqual(tasks.map((task) => task.abortReason), [null, null, 'asked while running'], 'a shared empty abort reason keeps the one asked for');
+    assert.deepEqual(
+      tasks.map((task) => [task.state, task.result, task.logs, task.error]),
+      [0, 1, 2].map((i) => ['succeeded', { i }, '', null]),
+    );
+    assert.deepEqual(
+      tasks.map((task) => task.abortReason),
+      [null, null, 'asked while running'],
+      'a shared empty abort reason keeps the one asked for',
+    );
   });
 
   it('lists newest first with filters and keyset paging, leaving out result and logs', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 7; i++) ids.push((await db.taskman.submit({ application: 'paging', task: i % 2 ? 'odd' : 'even', payload: { i } })).id);
+    for (let i = 0; i < 7; i++)
+      ids.push((await db.taskman.submit({ application: 'paging', task: i % 2 ? 'odd' : 'even', payload: { i } })).id);
     const page1 = await db.taskman.list({ applications: ['paging'], limit: 3 });
     const page2 = await db.taskman.list({ applications: ['paging'], limit: 3, beforeId: page1[2].id });
     const page3 = await db.taskman.list({ applications: ['paging'], limit: 3, beforeId: page2[2].id });
-    assert.deepEqual([...page1, ...page2, ...page3].map((t) => t.id), [...ids].reverse());
-    assert.deepEqual((await db.taskman.list({ applications: ['paging'], task: 'odd' })).map((t) => t.payload), [{ i: 5 }, { i: 3 }, { i: 1 }]);
+    assert.deepEqual(
+      [...page1, ...page2, ...page3].map((t) => t.id),
+      [...ids].reverse(),
+    );
+    assert.deepEqual(
+      (await db.taskman.list({ applications: ['paging'], task: 'odd' })).map((t) => t.payload),
+      [{ i: 5 }, { i: 3 }, { i: 1 }],
+    );
     assert.equal((await db.taskman.list({ applications: ['paging'], states: ['running'] })).length, 0);
     assert.equal(page1[0].logs, null);
     const since = page1[0].updatedAt;
@@ -199,12 +331,21 @@ describe('the task store', () => {
   });
 
   it('reruns an ended task as a new task pointing at it, and refuses to rerun a pending one', async () => {
-    const original = await db.taskman.submit({ application: 'rerun', task: 't', payload: { x: 1 }, priority: 3, timeout: '5m' });
+    const original = await db.taskman.submit({
+      application: 'rerun',
+      task: 't',
+      payload: { x: 1 },
+      priority: 3,
+      timeout: '5m',
+    });
     await assert.rejects(db.taskman.rerun(original.id), TaskNotEndedError);
     await db.taskman.abort(original.id);
     const rerun = await db.taskman.rerun(original.id);
     const task = await db.taskman.get(rerun.id);
-    assert.deepEqual([task.rerunOf, task.payload, task.priority, task.timeoutMs, task.state], [original.id, { x: 1 }, 3, 300_000, 'pending']);
+    assert.deepEqual(
+      [task.rerunOf, task.payload, task.priority, task.timeoutMs, task.state],
+      [original.id, { x: 1 }, 3, 300_000, 'pending'],
+    );
   });
 
   it('deletes only ended tasks, and says so', async () => {
@@ -231,14 +372,20 @@ describe('the task store', () => {
   });
 
   it('stores hostile strings exactly: SQL metacharacters, quotes, emoji and long text', async () => {
-    const payload = { sql: "'; DROP TABLE taskman_task; --", quote: '"\\\u0000', emoji: '🦄', long: 'z'.repeat(100_000) };
+    const payload = {
+      sql: "'; DROP TABLE taskman_task; --",
+      quote: '"\\\u0000',
+      emoji: '🦄',
+      long: 'z'.repeat(100_000),
+    };
     const { id } = await db.taskman.submit({ application: 'hostile', task: 't', payload, key: "k'; --" });
     assert.deepEqual((await db.taskman.get(id)).payload, payload);
     assert.equal((await db.taskman.get(id)).key, "k'; --");
   });
 
   it('rejects bad ids clearly', async () => {
-    for (const id of ['0', '-1', 'abc', '1; DROP TABLE x', '']) await assert.rejects(db.taskman.get(id), /is not a task id/);
+    for (const id of ['0', '-1', 'abc', '1; DROP TABLE x', ''])
+      await assert.rejects(db.taskman.get(id), /is not a task id/);
     await assert.rejects(db.taskman.get('999999999'), /Task 999999999 does not exist/);
   });
 });

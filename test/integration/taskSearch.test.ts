@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvalidInputError } from '../../src/core';
-import { createTestDatabase, TestDatabase } from '../helpers/database';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 /** What the Tasks view's search, group counts, bulk actions and lineage rest on. */
 describe('searching, counting, purging by state and rerunning with a new payload', () => {
@@ -11,10 +11,18 @@ describe('searching, counting, purging by state and rerunning with a new payload
 
   before(async () => {
     db = await createTestDatabase();
-    ids.plain = (await db.taskman.submit({ application: app, task: 'importCustomers', payload: { file: 'north.csv' } })).id;
-    ids.percent = (await db.taskman.submit({ application: app, task: 'report', payload: { note: '100% done_now' } })).id;
-    ids.quote = (await db.taskman.submit({ application: app, task: 'report', payload: { note: "it's O'Brien; DROP TABLE x; --" } })).id;
-    ids.other = (await db.taskman.submit({ application: 'search-other', task: 'importCustomers', payload: { file: 'SOUTH.csv' } })).id;
+    ids.plain = (
+      await db.taskman.submit({ application: app, task: 'importCustomers', payload: { file: 'north.csv' } })
+    ).id;
+    ids.percent = (
+      await db.taskman.submit({ application: app, task: 'report', payload: { note: '100% done_now' } })
+    ).id;
+    ids.quote = (
+      await db.taskman.submit({ application: app, task: 'report', payload: { note: "it's O'Brien; DROP TABLE x; --" } })
+    ).id;
+    ids.other = (
+      await db.taskman.submit({ application: 'search-other', task: 'importCustomers', payload: { file: 'SOUTH.csv' } })
+    ).id;
     await db.taskman.abort(ids.percent, 'stopped by the test');
   });
   after(() => db.drop());
@@ -47,7 +55,10 @@ describe('searching, counting, purging by state and rerunning with a new payload
     const filter = { applications: [app, 'search-other'] };
     assert.deepEqual(Object.fromEntries(await db.taskman.count(filter, 'state')), { pending: 3, aborted: 1 });
     assert.deepEqual(Object.fromEntries(await db.taskman.count(filter, 'task')), { importCustomers: 2, report: 2 });
-    assert.deepEqual(Object.fromEntries(await db.taskman.count(filter, 'application')), { [app]: 3, 'search-other': 1 });
+    assert.deepEqual(Object.fromEntries(await db.taskman.count(filter, 'application')), {
+      [app]: 3,
+      'search-other': 1,
+    });
     assert.deepEqual(Object.fromEntries(await db.taskman.count({ ...filter, search: 'csv' }, 'state')), { pending: 2 });
     assert.deepEqual((await db.taskman.countByState({ applications: [app] })).aborted, 1);
   });
@@ -57,7 +68,10 @@ describe('searching, counting, purging by state and rerunning with a new payload
     const second = await db.taskman.rerun(ids.percent, { payload: { note: 'edited' } });
     assert.deepEqual((await db.taskman.get(first.id)).payload, { note: '100% done_now' });
     assert.deepEqual((await db.taskman.get(second.id)).payload, { note: 'edited' });
-    assert.deepEqual((await db.taskman.list({ rerunOf: ids.percent })).map((task) => task.id), [second.id, first.id]);
+    assert.deepEqual(
+      (await db.taskman.list({ rerunOf: ids.percent })).map((task) => task.id),
+      [second.id, first.id],
+    );
     for (const { id } of [first, second]) await db.taskman.abort(id);
   });
 

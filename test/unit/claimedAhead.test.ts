@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApplicationConfig, InvalidInputError, Task } from '../../src/core';
+import { type ApplicationConfig, InvalidInputError, type Task } from '../../src/core';
 import { ClaimedAhead } from '../../src/core/scheduler/claimedAhead';
 
 const app = (name: string) => ({ name, concurrency: 8 }) as ApplicationConfig;
@@ -10,7 +10,11 @@ const tasks = (count: number, prefix = 't') => Array.from({ length: count }, (_,
 describe('tasks claimed ahead of a free slot', () => {
   it('refuses a horizon that is not a number of milliseconds', () => {
     for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      assert.throws(() => new ClaimedAhead(bad, 500), (error: Error) => error instanceof InvalidInputError && /claimAheadMs must be a number of milliseconds/.test(error.message));
+      assert.throws(
+        () => new ClaimedAhead(bad, 500),
+        (error: Error) =>
+          error instanceof InvalidInputError && /claimAheadMs must be a number of milliseconds/.test(error.message),
+      );
     }
   });
 
@@ -56,7 +60,10 @@ describe('tasks claimed ahead of a free slot', () => {
     assert.equal(ahead.take((a) => a.name === 'b')?.task.id, 'b0');
     assert.equal(ahead.take(() => true)?.task.id, 'a0');
     assert.equal(ahead.remove('a1')?.task.id, 'a1');
-    assert.equal(ahead.take(() => true), undefined);
+    assert.equal(
+      ahead.take(() => true),
+      undefined,
+    );
     assert.equal(ahead.size, 0);
   });
 
@@ -65,8 +72,14 @@ describe('tasks claimed ahead of a free slot', () => {
     ahead.recordRun('a', 5);
     ahead.hold(tasks(2, 'old'), app('a'), 's1', 1000);
     ahead.hold(tasks(1, 'new'), app('a'), 's1', 1400);
-    assert.deepEqual(ahead.takeOverdue(1499).map((held) => held.task.id), []);
-    assert.deepEqual(ahead.takeOverdue(1500).map((held) => held.task.id), ['old0', 'old1']);
+    assert.deepEqual(
+      ahead.takeOverdue(1499).map((held) => held.task.id),
+      [],
+    );
+    assert.deepEqual(
+      ahead.takeOverdue(1500).map((held) => held.task.id),
+      ['old0', 'old1'],
+    );
     assert.equal(ahead.size, 1);
     assert.equal(ahead.wanted('a', 8), 0);
     ahead.recordRun('a', 5);

@@ -9,13 +9,23 @@ import { ConfigError, loadApplicationConfig } from '../../src/core';
 function appDir(config: unknown, files: Record<string, string> = { 'tasks.js': 'exports.a = async () => 1;' }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-config-'));
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-  if (config !== undefined) fs.writeFileSync(path.join(dir, 'taskman.config.json'), typeof config === 'string' ? config : JSON.stringify(config));
+  if (config !== undefined)
+    fs.writeFileSync(
+      path.join(dir, 'taskman.config.json'),
+      typeof config === 'string' ? config : JSON.stringify(config),
+    );
   return dir;
 }
 
 describe('application config', () => {
   it('applies defaults and resolves paths against the config folder', () => {
-    const dir = appDir({ name: 'billing', version: '1.4.2', tasks: './tasks.js', modulePaths: ['./lib'], env: { MODE: 'sandbox' } });
+    const dir = appDir({
+      name: 'billing',
+      version: '1.4.2',
+      tasks: './tasks.js',
+      modulePaths: ['./lib'],
+      env: { MODE: 'sandbox' },
+    });
     const config = loadApplicationConfig(dir);
     assert.equal(config.name, 'billing');
     assert.equal(config.version, '1.4.2');
@@ -32,18 +42,27 @@ describe('application config', () => {
   });
 
   it('reads a pooled runner mode and its task limit', () => {
-    const config = loadApplicationConfig(appDir({ name: 'a', version: '1', tasks: './tasks.js', runner: 'pooled', runnerMaxTasks: 500 }));
+    const config = loadApplicationConfig(
+      appDir({ name: 'a', version: '1', tasks: './tasks.js', runner: 'pooled', runnerMaxTasks: 500 }),
+    );
     assert.equal(config.runner, 'pooled');
     assert.equal(config.runnerMaxTasks, 500);
   });
 
-  it("takes the version from package.json, else from the git commit", () => {
-    const withPackage = appDir({ name: 'a', tasks: './tasks.js' }, { 'tasks.js': '', 'package.json': '{"version":"3.2.1"}' });
+  it('takes the version from package.json, else from the git commit', () => {
+    const withPackage = appDir(
+      { name: 'a', tasks: './tasks.js' },
+      { 'tasks.js': '', 'package.json': '{"version":"3.2.1"}' },
+    );
     assert.equal(loadApplicationConfig(withPackage).version, '3.2.1');
     assert.equal(loadApplicationConfig(withPackage).versionSource, 'package.json');
     const withGit = appDir({ name: 'a', tasks: './tasks.js' });
     execFileSync('git', ['init', '-q'], { cwd: withGit });
-    execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'x'], { cwd: withGit });
+    execFileSync(
+      'git',
+      ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'x'],
+      { cwd: withGit },
+    );
     const config = loadApplicationConfig(withGit);
     assert.equal(config.versionSource, 'git');
     assert.match(config.version, /^[0-9a-f]{12}$/);
@@ -57,31 +76,90 @@ describe('application config', () => {
     ['name of the wrong type', { name: 5, tasks: './tasks.js', version: '1' }, /"name" must be a string, got number 5/],
     ['name with a slash', { name: 'a/b', tasks: './tasks.js', version: '1' }, /"name" must be 1-128 letters/],
     ['missing tasks', { name: 'a', version: '1' }, /"tasks" is required/],
-    ['tasks not found', { name: 'a', version: '1', tasks: './missing.js' }, /"tasks" points to .*missing\.js, which does not exist/],
-    ['env not an object', { name: 'a', version: '1', tasks: './tasks.js', env: ['x'] }, /"env" must be an object of strings/],
-    ['env value not a string', { name: 'a', version: '1', tasks: './tasks.js', env: { X: 1 } }, /"env\.X" must be a string, got number 1/],
-    ['modulePaths not an array', { name: 'a', version: '1', tasks: './tasks.js', modulePaths: './lib' }, /"modulePaths" must be an array of strings/],
-    ['execArgv item not a string', { name: 'a', version: '1', tasks: './tasks.js', execArgv: [1] }, /"execArgv\[0\]" must be a string/],
-    ['concurrency zero', { name: 'a', version: '1', tasks: './tasks.js', concurrency: 0 }, /"concurrency" must be an integer from 1 to 1000, got 0/],
-    ['concurrency a string', { name: 'a', version: '1', tasks: './tasks.js', concurrency: '2' }, /"concurrency" must be an integer/],
-    ['version with spaces', { name: 'a', version: '1 2', tasks: './tasks.js' }, /"version" must be a string of 1-128 characters/],
-    ['no version anywhere', { name: 'a', tasks: './tasks.js' }, /"version" is missing and neither package\.json nor git gives one/],
-    ['an unknown runner mode', { name: 'a', version: '1', tasks: './tasks.js', runner: 'threads' }, /"runner" must be "process" or "pooled", got "threads"/],
-    ['runnerMaxTasks zero', { name: 'a', version: '1', tasks: './tasks.js', runner: 'pooled', runnerMaxTasks: 0 }, /"runnerMaxTasks" must be an integer from 1 to 1000000, got 0/],
-    ['runnerMaxTasks a fraction', { name: 'a', version: '1', tasks: './tasks.js', runnerMaxTasks: 2.5 }, /"runnerMaxTasks" must be an integer/],
-    ['runnerMaxTasks a string', { name: 'a', version: '1', tasks: './tasks.js', runnerMaxTasks: '10' }, /"runnerMaxTasks" must be an integer/],
-    ['an unknown field', { name: 'a', version: '1', tasks: './tasks.js', concurrencyy: 2 }, /"concurrencyy" is not a known field/],
+    [
+      'tasks not found',
+      { name: 'a', version: '1', tasks: './missing.js' },
+      /"tasks" points to .*missing\.js, which does not exist/,
+    ],
+    [
+      'env not an object',
+      { name: 'a', version: '1', tasks: './tasks.js', env: ['x'] },
+      /"env" must be an object of strings/,
+    ],
+    [
+      'env value not a string',
+      { name: 'a', version: '1', tasks: './tasks.js', env: { X: 1 } },
+      /"env\.X" must be a string, got number 1/,
+    ],
+    [
+      'modulePaths not an array',
+      { name: 'a', version: '1', tasks: './tasks.js', modulePaths: './lib' },
+      /"modulePaths" must be an array of strings/,
+    ],
+    [
+      'execArgv item not a string',
+      { name: 'a', version: '1', tasks: './tasks.js', execArgv: [1] },
+      /"execArgv\[0\]" must be a string/,
+    ],
+    [
+      'concurrency zero',
+      { name: 'a', version: '1', tasks: './tasks.js', concurrency: 0 },
+      /"concurrency" must be an integer from 1 to 1000, got 0/,
+    ],
+    [
+      'concurrency a string',
+      { name: 'a', version: '1', tasks: './tasks.js', concurrency: '2' },
+      /"concurrency" must be an integer/,
+    ],
+    [
+      'version with spaces',
+      { name: 'a', version: '1 2', tasks: './tasks.js' },
+      /"version" must be a string of 1-128 characters/,
+    ],
+    [
+      'no version anywhere',
+      { name: 'a', tasks: './tasks.js' },
+      /"version" is missing and neither package\.json nor git gives one/,
+    ],
+    [
+      'an unknown runner mode',
+      { name: 'a', version: '1', tasks: './tasks.js', runner: 'threads' },
+      /"runner" must be "process" or "pooled", got "threads"/,
+    ],
+    [
+      'runnerMaxTasks zero',
+      { name: 'a', version: '1', tasks: './tasks.js', runner: 'pooled', runnerMaxTasks: 0 },
+      /"runnerMaxTasks" must be an integer from 1 to 1000000, got 0/,
+    ],
+    [
+      'runnerMaxTasks a fraction',
+      { name: 'a', version: '1', tasks: './tasks.js', runnerMaxTasks: 2.5 },
+      /"runnerMaxTasks" must be an integer/,
+    ],
+    [
+      'runnerMaxTasks a string',
+      { name: 'a', version: '1', tasks: './tasks.js', runnerMaxTasks: '10' },
+      /"runnerMaxTasks" must be an integer/,
+    ],
+    [
+      'an unknown field',
+      { name: 'a', version: '1', tasks: './tasks.js', concurrencyy: 2 },
+      /"concurrencyy" is not a known field/,
+    ],
   ];
   for (const [what, config, message] of bad) {
     it(`rejects ${what} with an error naming the field`, () => {
       const dir = appDir(config);
-      assert.throws(() => loadApplicationConfig(dir), (error: Error) => {
-        assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
-        assert.equal((error as ConfigError).code, 'INVALID_CONFIG');
-        assert.match(error.message, message);
-        assert.ok(error.message.startsWith(path.join(dir, 'taskman.config.json')), error.message);
-        return true;
-      });
+      assert.throws(
+        () => loadApplicationConfig(dir),
+        (error: Error) => {
+          assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+          assert.equal((error as ConfigError).code, 'INVALID_CONFIG');
+          assert.match(error.message, message);
+          assert.ok(error.message.startsWith(path.join(dir, 'taskman.config.json')), error.message);
+          return true;
+        },
+      );
     });
   }
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import Ajv, { ErrorObject } from 'ajv';
+import Ajv, { type ErrorObject } from 'ajv';
 import { CONFIG_FIELDS, ConfigError, loadApplicationConfig } from '../../src/core';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -18,11 +18,20 @@ interface PropertySchema {
   default?: unknown;
   examples?: unknown[];
 }
-const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as { required: string[]; properties: Record<string, PropertySchema> };
+const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as {
+  required: string[];
+  properties: Record<string, PropertySchema>;
+};
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 // VS Code's own keywords (hovers, completions, messages); strict mode still catches any other.
-ajv.addVocabulary(['markdownDescription', 'patternErrorMessage', 'enumDescriptions', 'markdownEnumDescriptions', 'defaultSnippets']);
+ajv.addVocabulary([
+  'markdownDescription',
+  'patternErrorMessage',
+  'enumDescriptions',
+  'markdownEnumDescriptions',
+  'defaultSnippets',
+]);
 const validate = ajv.compile(schema);
 
 /** An application folder: the tasks modules the configs name, and a package.json giving a version. */
@@ -38,12 +47,18 @@ let app: string;
 /** No package.json and not in git: nothing gives a version. */
 let bare: string;
 before(() => {
-  const tasks = { 'tasks.js': 'exports.a = async () => 1;', 'tasks.mjs': 'export const a = async () => 1;', 'dist/tasks.js': 'exports.a = async () => 1;' };
+  const tasks = {
+    'tasks.js': 'exports.a = async () => 1;',
+    'tasks.mjs': 'export const a = async () => 1;',
+    'dist/tasks.js': 'exports.a = async () => 1;',
+  };
   app = appFolder({ ...tasks, 'package.json': '{"version":"2.0.0"}' });
   bare = appFolder(tasks);
 });
 
-type ParserVerdict = { valid: true; config: ReturnType<typeof loadApplicationConfig> } | { valid: false; field: string | undefined; message: string };
+type ParserVerdict =
+  | { valid: true; config: ReturnType<typeof loadApplicationConfig> }
+  | { valid: false; field: string | undefined; message: string };
 
 function parserVerdict(config: unknown, dir = app): ParserVerdict {
   fs.writeFileSync(path.join(dir, 'taskman.config.json'), JSON.stringify(config));
@@ -63,8 +78,12 @@ function schemaVerdict(config: unknown): { valid: boolean; fields: (string | und
 
 function fieldOf(error: ErrorObject, config: unknown): string | undefined {
   if (error.keyword === 'required') return error.params.missingProperty as string;
-  if (error.keyword === 'additionalProperties' && error.instancePath === '') return error.params.additionalProperty as string;
-  const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (error.keyword === 'additionalProperties' && error.instancePath === '')
+    return error.params.additionalProperty as string;
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   // A property name's own error (propertyNames) is about the name, one level below its object.
   const propertyName = error.keyword === 'propertyNames' ? (error.params.propertyName as string) : error.propertyName;
   if (propertyName !== undefined) segments.push(propertyName);
@@ -82,7 +101,22 @@ const long = (n: number) => 'a'.repeat(n);
 
 const accepted: [string, unknown][] = [
   ['the two required fields (the version from package.json)', base],
-  ['every field', { $schema: './taskman.config.schema.json', name: 'billing', version: '1.4.2', tasks: './dist/tasks.js', env: { BILLING_MODE: 'sandbox', _X1: '' }, modulePaths: ['./lib', '../shared'], node: 'node', execArgv: ['--max-old-space-size=512'], concurrency: 2, runner: 'pooled', runnerMaxTasks: 500 }],
+  [
+    'every field',
+    {
+      $schema: './taskman.config.schema.json',
+      name: 'billing',
+      version: '1.4.2',
+      tasks: './dist/tasks.js',
+      env: { BILLING_MODE: 'sandbox', _X1: '' },
+      modulePaths: ['./lib', '../shared'],
+      node: 'node',
+      execArgv: ['--max-old-space-size=512'],
+      concurrency: 2,
+      runner: 'pooled',
+      runnerMaxTasks: 500,
+    },
+  ],
   ['a one-character name', { ...base, name: '0' }],
   ['a name of dots, underscores and dashes', { ...base, name: 'a.b_c-D' }],
   ['a name of 128 characters', { ...base, name: long(128) }],
@@ -106,26 +140,97 @@ const accepted: [string, unknown][] = [
   ['$schema of any type (Taskman ignores it)', { ...base, $schema: 5 }],
 ];
 
-const wrongTypes: [string, unknown][] = [['a number', 5], ['null', null], ['a boolean', true], ['an array', []], ['an object', {}]];
+const wrongTypes: [string, unknown][] = [
+  ['a number', 5],
+  ['null', null],
+  ['a boolean', true],
+  ['an array', []],
+  ['an object', {}],
+];
 const without = (key: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== key));
 
 /** [what, config, the field the parser names, its message] */
 const refused: [string, unknown, string | undefined, RegExp][] = [
-  ...([['an array', []], ['null', null], ['a string', 'billing'], ['a number', 1], ['true', true]] as [string, unknown][]).map(
-    ([what, config]): [string, unknown, string | undefined, RegExp] => [`a document that is ${what}`, config, undefined, /must be a JSON object/],
-  ),
+  ...(
+    [
+      ['an array', []],
+      ['null', null],
+      ['a string', 'billing'],
+      ['a number', 1],
+      ['true', true],
+    ] as [string, unknown][]
+  ).map(([what, config]): [string, unknown, string | undefined, RegExp] => [
+    `a document that is ${what}`,
+    config,
+    undefined,
+    /must be a JSON object/,
+  ]),
   ['an unknown field', { ...base, concurrencyy: 2 }, 'concurrencyy', /is not a known field/],
   ['a field in the wrong case', { ...base, Name: 'x' }, 'Name', /is not a known field/],
-  ['a field named __proto__', JSON.parse('{"name":"billing","tasks":"./tasks.js","__proto__":{"x":1}}'), '__proto__', /is not a known field/],
+  [
+    'a field named __proto__',
+    JSON.parse('{"name":"billing","tasks":"./tasks.js","__proto__":{"x":1}}'),
+    '__proto__',
+    /is not a known field/,
+  ],
   ['no name', without('name'), 'name', /is required/],
-  ...wrongTypes.filter(([what]) => what !== 'an object').concat([['an object', { a: 1 }]]).map(([what, value]): [string, unknown, string, RegExp] => [`a name that is ${what}`, { ...base, name: value }, 'name', /must be a string/]),
-  ...['', '-a', '.a', '_a', 'a b', 'a/b', 'é', long(129)].map((name): [string, unknown, string, RegExp] => [`the name ${JSON.stringify(name.length > 20 ? `${name.slice(0, 5)}… (${name.length})` : name)}`, { ...base, name }, 'name', /must be 1-128 letters/]),
+  ...wrongTypes
+    .filter(([what]) => what !== 'an object')
+    .concat([['an object', { a: 1 }]])
+    .map(([what, value]): [string, unknown, string, RegExp] => [
+      `a name that is ${what}`,
+      { ...base, name: value },
+      'name',
+      /must be a string/,
+    ]),
+  ...['', '-a', '.a', '_a', 'a b', 'a/b', 'é', long(129)].map((name): [string, unknown, string, RegExp] => [
+    `the name ${JSON.stringify(name.length > 20 ? `${name.slice(0, 5)}… (${name.length})` : name)}`,
+    { ...base, name },
+    'name',
+    /must be 1-128 letters/,
+  ]),
   ['no tasks', without('tasks'), 'tasks', /is required/],
-  ...[...wrongTypes, ['an empty string', '']].map(([what, value]): [string, unknown, string, RegExp] => [`tasks that is ${what}`, { ...base, tasks: value }, 'tasks', /must be a non-empty path string/]),
-  ...[['an array', []], ['null', null], ['a string', 'A=1'], ['a number', 1]].map(([what, value]): [string, unknown, string, RegExp] => [`env that is ${what}`, { ...base, env: value }, 'env', /must be an object of strings/]),
-  ...[['a number', 1], ['null', null], ['a boolean', false], ['an object', {}], ['an array', ['x']]].map(([what, value]): [string, unknown, string, RegExp] => [`an env value that is ${what}`, { ...base, env: { X: value } }, 'env.X', /must be a string/]),
-  ...['1X', 'A-B', 'A B', '', 'É', 'A.B'].map((key): [string, unknown, string, RegExp] => [`the env name ${JSON.stringify(key)}`, { ...base, env: { OK: 'y', [key]: 'x' } }, `env.${key}`, /is not a valid environment variable name/]),
-  ['an env name and value both wrong (the value is reported)', { ...base, env: { '1X': 1 } }, 'env.1X', /must be a string/],
+  ...[...wrongTypes, ['an empty string', '']].map(([what, value]): [string, unknown, string, RegExp] => [
+    `tasks that is ${what}`,
+    { ...base, tasks: value },
+    'tasks',
+    /must be a non-empty path string/,
+  ]),
+  ...[
+    ['an array', []],
+    ['null', null],
+    ['a string', 'A=1'],
+    ['a number', 1],
+  ].map(([what, value]): [string, unknown, string, RegExp] => [
+    `env that is ${what}`,
+    { ...base, env: value },
+    'env',
+    /must be an object of strings/,
+  ]),
+  ...[
+    ['a number', 1],
+    ['null', null],
+    ['a boolean', false],
+    ['an object', {}],
+    ['an array', ['x']],
+  ].map(([what, value]): [string, unknown, string, RegExp] => [
+    `an env value that is ${what}`,
+    { ...base, env: { X: value } },
+    'env.X',
+    /must be a string/,
+  ]),
+  ...['1X', 'A-B', 'A B', '', 'É', 'A.B'].map((key): [string, unknown, string, RegExp] => [
+    `the env name ${JSON.stringify(key)}`,
+    { ...base, env: { OK: 'y', [key]: 'x' } },
+    `env.${key}`,
+    /is not a valid environment variable name/,
+  ]),
+  [
+    'an env name and value both wrong (the value is reported)',
+    { ...base, env: { '1X': 1 } },
+    'env.1X',
+    /must be a string/,
+  ],
   ...(['modulePaths', 'execArgv'] as const).flatMap((field): [string, unknown, string, RegExp][] => [
     [`${field} that is a string`, { ...base, [field]: './x' }, field, /must be an array of strings/],
     [`${field} that is an object`, { ...base, [field]: {} }, field, /must be an array of strings/],
@@ -134,16 +239,38 @@ const refused: [string, unknown, string | undefined, RegExp][] = [
     [`a ${field} item that is null`, { ...base, [field]: [null] }, `${field}[0]`, /must be a string/],
     [`a ${field} item that is an array`, { ...base, [field]: [['x']] }, `${field}[0]`, /must be a string/],
   ]),
-  ...[...wrongTypes, ['an empty string', '']].map(([what, value]): [string, unknown, string, RegExp] => [`node that is ${what}`, { ...base, node: value }, 'node', /must be a non-empty string/]),
-  ...[0, -1, 1001, 1.5, 0.5, '2', null, true, [2]].map((value): [string, unknown, string, RegExp] => [`concurrency ${JSON.stringify(value)}`, { ...base, concurrency: value }, 'concurrency', /must be an integer from 1 to 1000, got/]),
-  ...['threads', 'Process', '', null, 1, ['pooled']].map((value): [string, unknown, string, RegExp] => [`the runner ${JSON.stringify(value)}`, { ...base, runner: value }, 'runner', /must be "process" or "pooled", got/]),
-  ...[0, -5, 1_000_001, 2.5, '10', null, false].map((value): [string, unknown, string, RegExp] => [`runnerMaxTasks ${JSON.stringify(value)}`, { ...base, runnerMaxTasks: value }, 'runnerMaxTasks', /must be an integer from 1 to 1000000, got/]),
-  ...['', '1 2', ' 1', '1\t', '1\n', '1\u00a0', long(129), '😀'.repeat(129), 5, null, ['1']].map((value): [string, unknown, string, RegExp] => [
-    `the version ${typeof value === 'string' && value.length > 20 ? `of ${[...value].length} ${value === long(129) ? 'ASCII characters' : 'characters outside the BMP'}` : JSON.stringify(value)}`,
-    { ...base, version: value },
-    'version',
-    /must be a string of 1-128 characters without spaces/,
+  ...[...wrongTypes, ['an empty string', '']].map(([what, value]): [string, unknown, string, RegExp] => [
+    `node that is ${what}`,
+    { ...base, node: value },
+    'node',
+    /must be a non-empty string/,
   ]),
+  ...[0, -1, 1001, 1.5, 0.5, '2', null, true, [2]].map((value): [string, unknown, string, RegExp] => [
+    `concurrency ${JSON.stringify(value)}`,
+    { ...base, concurrency: value },
+    'concurrency',
+    /must be an integer from 1 to 1000, got/,
+  ]),
+  ...['threads', 'Process', '', null, 1, ['pooled']].map((value): [string, unknown, string, RegExp] => [
+    `the runner ${JSON.stringify(value)}`,
+    { ...base, runner: value },
+    'runner',
+    /must be "process" or "pooled", got/,
+  ]),
+  ...[0, -5, 1_000_001, 2.5, '10', null, false].map((value): [string, unknown, string, RegExp] => [
+    `runnerMaxTasks ${JSON.stringify(value)}`,
+    { ...base, runnerMaxTasks: value },
+    'runnerMaxTasks',
+    /must be an integer from 1 to 1000000, got/,
+  ]),
+  ...['', '1 2', ' 1', '1\t', '1\n', '1\u00a0', long(129), '😀'.repeat(129), 5, null, ['1']].map(
+    (value): [string, unknown, string, RegExp] => [
+      `the version ${typeof value === 'string' && value.length > 20 ? `of ${[...value].length} ${value === long(129) ? 'ASCII characters' : 'characters outside the BMP'}` : JSON.stringify(value)}`,
+      { ...base, version: value },
+      'version',
+      /must be a string of 1-128 characters without spaces/,
+    ],
+  ),
 ];
 
 describe('the config schema agrees with the parser', () => {
@@ -163,7 +290,11 @@ describe('the config schema agrees with the parser', () => {
       if (property.default === undefined) continue;
       const explicit = parserVerdict({ ...base, [field]: property.default });
       assert.ok(explicit.valid, `the default of ${field} is accepted`);
-      assert.deepEqual(explicit.config, defaulted.config, `${field}: ${JSON.stringify(property.default)} is what the parser uses without it`);
+      assert.deepEqual(
+        explicit.config,
+        defaulted.config,
+        `${field}: ${JSON.stringify(property.default)} is what the parser uses without it`,
+      );
     }
   });
 
@@ -207,7 +338,9 @@ describe('the config schema agrees with the parser', () => {
 
   it('leaves to the parser a missing version that neither package.json nor git gives', () => {
     const parser = parserVerdict(base, bare);
-    assert.ok(!parser.valid && parser.field === 'version' && /neither package\.json nor git gives one/.test(parser.message));
+    assert.ok(
+      !parser.valid && parser.field === 'version' && /neither package\.json nor git gives one/.test(parser.message),
+    );
     assert.equal(schemaVerdict(base).valid, true);
   });
 });

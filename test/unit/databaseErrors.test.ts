@@ -1,9 +1,20 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyDatabaseError, isTransientDatabaseError, wrapDatabaseError } from '../../src/core/database/databaseErrors';
+import {
+  classifyDatabaseError,
+  isTransientDatabaseError,
+  wrapDatabaseError,
+} from '../../src/core/database/databaseErrors';
 
-const server = { where: 'db.internal:3306 as user "app", database "jobs"', database: 'jobs', password: 'hunter2', galera: false, plain: false };
-const driver = (code: string, message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { code, ...extra });
+const server = {
+  where: 'db.internal:3306 as user "app", database "jobs"',
+  database: 'jobs',
+  password: 'hunter2',
+  galera: false,
+  plain: false,
+};
+const driver = (code: string, message: string, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(message), { code, ...extra });
 
 describe('what a driver error means (databaseErrors)', () => {
   it('a deadlock is a conflict, retried, and never said to be an unreachable server', () => {
@@ -23,23 +34,43 @@ describe('what a driver error means (databaseErrors)', () => {
   });
 
   it('no answer, a reset, a Galera node outside the primary component: unavailable', () => {
-    for (const [code, message] of [['ECONNRESET', 'read ECONNRESET'], ['PROTOCOL_SEQUENCE_TIMEOUT', 'no answer within 10000 ms'], ['ER_UNKNOWN_COM_ERROR', 'WSREP has not yet prepared node for application use']]) {
+    for (const [code, message] of [
+      ['ECONNRESET', 'read ECONNRESET'],
+      ['PROTOCOL_SEQUENCE_TIMEOUT', 'no answer within 10000 ms'],
+      ['ER_UNKNOWN_COM_ERROR', 'WSREP has not yet prepared node for application use'],
+    ]) {
       const wrapped = wrapDatabaseError(driver(code, message), server);
       assert.equal(wrapped.code, 'DATABASE_UNAVAILABLE', code);
       assert.ok(isTransientDatabaseError(wrapped), code);
     }
-    assert.match(wrapDatabaseError(driver('ER_UNKNOWN_COM_ERROR', 'WSREP has not yet prepared node'), server).message, /outside the cluster's primary component/);
+    assert.match(
+      wrapDatabaseError(driver('ER_UNKNOWN_COM_ERROR', 'WSREP has not yet prepared node'), server).message,
+      /outside the cluster's primary component/,
+    );
   });
 
   it('a certificate that does not verify is a TLS failure, not retried, in one line saying what to change', () => {
-    const wrapped = wrapDatabaseError(driver('HANDSHAKE_SSL_ERROR', 'self-signed certificate in certificate chain'), server);
+    const wrapped = wrapDatabaseError(
+      driver('HANDSHAKE_SSL_ERROR', 'self-signed certificate in certificate chain'),
+      server,
+    );
     assert.equal(wrapped.code, 'DATABASE_TLS_FAILED');
     assert.ok(!isTransientDatabaseError(wrapped));
     assert.match(wrapped.message, /does not verify.*ssl-ca=PATH/);
     assert.doesNotMatch(wrapped.message, /\n/);
-    const name = wrapDatabaseError(driver('HANDSHAKE_SSL_ERROR', "Hostname/IP does not match certificate's altnames: Host: db. is not in the cert's altnames: DNS:other"), server);
+    const name = wrapDatabaseError(
+      driver(
+        'HANDSHAKE_SSL_ERROR',
+        "Hostname/IP does not match certificate's altnames: Host: db. is not in the cert's altnames: DNS:other",
+      ),
+      server,
+    );
     assert.match(name.message, /does not name this host/);
-    assert.match(wrapDatabaseError(driver('HANDSHAKE_NO_SSL_SUPPORT', 'Server does not support secure connection'), server).message, /does not offer TLS/);
+    assert.match(
+      wrapDatabaseError(driver('HANDSHAKE_NO_SSL_SUPPORT', 'Server does not support secure connection'), server)
+        .message,
+      /does not offer TLS/,
+    );
   });
 
   it('a refused login over plain TCP hints that the server may require TLS; never shows the password', () => {

@@ -6,7 +6,12 @@ describe('database URLs', () => {
   it('parses host, port, user, password and database', () => {
     const target = parseDatabaseUrl('mysql://app:s%40cret@db.internal:3307/jobs');
     assert.deepEqual(target, {
-      host: 'db.internal', port: 3307, socketPath: undefined, user: 'app', password: 's@cret', database: 'jobs',
+      host: 'db.internal',
+      port: 3307,
+      socketPath: undefined,
+      user: 'app',
+      password: 's@cret',
+      database: 'jobs',
       // Not on this machine: TLS with a certificate that names the host, unless the URL says otherwise.
       tls: { mode: 'verify-identity', ca: undefined, cert: undefined, key: undefined, explicit: false },
     });
@@ -15,7 +20,10 @@ describe('database URLs', () => {
   it('takes a unix socket from ?socket=', () => {
     const target = parseDatabaseUrl('mysql://root@localhost/taskman?socket=/run/mysqld/mysqld.sock');
     assert.equal(target.socketPath, '/run/mysqld/mysqld.sock');
-    assert.equal(formatDatabaseUrl(target, { withPassword: false }), 'mysql://root@localhost/taskman?socket=/run/mysqld/mysqld.sock');
+    assert.equal(
+      formatDatabaseUrl(target, { withPassword: false }),
+      'mysql://root@localhost/taskman?socket=/run/mysqld/mysqld.sock',
+    );
   });
 
   it('never shows the password when describing or formatting without it', () => {
@@ -32,22 +40,38 @@ describe('database URLs', () => {
     ['mysql://u@h:3306/bad;name', /must name a database/],
     ['mysql://u@h:99999/db', /not a URL|not a valid port/],
     ['mysql://u@h/db?ssl=true', /unknown option "ssl"/],
-    ['mysql://u@h/db?ssl-mode=sometimes', /ssl-mode "sometimes" is not one of disabled, preferred, required, verify-ca, verify-identity/],
-    ['mysql://u@h/db?ssl-mode=verify-ca&ssl-ca=/nonexistent/ca.pem', /ssl-ca file \/nonexistent\/ca\.pem cannot be read \(ENOENT\)/],
+    [
+      'mysql://u@h/db?ssl-mode=sometimes',
+      /ssl-mode "sometimes" is not one of disabled, preferred, required, verify-ca, verify-identity/,
+    ],
+    [
+      'mysql://u@h/db?ssl-mode=verify-ca&ssl-ca=/nonexistent/ca.pem',
+      /ssl-ca file \/nonexistent\/ca\.pem cannot be read \(ENOENT\)/,
+    ],
     ['mysql://u@h/db?ssl-cert=/etc/hostname', /ssl-cert without ssl-key/],
     ['mysql://u@localhost/db?socket=/tmp/s.sock&ssl-mode=required', /over a unix socket/],
     ['mysql://u@h/db?ssl-mode=disabled&ssl-ca=/etc/hostname', /ssl-mode=disabled but also gives certificate files/],
   ];
   for (const [url, message] of bad) {
     it(`rejects ${url} clearly`, () => {
-      assert.throws(() => parseDatabaseUrl(url), (error: Error & { code?: string }) => error.code === 'DATABASE_URL_INVALID' && message.test(error.message));
+      assert.throws(
+        () => parseDatabaseUrl(url),
+        (error: Error & { code?: string }) => error.code === 'DATABASE_URL_INVALID' && message.test(error.message),
+      );
     });
   }
 
   it('reads ssl-mode and the certificate files as the mysql client names them, and formats them back', () => {
-    const url = 'mysql://app@db.internal:3306/jobs?ssl-mode=VERIFY_CA&ssl-ca=%2Fetc%2Fhostname&ssl-cert=%2Fetc%2Fhostname&ssl-key=%2Fetc%2Fhostname';
+    const url =
+      'mysql://app@db.internal:3306/jobs?ssl-mode=VERIFY_CA&ssl-ca=%2Fetc%2Fhostname&ssl-cert=%2Fetc%2Fhostname&ssl-key=%2Fetc%2Fhostname';
     const target = parseDatabaseUrl(url);
-    assert.deepEqual(target.tls, { mode: 'verify-ca', ca: '/etc/hostname', cert: '/etc/hostname', key: '/etc/hostname', explicit: true });
+    assert.deepEqual(target.tls, {
+      mode: 'verify-ca',
+      ca: '/etc/hostname',
+      cert: '/etc/hostname',
+      key: '/etc/hostname',
+      explicit: true,
+    });
     assert.deepEqual(parseDatabaseUrl(formatDatabaseUrl(target, { withPassword: false })).tls, target.tls);
   });
 
@@ -61,6 +85,9 @@ describe('database URLs', () => {
   });
 
   it('does not echo the password of a URL it cannot parse', () => {
-    assert.throws(() => parseDatabaseUrl('mysql://u:topsecret@h:notaport/db'), (error: Error) => !error.message.includes('topsecret'));
+    assert.throws(
+      () => parseDatabaseUrl('mysql://u:topsecret@h:notaport/db'),
+      (error: Error) => !error.message.includes('topsecret'),
+    );
   });
 });

@@ -16,7 +16,11 @@ describe('durations', () => {
 
   for (const bad of ['', 'soon', '5 minutes', '-5s', '5x', '1h 30m', 'm5', '5s5']) {
     it(`rejects ${JSON.stringify(bad)} with a message showing the forms`, () => {
-      assert.throws(() => parseDuration(bad, 'timeout'), (error: Error) => error instanceof InvalidInputError && /timeout .* is not a duration\. Use forms like/.test(error.message));
+      assert.throws(
+        () => parseDuration(bad, 'timeout'),
+        (error: Error) =>
+          error instanceof InvalidInputError && /timeout .* is not a duration\. Use forms like/.test(error.message),
+      );
     });
   }
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { Task } from '../../src/core';
+import type { Task } from '../../src/core';
 import { CachedValue } from '../../src/core/metrics/cachedValue';
 import { percentile } from '../../src/core/metrics/taskStatistics';
 import { waitBeforeStart } from '../../src/core/scheduler/runTimes';
@@ -11,7 +11,11 @@ import { Scrape } from '../helpers/prometheus';
 function controlled() {
   let now = 0;
   const readings: { resolve(value: number): void; reject(error: Error): void }[] = [];
-  const cached = new CachedValue<number>(() => new Promise((resolve, reject) => readings.push({ resolve, reject })), 5000, () => now);
+  const cached = new CachedValue<number>(
+    () => new Promise((resolve, reject) => readings.push({ resolve, reject })),
+    5000,
+    () => now,
+  );
   return { cached, readings, advance: (ms: number) => (now += ms) };
 }
 
@@ -79,9 +83,18 @@ describe("the tests' Prometheus text parser, on prom-client's output", () => {
   it('reads escaped labels, NaN, and each labelled series of a histogram apart', async () => {
     const registry = new Registry();
     const registers = [registry];
-    new Counter({ name: 'c_total', help: 'with a \\ and\na newline', labelNames: ['x'], registers }).inc({ x: 'say "hi"\\n\n' }, 2);
+    new Counter({ name: 'c_total', help: 'with a \\ and\na newline', labelNames: ['x'], registers }).inc(
+      { x: 'say "hi"\\n\n' },
+      2,
+    );
     new Gauge({ name: 'g', help: 'g', registers }).set(NaN);
-    const histogram = new Histogram({ name: 'h_seconds', help: 'h', labelNames: ['task'], buckets: [0.1, 1], registers });
+    const histogram = new Histogram({
+      name: 'h_seconds',
+      help: 'h',
+      labelNames: ['task'],
+      buckets: [0.1, 1],
+      registers,
+    });
     histogram.observe({ task: 'a' }, 0.5);
     histogram.observe({ task: 'b' }, 0.05);
     histogram.observe({ task: 'b' }, 5);
@@ -89,8 +102,24 @@ describe("the tests' Prometheus text parser, on prom-client's output", () => {
     assert.equal(scrape.family('c_total', 'counter').help, 'with a \\ and\na newline');
     assert.equal(scrape.value('c_total', 'counter', { x: 'say "hi"\\n\n' }), 2);
     assert.ok(Number.isNaN(scrape.value('g', 'gauge')));
-    assert.deepEqual(scrape.histogram('h_seconds', { task: 'a' }), { count: 1, sum: 0.5, buckets: new Map([[0.1, 0], [1, 1], [Infinity, 1]]) });
-    assert.deepEqual(scrape.histogram('h_seconds', { task: 'b' }), { count: 2, sum: 5.05, buckets: new Map([[0.1, 1], [1, 1], [Infinity, 2]]) });
+    assert.deepEqual(scrape.histogram('h_seconds', { task: 'a' }), {
+      count: 1,
+      sum: 0.5,
+      buckets: new Map([
+        [0.1, 0],
+        [1, 1],
+        [Infinity, 1],
+      ]),
+    });
+    assert.deepEqual(scrape.histogram('h_seconds', { task: 'b' }), {
+      count: 2,
+      sum: 5.05,
+      buckets: new Map([
+        [0.1, 1],
+        [1, 1],
+        [Infinity, 2],
+      ]),
+    });
     assert.throws(() => new Scrape('g{x="unclosed} 1\n', ''), /a closed label value/);
   });
 });

@@ -1,10 +1,17 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { outcomeFromExit } from '../../src/core/scheduler/outcomeFromExit';
-import { RunnerExit } from '../../src/core/scheduler/runnerProcess';
+import type { RunnerExit } from '../../src/core/scheduler/runnerProcess';
 
 const run = { abortReason: undefined, progress: { percent: 50, message: 'half' }, resultLimitBytes: 100, node: 'node' };
-const exit = (over: Partial<RunnerExit>): RunnerExit => ({ final: undefined, exitCode: 0, signal: null, output: 'out', spawnError: undefined, ...over });
+const exit = (over: Partial<RunnerExit>): RunnerExit => ({
+  final: undefined,
+  exitCode: 0,
+  signal: null,
+  output: 'out',
+  spawnError: undefined,
+  ...over,
+});
 
 describe('the final state of a run', () => {
   it('is succeeded with the result when the runner said so', () => {
@@ -16,7 +23,10 @@ describe('the final state of a run', () => {
   });
 
   it('is succeeded even when an abort came after the task returned', () => {
-    assert.equal(outcomeFromExit(exit({ final: { type: 'succeeded', resultJson: '1' } }), { ...run, abortReason: 'late' }).state, 'succeeded');
+    assert.equal(
+      outcomeFromExit(exit({ final: { type: 'succeeded', resultJson: '1' } }), { ...run, abortReason: 'late' }).state,
+      'succeeded',
+    );
   });
 
   it('is failed when a result over the limit slips through', () => {
@@ -25,8 +35,11 @@ describe('the final state of a run', () => {
     assert.equal(outcome.error?.name, 'ResultTooLarge');
   });
 
-  it('is failed with the task\'s error', () => {
-    const outcome = outcomeFromExit(exit({ exitCode: 1, final: { type: 'failed', error: { name: 'E', message: 'm' } } }), run);
+  it("is failed with the task's error", () => {
+    const outcome = outcomeFromExit(
+      exit({ exitCode: 1, final: { type: 'failed', error: { name: 'E', message: 'm' } } }),
+      run,
+    );
     assert.deepEqual([outcome.state, outcome.error], ['failed', { name: 'E', message: 'm' }]);
   });
 
@@ -44,13 +57,19 @@ describe('the final state of a run', () => {
   });
 
   it('says which binary could not be started', () => {
-    const outcome = outcomeFromExit(exit({ exitCode: null, spawnError: new Error('spawn nodex ENOENT') }), { ...run, node: 'nodex' });
+    const outcome = outcomeFromExit(exit({ exitCode: null, spawnError: new Error('spawn nodex ENOENT') }), {
+      ...run,
+      node: 'nodex',
+    });
     assert.equal(outcome.error?.name, 'RunnerSpawnFailed');
     assert.match(outcome.error!.message, /"nodex".*ENOENT.*Check "node"/);
   });
 
   it('is aborted with the reason when the run was asked to stop', () => {
-    const outcome = outcomeFromExit(exit({ exitCode: null, signal: 'SIGTERM' }), { ...run, abortReason: 'timeout after 5s' });
+    const outcome = outcomeFromExit(exit({ exitCode: null, signal: 'SIGTERM' }), {
+      ...run,
+      abortReason: 'timeout after 5s',
+    });
     assert.equal(outcome.state, 'aborted');
     assert.equal(outcome.abortReason, 'timeout after 5s');
     assert.match(outcome.error!.message, /^Aborted: timeout after 5s\. The runner then ended: RunnerKilled/);

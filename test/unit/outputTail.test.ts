@@ -18,7 +18,10 @@ describe('OutputTail', () => {
     assert.ok(text.endsWith(`line 4999 ${'x'.repeat(1000)}\n`));
     const body = text.slice(text.indexOf('\n') + 1);
     assert.equal(Buffer.byteLength(body), 64 * 1024);
-    assert.equal(tail.totalBytes, [...Array(5000).keys()].reduce((sum, i) => sum + `line ${i} `.length + 1001, 0));
+    assert.equal(
+      tail.totalBytes,
+      [...Array(5000).keys()].reduce((sum, i) => sum + `line ${i} `.length + 1001, 0),
+    );
   });
 
   it('never starts in the middle of a UTF-8 character', () => {

@@ -7,23 +7,29 @@ describe('finding a server binary for the embedded database', () => {
     const saved = process.env.PATH;
     process.env.PATH = '';
     try {
-      assert.throws(() => findServerBinary(undefined, []), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'EMBEDDED_SERVER_MISSING');
-        assert.match(error.message, /no MySQL-compatible server binary \(mariadbd or mysqld\) was found/);
-        assert.match(error.message, /apt-get install mariadb-server/);
-        assert.match(error.message, /TASKMAN_DATABASE_URL=mysql:\/\//);
-        return true;
-      });
+      assert.throws(
+        () => findServerBinary(undefined, []),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'EMBEDDED_SERVER_MISSING');
+          assert.match(error.message, /no MySQL-compatible server binary \(mariadbd or mysqld\) was found/);
+          assert.match(error.message, /apt-get install mariadb-server/);
+          assert.match(error.message, /TASKMAN_DATABASE_URL=mysql:\/\//);
+          return true;
+        },
+      );
     } finally {
       process.env.PATH = saved;
     }
   });
 
   it('with TASKMAN_MYSQLD pointing nowhere: says so', () => {
-    assert.throws(() => findServerBinary('/nonexistent/mariadbd'), /TASKMAN_MYSQLD is set to \/nonexistent\/mariadbd, which is not an executable file/);
+    assert.throws(
+      () => findServerBinary('/nonexistent/mariadbd'),
+      /TASKMAN_MYSQLD is set to \/nonexistent\/mariadbd, which is not an executable file/,
+    );
   });
 
-  it('finds this machine\'s server and tells MariaDB from MySQL', () => {
+  it("finds this machine's server and tells MariaDB from MySQL", () => {
     const binary = findServerBinary();
     assert.match(binary.server, /(mariadbd|mysqld)$/);
     assert.ok(binary.flavor === 'mysql' || binary.installer, 'MariaDB comes with its installer');

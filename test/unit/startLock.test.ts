@@ -13,7 +13,8 @@ describe('the embedded server start lock', () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** The pid of a process that has exited. */
-  const deadPid = () => spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const deadPid = () =>
+    spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
 
   it('lets one caller in at a time, and removes the file after each, also when the body throws', async () => {
     let inside = 0;
@@ -27,9 +28,14 @@ describe('the embedded server start lock', () => {
       if (i === 3) throw new Error('body failed');
       return i;
     };
-    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => withStartLock(lockFile, 10_000, () => body(i))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => withStartLock(lockFile, 10_000, () => body(i))),
+    );
     assert.equal(most, 1);
-    assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)), [0, 1, 2, 'body failed', 4, 5]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+      [0, 1, 2, 'body failed', 4, 5],
+    );
     assert.equal(fs.existsSync(lockFile), false);
     assert.deepEqual(fs.readdirSync(dir), [], 'no file left aside');
   });
@@ -42,7 +48,9 @@ describe('the embedded server start lock', () => {
         withStartLock(lockFile, 200, async () => {
           ran = true;
         }),
-        (error: unknown) => error instanceof EmbeddedServerError && /Timed out waiting for another process to finish starting the embedded server/.test(error.message),
+        (error: unknown) =>
+          error instanceof EmbeddedServerError &&
+          /Timed out waiting for another process to finish starting the embedded server/.test(error.message),
       );
       assert.equal(ran, false);
     } finally {
@@ -63,7 +71,10 @@ describe('the embedded server start lock', () => {
   it('waits for a live holder and names it when it gives up', async () => {
     fs.writeFileSync(lockFile, String(process.ppid));
     try {
-      await assert.rejects(withStartLock(lockFile, 150, async () => undefined), new RegExp(`Timed out waiting for process ${process.ppid} `));
+      await assert.rejects(
+        withStartLock(lockFile, 150, async () => undefined),
+        new RegExp(`Timed out waiting for process ${process.ppid} `),
+      );
     } finally {
       fs.rmSync(lockFile, { force: true });
     }

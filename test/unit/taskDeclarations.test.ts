@@ -2,16 +2,17 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exportDeclarations } from '../../src/extension/sourceLinks/taskDeclarations';
 
-const names = (text: string, file = 'tasks.js') => exportDeclarations(text, file).map((d) => `${d.name}@${d.line}:${d.column}`);
+const names = (text: string, file = 'tasks.js') =>
+  exportDeclarations(text, file).map((d) => `${d.name}@${d.line}:${d.column}`);
 
-describe('finding a module\'s exports by parsing it (CodeLens above task functions)', () => {
+describe("finding a module's exports by parsing it (CodeLens above task functions)", () => {
   it('finds CommonJS exports: exports.f, module.exports.f, module.exports = { … }', () => {
     const text = [
-      "exports.countTo = async ({ n } = {}, ctx) => n;",
+      'exports.countTo = async ({ n } = {}, ctx) => n;',
       "module.exports.explode = function () { throw new Error('x'); };",
       "exports['quoted'] = () => 1;",
-      "const helper = () => 2;",
-      "exports.helper.inner = 3;",
+      'const helper = () => 2;',
+      'exports.helper.inner = 3;',
     ].join('\n');
     assert.deepEqual(names(text), ['countTo@0:0', 'explode@1:0', 'quoted@2:0']);
     assert.deepEqual(names('module.exports = {\n  a,\n  b: () => 1,\n  c() {},\n};'), ['a@1:2', 'b@2:2', 'c@3:2']);
@@ -31,7 +32,7 @@ describe('finding a module\'s exports by parsing it (CodeLens above task functio
   });
 
   it('never runs the code, and survives what does not parse', () => {
-    assert.deepEqual(names("process.exit(1); exports.x = 1;"), ['x@0:17']);
+    assert.deepEqual(names('process.exit(1); exports.x = 1;'), ['x@0:17']);
     assert.deepEqual(names('exports.ok = 1;\nexports.broken = (;'), [], 'a file that does not parse yields nothing');
     assert.deepEqual(names('}}}{{{'), []);
     assert.deepEqual(names(''), []);

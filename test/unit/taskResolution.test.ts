@@ -7,13 +7,23 @@ import { findTaskFunction, listTaskNames } from '../../src/core/runner/loadTasks
 import { serialiseThrown } from '../../src/core/runner/serialiseThrown';
 
 describe('which exports can run', () => {
-  const exportsObject = { resize: async () => 1, notAFunction: 42, ['../x']: async () => 2 } as Record<string, unknown>;
+  const exportsObject = { resize: async () => 1, notAFunction: 42, '../x': async () => 2 } as Record<string, unknown>;
 
   it('finds an own exported function', () => {
     assert.equal(typeof findTaskFunction(exportsObject, 'resize'), 'function');
   });
 
-  for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'notAFunction', '../x', 'missing', '']) {
+  for (const name of [
+    '__proto__',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    'notAFunction',
+    '../x',
+    'missing',
+    '',
+  ]) {
     it(`refuses ${JSON.stringify(name)}`, () => {
       assert.equal(findTaskFunction(exportsObject, name), undefined);
     });
@@ -32,7 +42,11 @@ describe('submission validation', () => {
     ['an empty task name', { task: '' }, /Task name "" is invalid/],
     ['a 129-character task name', { task: 'a'.repeat(129) }, /Task name .* is invalid/],
     ['an application with a space', { application: 'my app' }, /Application name "my app" is invalid/],
-    ['a BigInt payload', { payload: { n: 1n } }, /payload is not JSON-serialisable: Do not know how to serialize a BigInt/],
+    [
+      'a BigInt payload',
+      { payload: { n: 1n } },
+      /payload is not JSON-serialisable: Do not know how to serialize a BigInt/,
+    ],
     ['a function payload', { payload: () => 1 }, /payload is not JSON-serialisable/],
     ['a fractional priority', { priority: 1.5 }, /Priority must be an integer/],
     ['a key that is too long', { key: 'k'.repeat(192) }, /key must be a string of 1 to 191/],
@@ -43,14 +57,20 @@ describe('submission validation', () => {
   ];
   for (const [what, change, message] of bad) {
     it(`rejects ${what}`, () => {
-      assert.throws(() => validateSubmission({ ...ok, ...change } as never), (error: Error) => error instanceof InvalidInputError && message.test(error.message));
+      assert.throws(
+        () => validateSubmission({ ...ok, ...change } as never),
+        (error: Error) => error instanceof InvalidInputError && message.test(error.message),
+      );
     });
   }
 
   it('rejects a cyclic payload', () => {
     const payload: Record<string, unknown> = {};
     payload.self = payload;
-    assert.throws(() => validateSubmission({ ...ok, payload }), /payload is not JSON-serialisable: Converting circular structure/);
+    assert.throws(
+      () => validateSubmission({ ...ok, payload }),
+      /payload is not JSON-serialisable: Converting circular structure/,
+    );
   });
 
   it('keeps invalid UTF-16 in strings as escapes that survive a round trip', () => {
@@ -60,7 +80,7 @@ describe('submission validation', () => {
 });
 
 describe('serialising what a task threw', () => {
-  it('keeps an Error\'s name, message, stack and code', () => {
+  it("keeps an Error's name, message, stack and code", () => {
     const error = Object.assign(new TypeError('bad'), { code: 'E_BAD' });
     const serialised = serialiseThrown(error);
     assert.equal(serialised.name, 'TypeError');
@@ -70,7 +90,10 @@ describe('serialising what a task threw', () => {
   });
 
   it('describes a non-Error value', () => {
-    assert.deepEqual(serialiseThrown('boom'), { name: 'NonErrorThrown', message: "The task threw a value that is not an Error: 'boom'. Throw an Error to get a stack trace." });
+    assert.deepEqual(serialiseThrown('boom'), {
+      name: 'NonErrorThrown',
+      message: "The task threw a value that is not an Error: 'boom'. Throw an Error to get a stack trace.",
+    });
     assert.match(serialiseThrown({ a: 1 }).message, /\{ a: 1 \}/);
     assert.match(serialiseThrown(undefined).message, /undefined/);
   });

@@ -3,7 +3,7 @@
  * Chromium, offline. See shared/notes/real-vscode-testing.md. Used by the extension test suite
  * (tests run inside the extension host) and the UI tests (a person's clicks).
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,11 +12,20 @@ import { chromium } from 'playwright-core';
 import { repoRoot } from '../helpers/database';
 import { testUserSettings } from './extensionSuite';
 
-export const codeServerBin = path.join(repoRoot, 'test', 'vscode', '.code-server', 'node_modules', '.bin', 'code-server');
+export const codeServerBin = path.join(
+  repoRoot,
+  'test',
+  'vscode',
+  '.code-server',
+  'node_modules',
+  '.bin',
+  'code-server',
+);
 export const chromiumPath = process.env.TASKMAN_CHROMIUM ?? '/usr/bin/chromium';
 
 export function codeServerAvailable(): string | undefined {
-  if (!fs.existsSync(codeServerBin)) return `code-server is not installed: run scripts/install-code-server.sh (needs the Debian packages libkrb5-dev and ripgrep)`;
+  if (!fs.existsSync(codeServerBin))
+    return `code-server is not installed: run scripts/install-code-server.sh (needs the Debian packages libkrb5-dev and ripgrep)`;
   if (!fs.existsSync(chromiumPath)) return `Chromium is not at ${chromiumPath}: apt-get install chromium`;
   return undefined;
 }
@@ -50,14 +59,31 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   const env = { ...process.env, VSCODE_IPC_HOOK_CLI: '', ...options.env };
   const extensionsDir = path.join(userDataDir, 'extensions');
   if (options.installVsix) {
-    const install = spawn(codeServerBin, ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', options.installVsix], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const install = spawn(
+      codeServerBin,
+      ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', options.installVsix],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let said = '';
     install.stdout!.on('data', (d) => (said += d));
     install.stderr!.on('data', (d) => (said += d));
     const code = await new Promise((resolve) => install.on('exit', resolve));
-    if (code !== 0) throw new Error(`code-server --install-extension ${options.installVsix} failed (${code}):\n${said}`);
+    if (code !== 0)
+      throw new Error(`code-server --install-extension ${options.installVsix} failed (${code}):\n${said}`);
   }
-  const args = ['--auth', 'none', '--bind-addr', '127.0.0.1:0', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override'];
+  const args = [
+    '--auth',
+    'none',
+    '--bind-addr',
+    '127.0.0.1:0',
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-getting-started-override',
+  ];
   if (options.trusted) args.push('--disable-workspace-trust');
   args.push(options.workspace);
   const child = spawn(codeServerBin, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -110,7 +136,16 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 
@@ -141,11 +176,22 @@ export interface SuiteRun {
  * development extension and the tests' entry point from the URL payload, as VS Code's own
  * browser integration tests do; it calls codeAutomationExit when the suite settles.
  */
-export async function runExtensionSuite(options: { name: string; workspace: string; trusted: boolean; suite: string; env: Record<string, string>; timeoutMs: number }): Promise<SuiteRun> {
+export async function runExtensionSuite(options: {
+  name: string;
+  workspace: string;
+  trusted: boolean;
+  suite: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+}): Promise<SuiteRun> {
   const dir = resultsDir(options.name);
   const resultsFile = path.join(dir, 'results.json');
   fs.rmSync(resultsFile, { force: true });
-  const server = await startCodeServer({ workspace: options.workspace, trusted: options.trusted, env: { ...options.env, TASKMAN_VSCODE_RESULTS: resultsFile } });
+  const server = await startCodeServer({
+    workspace: options.workspace,
+    trusted: options.trusted,
+    env: { ...options.env, TASKMAN_VSCODE_RESULTS: resultsFile },
+  });
   const browser = await launchBrowser();
   const logLines: string[] = [];
   let exitCode: number | 'timeout' = 'timeout';
@@ -155,16 +201,23 @@ export async function runExtensionSuite(options: { name: string; workspace: stri
     let exit!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (exit = resolve));
     page.on('console', (message) => logLines.push(`[browser ${message.type()}] ${message.text()}`));
-    await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => logLines.push(`[${type}] ${args.map(String).join(' ')}`));
+    await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) =>
+      logLines.push(`[${type}] ${args.map(String).join(' ')}`),
+    );
     await page.exposeFunction('codeAutomationExit', (code: number) => exit(code));
     const payload = JSON.stringify([
       ['extensionDevelopmentPath', `vscode-remote://${server.host}${repoRoot}`],
       ['extensionTestsPath', `vscode-remote://${server.host}${options.suite}`],
       ['skipWelcome', 'true'],
     ]);
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(options.workspace)}&payload=${encodeURIComponent(payload)}`);
+    await page.goto(
+      `${server.url}/?folder=${encodeURIComponent(options.workspace)}&payload=${encodeURIComponent(payload)}`,
+    );
     let timer: NodeJS.Timeout | undefined;
-    exitCode = await Promise.race([exited, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), options.timeoutMs)))]);
+    exitCode = await Promise.race([
+      exited,
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), options.timeoutMs))),
+    ]);
     clearTimeout(timer);
     shot = await screenshot(page, dir, 'last');
   } finally {
@@ -175,6 +228,8 @@ export async function runExtensionSuite(options: { name: string; workspace: stri
   fs.cpSync(path.join(server.userDataDir, 'logs'), path.join(dir, 'logs'), { recursive: true, force: true });
   const logFile = path.join(dir, 'vscode.log');
   fs.writeFileSync(logFile, `${logLines.join('\n')}\n\n--- code-server ---\n${server.log()}`);
-  const results = fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as SuiteRun['results']) : [];
+  const results = fs.existsSync(resultsFile)
+    ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as SuiteRun['results'])
+    : [];
   return { exitCode, results, logFile, screenshot: shot };
 }

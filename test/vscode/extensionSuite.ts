@@ -78,8 +78,22 @@ function makeWorkspace(url: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-vscode-ws-'));
   fs.cpSync(path.join(repoRoot, 'test', 'vscode', 'workspace'), dir, { recursive: true });
   // The TypeScript task, compiled with a source map as a user's build would.
-  esbuild.buildSync({ entryPoints: [path.join(dir, 'src', 'greet.ts')], outdir: path.join(dir, 'dist'), platform: 'node', format: 'cjs', sourcemap: 'linked', logLevel: 'warning' });
+  esbuild.buildSync({
+    entryPoints: [path.join(dir, 'src', 'greet.ts')],
+    outdir: path.join(dir, 'dist'),
+    platform: 'node',
+    format: 'cjs',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
   fs.mkdirSync(path.join(dir, '.vscode'));
-  fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'taskman.database.url': url, 'taskman.scheduler.pollInterval': 200, 'taskman.view.refreshInterval': 300 }, null, 2));
+  fs.writeFileSync(
+    path.join(dir, '.vscode', 'settings.json'),
+    JSON.stringify(
+      { 'taskman.database.url': url, 'taskman.scheduler.pollInterval': 200, 'taskman.view.refreshInterval': 300 },
+      null,
+      2,
+    ),
+  );
   return dir;
 }

@@ -4,14 +4,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { repoRoot } from '../helpers/database';
-import { CodeServer, resultsDir, screenshot } from './codeServer';
+import { type CodeServer, resultsDir, screenshot } from './codeServer';
 
 /** A copy of examples/demo with workspace settings; without `url`, no database is configured. */
 export function demoWorkspace(url?: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-ui-ws-'));
   fs.cpSync(path.join(repoRoot, 'examples', 'demo'), dir, { recursive: true });
   fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
-  const settings = { 'taskman.scheduler.pollInterval': 200, 'taskman.view.refreshInterval': 300, ...(url ? { 'taskman.database.url': url } : {}) };
+  const settings = {
+    'taskman.scheduler.pollInterval': 200,
+    'taskman.view.refreshInterval': 300,
+    ...(url ? { 'taskman.database.url': url } : {}),
+  };
   fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify(settings));
   return dir;
 }
@@ -38,7 +42,10 @@ export class UiSession {
       const file = this.page ? await this.shot('failure') : '(no page)';
       const log = path.join(this.shots, 'code-server.log');
       if (this.server) fs.writeFileSync(log, this.server.log());
-      throw new Error(`${(error as Error).message}\nscreenshot: ${file}\nlogs: ${log} and ${this.server?.userDataDir}/logs`, { cause: error });
+      throw new Error(
+        `${(error as Error).message}\nscreenshot: ${file}\nlogs: ${log} and ${this.server?.userDataDir}/logs`,
+        { cause: error },
+      );
     }
   }
 }

@@ -12,7 +12,10 @@ const quickInputBox = `${quickInput} .quick-input-box input`;
 /** F1, type the command's title, pick it. */
 export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Escape');
-  await page.locator('.monaco-workbench').focus().catch(() => undefined);
+  await page
+    .locator('.monaco-workbench')
+    .focus()
+    .catch(() => undefined);
   await page.keyboard.press('F1');
   await page.waitForSelector(quickInputBox, { state: 'visible' });
   await page.fill(quickInputBox, `>${title}`);
@@ -27,7 +30,11 @@ export async function quickOpen(page: Page, text: string, rowText?: string): Pro
   await page.keyboard.press('F1');
   await page.waitForSelector(quickInputBox, { state: 'visible' });
   await page.fill(quickInputBox, text);
-  if (rowText) await page.locator(`${quickInput} .quick-input-list .monaco-list-row`, { hasText: rowText }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  if (rowText)
+    await page
+      .locator(`${quickInput} .quick-input-list .monaco-list-row`, { hasText: rowText })
+      .first()
+      .waitFor({ state: 'visible', timeout: 30_000 });
   await page.keyboard.press('Enter');
 }
 
@@ -48,7 +55,8 @@ export async function pickItem(page: Page, label: string): Promise<void> {
 /** Replaces the text of an open input box and presses Enter. */
 export async function answerInput(page: Page, text: string, expectTitle?: string): Promise<void> {
   await page.waitForSelector(quickInputBox, { state: 'visible' });
-  if (expectTitle) await page.locator(`${quickInput} .quick-input-title`, { hasText: expectTitle }).waitFor({ state: 'visible' });
+  if (expectTitle)
+    await page.locator(`${quickInput} .quick-input-title`, { hasText: expectTitle }).waitFor({ state: 'visible' });
   await page.fill(quickInputBox, text);
   await page.keyboard.press('Enter');
 }
@@ -69,9 +77,13 @@ export async function clickInlineAction(page: Page, row: Locator, action: string
   for (let attempt = 1; ; attempt++) {
     await row.hover();
     await row.locator(`.action-label[aria-label="${action}"]`).click();
-    const lostItsRow = await askedForId.waitFor({ state: 'visible', timeout: 1500 }).then(() => true, () => false);
+    const lostItsRow = await askedForId.waitFor({ state: 'visible', timeout: 1500 }).then(
+      () => true,
+      () => false,
+    );
     if (!lostItsRow) return;
-    if (attempt === 3) throw new Error(`The "${action}" action of a tree row ran without its row three times in a row.`);
+    if (attempt === 3)
+      throw new Error(`The "${action}" action of a tree row ran without its row three times in a row.`);
     await page.keyboard.press('Escape');
   }
 }
@@ -95,7 +107,12 @@ export function webview(page: Page): FrameLocator {
 }
 
 /** Clicks an action of a view's title bar: its icon, or (`overflow`) an item of its "More Actions…" menu. */
-export async function clickViewTitleAction(page: Page, view: string, action: string, options: { overflow?: boolean } = {}): Promise<void> {
+export async function clickViewTitleAction(
+  page: Page,
+  view: string,
+  action: string,
+  options: { overflow?: boolean } = {},
+): Promise<void> {
   const header = page.locator('.pane-header', { hasText: view }).first();
   await header.hover();
   if (!options.overflow) {

@@ -1,6 +1,14 @@
 import * as path from 'node:path';
-import { Command } from 'commander';
-import { isEnded, loadApplicationConfig, sleep, stderrLogger, stopEmbeddedServer, Task, Taskman } from '../../core';
+import type { Command } from 'commander';
+import {
+  isEnded,
+  loadApplicationConfig,
+  sleep,
+  stderrLogger,
+  stopEmbeddedServer,
+  type Task,
+  type Taskman,
+} from '../../core';
 import { connect, dataDir, globals } from '../context';
 import { TASK_TABLE_HEADER, table, taskRows } from '../format';
 
@@ -18,25 +26,37 @@ const DEMO_TASKS: DemoTask[] = [
   { task: 'generateReport', payload: { month: '2026-10', sections: 10 }, what: 'reports progress over a few seconds' },
   { task: 'importCustomers', payload: { file: 'customers.csv' }, what: 'fails half-way with a stack trace' },
   { task: 'rebuildSearchIndex', payload: { documents: 1000 }, what: 'is aborted mid-run by the demo' },
-  { task: 'sendDigest', payload: { to: 'team@example.com' }, runAfter: '4s', startBefore: '1s', what: 'has a deadline it cannot meet: expires unstarted' },
+  {
+    task: 'sendDigest',
+    payload: { to: 'team@example.com' },
+    runAfter: '4s',
+    startBefore: '1s',
+    what: 'has a deadline it cannot meet: expires unstarted',
+  },
   { task: 'summarizeSales', payload: { year: 2026 }, what: 'returns a structured result' },
 ];
 
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the demo application on the embedded database: progress, a failure, an abort, an expiry and a result')
+    .description(
+      'run the demo application on the embedded database: progress, a failure, an abort, an expiry and a result',
+    )
     .option('--app <dir>', 'the demo application folder', DEMO_APP)
     .action(async (options, command: Command) => {
       const global = globals(command);
       const out = process.stdout;
       out.write('Taskman demo\n\n');
       const began = performance.now();
-      const taskman = await connect(global, { logger: stderrLogger(global.verbose ? 'debug' : 'warn', 'taskman demo') });
+      const taskman = await connect(global, {
+        logger: stderrLogger(global.verbose ? 'debug' : 'warn', 'taskman demo'),
+      });
       if (taskman.embedded) {
-        out.write(taskman.embedded.startedNow
-          ? `embedded database started in ${Math.round(taskman.embedded.startMs ?? 0)} ms: ${taskman.embedded.url}\n`
-          : `embedded database already running: ${taskman.embedded.url}\n`);
+        out.write(
+          taskman.embedded.startedNow
+            ? `embedded database started in ${Math.round(taskman.embedded.startMs ?? 0)} ms: ${taskman.embedded.url}\n`
+            : `embedded database already running: ${taskman.embedded.url}\n`,
+        );
       } else {
         out.write(`database: ${taskman.database.describe()}\n`);
       }
@@ -69,7 +89,13 @@ async function runDemo(taskman: Taskman, appDir: string, data: string, verbose: 
   out.write(`scheduler ${scheduler.id} runs ${app.name}@${app.version} from ${app.root}\n\n`);
   const ids: string[] = [];
   for (const demo of DEMO_TASKS) {
-    const { id } = await taskman.submit({ application: app.name, task: demo.task, payload: demo.payload, startBefore: demo.startBefore, runAfter: demo.runAfter });
+    const { id } = await taskman.submit({
+      application: app.name,
+      task: demo.task,
+      payload: demo.payload,
+      startBefore: demo.startBefore,
+      runAfter: demo.runAfter,
+    });
     ids.push(id);
     out.write(`submitted task ${id}: ${demo.task} — ${demo.what}\n`);
   }
@@ -109,9 +135,18 @@ async function runDemo(taskman: Taskman, appDir: string, data: string, verbose: 
     let detail = '';
     if (task.state === 'succeeded') detail = `result ${JSON.stringify(task.result)}`;
     else if (task.error) detail = `${task.error.name}: ${task.error.message.split('\n')[0]}`;
-    out.write(`  ${task.id} ${task.task} ${task.state}: ${detail.length > 160 ? `${detail.slice(0, 157)}...` : detail}\n`);
+    out.write(
+      `  ${task.id} ${task.task} ${task.state}: ${detail.length > 160 ? `${detail.slice(0, 157)}...` : detail}\n`,
+    );
   }
   const failed = tasks.find((t) => t.state === 'failed');
-  if (failed?.error?.stack) out.write(`\nstack of the failed task ${failed.id}:\n${failed.error.stack.split('\n').slice(0, 4).map((l) => `  ${l}`).join('\n')}\n`);
+  if (failed?.error?.stack)
+    out.write(
+      `\nstack of the failed task ${failed.id}:\n${failed.error.stack
+        .split('\n')
+        .slice(0, 4)
+        .map((l) => `  ${l}`)
+        .join('\n')}\n`,
+    );
   out.write(`\nsee any task in full with: taskman show ID (from this checkout: node dist/cli.js show ID)\n`);
 }

@@ -1,10 +1,11 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration } from '../../core';
-import { Percentiles, readTaskStatistics, TaskStatistics } from '../../core/metrics/taskStatistics';
+import { type Percentiles, readTaskStatistics, type TaskStatistics } from '../../core/metrics/taskStatistics';
 import { globals, parse, printJson, withTaskman } from '../context';
 import { table } from '../format';
 
-const IN_WORKERS_ONLY = 'claims, claim conflicts, database errors and slots are counted inside each worker, not in the database: scrape `taskman worker --metrics-port`';
+const IN_WORKERS_ONLY =
+  'claims, claim conflicts, database errors and slots are counted inside each worker, not in the database: scrape `taskman worker --metrics-port`';
 
 function windowDuration(value: string): number {
   const ms = parse.duration('--window')(value);
@@ -28,7 +29,11 @@ function seconds(percentiles: Percentiles | undefined): { p50: number; p95: numb
 function statsJson(stats: TaskStatistics, windowMs: number): Record<string, unknown> {
   return {
     source: 'database',
-    window: { seconds: windowMs / 1000, since: stats.window.since.toISOString(), until: stats.window.until.toISOString() },
+    window: {
+      seconds: windowMs / 1000,
+      since: stats.window.since.toISOString(),
+      until: stats.window.until.toISOString(),
+    },
     queue: stats.queue,
     ended: stats.ended.map((row) => ({
       application: row.application,
@@ -48,12 +53,30 @@ function statsText(stats: TaskStatistics, windowMs: number): string {
   const utc = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
   const lines = ['Pending and running now (database, all applications):'];
   if (stats.queue.length === 0) lines.push('no task is pending or running');
-  else lines.push(table(['APPLICATION', 'STATE', 'TASKS'], stats.queue.map((row) => [row.application, row.state, String(row.count)])));
-  lines.push('', `Ended in the last ${formatDuration(windowMs)} (${utc(stats.window.since)} to ${utc(stats.window.until)} UTC, database clock):`);
+  else
+    lines.push(
+      table(
+        ['APPLICATION', 'STATE', 'TASKS'],
+        stats.queue.map((row) => [row.application, row.state, String(row.count)]),
+      ),
+    );
+  lines.push(
+    '',
+    `Ended in the last ${formatDuration(windowMs)} (${utc(stats.window.since)} to ${utc(stats.window.until)} UTC, database clock):`,
+  );
   if (stats.ended.length === 0) lines.push('no task ended in this window');
   else {
     const time = (p: Percentiles | undefined, which: 'p50' | 'p95') => (p ? durationText(p[which]) : '');
-    const rows = stats.ended.map((row) => [row.application, row.task, row.state, String(row.count), time(row.wait, 'p50'), time(row.wait, 'p95'), time(row.run, 'p50'), time(row.run, 'p95')]);
+    const rows = stats.ended.map((row) => [
+      row.application,
+      row.task,
+      row.state,
+      String(row.count),
+      time(row.wait, 'p50'),
+      time(row.wait, 'p95'),
+      time(row.run, 'p50'),
+      time(row.run, 'p95'),
+    ]);
     lines.push(table(['APPLICATION', 'TASK', 'STATE', 'TASKS', 'WAIT P50', 'WAIT P95', 'RUN P50', 'RUN P95'], rows));
     const timed = stats.ended.reduce((sum, row) => sum + row.timed, 0);
     lines.push(
@@ -68,8 +91,14 @@ function statsText(stats: TaskStatistics, windowMs: number): string {
 export function registerStatsCommand(program: Command): void {
   program
     .command('stats')
-    .description("queue depth now, and the tasks that ended in a window with their wait and run times, from the database (every scheduler's tasks)")
-    .addOption(new Option('--window <duration>', 'how far back ended tasks are counted, on the database clock').argParser(windowDuration).default(3_600_000, '1h'))
+    .description(
+      "queue depth now, and the tasks that ended in a window with their wait and run times, from the database (every scheduler's tasks)",
+    )
+    .addOption(
+      new Option('--window <duration>', 'how far back ended tasks are counted, on the database clock')
+        .argParser(windowDuration)
+        .default(3_600_000, '1h'),
+    )
     .option('--json', 'print the numbers as JSON')
     .action(async (options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import { Command, Option } from 'commander';
-import { isTaskState, SubmitTaskInput, TASK_STATES, TaskState, validateSubmission } from '../../core';
+import { type Command, Option } from 'commander';
+import { isTaskState, type SubmitTaskInput, TASK_STATES, type TaskState, validateSubmission } from '../../core';
 import { describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../format';
 import { globals, parse, printJson, UsageError, withTaskman } from '../context';
 import { waitForTask } from './waitForTask';
@@ -24,12 +24,17 @@ export function readPayload(value: string | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}. Example: --payload '{"customerId": 42}'`);
+    throw new UsageError(
+      `${source} is not valid JSON: ${(error as Error).message}. Example: --payload '{"customerId": 42}'`,
+    );
   }
 }
 
 function parseStates(value: string, previous: TaskState[] = []): TaskState[] {
-  const states = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const states = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const state of states) {
     if (!isTaskState(state)) throw new UsageError(`Unknown state "${state}". States: ${TASK_STATES.join(', ')}.`);
   }
@@ -45,7 +50,10 @@ export function registerTaskCommands(program: Command): void {
     .option('--payload <json>', 'the payload as JSON, @file.json, or - for standard input (default {})')
     .option('--key <key>', 'idempotency key: while a task with this key has not ended, its id is returned instead')
     .option('--priority <n>', 'lower runs first (default 0)', parse.integer('--priority', -1_000_000, 1_000_000))
-    .option('--start-before <when>', 'deadline to start: a duration from now (10m) or an ISO time; past it the task expires')
+    .option(
+      '--start-before <when>',
+      'deadline to start: a duration from now (10m) or an ISO time; past it the task expires',
+    )
     .option('--run-after <when>', 'do not start before: a duration from now (30s) or an ISO time')
     .option('--timeout <duration>', 'longest run (e.g. 15m); past it the task is aborted')
     .option('--version <version>', 'only a scheduler running this application version may run it')
@@ -68,22 +76,38 @@ export function registerTaskCommands(program: Command): void {
         const submitted = await taskman.submit(input);
         if (options.json) printJson({ ...taskJson(await taskman.get(submitted.id)), created: submitted.created });
         else process.stdout.write(`${submitted.id}\n`);
-        if (!submitted.created) process.stderr.write(`task ${submitted.id} with key ${JSON.stringify(options.key)} already exists and has not ended; not submitted again\n`);
+        if (!submitted.created)
+          process.stderr.write(
+            `task ${submitted.id} with key ${JSON.stringify(options.key)} already exists and has not ended; not submitted again\n`,
+          );
       });
     });
 
   program
     .command('list')
     .description('list tasks, newest first')
-    .option('--state <states>', `only these states (comma-separated or repeated): ${TASK_STATES.join(', ')}`, parseStates)
-    .option('--app <name>', 'only this application (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option(
+      '--state <states>',
+      `only these states (comma-separated or repeated): ${TASK_STATES.join(', ')}`,
+      parseStates,
+    )
+    .option('--app <name>', 'only this application (repeatable)', (value: string, previous: string[] = []) => [
+      ...previous,
+      value,
+    ])
     .option('--task <name>', 'only this task name')
     .option('--limit <n>', 'at most this many (default 50)', parse.integer('--limit', 1, 1000), 50)
     .option('--before <id>', 'only tasks older than this id (the next page)')
     .option('--json', 'print an array of tasks as JSON')
     .action(async (options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {
-        const tasks = await taskman.list({ states: options.state, applications: options.app, task: options.task, limit: options.limit, beforeId: options.before });
+        const tasks = await taskman.list({
+          states: options.state,
+          applications: options.app,
+          task: options.task,
+          limit: options.limit,
+          beforeId: options.before,
+        });
         if (options.json) return printJson(tasks.map(taskJson));
         if (tasks.length === 0) return void process.stdout.write('no tasks\n');
         process.stdout.write(`${table(TASK_TABLE_HEADER, taskRows(tasks, new Date()))}\n`);
@@ -113,7 +137,10 @@ export function registerTaskCommands(program: Command): void {
       await withTaskman(globals(command), async (taskman) => {
         const task = await waitForTask(taskman, id, { timeoutMs: options.timeout, tty: process.stderr.isTTY === true });
         if (options.json) printJson(taskJson(task));
-        else process.stdout.write(`task ${task.id} ${task.state}${task.error ? `: ${task.error.name}: ${task.error.message}` : ''}\n`);
+        else
+          process.stdout.write(
+            `task ${task.id} ${task.state}${task.error ? `: ${task.error.name}: ${task.error.message}` : ''}\n`,
+          );
         if (task.state !== 'succeeded') process.exitCode = 1;
       });
     });

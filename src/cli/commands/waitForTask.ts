@@ -1,4 +1,4 @@
-import { isEnded, sleep, Task, Taskman } from '../../core';
+import { isEnded, sleep, type Task, type Taskman } from '../../core';
 import { elapsedText } from '../format';
 
 const POLL_MS = 250;
@@ -9,7 +9,11 @@ export function progressLine(task: Task, now: Date): string {
   const percent = task.progress.percent;
   const filled = percent === null ? 0 : Math.round((percent / 100) * BAR_WIDTH);
   const bar = percent === null ? ' '.repeat(BAR_WIDTH) : '#'.repeat(filled) + '-'.repeat(BAR_WIDTH - filled);
-  const parts = [`task ${task.id} ${task.state}`, `[${bar}]`, percent === null ? '   ?' : `${String(Math.round(percent)).padStart(3)}%`];
+  const parts = [
+    `task ${task.id} ${task.state}`,
+    `[${bar}]`,
+    percent === null ? '   ?' : `${String(Math.round(percent)).padStart(3)}%`,
+  ];
   if (task.progress.message) parts.push(task.progress.message);
   const elapsed = elapsedText(task, now);
   if (elapsed) parts.push(elapsed);
@@ -17,7 +21,11 @@ export function progressLine(task: Task, now: Date): string {
 }
 
 /** Polls the task until it ends (or `timeoutMs` passes), redrawing a progress line on a terminal. */
-export async function waitForTask(taskman: Taskman, id: string, options: { timeoutMs?: number; tty: boolean }): Promise<Task> {
+export async function waitForTask(
+  taskman: Taskman,
+  id: string,
+  options: { timeoutMs?: number; tty: boolean },
+): Promise<Task> {
   const deadline = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
   let drawn = false;
   try {
@@ -30,7 +38,9 @@ export async function waitForTask(taskman: Taskman, id: string, options: { timeo
       }
       if (isEnded(task.state)) return task;
       if (performance.now() > deadline) {
-        const error = new Error(`task ${id} is still ${task.state} after the --timeout; it keeps running (abort it with: taskman abort ${id})`);
+        const error = new Error(
+          `task ${id} is still ${task.state} after the --timeout; it keeps running (abort it with: taskman abort ${id})`,
+        );
         throw error;
       }
       await sleep(POLL_MS);

@@ -1,13 +1,14 @@
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { listApplicationTasks, loadApplicationConfig, sleep, stderrLogger } from '../../core';
 import { countUnfinished } from '../../core/database/taskQueries';
 import { SchedulerMetrics } from '../../core/metrics/schedulerMetrics';
 import { connect, dataDir, globals, parse, printJson, UsageError } from '../context';
-import { MetricsServer, serveMetrics } from '../metricsServer';
+import { type MetricsServer, serveMetrics } from '../metricsServer';
 
 function metricsHost(value: string): string {
-  if (!value.trim()) throw new InvalidArgumentError('--metrics-host must be an address or a host name, e.g. 127.0.0.1 or 0.0.0.0.');
+  if (!value.trim())
+    throw new InvalidArgumentError('--metrics-host must be an address or a host name, e.g. 127.0.0.1 or 0.0.0.0.');
   return value.trim();
 }
 
@@ -16,17 +17,46 @@ export function registerWorkerCommands(program: Command): void {
     .command('worker')
     .description('run a scheduler for an application until SIGINT/SIGTERM (graceful: running tasks may finish)')
     .option('--app <dir>', 'the application folder holding taskman.config.json', '.')
-    .option('--concurrency <n>', 'tasks run at once (default: the config\'s concurrency)', parse.integer('--concurrency', 1, 1000))
+    .option(
+      '--concurrency <n>',
+      "tasks run at once (default: the config's concurrency)",
+      parse.integer('--concurrency', 1, 1000),
+    )
     .option('--until-idle', 'exit 0 once no task of the application is pending or running')
-    .option('--poll-interval <duration>', 'time between polls: the longest one wait inside the database lasts, and how often running tasks are checked for abort requests (default 300ms, jittered)', parse.duration('--poll-interval'))
-    .option('--heartbeat-timeout <duration>', 'a scheduler silent this long is dead (default 30s)', parse.duration('--heartbeat-timeout'))
-    .option('--claim-ahead <duration>', 'with short tasks, claim those expected to start within this long before a slot is free, so that each starts the moment one frees (default 50ms; 0 turns it off)', parse.duration('--claim-ahead'))
-    .option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, how long running tasks may go on before they are aborted (default 30s)', parse.duration('--shutdown-timeout'))
-    .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: a free port; the URL is logged on stderr)', parse.integer('--metrics-port', 0, 65535))
-    .option('--metrics-host <address>', 'the address to serve the metrics on (default 127.0.0.1, this machine only; 0.0.0.0: every interface, and the metrics have no authentication)', metricsHost)
+    .option(
+      '--poll-interval <duration>',
+      'time between polls: the longest one wait inside the database lasts, and how often running tasks are checked for abort requests (default 300ms, jittered)',
+      parse.duration('--poll-interval'),
+    )
+    .option(
+      '--heartbeat-timeout <duration>',
+      'a scheduler silent this long is dead (default 30s)',
+      parse.duration('--heartbeat-timeout'),
+    )
+    .option(
+      '--claim-ahead <duration>',
+      'with short tasks, claim those expected to start within this long before a slot is free, so that each starts the moment one frees (default 50ms; 0 turns it off)',
+      parse.duration('--claim-ahead'),
+    )
+    .option(
+      '--shutdown-timeout <duration>',
+      'on SIGINT/SIGTERM, how long running tasks may go on before they are aborted (default 30s)',
+      parse.duration('--shutdown-timeout'),
+    )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: a free port; the URL is logged on stderr)',
+      parse.integer('--metrics-port', 0, 65535),
+    )
+    .option(
+      '--metrics-host <address>',
+      'the address to serve the metrics on (default 127.0.0.1, this machine only; 0.0.0.0: every interface, and the metrics have no authentication)',
+      metricsHost,
+    )
     .action(async (options, command: Command) => {
       const global = globals(command);
-      if (options.metricsHost !== undefined && options.metricsPort === undefined) throw new UsageError('--metrics-host needs --metrics-port.');
+      if (options.metricsHost !== undefined && options.metricsPort === undefined)
+        throw new UsageError('--metrics-host needs --metrics-port.');
       const app = loadApplicationConfig(path.resolve(options.app));
       if (options.concurrency) app.concurrency = options.concurrency;
       const logger = stderrLogger(global.verbose ? 'debug' : 'info', 'taskman worker');
@@ -45,7 +75,11 @@ export function registerWorkerCommands(program: Command): void {
       let metricsServer: MetricsServer | undefined;
       if (options.metricsPort !== undefined) {
         // Before the scheduler starts: a port in use stops the worker before it claims anything.
-        metricsServer = await serveMetrics(new SchedulerMetrics(scheduler, taskman.database), options.metricsHost ?? '127.0.0.1', options.metricsPort).catch(async (error) => {
+        metricsServer = await serveMetrics(
+          new SchedulerMetrics(scheduler, taskman.database),
+          options.metricsHost ?? '127.0.0.1',
+          options.metricsPort,
+        ).catch(async (error) => {
           await taskman.close();
           throw error;
         });

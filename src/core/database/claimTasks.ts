@@ -1,5 +1,5 @@
-import { Task } from '../task';
-import { Database, TransactionOptions } from './connection';
+import type { Task } from '../task';
+import type { Database, TransactionOptions } from './connection';
 import { placeholders, serialiseError, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
 
 export interface ClaimRequest {
@@ -35,14 +35,19 @@ export function claimableCondition(application: string, version: string, schedul
 /** Values: application, version, scheduler id. */
 const CLAIMABLE = claimableCondition('?', '?', '?');
 
-const PICKED_COLUMNS = SUMMARY_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
+const PICKED_COLUMNS = SUMMARY_COLUMNS.split(', ')
+  .map((column) => `t.${column}`)
+  .join(', ');
 
 /**
  * Whether `claimTasks` would find anything: one indexed read, no transaction, no lock. An idle
  * scheduler polls with this (a single statement) instead of a five-statement claim
  * transaction, which is what keeps an idle scheduler under 5 queries a second.
  */
-export async function hasClaimableTask(db: Database, request: Omit<ClaimRequest, 'limit' | 'heartbeatTimeoutMs'>): Promise<boolean> {
+export async function hasClaimableTask(
+  db: Database,
+  request: Omit<ClaimRequest, 'limit' | 'heartbeatTimeoutMs'>,
+): Promise<boolean> {
   const rows = await db.select(
     `SELECT 1 AS found FROM \`${db.tables.task}\` t WHERE ${CLAIMABLE} ORDER BY t.priority, t.id LIMIT 1`,
     [request.application, request.version, request.schedulerId],
@@ -112,7 +117,11 @@ export async function hasClaimableTask(db: Database, request: Omit<ClaimRequest,
  *   connections with autocommit off (no BEGIN: three round trips) took 2.3 ms instead of 2.5
  *   under that load, for 4 % more tasks/s, within the noise of two runs: not worth a second pool.
  */
-export async function claimTasks(db: Database, request: ClaimRequest, options: Pick<TransactionOptions, 'onConflict'> = {}): Promise<Task[]> {
+export async function claimTasks(
+  db: Database,
+  request: ClaimRequest,
+  options: Pick<TransactionOptions, 'onConflict'> = {},
+): Promise<Task[]> {
   if (request.limit <= 0) return [];
   const t = db.tables;
   return db.transaction(async (tx) => {
@@ -124,14 +133,24 @@ export async function claimTasks(db: Database, request: ClaimRequest, options: P
         ORDER BY t.priority, t.id
         LIMIT ?
         FOR UPDATE SKIP LOCKED`,
-      [request.schedulerId, request.heartbeatTimeoutMs * 1000, request.application, request.version, request.schedulerId, String(request.limit)],
+      [
+        request.schedulerId,
+        request.heartbeatTimeoutMs * 1000,
+        request.application,
+        request.version,
+        request.schedulerId,
+        String(request.limit),
+      ],
     );
     if (picked.length === 0) return [];
     const ids = picked.map((row) => String(row.id));
     const started = ids.slice(0, Math.max(0, Math.min(request.startNow ?? 0, ids.length)));
     // NOW(6) is the statement's start time: started_at equals claimed_at for the tasks started now.
     const startedNow = `id IN (${placeholders(started.length)})`;
-    const startedSet = started.length > 0 ? `, started_at = IF(${startedNow}, NOW(6), NULL), ran_version = IF(${startedNow}, ?, NULL)` : '';
+    const startedSet =
+      started.length > 0
+        ? `, started_at = IF(${startedNow}, NOW(6), NULL), ran_version = IF(${startedNow}, ?, NULL)`
+        : '';
     await tx.write(
       `UPDATE \`${t.task}\`
           SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6), updated_at = NOW(6)${startedSet}

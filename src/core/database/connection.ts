@@ -1,12 +1,12 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import * as mysql from 'mysql2/promise';
-import { errorMessage, InvalidInputError, TaskmanError } from '../errors';
-import { Logger, silentLogger } from '../logger';
+import { errorMessage, InvalidInputError, type TaskmanError } from '../errors';
+import { type Logger, silentLogger } from '../logger';
 import { backoffDelay, sleep } from '../timing';
 import { breaksConnection, isConflict, isTransientDatabaseError, wrapDatabaseError } from './databaseErrors';
 import { driverSsl, tlsOf } from './tls';
-import { DatabaseTarget, describeTarget } from './url';
+import { type DatabaseTarget, describeTarget } from './url';
 
 export { isTransientDatabaseError } from './databaseErrors';
 
@@ -53,7 +53,12 @@ export function tableNames(prefix: string): TableNames {
   if (!TABLE_PREFIX.test(prefix)) {
     throw new InvalidInputError(`The table prefix "${prefix}" must be at most 32 letters, digits or underscores.`);
   }
-  return { task: `${prefix}task`, scheduler: `${prefix}scheduler`, migration: `${prefix}migration`, lock: `${prefix}lock` };
+  return {
+    task: `${prefix}task`,
+    scheduler: `${prefix}scheduler`,
+    migration: `${prefix}migration`,
+    lock: `${prefix}lock`,
+  };
 }
 
 /**
@@ -192,7 +197,10 @@ export class Database implements CommandQueryable {
       const settings = `SET time_zone = '+00:00', SESSION wait_timeout = ${SESSION_SETTINGS.idleTimeoutSeconds}, SESSION innodb_lock_wait_timeout = ${SESSION_SETTINGS.lockWaitTimeoutSeconds}`;
       const core = connection as unknown as { query(sql: string, callback: (error: Error | null) => void): void };
       for (const sql of [settings, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED']) {
-        core.query(sql, (error) => error && this.logger.warn(`session setting "${sql}" refused: ${errorMessage(error)}`));
+        core.query(
+          sql,
+          (error) => error && this.logger.warn(`session setting "${sql}" refused: ${errorMessage(error)}`),
+        );
       }
     });
     return pool;
@@ -208,7 +216,9 @@ export class Database implements CommandQueryable {
   }
 
   /** Connects once, checking credentials and reachability; retries transient failures with backoff. */
-  async ping(options: { retries?: number; onRetry?: (error: TaskmanError, attempt: number, delayMs: number) => void } = {}): Promise<void> {
+  async ping(
+    options: { retries?: number; onRetry?: (error: TaskmanError, attempt: number, delayMs: number) => void } = {},
+  ): Promise<void> {
     const retries = options.retries ?? 0;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -231,7 +241,10 @@ export class Database implements CommandQueryable {
   }
 
   write(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<WriteResult> {
-    return this.run(async (connection) => (await connection.execute({ sql, values }))[0] as mysql.ResultSetHeader, options.timeoutMs);
+    return this.run(
+      async (connection) => (await connection.execute({ sql, values }))[0] as mysql.ResultSetHeader,
+      options.timeoutMs,
+    );
   }
 
   /** Runs DDL or statements the binary protocol cannot prepare. Values still bound. */
@@ -261,10 +274,15 @@ export class Database implements CommandQueryable {
         return result;
       } catch (error) {
         if (breaksConnection(error)) discard(connection);
-        else await withDeadline(connection, connection.query('ROLLBACK'), timeout).then(() => giveBack(connection), () => discard(connection));
+        else
+          await withDeadline(connection, connection.query('ROLLBACK'), timeout).then(
+            () => giveBack(connection),
+            () => discard(connection),
+          );
         const wrapped = this.wrap(error);
         if (isConflict(wrapped)) options.onConflict?.(wrapped);
-        const retry = isConflict(wrapped) && (wrapped as { kind?: string }).kind !== 'locked' && attempt < CONFLICT_ATTEMPTS;
+        const retry =
+          isConflict(wrapped) && (wrapped as { kind?: string }).kind !== 'locked' && attempt < CONFLICT_ATTEMPTS;
         if (!retry) throw wrapped;
         this.logger.debug(`transaction retried (${attempt}): ${wrapped.message}`);
         await sleep(Math.random() * 5 * attempt);
@@ -279,14 +297,21 @@ export class Database implements CommandQueryable {
    * returned to the pool, so a KILL that arrives after the statement ended cannot interrupt
    * another statement that the pool handed the same connection. `timeoutMs` is its deadline.
    */
-  async interruptibleCall<T extends Row = Row>(sql: string, values: Value[], signal: AbortSignal, timeoutMs: number): Promise<T[] | undefined> {
+  async interruptibleCall<T extends Row = Row>(
+    sql: string,
+    values: Value[],
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<T[] | undefined> {
     if (signal.aborted) return undefined;
     const connection = await this.acquire();
     let killed = false;
     const kill = () => {
       killed = true;
       // Through run(): a connection whose KILL timed out must be destroyed, not handed out again.
-      this.run((other) => other.query('KILL QUERY ?', [connection.threadId])).catch((error) => this.logger.debug(`KILL QUERY ${connection.threadId}: ${errorMessage(error)}`));
+      this.run((other) => other.query('KILL QUERY ?', [connection.threadId])).catch((error) =>
+        this.logger.debug(`KILL QUERY ${connection.threadId}: ${errorMessage(error)}`),
+      );
     };
     signal.addEventListener('abort', kill, { once: true });
     let broken = false;
@@ -325,7 +350,11 @@ export class Database implements CommandQueryable {
         return connection;
       }
     } catch (error) {
-      if ((error as { code?: string }).code === 'HANDSHAKE_NO_SSL_SUPPORT' && tlsOf(this.target)?.mode === 'preferred' && !this.plain) {
+      if (
+        (error as { code?: string }).code === 'HANDSHAKE_NO_SSL_SUPPORT' &&
+        tlsOf(this.target)?.mode === 'preferred' &&
+        !this.plain
+      ) {
         this.logger.info(`MySQL at ${this.describe()} offers no TLS; ssl-mode=preferred connects without it`);
         this.plain = true;
         const old = this.pool;
@@ -349,7 +378,8 @@ export class Database implements CommandQueryable {
     else if (stream.isSessionReused()) {
       // A resumed TLS session shows no certificate: it continues one this pool verified (the
       // driver keeps sessions per pool), unless a check of this pool ever failed.
-      if (!this.identityVerified || this.identityFailure) failure = this.identityFailure ?? new Error('a resumed TLS session whose certificate was never checked');
+      if (!this.identityVerified || this.identityFailure)
+        failure = this.identityFailure ?? new Error('a resumed TLS session whose certificate was never checked');
     } else {
       failure = tls.checkServerIdentity(this.target.host, stream.getPeerCertificate());
       if (failure) this.identityFailure = failure;
@@ -363,7 +393,10 @@ export class Database implements CommandQueryable {
   }
 
   /** One statement on a pooled connection, within its deadline; a connection that timed out or broke is destroyed. */
-  private async run<T>(operation: (connection: mysql.PoolConnection) => Promise<T>, timeoutMs = this.statementTimeoutMs): Promise<T> {
+  private async run<T>(
+    operation: (connection: mysql.PoolConnection) => Promise<T>,
+    timeoutMs = this.statementTimeoutMs,
+  ): Promise<T> {
     const connection = await this.acquire();
     try {
       const result = await withDeadline(connection, operation(connection), timeoutMs);
@@ -380,21 +413,32 @@ export class Database implements CommandQueryable {
   private on(connection: mysql.PoolConnection, timeout: number): Queryable {
     const run = async <T>(sql: string, values: Value[], options: StatementOptions): Promise<T> => {
       try {
-        return (await withDeadline(connection, connection.execute({ sql, values }), options.timeoutMs ?? timeout))[0] as T;
+        return (
+          await withDeadline(connection, connection.execute({ sql, values }), options.timeoutMs ?? timeout)
+        )[0] as T;
       } catch (error) {
         throw this.wrap(error);
       }
     };
     return {
-      select: <T extends Row>(sql: string, values: Value[] = [], options: StatementOptions = {}) => run<T[]>(sql, values, options),
-      write: (sql: string, values: Value[] = [], options: StatementOptions = {}) => run<mysql.ResultSetHeader>(sql, values, options),
+      select: <T extends Row>(sql: string, values: Value[] = [], options: StatementOptions = {}) =>
+        run<T[]>(sql, values, options),
+      write: (sql: string, values: Value[] = [], options: StatementOptions = {}) =>
+        run<mysql.ResultSetHeader>(sql, values, options),
     };
   }
 
   /** Turns a driver error into a TaskmanError whose message names the server but never the password. */
   wrap(error: unknown): TaskmanError {
-    if ((error as { code?: string } | undefined)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') this.deadlineMissedAt = performance.now();
+    if ((error as { code?: string } | undefined)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT')
+      this.deadlineMissedAt = performance.now();
     const plain = this.plain || !driverSsl(this.target);
-    return wrapDatabaseError(error, { where: this.describe(), database: this.target.database, password: this.target.password, galera: this.galera, plain });
+    return wrapDatabaseError(error, {
+      where: this.describe(),
+      database: this.target.database,
+      password: this.target.password,
+      galera: this.galera,
+      plain,
+    });
   }
 }

@@ -16,20 +16,53 @@ import { DatabaseConflictError, DatabaseConnectionError, DatabaseError, errorMes
 export type DatabaseErrorKind = 'unavailable' | 'conflict' | 'tls' | 'access' | 'other';
 
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOENT',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN',
-  'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'ER_CLIENT_INTERACTION_TIMEOUT', 'ER_NET_READ_INTERRUPTED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOENT',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+  'ER_NET_READ_INTERRUPTED',
   // Galera: this node is not (yet, or no longer) part of the primary component.
   'ER_UNKNOWN_COM_ERROR',
 ]);
 const CONFLICT_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_NOWAIT', 'ER_CHECKREAD']);
-const ACCESS_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_BAD_DB_ERROR']);
+const ACCESS_CODES = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'ER_BAD_DB_ERROR',
+]);
 /** Node's TLS verification failures, the driver's "no TLS on the server", the server's "TLS required". */
 const TLS_CODES = new Set([
-  'HANDSHAKE_NO_SSL_SUPPORT', 'HANDSHAKE_SSL_ERROR', 'ER_SECURE_TRANSPORT_REQUIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_OSSL_PEM_NO_START_LINE',
+  'HANDSHAKE_NO_SSL_SUPPORT',
+  'HANDSHAKE_SSL_ERROR',
+  'ER_SECURE_TRANSPORT_REQUIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_OSSL_PEM_NO_START_LINE',
 ]);
 
 function driverCode(error: unknown): string {
@@ -40,7 +73,11 @@ function driverCode(error: unknown): string {
 export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
   if (error instanceof DatabaseConflictError) return 'conflict';
   if (error instanceof DatabaseConnectionError) {
-    return error.code === 'DATABASE_UNAVAILABLE' ? 'unavailable' : error.code === 'DATABASE_TLS_FAILED' ? 'tls' : 'access';
+    return error.code === 'DATABASE_UNAVAILABLE'
+      ? 'unavailable'
+      : error.code === 'DATABASE_TLS_FAILED'
+        ? 'tls'
+        : 'access';
   }
   const code = driverCode(error);
   const message = errorMessage(error instanceof TaskmanError ? error.cause : error);
@@ -49,7 +86,8 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
   if (CONFLICT_CODES.has(code)) return 'conflict';
   if (UNAVAILABLE_CODES.has(code)) return 'unavailable';
   // The driver reports a closed pool connection in the message only; Galera's "not ready" too.
-  if (/closed state|Connection lost|server has gone away|Pool is closed|WSREP has not yet prepared/i.test(message)) return 'unavailable';
+  if (/closed state|Connection lost|server has gone away|Pool is closed|WSREP has not yet prepared/i.test(message))
+    return 'unavailable';
   return 'other';
 }
 
@@ -61,7 +99,9 @@ export function isTransientDatabaseError(error: unknown): boolean {
 
 /** An error from the database: every driver error reaches Taskman wrapped as one of these (wrapDatabaseError). */
 export function isDatabaseError(error: unknown): error is TaskmanError {
-  return error instanceof DatabaseError || error instanceof DatabaseConnectionError || error instanceof DatabaseConflictError;
+  return (
+    error instanceof DatabaseError || error instanceof DatabaseConnectionError || error instanceof DatabaseConflictError
+  );
 }
 
 /** A conflict: the server answered; no reason to say it is unreachable. */
@@ -95,26 +135,58 @@ export function wrapDatabaseError(error: unknown, server: ServerDescription): Ta
   switch (classifyDatabaseError(error)) {
     case 'access':
       if (code === 'ER_BAD_DB_ERROR') {
-        return new DatabaseConnectionError('DATABASE_ACCESS_DENIED', `MySQL at ${where}: the database does not exist. Create it (CREATE DATABASE \`${server.database}\`) or fix the URL.`, { cause: error });
+        return new DatabaseConnectionError(
+          'DATABASE_ACCESS_DENIED',
+          `MySQL at ${where}: the database does not exist. Create it (CREATE DATABASE \`${server.database}\`) or fix the URL.`,
+          { cause: error },
+        );
       }
-      return new DatabaseConnectionError('DATABASE_ACCESS_DENIED', `MySQL at ${where} refused the login: ${detail}. Check the user and password${server.plain ? ', and whether the server requires TLS (require_secure_transport: connect with ssl-mode=verify-identity or required)' : ''}.`, { cause: error });
+      return new DatabaseConnectionError(
+        'DATABASE_ACCESS_DENIED',
+        `MySQL at ${where} refused the login: ${detail}. Check the user and password${server.plain ? ', and whether the server requires TLS (require_secure_transport: connect with ssl-mode=verify-identity or required)' : ''}.`,
+        { cause: error },
+      );
     case 'tls':
       return new DatabaseConnectionError('DATABASE_TLS_FAILED', tlsMessage(code, where, detail), { cause: error });
     case 'conflict':
       if (code === 'ER_LOCK_DEADLOCK') {
         return server.galera
-          ? new DatabaseConflictError('certification', `MySQL at ${where} rolled back a transaction that conflicted with one committed on another Galera node (certification conflict) or a deadlock; it is retried: ${detail}`, { cause: error })
-          : new DatabaseConflictError('deadlock', `MySQL at ${where} rolled back a transaction caught in a deadlock with another session; it is retried: ${detail}`, { cause: error });
+          ? new DatabaseConflictError(
+              'certification',
+              `MySQL at ${where} rolled back a transaction that conflicted with one committed on another Galera node (certification conflict) or a deadlock; it is retried: ${detail}`,
+              { cause: error },
+            )
+          : new DatabaseConflictError(
+              'deadlock',
+              `MySQL at ${where} rolled back a transaction caught in a deadlock with another session; it is retried: ${detail}`,
+              { cause: error },
+            );
       }
-      return new DatabaseConflictError('locked', `MySQL at ${where}: rows this statement needs are locked by another session (possibly a scheduler cut off mid-transaction, which the server ends within seconds); try again: ${detail}`, { cause: error });
+      return new DatabaseConflictError(
+        'locked',
+        `MySQL at ${where}: rows this statement needs are locked by another session (possibly a scheduler cut off mid-transaction, which the server ends within seconds); try again: ${detail}`,
+        { cause: error },
+      );
     case 'unavailable':
       if (code === 'ER_UNKNOWN_COM_ERROR' || /WSREP/i.test(errorMessage(error))) {
-        return new DatabaseConnectionError('DATABASE_UNAVAILABLE', `MySQL at ${where} is a Galera node outside the cluster's primary component and refuses statements until it rejoins: ${detail}`, { cause: error });
+        return new DatabaseConnectionError(
+          'DATABASE_UNAVAILABLE',
+          `MySQL at ${where} is a Galera node outside the cluster's primary component and refuses statements until it rejoins: ${detail}`,
+          { cause: error },
+        );
       }
       if (code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
-        return new DatabaseConnectionError('DATABASE_UNAVAILABLE', `MySQL at ${where} did not answer in time (the statement's deadline passed; the connection is replaced): ${detail}`, { cause: error });
+        return new DatabaseConnectionError(
+          'DATABASE_UNAVAILABLE',
+          `MySQL at ${where} did not answer in time (the statement's deadline passed; the connection is replaced): ${detail}`,
+          { cause: error },
+        );
       }
-      return new DatabaseConnectionError('DATABASE_UNAVAILABLE', `Cannot reach MySQL at ${where}: ${detail}. Is the server running?`, { cause: error });
+      return new DatabaseConnectionError(
+        'DATABASE_UNAVAILABLE',
+        `Cannot reach MySQL at ${where}: ${detail}. Is the server running?`,
+        { cause: error },
+      );
     default:
       return new DatabaseError(`MySQL at ${where} failed: ${detail}`, { cause: error });
   }
@@ -127,7 +199,10 @@ function tlsMessage(code: string, where: string, detail: string): string {
   if (code === 'ER_SECURE_TRANSPORT_REQUIRED' || /insecure transport/i.test(detail)) {
     return `MySQL at ${where} requires TLS, and the URL says ssl-mode=disabled: use ssl-mode=verify-identity (with ssl-ca=PATH for a private CA).`;
   }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /does not match certificate|not in the cert's altnames|not cert's CN/i.test(detail)) {
+  if (
+    code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+    /does not match certificate|not in the cert's altnames|not cert's CN/i.test(detail)
+  ) {
     return `MySQL at ${where} presented a certificate that does not name this host (${detail}): connect by a name the certificate lists, or use ssl-mode=verify-ca.`;
   }
   return `MySQL at ${where} presented a certificate that does not verify (${detail}): give the CA that signed it with ssl-ca=PATH, or use ssl-mode=required to encrypt without verifying.`;

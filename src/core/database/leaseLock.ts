@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { DatabaseError } from '../errors';
 import { sleep } from '../timing';
-import { Database } from './connection';
+import type { Database } from './connection';
 import { isTransientDatabaseError } from './databaseErrors';
 
 /** A holder that stops renewing (it crashed, or was cut off) loses the lease after this long. */
@@ -22,7 +22,12 @@ const RENEW_EVERY_MS = 10_000;
  * Contract: input a name and the longest wait; output the body's result; guarantee: while the
  * lease is renewed, no other holder gets the name. The lock table must exist (ensureLockTable).
  */
-export async function withLease<T>(db: Database, name: string, waitSeconds: number, body: () => Promise<T>): Promise<T> {
+export async function withLease<T>(
+  db: Database,
+  name: string,
+  waitSeconds: number,
+  body: () => Promise<T>,
+): Promise<T> {
   const holder = `${os.hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`.slice(0, 255);
   const table = db.tables.lock;
   const deadline = performance.now() + waitSeconds * 1000;
@@ -41,12 +46,18 @@ export async function withLease<T>(db: Database, name: string, waitSeconds: numb
     const rows = await db.select<{ holder: string }>(`SELECT holder FROM \`${table}\` WHERE name = ?`, [name]);
     if (rows[0]?.holder === holder) break;
     if (performance.now() > deadline) {
-      throw new DatabaseError(`Timed out after ${waitSeconds}s waiting for the lock "${name}" held by ${rows[0]?.holder ?? 'another Taskman process'}.`);
+      throw new DatabaseError(
+        `Timed out after ${waitSeconds}s waiting for the lock "${name}" held by ${rows[0]?.holder ?? 'another Taskman process'}.`,
+      );
     }
     await sleep(Math.min(1000, 50 * 2 ** attempt));
   }
   const renew = setInterval(() => {
-    db.write(`UPDATE \`${table}\` SET expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND holder = ?`, [LEASE_SECONDS, name, holder]).catch(() => undefined);
+    db.write(`UPDATE \`${table}\` SET expires_at = NOW(6) + INTERVAL ? SECOND WHERE name = ? AND holder = ?`, [
+      LEASE_SECONDS,
+      name,
+      holder,
+    ]).catch(() => undefined);
   }, RENEW_EVERY_MS);
   try {
     return await body();

@@ -1,5 +1,5 @@
 import { SchemaTooNewError } from '../errors';
-import { Database, TableNames } from './connection';
+import type { Database, TableNames } from './connection';
 import { ensureLockTable, withLease } from './leaseLock';
 import { ensureWaitProcedure } from './waitForClaimableTask';
 
@@ -125,7 +125,10 @@ export async function migrate(db: Database): Promise<{ from: number; to: number 
     for (const migration of MIGRATIONS) {
       if (migration.version <= from) continue;
       for (const statement of migration.statements(t)) await db.command(statement);
-      await db.write(`INSERT INTO \`${t.migration}\` (version, name, applied_at) VALUES (?, ?, NOW(6))`, [migration.version, migration.name]);
+      await db.write(`INSERT INTO \`${t.migration}\` (version, name, applied_at) VALUES (?, ?, NOW(6))`, [
+        migration.version,
+        migration.name,
+      ]);
     }
     await ensureWaitProcedure(db, t);
     return { from, to: SCHEMA_VERSION };

@@ -1,5 +1,5 @@
-import { TaskError, TaskId } from '../task';
-import { Database } from './connection';
+import type { TaskError, TaskId } from '../task';
+import type { Database } from './connection';
 import { placeholders, serialiseError } from './taskRows';
 
 /**
@@ -18,7 +18,12 @@ export type StartMark = 'started' | 'abort-requested' | 'overdue' | 'not-owned';
  * Commits `started_at` before the runner is spawned: importing the tasks module already runs user
  * code, so from here on a dead scheduler's task is `lost`, never silently requeued.
  */
-export async function markStarted(db: Database, id: TaskId, schedulerId: string, ranVersion: string): Promise<StartMark> {
+export async function markStarted(
+  db: Database,
+  id: TaskId,
+  schedulerId: string,
+  ranVersion: string,
+): Promise<StartMark> {
   return (await markStartedBatch(db, [id], schedulerId, ranVersion)).get(id)!;
 }
 
@@ -27,7 +32,12 @@ export async function markStarted(db: Database, id: TaskId, schedulerId: string,
  * one commit for the batch instead of one per task. A second read, only when some row did not
  * change, tells an abort request from a task that is no longer ours.
  */
-export async function markStartedBatch(db: Database, ids: TaskId[], schedulerId: string, ranVersion: string): Promise<Map<TaskId, StartMark>> {
+export async function markStartedBatch(
+  db: Database,
+  ids: TaskId[],
+  schedulerId: string,
+  ranVersion: string,
+): Promise<Map<TaskId, StartMark>> {
   const t = db.tables;
   const marks = new Map<TaskId, StartMark>();
   if (ids.length === 0) return marks;
@@ -41,7 +51,12 @@ export async function markStartedBatch(db: Database, ids: TaskId[], schedulerId:
     for (const id of ids) marks.set(id, 'started');
     return marks;
   }
-  const rows = await db.select<{ id: string; abort_requested_at: Date | null; started_at: Date | null; overdue: number }>(
+  const rows = await db.select<{
+    id: string;
+    abort_requested_at: Date | null;
+    started_at: Date | null;
+    overdue: number;
+  }>(
     `SELECT id, abort_requested_at, started_at, (start_before IS NOT NULL AND start_before <= NOW(6)) AS overdue
        FROM \`${t.task}\` WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running'`,
     [...ids, schedulerId],
@@ -50,7 +65,18 @@ export async function markStartedBatch(db: Database, ids: TaskId[], schedulerId:
   for (const id of ids) {
     const row = found.get(id);
     // started_at already set: an earlier attempt of this same mark committed (its reply was lost).
-    marks.set(id, !row ? 'not-owned' : row.started_at ? 'started' : row.abort_requested_at ? 'abort-requested' : Number(row.overdue) ? 'overdue' : 'not-owned');
+    marks.set(
+      id,
+      !row
+        ? 'not-owned'
+        : row.started_at
+          ? 'started'
+          : row.abort_requested_at
+            ? 'abort-requested'
+            : Number(row.overdue)
+              ? 'overdue'
+              : 'not-owned',
+    );
   }
   return marks;
 }
@@ -66,7 +92,13 @@ export async function recordProgress(
   const result = await db.write(
     `UPDATE \`${db.tables.task}\` SET progress_percent = ?, progress_message = ?,${logs === undefined ? '' : ' logs = ?,'} updated_at = NOW(6)
       WHERE id = ? AND scheduler_id = ? AND state = 'running'`,
-    [progress.percent, progress.message?.slice(0, 1024) ?? null, ...(logs === undefined ? [] : [logs]), id, schedulerId],
+    [
+      progress.percent,
+      progress.message?.slice(0, 1024) ?? null,
+      ...(logs === undefined ? [] : [logs]),
+      id,
+      schedulerId,
+    ],
   );
   return result.affectedRows === 1;
 }
@@ -112,7 +144,11 @@ function outcomeValues(outcome: Outcome): (string | number | null)[] {
  * for all of them, each column set by `CASE id` (or once, when the batch shares its value). Returns the ids written; the others were no
  * longer ours. Only when some row did not change does a second read tell which.
  */
-export async function finishTasks(db: Database, schedulerId: string, outcomes: { taskId: TaskId; outcome: Outcome }[]): Promise<Set<TaskId>> {
+export async function finishTasks(
+  db: Database,
+  schedulerId: string,
+  outcomes: { taskId: TaskId; outcome: Outcome }[],
+): Promise<Set<TaskId>> {
   if (outcomes.length === 1) {
     const [{ taskId, outcome }] = outcomes;
     if (await finishTask(db, taskId, schedulerId, outcome)) return new Set([taskId]);
@@ -143,7 +179,11 @@ export async function finishTasks(db: Database, schedulerId: string, outcomes: {
 }
 
 /** The outcomes whose rows are ours and in the state written: now, or by an attempt whose reply was lost. */
-async function writtenAlready(db: Database, schedulerId: string, outcomes: { taskId: TaskId; outcome: Outcome }[]): Promise<Set<TaskId>> {
+async function writtenAlready(
+  db: Database,
+  schedulerId: string,
+  outcomes: { taskId: TaskId; outcome: Outcome }[],
+): Promise<Set<TaskId>> {
   const ids = outcomes.map((o) => o.taskId);
   const after = await db.select<{ id: string; state: string }>(
     `SELECT id, state FROM \`${db.tables.task}\` WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ?`,
@@ -154,7 +194,10 @@ async function writtenAlready(db: Database, schedulerId: string, outcomes: { tas
 }
 
 /** Running tasks of this scheduler that someone asked to abort. */
-export async function findAbortRequests(db: Database, schedulerId: string): Promise<{ id: TaskId; reason: string | null }[]> {
+export async function findAbortRequests(
+  db: Database,
+  schedulerId: string,
+): Promise<{ id: TaskId; reason: string | null }[]> {
   const rows = await db.select<{ id: string; abort_reason: string | null }>(
     `SELECT id, abort_reason FROM \`${db.tables.task}\`
       WHERE scheduler_id = ? AND state = 'running' AND abort_requested_at IS NOT NULL`,
@@ -165,6 +208,9 @@ export async function findAbortRequests(db: Database, schedulerId: string): Prom
 
 /** The ids of the tasks the database says this scheduler id runs (reconciliation: by_scheduler index). */
 export async function findOwnedRunningTasks(db: Database, schedulerId: string): Promise<TaskId[]> {
-  const rows = await db.select<{ id: string }>(`SELECT id FROM \`${db.tables.task}\` WHERE scheduler_id = ? AND state = 'running'`, [schedulerId]);
+  const rows = await db.select<{ id: string }>(
+    `SELECT id FROM \`${db.tables.task}\` WHERE scheduler_id = ? AND state = 'running'`,
+    [schedulerId],
+  );
   return rows.map((row) => String(row.id));
 }

@@ -1,4 +1,4 @@
-import { Database, Queryable, StatementOptions } from './connection';
+import type { Database, Queryable, StatementOptions } from './connection';
 import { placeholders, serialiseError } from './taskRows';
 
 /**
@@ -26,20 +26,35 @@ export async function registerScheduler(db: Database, registration: SchedulerReg
   const result = await db.write(
     `INSERT INTO \`${db.tables.scheduler}\` (host, pid, applications, concurrency, running, started_at, heartbeat_at)
      VALUES (?, ?, ?, ?, 0, NOW(6), NOW(6))`,
-    [registration.host.slice(0, 255), registration.pid, JSON.stringify(registration.applications), registration.concurrency],
+    [
+      registration.host.slice(0, 255),
+      registration.pid,
+      JSON.stringify(registration.applications),
+      registration.concurrency,
+    ],
   );
   return String(result.insertId);
 }
 
 /** False when our row is gone: another scheduler declared us dead. */
-export async function heartbeat(db: Database, schedulerId: string, running: number, applications?: SchedulerRegistration['applications'], options?: StatementOptions): Promise<boolean> {
+export async function heartbeat(
+  db: Database,
+  schedulerId: string,
+  running: number,
+  applications?: SchedulerRegistration['applications'],
+  options?: StatementOptions,
+): Promise<boolean> {
   const result = applications
     ? await db.write(
         `UPDATE \`${db.tables.scheduler}\` SET heartbeat_at = NOW(6), running = ?, applications = ? WHERE id = ?`,
         [running, JSON.stringify(applications), schedulerId],
         options,
       )
-    : await db.write(`UPDATE \`${db.tables.scheduler}\` SET heartbeat_at = NOW(6), running = ? WHERE id = ?`, [running, schedulerId], options);
+    : await db.write(
+        `UPDATE \`${db.tables.scheduler}\` SET heartbeat_at = NOW(6), running = ? WHERE id = ?`,
+        [running, schedulerId],
+        options,
+      );
   return result.affectedRows === 1;
 }
 
@@ -99,7 +114,9 @@ export async function settleOrphanedTasks(db: Database): Promise<SweepResult> {
   const result: SweepResult = { schedulers: [], requeued: 0, lost: 0 };
   for (const row of rows) {
     const id = String(row.scheduler_id);
-    const settled = await db.transaction((tx) => settleSchedulerTasks(tx, t.task, id, `scheduler ${id} was declared dead`));
+    const settled = await db.transaction((tx) =>
+      settleSchedulerTasks(tx, t.task, id, `scheduler ${id} was declared dead`),
+    );
     result.schedulers.push(id);
     result.requeued += settled.requeued;
     result.lost += settled.lost;
@@ -119,7 +136,12 @@ export async function deregisterScheduler(db: Database, schedulerId: string, rea
   });
 }
 
-async function settleSchedulerTasks(tx: Queryable, taskTable: string, schedulerId: string, reason: string): Promise<{ requeued: number; lost: number }> {
+async function settleSchedulerTasks(
+  tx: Queryable,
+  taskTable: string,
+  schedulerId: string,
+  reason: string,
+): Promise<{ requeued: number; lost: number }> {
   const requeued = await tx.write(
     `UPDATE \`${taskTable}\` SET state = 'pending', scheduler_id = NULL, claimed_at = NULL, updated_at = NOW(6)
       WHERE scheduler_id = ? AND state = 'running' AND started_at IS NULL`,
@@ -138,7 +160,14 @@ async function settleSchedulerTasks(tx: Queryable, taskTable: string, schedulerI
   await tx.write(
     `UPDATE \`${taskTable}\` SET state = 'aborted', abort_reason = ?, error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
       WHERE debug_scheduler_id = ? AND state = 'pending'`,
-    ['debug session ended', serialiseError({ name: 'TaskAborted', message: `Aborted before it started: scheduler ${schedulerId}, which was to debug it, is gone.` }), schedulerId],
+    [
+      'debug session ended',
+      serialiseError({
+        name: 'TaskAborted',
+        message: `Aborted before it started: scheduler ${schedulerId}, which was to debug it, is gone.`,
+      }),
+      schedulerId,
+    ],
   );
   return { requeued: requeued.affectedRows, lost: lost.affectedRows };
 }

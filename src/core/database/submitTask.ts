@@ -1,8 +1,8 @@
 import { isValidApplicationName } from '../config';
-import { parseDuration, parseTimeSpec, TimeSpec } from '../duration';
+import { parseDuration, parseTimeSpec, type TimeSpec } from '../duration';
 import { errorMessage, InvalidInputError, TaskmanError } from '../errors';
-import { TASK_NAME, TaskId } from '../task';
-import { Database, Value } from './connection';
+import { TASK_NAME, type TaskId } from '../task';
+import type { Database, Value } from './connection';
 
 export interface SubmitTaskInput {
   application: string;
@@ -51,10 +51,14 @@ interface ValidSubmission {
 /** Checks every field before anything is written; throws InvalidInputError naming the field. */
 export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
   if (typeof input.application !== 'string' || !isValidApplicationName(input.application)) {
-    throw new InvalidInputError(`Application name ${JSON.stringify(input.application)} is invalid: use 1-128 letters, digits, ".", "_" or "-".`);
+    throw new InvalidInputError(
+      `Application name ${JSON.stringify(input.application)} is invalid: use 1-128 letters, digits, ".", "_" or "-".`,
+    );
   }
   if (typeof input.task !== 'string' || !TASK_NAME.test(input.task)) {
-    throw new InvalidInputError(`Task name ${JSON.stringify(input.task)} is invalid: a task is an exported function, named like a JavaScript identifier (e.g. "resizeImages").`);
+    throw new InvalidInputError(
+      `Task name ${JSON.stringify(input.task)} is invalid: a task is an exported function, named like a JavaScript identifier (e.g. "resizeImages").`,
+    );
   }
   let payload: string | undefined;
   try {
@@ -62,22 +66,29 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
   } catch (cause) {
     throw new InvalidInputError(`The payload is not JSON-serialisable: ${errorMessage(cause)}.`, { cause });
   }
-  if (payload === undefined) throw new InvalidInputError('The payload is not JSON-serialisable (a function or a symbol).');
+  if (payload === undefined)
+    throw new InvalidInputError('The payload is not JSON-serialisable (a function or a symbol).');
   if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
-    throw new InvalidInputError(`The payload is ${Buffer.byteLength(payload)} bytes; the limit is ${MAX_PAYLOAD_BYTES}. Pass a reference (a path, an id) instead.`);
+    throw new InvalidInputError(
+      `The payload is ${Buffer.byteLength(payload)} bytes; the limit is ${MAX_PAYLOAD_BYTES}. Pass a reference (a path, an id) instead.`,
+    );
   }
   let key: string | null = null;
   if (input.key !== undefined && input.key !== null) {
-    if (typeof input.key !== 'string' || input.key.length === 0 || input.key.length > 191) throw new InvalidInputError('The key must be a string of 1 to 191 characters.');
+    if (typeof input.key !== 'string' || input.key.length === 0 || input.key.length > 191)
+      throw new InvalidInputError('The key must be a string of 1 to 191 characters.');
     key = input.key;
   }
   const priority = input.priority ?? 0;
   if (!Number.isInteger(priority) || priority < -1_000_000 || priority > 1_000_000) {
-    throw new InvalidInputError(`Priority must be an integer from -1000000 to 1000000, got ${JSON.stringify(input.priority)}.`);
+    throw new InvalidInputError(
+      `Priority must be an integer from -1000000 to 1000000, got ${JSON.stringify(input.priority)}.`,
+    );
   }
   let version: string | null = null;
   if (input.version !== undefined && input.version !== null) {
-    if (typeof input.version !== 'string' || !/^[^\s]{1,128}$/.test(input.version)) throw new InvalidInputError('The version must be 1-128 characters without spaces.');
+    if (typeof input.version !== 'string' || !/^[^\s]{1,128}$/.test(input.version))
+      throw new InvalidInputError('The version must be 1-128 characters without spaces.');
     version = input.version;
   }
   let timeoutMs: number | null = null;
@@ -91,8 +102,12 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
     payload,
     key,
     priority,
-    runAfter: input.runAfter === undefined || input.runAfter === null ? null : parseTimeSpec(input.runAfter, 'run-after'),
-    startBefore: input.startBefore === undefined || input.startBefore === null ? null : parseTimeSpec(input.startBefore, 'start-before'),
+    runAfter:
+      input.runAfter === undefined || input.runAfter === null ? null : parseTimeSpec(input.runAfter, 'run-after'),
+    startBefore:
+      input.startBefore === undefined || input.startBefore === null
+        ? null
+        : parseTimeSpec(input.startBefore, 'start-before'),
     timeoutMs,
     version,
     rerunOf: input.rerunOf ?? null,
@@ -119,8 +134,20 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
         `INSERT INTO \`${t.task}\` (application, task, payload, idempotency_key, active_key, state, priority, version,
            run_after, start_before, timeout_ms, rerun_of, debug_scheduler_id, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, NOW(6), NOW(6))`,
-        [valid.application, valid.task, valid.payload, valid.key, valid.key, valid.priority, valid.version,
-          ...runAfter.values, ...startBefore.values, valid.timeoutMs, valid.rerunOf, valid.debugSchedulerId],
+        [
+          valid.application,
+          valid.task,
+          valid.payload,
+          valid.key,
+          valid.key,
+          valid.priority,
+          valid.version,
+          ...runAfter.values,
+          ...startBefore.values,
+          valid.timeoutMs,
+          valid.rerunOf,
+          valid.debugSchedulerId,
+        ],
       );
       return { id: String(result.insertId), created: true };
     } catch (error) {
@@ -132,7 +159,9 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
       if (existing.length > 0) return { id: String(existing[0].id), created: false };
     }
   }
-  throw new InvalidInputError(`The key ${JSON.stringify(valid.key)} is contended by many concurrent submissions; try again.`);
+  throw new InvalidInputError(
+    `The key ${JSON.stringify(valid.key)} is contended by many concurrent submissions; try again.`,
+  );
 }
 
 function isDuplicateKey(error: unknown): boolean {

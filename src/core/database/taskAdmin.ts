@@ -1,8 +1,8 @@
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../errors';
-import { ENDED_STATES, isEnded, isTaskState, TaskId, TaskState } from '../task';
-import { Database, SESSION_SETTINGS, Value } from './connection';
+import { ENDED_STATES, isEnded, isTaskState, type TaskId, type TaskState } from '../task';
+import { type Database, SESSION_SETTINGS, type Value } from './connection';
 import { isConflict } from './databaseErrors';
-import { submitTask, SubmitResult } from './submitTask';
+import { submitTask, type SubmitResult } from './submitTask';
 import { placeholders, serialiseError } from './taskRows';
 import { getTask, validTaskId } from './taskQueries';
 
@@ -33,7 +33,9 @@ export async function requestAbort(db: Database, id: TaskId, reason = 'aborted b
 async function abortOnce(db: Database, taskId: string, why: string): Promise<AbortResult> {
   const t = db.tables;
   return db.transaction(async (tx) => {
-    const rows = await tx.select<{ state: TaskState }>(`SELECT state FROM \`${t.task}\` WHERE id = ? FOR UPDATE`, [taskId]);
+    const rows = await tx.select<{ state: TaskState }>(`SELECT state FROM \`${t.task}\` WHERE id = ? FOR UPDATE`, [
+      taskId,
+    ]);
     if (rows.length === 0) throw new TaskNotFoundError(taskId);
     const state = rows[0].state;
     if (state === 'pending') {
@@ -97,14 +99,22 @@ export interface PurgeSelection {
 
 function purgeClause(selection: PurgeSelection): { sql: string; values: Value[] } {
   const { age, states } = selection;
-  if ('olderThanMs' in age && (!Number.isFinite(age.olderThanMs) || age.olderThanMs < 0)) throw new InvalidInputError('The age to purge must be a non-negative duration.');
-  if ('endedBefore' in age && Number.isNaN(age.endedBefore.getTime())) throw new InvalidInputError('The time to purge before is not a valid date.');
+  if ('olderThanMs' in age && (!Number.isFinite(age.olderThanMs) || age.olderThanMs < 0))
+    throw new InvalidInputError('The age to purge must be a non-negative duration.');
+  if ('endedBefore' in age && Number.isNaN(age.endedBefore.getTime()))
+    throw new InvalidInputError('The time to purge before is not a valid date.');
   for (const state of states ?? []) {
-    if (!isTaskState(state) || !isEnded(state)) throw new InvalidInputError(`Only ended tasks can be purged: "${state}" is not an ended state (${ENDED_STATES.join(', ')}).`);
+    if (!isTaskState(state) || !isEnded(state))
+      throw new InvalidInputError(
+        `Only ended tasks can be purged: "${state}" is not an ended state (${ENDED_STATES.join(', ')}).`,
+      );
   }
   const byState = states?.length ? ` AND state IN (${placeholders(states.length)})` : '';
   const before = 'olderThanMs' in age ? 'NOW(6) - INTERVAL ? MICROSECOND' : '?';
-  return { sql: `ended_at IS NOT NULL AND ended_at < ${before}${byState}`, values: ['olderThanMs' in age ? age.olderThanMs * 1000 : age.endedBefore, ...(states ?? [])] };
+  return {
+    sql: `ended_at IS NOT NULL AND ended_at < ${before}${byState}`,
+    values: ['olderThanMs' in age ? age.olderThanMs * 1000 : age.endedBefore, ...(states ?? [])],
+  };
 }
 
 /**
@@ -112,7 +122,10 @@ function purgeClause(selection: PurgeSelection): { sql: string; values: Value[] 
  * (the database's clock): purging with `{ endedBefore }` then deletes what was counted, not also
  * what ended while the user read the count.
  */
-export async function countPurgeable(db: Database, selection: PurgeSelection & { age: { olderThanMs: number } }): Promise<{ count: number; endedBefore: Date }> {
+export async function countPurgeable(
+  db: Database,
+  selection: PurgeSelection & { age: { olderThanMs: number } },
+): Promise<{ count: number; endedBefore: Date }> {
   const { sql, values } = purgeClause(selection);
   const rows = await db.select<{ n: number; cutoff: Date }>(
     `SELECT COUNT(*) AS n, NOW(6) - INTERVAL ? MICROSECOND AS cutoff FROM \`${db.tables.task}\` WHERE ${sql}`,
@@ -159,9 +172,15 @@ export async function expireOverdueTasks(db: Database, batchSize = 500): Promise
   const overdue = `state = 'pending' AND start_before IS NOT NULL AND start_before <= NOW(6)`;
   const any = await db.select(`SELECT id FROM \`${t.task}\` WHERE ${overdue} LIMIT 1`);
   if (any.length === 0) return 0;
-  const error = serialiseError({ name: 'TaskExpired', message: 'Its start-before deadline passed before any scheduler started it.' });
+  const error = serialiseError({
+    name: 'TaskExpired',
+    message: 'Its start-before deadline passed before any scheduler started it.',
+  });
   return db.transaction(async (tx) => {
-    const rows = await tx.select<{ id: string }>(`SELECT id FROM \`${t.task}\` WHERE ${overdue} ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, [String(batchSize)]);
+    const rows = await tx.select<{ id: string }>(
+      `SELECT id FROM \`${t.task}\` WHERE ${overdue} ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [String(batchSize)],
+    );
     if (rows.length === 0) return 0;
     const ids = rows.map((row) => String(row.id));
     const result = await tx.write(

@@ -1,11 +1,12 @@
 import { InvalidInputError } from '../errors';
-import { isTaskState, Task, TaskId, TaskState } from '../task';
-import { Database, Value } from './connection';
+import { isTaskState, type Task, type TaskId, type TaskState } from '../task';
+import type { Database, Value } from './connection';
 import { ALL_COLUMNS, placeholders, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
 
 export function validTaskId(id: unknown): TaskId {
   const text = String(id ?? '').trim();
-  if (!/^[1-9][0-9]{0,19}$/.test(text)) throw new InvalidInputError(`${JSON.stringify(id)} is not a task id (a positive whole number).`);
+  if (!/^[1-9][0-9]{0,19}$/.test(text))
+    throw new InvalidInputError(`${JSON.stringify(id)} is not a task id (a positive whole number).`);
   return text;
 }
 
@@ -47,7 +48,8 @@ function filterClause(filter: TaskFilter): { sql: string; values: Value[] } {
   const where: string[] = [];
   const values: Value[] = [];
   if (filter.states?.length) {
-    for (const state of filter.states) if (!isTaskState(state)) throw new InvalidInputError(`Unknown state "${state}".`);
+    for (const state of filter.states)
+      if (!isTaskState(state)) throw new InvalidInputError(`Unknown state "${state}".`);
     where.push(`state IN (${placeholders(filter.states.length)})`);
     values.push(...filter.states);
   }
@@ -86,7 +88,8 @@ function filterClause(filter: TaskFilter): { sql: string; values: Value[] } {
 /** Newest first. Lists leave out result and logs unless `full` is set. */
 export async function listTasks(db: Database, filter: TaskFilter = {}): Promise<Task[]> {
   const limit = filter.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError(`The limit must be from 1 to 1000, got ${limit}.`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new InvalidInputError(`The limit must be from 1 to 1000, got ${limit}.`);
   const { sql, values } = filterClause(filter);
   const rows = await db.select(
     `SELECT ${filter.full ? ALL_COLUMNS : SUMMARY_COLUMNS} FROM \`${db.tables.task}\` ${sql} ORDER BY id DESC LIMIT ?`,
@@ -99,7 +102,11 @@ export async function listTasks(db: Database, filter: TaskFilter = {}): Promise<
  * How many tasks match the filter, per value of one column, in one grouped statement (the
  * Tasks view's group counts). Paging fields of the filter are ignored.
  */
-export async function countTasks(db: Database, filter: TaskFilter, groupBy: TaskGrouping): Promise<Map<string, number>> {
+export async function countTasks(
+  db: Database,
+  filter: TaskFilter,
+  groupBy: TaskGrouping,
+): Promise<Map<string, number>> {
   const { sql, values } = filterClause({ ...filter, beforeId: undefined, updatedAfter: undefined });
   const column = { state: 'state', task: 'task', application: 'application' }[groupBy];
   const rows = await db.select<{ value: string; n: number }>(

@@ -1,11 +1,34 @@
-import { Task, TaskError, TaskState } from '../task';
-import { Row } from './connection';
+import type { Task, TaskError, TaskState } from '../task';
+import type { Row } from './connection';
 
 /** The columns of a task row in a list: everything but the large result and logs. */
 export const SUMMARY_COLUMNS = [
-  'id', 'application', 'task', 'payload', 'idempotency_key', 'state', 'priority', 'version', 'ran_version', 'attempt',
-  'progress_percent', 'progress_message', 'error', 'run_after', 'start_before', 'timeout_ms', 'abort_requested_at',
-  'abort_reason', 'rerun_of', 'scheduler_id', 'debug_scheduler_id', 'created_at', 'claimed_at', 'started_at', 'ended_at', 'updated_at',
+  'id',
+  'application',
+  'task',
+  'payload',
+  'idempotency_key',
+  'state',
+  'priority',
+  'version',
+  'ran_version',
+  'attempt',
+  'progress_percent',
+  'progress_message',
+  'error',
+  'run_after',
+  'start_before',
+  'timeout_ms',
+  'abort_requested_at',
+  'abort_reason',
+  'rerun_of',
+  'scheduler_id',
+  'debug_scheduler_id',
+  'created_at',
+  'claimed_at',
+  'started_at',
+  'ended_at',
+  'updated_at',
 ].join(', ');
 
 export const ALL_COLUMNS = `${SUMMARY_COLUMNS}, result, logs`;
@@ -23,7 +46,8 @@ export function taskFromRow(row: Row): Task {
     ranVersion: (row.ran_version as string | null) ?? null,
     attempt: Number(row.attempt),
     progress: {
-      percent: row.progress_percent === null || row.progress_percent === undefined ? null : Number(row.progress_percent),
+      percent:
+        row.progress_percent === null || row.progress_percent === undefined ? null : Number(row.progress_percent),
       message: (row.progress_message as string | null) ?? null,
     },
     result: row.result === undefined || row.result === null ? null : parseStoredJson(row.result),
@@ -36,7 +60,8 @@ export function taskFromRow(row: Row): Task {
     abortReason: (row.abort_reason as string | null) ?? null,
     rerunOf: row.rerun_of === null || row.rerun_of === undefined ? null : String(row.rerun_of),
     schedulerId: row.scheduler_id === null || row.scheduler_id === undefined ? null : String(row.scheduler_id),
-    debugSchedulerId: row.debug_scheduler_id === null || row.debug_scheduler_id === undefined ? null : String(row.debug_scheduler_id),
+    debugSchedulerId:
+      row.debug_scheduler_id === null || row.debug_scheduler_id === undefined ? null : String(row.debug_scheduler_id),
     createdAt: row.created_at as Date,
     claimedAt: (row.claimed_at as Date | null) ?? null,
     startedAt: (row.started_at as Date | null) ?? null,

@@ -1,5 +1,5 @@
-import { TaskState } from '../task';
-import { Database } from './connection';
+import type { TaskState } from '../task';
+import type { Database } from './connection';
 
 /**
  * The dashboard's aggregates, computed by the server: GROUP BY in SQL, bounded results whatever
@@ -54,7 +54,11 @@ export interface SchedulerLoad {
 /** A statement that ended a task commits within its deadline; a minute is well past any. */
 const SETTLE_SECONDS = 60;
 
-export async function readStatisticsClock(db: Database, bucketSeconds: number, count: number): Promise<StatisticsClock> {
+export async function readStatisticsClock(
+  db: Database,
+  bucketSeconds: number,
+  count: number,
+): Promise<StatisticsClock> {
   const [row] = await db.select<{ now: Date; since: string; settled: string }>(
     `SELECT NOW(6) AS now, (FLOOR(UNIX_TIMESTAMP(NOW(6)) / ?) - ?) * ? AS since, FLOOR((UNIX_TIMESTAMP(NOW(6)) - ?) / ?) * ? AS settled`,
     [bucketSeconds, count - 1, bucketSeconds, SETTLE_SECONDS, bucketSeconds, bucketSeconds],
@@ -67,9 +71,15 @@ export async function readStatisticsClock(db: Database, bucketSeconds: number, c
  * (three passes over the range: the counts, the wait and the run histograms), one after the
  * other, not at once: the pool is shared with a scheduler's claims.
  */
-export async function readEndedAggregates(db: Database, range: { since: number; bucketSeconds: number; from: number; until?: number }): Promise<EndedAggregates> {
+export async function readEndedAggregates(
+  db: Database,
+  range: { since: number; bucketSeconds: number; from: number; until?: number },
+): Promise<EndedAggregates> {
   const t = db.tables.task;
-  const where = range.until === undefined ? 'ended_at >= FROM_UNIXTIME(?)' : 'ended_at >= FROM_UNIXTIME(?) AND ended_at < FROM_UNIXTIME(?)';
+  const where =
+    range.until === undefined
+      ? 'ended_at >= FROM_UNIXTIME(?)'
+      : 'ended_at >= FROM_UNIXTIME(?) AND ended_at < FROM_UNIXTIME(?)';
   const bounds = range.until === undefined ? [range.from] : [range.from, range.until];
   // ORDER BY NULL: MariaDB would otherwise sort the groups.
   const ended = await db.select<{ bucket: string; application: string; task: string; state: EndedState; n: string }>(
@@ -77,7 +87,13 @@ export async function readEndedAggregates(db: Database, range: { since: number; 
        FROM \`${t}\` WHERE ${where} GROUP BY bucket, application, task, state ORDER BY NULL`,
     [range.since, range.bucketSeconds, ...bounds],
   );
-  const histograms = await db.select<{ application: string; task: string; kind: 'wait' | 'run'; bin: string; n: string }>(
+  const histograms = await db.select<{
+    application: string;
+    task: string;
+    kind: 'wait' | 'run';
+    bin: string;
+    n: string;
+  }>(
     `SELECT application, task, 'wait' AS kind, FLOOR(LOG2(GREATEST(TIMESTAMPDIFF(MICROSECOND, GREATEST(run_after, created_at), started_at), 1)) * ?) AS bin, COUNT(*) AS n
        FROM \`${t}\` WHERE ${where} AND started_at IS NOT NULL GROUP BY application, task, bin
      UNION ALL
@@ -86,8 +102,20 @@ export async function readEndedAggregates(db: Database, range: { since: number; 
     [BINS_PER_DOUBLING, ...bounds, BINS_PER_DOUBLING, ...bounds],
   );
   return {
-    ended: ended.map((row) => ({ bucket: Number(row.bucket), application: row.application, task: row.task, state: row.state, n: Number(row.n) })),
-    histograms: histograms.map((row) => ({ application: row.application, task: row.task, kind: row.kind, bin: Number(row.bin), n: Number(row.n) })),
+    ended: ended.map((row) => ({
+      bucket: Number(row.bucket),
+      application: row.application,
+      task: row.task,
+      state: row.state,
+      n: Number(row.n),
+    })),
+    histograms: histograms.map((row) => ({
+      application: row.application,
+      task: row.task,
+      kind: row.kind,
+      bin: Number(row.bin),
+      n: Number(row.n),
+    })),
   };
 }
 
@@ -102,7 +130,14 @@ export async function readQueueDepth(db: Database): Promise<{ pending: number; r
 }
 
 export async function readSchedulerLoad(db: Database): Promise<SchedulerLoad[]> {
-  const rows = await db.select<{ id: string; host: string; pid: number; concurrency: number; running: string; heartbeat_age: string }>(
+  const rows = await db.select<{
+    id: string;
+    host: string;
+    pid: number;
+    concurrency: number;
+    running: string;
+    heartbeat_age: string;
+  }>(
     `SELECT s.id, s.host, s.pid, s.concurrency,
             (SELECT COUNT(*) FROM \`${db.tables.task}\` r WHERE r.scheduler_id = s.id AND r.state = 'running') AS running,
             TIMESTAMPDIFF(MICROSECOND, s.heartbeat_at, NOW(6)) / 1000000 AS heartbeat_age

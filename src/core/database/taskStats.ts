@@ -1,5 +1,5 @@
-import { TaskState } from '../task';
-import { Database } from './connection';
+import type { TaskState } from '../task';
+import type { Database } from './connection';
 import { placeholders } from './taskRows';
 
 /**
@@ -29,10 +29,18 @@ export async function queueDepth(db: Database, applications?: string[]): Promise
   );
   const counts = new Map<string, QueueDepth>();
   for (const application of applications ?? []) {
-    for (const state of ['pending', 'running'] as const) counts.set(`${application}\0${state}`, { application, state, count: 0 });
+    for (const state of ['pending', 'running'] as const)
+      counts.set(`${application}\0${state}`, { application, state, count: 0 });
   }
-  for (const row of rows) counts.set(`${row.application}\0${row.state}`, { application: row.application, state: row.state, count: Number(row.n) });
-  return [...counts.values()].sort((a, b) => a.application.localeCompare(b.application) || a.state.localeCompare(b.state));
+  for (const row of rows)
+    counts.set(`${row.application}\0${row.state}`, {
+      application: row.application,
+      state: row.state,
+      count: Number(row.n),
+    });
+  return [...counts.values()].sort(
+    (a, b) => a.application.localeCompare(b.application) || a.state.localeCompare(b.state),
+  );
 }
 
 /** A window of time that ends now, on the database clock. */
@@ -42,7 +50,10 @@ export interface StatsWindow {
 }
 
 export async function windowEndingNow(db: Database, lengthMs: number): Promise<StatsWindow> {
-  const [row] = await db.select<{ since: Date; until: Date }>('SELECT NOW(6) - INTERVAL ? MICROSECOND AS since, NOW(6) AS `until`', [Math.round(lengthMs * 1000)]);
+  const [row] = await db.select<{ since: Date; until: Date }>(
+    'SELECT NOW(6) - INTERVAL ? MICROSECOND AS since, NOW(6) AS `until`',
+    [Math.round(lengthMs * 1000)],
+  );
   return { since: row.since, until: row.until };
 }
 
@@ -77,7 +88,13 @@ export interface EndedTiming {
 
 /** The wait and run times of the `limit` tasks that ended last in the window, of those that started. */
 export async function recentEndedTimings(db: Database, window: StatsWindow, limit: number): Promise<EndedTiming[]> {
-  const rows = await db.select<{ application: string; task: string; state: TaskState; wait_us: number; run_us: number }>(
+  const rows = await db.select<{
+    application: string;
+    task: string;
+    state: TaskState;
+    wait_us: number;
+    run_us: number;
+  }>(
     `SELECT application, task, state,
             TIMESTAMPDIFF(MICROSECOND, GREATEST(created_at, run_after), started_at) AS wait_us,
             TIMESTAMPDIFF(MICROSECOND, started_at, ended_at) AS run_us

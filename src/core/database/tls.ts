@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { DatabaseUrlError } from '../errors';
-import { DatabaseTarget, defaultSslMode, TlsSettings } from './url';
+import { type DatabaseTarget, defaultSslMode, type TlsSettings } from './url';
 
 /** mysql2's `ssl` option. */
 export interface DriverSsl {
@@ -43,6 +43,9 @@ function read(file: string | undefined, option: string): Buffer | undefined {
   try {
     return fs.readFileSync(file);
   } catch (cause) {
-    throw new DatabaseUrlError(`The database URL's ${option} file ${file} cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}); give the path of a PEM file.`, { cause });
+    throw new DatabaseUrlError(
+      `The database URL's ${option} file ${file} cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}); give the path of a PEM file.`,
+      { cause },
+    );
   }
 }

@@ -59,24 +59,34 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   try {
     parsed = new URL(url);
   } catch (cause) {
-    throw new DatabaseUrlError(`The database URL ${JSON.stringify(redactUrl(url))} is not a URL. Use mysql://user:password@host:3306/database (or ?socket=/path/to.sock).`, { cause });
+    throw new DatabaseUrlError(
+      `The database URL ${JSON.stringify(redactUrl(url))} is not a URL. Use mysql://user:password@host:3306/database (or ?socket=/path/to.sock).`,
+      { cause },
+    );
   }
   if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
     throw new DatabaseUrlError(`The database URL must start with mysql:// (got ${parsed.protocol}//).`);
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!DATABASE_NAME.test(database)) {
-    throw new DatabaseUrlError(`The database URL must name a database after the host, e.g. mysql://user@localhost:3306/taskman (got "${database}").`);
+    throw new DatabaseUrlError(
+      `The database URL must name a database after the host, e.g. mysql://user@localhost:3306/taskman (got "${database}").`,
+    );
   }
   for (const key of parsed.searchParams.keys()) {
-    if (!OPTIONS.includes(key)) throw new DatabaseUrlError(`The database URL has an unknown option "${key}"; the options are ${OPTIONS.map((o) => `${o}=`).join(', ')}.`);
+    if (!OPTIONS.includes(key))
+      throw new DatabaseUrlError(
+        `The database URL has an unknown option "${key}"; the options are ${OPTIONS.map((o) => `${o}=`).join(', ')}.`,
+      );
   }
   const socketPath = parsed.searchParams.get('socket') ?? undefined;
-  if (!parsed.hostname && !socketPath) throw new DatabaseUrlError('The database URL needs a host, or ?socket=/path/to.sock for a unix socket.');
+  if (!parsed.hostname && !socketPath)
+    throw new DatabaseUrlError('The database URL needs a host, or ?socket=/path/to.sock for a unix socket.');
   let port = 3306;
   if (parsed.port) {
     port = Number(parsed.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new DatabaseUrlError(`The database URL's port ${parsed.port} is not a valid port.`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new DatabaseUrlError(`The database URL's port ${parsed.port} is not a valid port.`);
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, '') || 'localhost';
   return {
@@ -92,7 +102,11 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
 
 function parseTls(params: URLSearchParams, host: string, socketPath: string | undefined): TlsSettings | undefined {
   const given = params.get('ssl-mode');
-  const files = { ca: params.get('ssl-ca') ?? undefined, cert: params.get('ssl-cert') ?? undefined, key: params.get('ssl-key') ?? undefined };
+  const files = {
+    ca: params.get('ssl-ca') ?? undefined,
+    cert: params.get('ssl-cert') ?? undefined,
+    key: params.get('ssl-key') ?? undefined,
+  };
   let mode: SslMode;
   if (given === null) {
     mode = defaultSslMode(host);
@@ -106,29 +120,40 @@ function parseTls(params: URLSearchParams, host: string, socketPath: string | un
   if (socketPath) {
     // A unix socket never leaves the machine; asking to verify a certificate over one is a mistake worth saying.
     if (given !== null && mode !== 'disabled' && mode !== 'preferred') {
-      throw new DatabaseUrlError(`The database URL asks for ssl-mode=${mode} over a unix socket, which is local and never uses TLS; drop ssl-mode or connect to a TCP host.`);
+      throw new DatabaseUrlError(
+        `The database URL asks for ssl-mode=${mode} over a unix socket, which is local and never uses TLS; drop ssl-mode or connect to a TCP host.`,
+      );
     }
     return undefined;
   }
   if ((files.cert === undefined) !== (files.key === undefined)) {
-    throw new DatabaseUrlError('The database URL gives ssl-cert without ssl-key or the other way round; a client certificate needs both.');
+    throw new DatabaseUrlError(
+      'The database URL gives ssl-cert without ssl-key or the other way round; a client certificate needs both.',
+    );
   }
   if (mode === 'disabled' && (files.ca || files.cert)) {
-    throw new DatabaseUrlError('The database URL says ssl-mode=disabled but also gives certificate files; remove one or the other.');
+    throw new DatabaseUrlError(
+      'The database URL says ssl-mode=disabled but also gives certificate files; remove one or the other.',
+    );
   }
   for (const [option, file] of Object.entries(files)) {
     if (file === undefined) continue;
     try {
       fs.accessSync(file, fs.constants.R_OK);
     } catch (cause) {
-      throw new DatabaseUrlError(`The database URL's ssl-${option} file ${file} cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}); give the path of a PEM file.`, { cause });
+      throw new DatabaseUrlError(
+        `The database URL's ssl-${option} file ${file} cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}); give the path of a PEM file.`,
+        { cause },
+      );
     }
   }
   return { mode, ...files, explicit: given !== null };
 }
 
 export function formatDatabaseUrl(target: DatabaseTarget, options: { withPassword: boolean }): string {
-  const auth = encodeURIComponent(target.user) + (target.password ? `:${options.withPassword ? encodeURIComponent(target.password) : '***'}` : '');
+  const auth =
+    encodeURIComponent(target.user) +
+    (target.password ? `:${options.withPassword ? encodeURIComponent(target.password) : '***'}` : '');
   if (target.socketPath) return `mysql://${auth}@localhost/${target.database}?socket=${encodeURI(target.socketPath)}`;
   const host = net.isIPv6(target.host) ? `[${target.host}]` : target.host;
   const params = new URLSearchParams();

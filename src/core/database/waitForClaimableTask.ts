@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TaskmanError } from '../errors';
 import { claimableCondition } from './claimTasks';
-import { CommandQueryable, Database, TableNames } from './connection';
+import type { CommandQueryable, Database, TableNames } from './connection';
 
 export interface ClaimableWaitRequest {
   schedulerId: string;
@@ -50,16 +50,25 @@ export interface ClaimableWaitRequest {
 /** The wait's client-side deadline is its longest wait plus this: a cut-off server never holds a scheduler. */
 const CALL_DEADLINE_MARGIN_MS = 5_000;
 
-export async function waitForClaimableTask(db: Database, request: ClaimableWaitRequest, signal: AbortSignal): Promise<string | null | undefined> {
+export async function waitForClaimableTask(
+  db: Database,
+  request: ClaimableWaitRequest,
+  signal: AbortSignal,
+): Promise<string | null | undefined> {
   const { fastestMs, slowestMs, idleMs } = request.pace;
-  const rows = await db.interruptibleCall<{ application: string | null }>(`CALL \`${waitProcedure(db.tables).name}\`(?, ?, ?, ?, ?, ?)`, [
-    JSON.stringify(request.applications.map((app) => [app.name, app.version])),
-    request.schedulerId,
-    Math.max(1, Math.round(fastestMs)),
-    Math.max(1, Math.round(Math.max(fastestMs, slowestMs))),
-    Math.max(0, Math.round(idleMs)),
-    Math.max(0, Math.round(request.maxWaitMs)),
-  ], signal, request.maxWaitMs + CALL_DEADLINE_MARGIN_MS);
+  const rows = await db.interruptibleCall<{ application: string | null }>(
+    `CALL \`${waitProcedure(db.tables).name}\`(?, ?, ?, ?, ?, ?)`,
+    [
+      JSON.stringify(request.applications.map((app) => [app.name, app.version])),
+      request.schedulerId,
+      Math.max(1, Math.round(fastestMs)),
+      Math.max(1, Math.round(Math.max(fastestMs, slowestMs))),
+      Math.max(0, Math.round(idleMs)),
+      Math.max(0, Math.round(request.maxWaitMs)),
+    ],
+    signal,
+    request.maxWaitMs + CALL_DEADLINE_MARGIN_MS,
+  );
   if (rows === undefined) return undefined;
   return rows[0]?.application ?? null;
 }
@@ -112,7 +121,13 @@ export function waitProcedure(t: TableNames): { name: string; create: string } {
 }
 
 /** Refusals that leave the scheduler polling instead of waiting in the database. */
-const NOT_ALLOWED = new Set(['ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR', 'ER_PROCACCESS_DENIED_ERROR', 'ER_BINLOG_CREATE_ROUTINE_NEED_SUPER', 'ER_SP_ALREADY_EXISTS']);
+const NOT_ALLOWED = new Set([
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+  'ER_PROCACCESS_DENIED_ERROR',
+  'ER_BINLOG_CREATE_ROUTINE_NEED_SUPER',
+  'ER_SP_ALREADY_EXISTS',
+]);
 
 /**
  * Creates this version's wait procedure unless it exists; run by migrate() under its lock. A user

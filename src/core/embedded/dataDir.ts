@@ -11,7 +11,8 @@ export function defaultDataDir(): string {
   if (process.env.TASKMAN_DATA_DIR) return path.resolve(process.env.TASKMAN_DATA_DIR);
   const home = os.homedir();
   if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'Taskman');
-  if (process.platform === 'win32') return path.join(process.env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'), 'Taskman');
+  if (process.platform === 'win32')
+    return path.join(process.env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'), 'Taskman');
   return path.join(process.env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'taskman');
 }
 

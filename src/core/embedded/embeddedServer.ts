@@ -6,13 +6,13 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as mysql from 'mysql2/promise';
 import { sleep } from '../timing';
-import { DatabaseTarget, formatDatabaseUrl } from '../database/url';
+import { type DatabaseTarget, formatDatabaseUrl } from '../database/url';
 import { EmbeddedServerError, errorMessage } from '../errors';
-import { Logger, silentLogger } from '../logger';
+import { type Logger, silentLogger } from '../logger';
 import { isProcessAlive } from '../processes';
-import { defaultDataDir, ensurePrivateDir, ServerPaths, serverPaths } from './dataDir';
+import { defaultDataDir, ensurePrivateDir, type ServerPaths, serverPaths } from './dataDir';
 import { withStartLock } from './startLock';
-import { findServerBinary, ServerBinary } from './serverBinary';
+import { findServerBinary, type ServerBinary } from './serverBinary';
 
 const run = promisify(execFile);
 
@@ -49,7 +49,14 @@ export interface EmbeddedServerInfo {
 }
 
 function targetFor(paths: ServerPaths): DatabaseTarget {
-  return { host: 'localhost', port: 3306, socketPath: paths.socket, user: 'root', password: undefined, database: EMBEDDED_DATABASE };
+  return {
+    host: 'localhost',
+    port: 3306,
+    socketPath: paths.socket,
+    user: 'root',
+    password: undefined,
+    database: EMBEDDED_DATABASE,
+  };
 }
 
 /** True when something accepts connections on the socket. */
@@ -77,7 +84,13 @@ export async function embeddedServerStatus(options: EmbeddedServerOptions = {}):
   const paths = serverPaths(options.dataDir ?? defaultDataDir());
   const pid = readPid(paths);
   const running = isProcessAlive(pid) && (await socketAccepts(paths.socket));
-  return { running, pid: running ? pid : undefined, socket: paths.socket, dataDir: paths.dataDir, initialized: fs.existsSync(paths.initializedMarker) };
+  return {
+    running,
+    pid: running ? pid : undefined,
+    socket: paths.socket,
+    dataDir: paths.dataDir,
+    initialized: fs.existsSync(paths.initializedMarker),
+  };
 }
 
 /**
@@ -95,7 +108,14 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions = {}):
   const reuse = async (): Promise<EmbeddedServerInfo | undefined> => {
     const pid = readPid(paths);
     if (isProcessAlive(pid) && (await socketAccepts(paths.socket))) {
-      return { target: targetFor(paths), url: formatDatabaseUrl(targetFor(paths), { withPassword: false }), pid, startedNow: false, startMs: undefined, paths };
+      return {
+        target: targetFor(paths),
+        url: formatDatabaseUrl(targetFor(paths), { withPassword: false }),
+        pid,
+        startedNow: false,
+        startMs: undefined,
+        paths,
+      };
     }
     return undefined;
   };
@@ -110,8 +130,17 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions = {}):
     const pid = await startServer(binary, paths, options, logger);
     const startMs = performance.now() - began;
     await createDatabase(paths);
-    logger.info(`embedded ${binary.flavor} server started in ${Math.round(startMs)} ms (pid ${pid}, socket ${paths.socket})`);
-    return { target: targetFor(paths), url: formatDatabaseUrl(targetFor(paths), { withPassword: false }), pid, startedNow: true, startMs, paths };
+    logger.info(
+      `embedded ${binary.flavor} server started in ${Math.round(startMs)} ms (pid ${pid}, socket ${paths.socket})`,
+    );
+    return {
+      target: targetFor(paths),
+      url: formatDatabaseUrl(targetFor(paths), { withPassword: false }),
+      pid,
+      startedNow: true,
+      startMs,
+      paths,
+    };
   });
 }
 
@@ -126,19 +155,51 @@ async function initialise(binary: ServerBinary, paths: ServerPaths, logger: Logg
   try {
     if (binary.flavor === 'mariadb') {
       ensurePrivateDir(paths.dataDir);
-      await run(binary.installer!, ['--no-defaults', `--datadir=${paths.dataDir}`, `--tmpdir=${paths.tmpDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve', ...userArgs()], { timeout: 120_000 });
+      await run(
+        binary.installer!,
+        [
+          '--no-defaults',
+          `--datadir=${paths.dataDir}`,
+          `--tmpdir=${paths.tmpDir}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          '--skip-name-resolve',
+          ...userArgs(),
+        ],
+        { timeout: 120_000 },
+      );
     } else {
-      await run(binary.server, ['--no-defaults', '--initialize-insecure', `--datadir=${paths.dataDir}`, `--tmpdir=${paths.tmpDir}`, ...userArgs()], { timeout: 120_000 });
+      await run(
+        binary.server,
+        [
+          '--no-defaults',
+          '--initialize-insecure',
+          `--datadir=${paths.dataDir}`,
+          `--tmpdir=${paths.tmpDir}`,
+          ...userArgs(),
+        ],
+        { timeout: 120_000 },
+      );
     }
   } catch (cause) {
-    const detail = (cause as { stderr?: string }).stderr?.trim().split('\n').slice(-5).join('\n') ?? errorMessage(cause);
-    throw new EmbeddedServerError('EMBEDDED_SERVER_FAILED', `Initialising the embedded database in ${paths.dataDir} failed:\n${detail}`, { cause });
+    const detail =
+      (cause as { stderr?: string }).stderr?.trim().split('\n').slice(-5).join('\n') ?? errorMessage(cause);
+    throw new EmbeddedServerError(
+      'EMBEDDED_SERVER_FAILED',
+      `Initialising the embedded database in ${paths.dataDir} failed:\n${detail}`,
+      { cause },
+    );
   }
   fs.chmodSync(paths.dataDir, 0o700);
   fs.writeFileSync(paths.initializedMarker, `${binary.version}\n`);
 }
 
-async function startServer(binary: ServerBinary, paths: ServerPaths, options: EmbeddedServerOptions, logger: Logger): Promise<number> {
+async function startServer(
+  binary: ServerBinary,
+  paths: ServerPaths,
+  options: EmbeddedServerOptions,
+  logger: Logger,
+): Promise<number> {
   fs.rmSync(paths.socket, { force: true });
   const args = [
     '--no-defaults',
@@ -170,20 +231,27 @@ async function startServer(binary: ServerBinary, paths: ServerPaths, options: Em
   if (!exited) child.kill('SIGKILL');
   const log = tail(paths.logFile, 8);
   logger.error(`embedded server did not start; its log ${paths.logFile} ends with:\n${log}`);
-  throw new EmbeddedServerError('EMBEDDED_SERVER_FAILED', `The embedded server (${binary.server}) ${exited ? `exited (${exited})` : 'did not accept connections in time'}. Its log ${paths.logFile} ends with:\n${log}`);
+  throw new EmbeddedServerError(
+    'EMBEDDED_SERVER_FAILED',
+    `The embedded server (${binary.server}) ${exited ? `exited (${exited})` : 'did not accept connections in time'}. Its log ${paths.logFile} ends with:\n${log}`,
+  );
 }
 
 async function createDatabase(paths: ServerPaths): Promise<void> {
   const connection = await mysql.createConnection({ socketPath: paths.socket, user: 'root' });
   try {
-    await connection.query(`CREATE DATABASE IF NOT EXISTS \`${EMBEDDED_DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await connection.query(
+      `CREATE DATABASE IF NOT EXISTS \`${EMBEDDED_DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+    );
   } finally {
     await connection.end();
   }
 }
 
 /** Stops the embedded server (SIGTERM, then SIGKILL after `timeoutMs`). False when it was not running. */
-export async function stopEmbeddedServer(options: EmbeddedServerOptions & { timeoutMs?: number } = {}): Promise<boolean> {
+export async function stopEmbeddedServer(
+  options: EmbeddedServerOptions & { timeoutMs?: number } = {},
+): Promise<boolean> {
   const paths = serverPaths(options.dataDir ?? defaultDataDir());
   const pid = readPid(paths);
   if (!isProcessAlive(pid)) return false;

@@ -12,7 +12,19 @@ export interface ServerBinary {
   version: string;
 }
 
-const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/usr/local/mysql/bin', '/opt/homebrew/bin', '/opt/homebrew/sbin', '/usr/local/opt/mariadb/bin', '/usr/local/opt/mysql/bin', '/opt/homebrew/opt/mariadb/bin', '/opt/homebrew/opt/mysql/bin'];
+const SEARCH_DIRS = [
+  '/usr/sbin',
+  '/usr/local/sbin',
+  '/usr/local/bin',
+  '/usr/bin',
+  '/usr/local/mysql/bin',
+  '/opt/homebrew/bin',
+  '/opt/homebrew/sbin',
+  '/usr/local/opt/mariadb/bin',
+  '/usr/local/opt/mysql/bin',
+  '/opt/homebrew/opt/mariadb/bin',
+  '/opt/homebrew/opt/mysql/bin',
+];
 
 function isExecutableFile(file: string): boolean {
   try {
@@ -40,7 +52,10 @@ function findExecutable(names: string[], searchDirs: string[], near?: string): s
  */
 export function findServerBinary(explicit = process.env.TASKMAN_MYSQLD, searchDirs = SEARCH_DIRS): ServerBinary {
   if (explicit && !isExecutableFile(explicit)) {
-    throw new EmbeddedServerError('EMBEDDED_SERVER_MISSING', `TASKMAN_MYSQLD is set to ${explicit}, which is not an executable file. Point it at mariadbd or mysqld, or unset it.`);
+    throw new EmbeddedServerError(
+      'EMBEDDED_SERVER_MISSING',
+      `TASKMAN_MYSQLD is set to ${explicit}, which is not an executable file. Point it at mariadbd or mysqld, or unset it.`,
+    );
   }
   const server = explicit || findExecutable(['mariadbd', 'mysqld'], searchDirs);
   if (!server) {
@@ -53,14 +68,24 @@ export function findServerBinary(explicit = process.env.TASKMAN_MYSQLD, searchDi
   }
   let version: string;
   try {
-    version = execFileSync(server, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 }).toString().trim();
+    version = execFileSync(server, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
+      .toString()
+      .trim();
   } catch (cause) {
-    throw new EmbeddedServerError('EMBEDDED_SERVER_FAILED', `${server} --version failed; is it a MySQL or MariaDB server binary?`, { cause });
+    throw new EmbeddedServerError(
+      'EMBEDDED_SERVER_FAILED',
+      `${server} --version failed; is it a MySQL or MariaDB server binary?`,
+      { cause },
+    );
   }
   const flavor = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
-  const installer = flavor === 'mariadb' ? findExecutable(['mariadb-install-db', 'mysql_install_db'], searchDirs, server) : undefined;
+  const installer =
+    flavor === 'mariadb' ? findExecutable(['mariadb-install-db', 'mysql_install_db'], searchDirs, server) : undefined;
   if (flavor === 'mariadb' && !installer) {
-    throw new EmbeddedServerError('EMBEDDED_SERVER_MISSING', `Found ${server} but not mariadb-install-db beside it or on PATH; install the full MariaDB server package.`);
+    throw new EmbeddedServerError(
+      'EMBEDDED_SERVER_MISSING',
+      `Found ${server} but not mariadb-install-db beside it or on PATH; install the full MariaDB server package.`,
+    );
   }
   return { server, flavor, installer, version };
 }

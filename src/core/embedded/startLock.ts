@@ -67,6 +67,7 @@ function lockHolder(lockFile: string): { holder: number | undefined | 'stale' | 
   const lock = readLock(lockFile);
   if (!lock) return { holder: 'gone' };
   const pid = Number(lock.text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return { holder: Date.now() - lock.modifiedAt > UNNAMED_LOCK_STALE_MS ? 'stale' : undefined, text: lock.text };
+  if (!Number.isInteger(pid) || pid <= 0)
+    return { holder: Date.now() - lock.modifiedAt > UNNAMED_LOCK_STALE_MS ? 'stale' : undefined, text: lock.text };
   return { holder: isProcessAlive(pid) ? pid : 'stale', text: lock.text };
 }

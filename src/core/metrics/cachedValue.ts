@@ -19,7 +19,9 @@ export class CachedValue<T> {
     const last = this.last;
     if (last && (!last.settled || now - last.at < this.maxAgeMs)) return last.value;
     const reading = { at: now, value: this.read(), settled: false };
-    const settle = () => void (reading.settled = true);
+    const settle = () => {
+      reading.settled = true;
+    };
     reading.value.then(settle, settle);
     this.last = reading;
     return reading.value;

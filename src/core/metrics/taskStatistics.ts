@@ -1,6 +1,13 @@
-import { Database } from '../database/connection';
-import { endedCounts, queueDepth, QueueDepth, recentEndedTimings, StatsWindow, windowEndingNow } from '../database/taskStats';
-import { TaskState } from '../task';
+import type { Database } from '../database/connection';
+import {
+  endedCounts,
+  queueDepth,
+  type QueueDepth,
+  recentEndedTimings,
+  type StatsWindow,
+  windowEndingNow,
+} from '../database/taskStats';
+import type { TaskState } from '../task';
 
 /** Percentiles of a set of durations, in ms. */
 export interface Percentiles {
@@ -45,15 +52,26 @@ function percentiles(values: number[]): Percentiles | undefined {
  * application, task and state, with p50/p95 of their wait and run times from the `sampleLimit`
  * that ended last: counts are exact, percentiles are of that sample.
  */
-export async function readTaskStatistics(db: Database, options: { windowMs: number; sampleLimit?: number }): Promise<TaskStatistics> {
+export async function readTaskStatistics(
+  db: Database,
+  options: { windowMs: number; sampleLimit?: number },
+): Promise<TaskStatistics> {
   const sampleLimit = options.sampleLimit ?? 10_000;
   const window = await windowEndingNow(db, options.windowMs);
-  const [queue, counts, timings] = await Promise.all([queueDepth(db), endedCounts(db, window), recentEndedTimings(db, window, sampleLimit)]);
-  const key = (row: { application: string; task: string; state: TaskState }) => `${row.application}\0${row.task}\0${row.state}`;
+  const [queue, counts, timings] = await Promise.all([
+    queueDepth(db),
+    endedCounts(db, window),
+    recentEndedTimings(db, window, sampleLimit),
+  ]);
+  const key = (row: { application: string; task: string; state: TaskState }) =>
+    `${row.application}\0${row.task}\0${row.state}`;
   const timingsOf = new Map<string, { waitMs: number[]; runMs: number[] }>();
   for (const timing of timings) {
     let times = timingsOf.get(key(timing));
-    if (!times) timingsOf.set(key(timing), (times = { waitMs: [], runMs: [] }));
+    if (!times) {
+      times = { waitMs: [], runMs: [] };
+      timingsOf.set(key(timing), times);
+    }
     times.waitMs.push(timing.waitMs);
     times.runMs.push(timing.runMs);
   }

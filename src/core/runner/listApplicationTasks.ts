@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ApplicationConfig } from '../config';
+import type { ApplicationConfig } from '../config';
 import { TasksModuleError } from '../errors';
 import { RunnerProcess } from '../scheduler/runnerProcess';
 
@@ -7,7 +7,10 @@ import { RunnerProcess } from '../scheduler/runnerProcess';
  * The application's exported task names, read by a runner child process: the caller (the CLI,
  * the VS Code extension host) never loads workspace code itself.
  */
-export async function listApplicationTasks(app: ApplicationConfig, options: { runnerScript?: string; timeoutMs?: number } = {}): Promise<string[]> {
+export async function listApplicationTasks(
+  app: ApplicationConfig,
+  options: { runnerScript?: string; timeoutMs?: number } = {},
+): Promise<string[]> {
   const runner = new RunnerProcess({
     app,
     runnerScript: options.runnerScript ?? path.join(__dirname, 'runner.js'),
@@ -22,7 +25,15 @@ export async function listApplicationTasks(app: ApplicationConfig, options: { ru
   if (final?.type === 'task-list-failed') {
     throw new TasksModuleError(`Loading ${app.tasks} failed: ${final.error.name}: ${final.error.message}`);
   }
-  if (exit.spawnError) throw new TasksModuleError(`Could not start "${app.node}" to read ${app.tasks}: ${exit.spawnError.message}. Check "node" in ${app.configFile}.`, { cause: exit.spawnError });
-  const how = exit.signal ? `was killed by ${exit.signal}${exit.signal === 'SIGKILL' ? ` (no answer within ${timeoutMs} ms?)` : ''}` : `exited with code ${exit.exitCode}`;
-  throw new TasksModuleError(`Reading the tasks of ${app.tasks}: the runner ${how}.${exit.output ? ` Output:\n${exit.output.slice(-2000)}` : ''}`);
+  if (exit.spawnError)
+    throw new TasksModuleError(
+      `Could not start "${app.node}" to read ${app.tasks}: ${exit.spawnError.message}. Check "node" in ${app.configFile}.`,
+      { cause: exit.spawnError },
+    );
+  const how = exit.signal
+    ? `was killed by ${exit.signal}${exit.signal === 'SIGKILL' ? ` (no answer within ${timeoutMs} ms?)` : ''}`
+    : `exited with code ${exit.exitCode}`;
+  throw new TasksModuleError(
+    `Reading the tasks of ${app.tasks}: the runner ${how}.${exit.output ? ` Output:\n${exit.output.slice(-2000)}` : ''}`,
+  );
 }

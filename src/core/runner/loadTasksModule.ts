@@ -24,7 +24,7 @@ export async function loadTasksModule(file: string): Promise<Record<string, unkn
  */
 export function findTaskFunction(exportsObject: Record<string, unknown>, name: string): TaskFunction | undefined {
   if (!TASK_NAME.test(name)) return undefined;
-  if (!Object.prototype.hasOwnProperty.call(exportsObject, name)) return undefined;
+  if (!Object.hasOwn(exportsObject, name)) return undefined;
   const candidate = exportsObject[name];
   return typeof candidate === 'function' ? (candidate as TaskFunction) : undefined;
 }

@@ -5,8 +5,8 @@
  * application's Node binary, environment, working directory and NODE_PATH.
  */
 import { format } from 'node:util';
-import { assertNever, isParentMessage, ParentMessage, RunnerMessage } from '../protocol';
-import { TaskError } from '../task';
+import { assertNever, isParentMessage, type ParentMessage, type RunnerMessage } from '../protocol';
+import type { TaskError } from '../task';
 import { findTaskFunction, listTaskNames, loadTasksModule } from './loadTasksModule';
 import { serialiseThrown } from './serialiseThrown';
 
@@ -41,7 +41,11 @@ async function finish(message: RunnerMessage, code: number, options: { mayStay?:
   // would be counted as the next task's: let it drain first. Nothing is queued most of the time
   // (pipes are written synchronously on Linux), and then no empty write is made: two syscalls
   // per task, a fifth of a pooled runner's CPU with no-op tasks.
-  await Promise.all([process.stdout, process.stderr].filter((stream) => stream.writableLength > 0).map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  await Promise.all(
+    [process.stdout, process.stderr]
+      .filter((stream) => stream.writableLength > 0)
+      .map((stream) => new Promise((resolve) => stream.write('', resolve))),
+  );
   await send(message);
   if (keepAlive && options.mayStay !== false) {
     busy = false;
@@ -96,21 +100,44 @@ async function runTask(message: Extract<ParentMessage, { type: 'start' }>): Prom
   } catch (error) {
     const thrown = serialiseThrown(error);
     // Whatever the failed import ran stays in this process: a pooled runner does not stay either.
-    return finish({ type: 'failed', error: { ...thrown, name: 'TasksModuleLoadError', message: `Loading the tasks module ${message.tasksModule} failed: ${thrown.name}: ${thrown.message}` } }, 1, { mayStay: false });
+    return finish(
+      {
+        type: 'failed',
+        error: {
+          ...thrown,
+          name: 'TasksModuleLoadError',
+          message: `Loading the tasks module ${message.tasksModule} failed: ${thrown.name}: ${thrown.message}`,
+        },
+      },
+      1,
+      { mayStay: false },
+    );
   }
   const fn = findTaskFunction(exportsObject, message.task);
   if (!fn) {
     const available = listTaskNames(exportsObject);
-    return finish({
-      type: 'failed',
-      error: failure('TaskNotExported', `"${message.task}" is not an exported function of ${message.tasksModule}. Exported tasks: ${available.length ? available.join(', ') : '(none)'}.`),
-    }, 1);
+    return finish(
+      {
+        type: 'failed',
+        error: failure(
+          'TaskNotExported',
+          `"${message.task}" is not an exported function of ${message.tasksModule}. Exported tasks: ${available.length ? available.join(', ') : '(none)'}.`,
+        ),
+      },
+      1,
+    );
   }
   let payload: unknown;
   try {
     payload = JSON.parse(message.payloadJson);
   } catch (error) {
-    return finish({ type: 'failed', error: failure('InvalidPayload', `The stored payload is not JSON: ${(error as Error).message}`) }, 1);
+    return finish(
+      {
+        type: 'failed',
+        error: failure('InvalidPayload', `The stored payload is not JSON: ${(error as Error).message}`),
+      },
+      1,
+    );
   }
   const signal = abortController.signal;
   const ctx = Object.freeze({
@@ -118,13 +145,21 @@ async function runTask(message: Extract<ParentMessage, { type: 'start' }>): Prom
     attempt: message.attempt,
     signal,
     progress(percent: number | null, progressMessage?: string | null): void {
-      if (percent !== null && (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100)) {
-        throw new TypeError(`ctx.progress(percent) takes a number from 0 to 100 or null, got ${format('%o', percent)}.`);
+      if (
+        percent !== null &&
+        (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100)
+      ) {
+        throw new TypeError(
+          `ctx.progress(percent) takes a number from 0 to 100 or null, got ${format('%o', percent)}.`,
+        );
       }
       if (progressMessage !== undefined && progressMessage !== null && typeof progressMessage !== 'string') {
         throw new TypeError('ctx.progress(percent, message): message must be a string.');
       }
-      queueProgress(percent, progressMessage === undefined ? null : progressMessage === null ? null : progressMessage.slice(0, 1024));
+      queueProgress(
+        percent,
+        progressMessage === undefined ? null : progressMessage === null ? null : progressMessage.slice(0, 1024),
+      );
     },
     log(...args: unknown[]): void {
       process.stdout.write(`${format(...args)}\n`);
@@ -140,14 +175,38 @@ async function runTask(message: Extract<ParentMessage, { type: 'start' }>): Prom
   try {
     resultJson = JSON.stringify(value === undefined ? null : value);
   } catch (error) {
-    return finish({ type: 'failed', error: failure('ResultNotSerializable', `The task returned a value that is not JSON: ${(error as Error).message}. Return plain objects, arrays, strings, numbers, booleans or null.`) }, 1);
+    return finish(
+      {
+        type: 'failed',
+        error: failure(
+          'ResultNotSerializable',
+          `The task returned a value that is not JSON: ${(error as Error).message}. Return plain objects, arrays, strings, numbers, booleans or null.`,
+        ),
+      },
+      1,
+    );
   }
   if (resultJson === undefined) {
-    return finish({ type: 'failed', error: failure('ResultNotSerializable', 'The task returned a value that is not JSON (a function or a symbol).') }, 1);
+    return finish(
+      {
+        type: 'failed',
+        error: failure('ResultNotSerializable', 'The task returned a value that is not JSON (a function or a symbol).'),
+      },
+      1,
+    );
   }
   const size = Buffer.byteLength(resultJson);
   if (size > message.resultLimitBytes) {
-    return finish({ type: 'failed', error: failure('ResultTooLarge', `The result is ${size} bytes of JSON; the limit is ${message.resultLimitBytes}. Store large output elsewhere and return a reference.`) }, 1);
+    return finish(
+      {
+        type: 'failed',
+        error: failure(
+          'ResultTooLarge',
+          `The result is ${size} bytes of JSON; the limit is ${message.resultLimitBytes}. Store large output elsewhere and return a reference.`,
+        ),
+      },
+      1,
+    );
   }
   return finish({ type: 'succeeded', resultJson }, 0);
 }

@@ -8,7 +8,10 @@ import type { TaskError } from '../task';
 export function serialiseThrown(value: unknown, ownFile: string = __filename): TaskError {
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
-    const cause = value.cause === undefined ? '' : `\nCaused by: ${value.cause instanceof Error ? value.cause.stack ?? value.cause.message : inspect(value.cause, { depth: 2 })}`;
+    const cause =
+      value.cause === undefined
+        ? ''
+        : `\nCaused by: ${value.cause instanceof Error ? (value.cause.stack ?? value.cause.message) : inspect(value.cause, { depth: 2 })}`;
     return {
       name: String(value.name || 'Error'),
       message: String(value.message ?? ''),

@@ -1,6 +1,6 @@
-import { ApplicationConfig } from '../config';
+import type { ApplicationConfig } from '../config';
 import { InvalidInputError } from '../errors';
-import { Task } from '../task';
+import type { Task } from '../task';
 
 export interface HeldTask {
   task: Task;
@@ -45,7 +45,9 @@ export class ClaimedAhead {
     readonly holdLimitMs: number,
   ) {
     if (!Number.isFinite(horizonMs) || horizonMs < 0) {
-      throw new InvalidInputError(`claimAheadMs must be a number of milliseconds, 0 or more (0 claims only for free slots), got ${horizonMs}.`);
+      throw new InvalidInputError(
+        `claimAheadMs must be a number of milliseconds, 0 or more (0 claims only for free slots), got ${horizonMs}.`,
+      );
     }
   }
 

@@ -1,6 +1,6 @@
 import { isConflict, isTransientDatabaseError } from '../database/databaseErrors';
 import { errorMessage } from '../errors';
-import { Logger } from '../logger';
+import type { Logger } from '../logger';
 import { backoffDelay, sleep } from '../timing';
 
 /**

@@ -1,7 +1,7 @@
-import { Database, isTransientDatabaseError } from '../database/connection';
+import { type Database, isTransientDatabaseError } from '../database/connection';
 import { waitForClaimableTask } from '../database/waitForClaimableTask';
 import { errorMessage } from '../errors';
-import { Logger } from '../logger';
+import type { Logger } from '../logger';
 
 /**
  * The database looks every 2 ms within 100 ms of the last task claimed or ended, when the next one
@@ -46,7 +46,12 @@ export class DatabaseWake {
    * True when the database reports a claimable task; false when `maxWaitMs` passed, `signal`
    * aborted, or the wait is not available (a message says why, once). Transient errors reject.
    */
-  async wait(schedulerId: string, applications: { name: string; version: string }[], maxWaitMs: number, signal: AbortSignal): Promise<boolean> {
+  async wait(
+    schedulerId: string,
+    applications: { name: string; version: string }[],
+    maxWaitMs: number,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     if (!this.available || signal.aborted) return false;
     this.inFlight ??= this.startWait(schedulerId, applications, maxWaitMs);
     const call = this.inFlight;
@@ -68,12 +73,26 @@ export class DatabaseWake {
     this.closing.abort();
   }
 
-  private startWait(schedulerId: string, applications: { name: string; version: string }[], maxWaitMs: number): Promise<string | null | undefined> {
-    const pace = { fastestMs: FASTEST_CHECK_MS, slowestMs: SLOWEST_CHECK_MS, idleMs: performance.now() - this.lastWorkAt };
-    const call = waitForClaimableTask(this.db, { schedulerId, applications, pace, maxWaitMs }, this.closing.signal).catch((error) => {
+  private startWait(
+    schedulerId: string,
+    applications: { name: string; version: string }[],
+    maxWaitMs: number,
+  ): Promise<string | null | undefined> {
+    const pace = {
+      fastestMs: FASTEST_CHECK_MS,
+      slowestMs: SLOWEST_CHECK_MS,
+      idleMs: performance.now() - this.lastWorkAt,
+    };
+    const call = waitForClaimableTask(
+      this.db,
+      { schedulerId, applications, pace, maxWaitMs },
+      this.closing.signal,
+    ).catch((error) => {
       if (isTransientDatabaseError(error)) throw error;
       this.usable = false;
-      this.logger.warn(`waiting for tasks inside the database failed (${errorMessage(error)}); polling instead. Run "taskman migrate" and grant EXECUTE on the database to fix this.`);
+      this.logger.warn(
+        `waiting for tasks inside the database failed (${errorMessage(error)}); polling instead. Run "taskman migrate" and grant EXECUTE on the database to fix this.`,
+      );
       return null;
     });
     const settled = () => {

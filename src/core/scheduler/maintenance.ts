@@ -1,8 +1,8 @@
-import { Database } from '../database/connection';
+import type { Database } from '../database/connection';
 import { settleOrphanedTasks, sweepDeadSchedulers } from '../database/schedulers';
 import { expireOverdueTasks } from '../database/taskAdmin';
-import { Logger } from '../logger';
-import { DatabaseHealth } from './databaseHealth';
+import type { Logger } from '../logger';
+import type { DatabaseHealth } from './databaseHealth';
 
 /**
  * One round of a scheduler's maintenance: sweeping dead schedulers, settling running tasks whose
@@ -10,19 +10,26 @@ import { DatabaseHealth } from './databaseHealth';
  * holds or waits at most the session's lock wait; the scheduler runs this on a timer of its own,
  * so that it never holds up claims.
  */
-export async function maintain(db: Database, options: { schedulerId: string; heartbeatTimeoutMs: number; health: DatabaseHealth; logger: Logger }): Promise<void> {
+export async function maintain(
+  db: Database,
+  options: { schedulerId: string; heartbeatTimeoutMs: number; health: DatabaseHealth; logger: Logger },
+): Promise<void> {
   const { schedulerId, heartbeatTimeoutMs, health, logger } = options;
   // After an outage every scheduler's heartbeat is stale; give them a full timeout to come back
   // before judging anyone dead.
   if (health.sinceLastError() >= heartbeatTimeoutMs) {
     const swept = await sweepDeadSchedulers(db, schedulerId, heartbeatTimeoutMs);
     if (swept.schedulers.length) {
-      logger.warn(`swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost`);
+      logger.warn(
+        `swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost`,
+      );
     }
   }
   const orphans = await settleOrphanedTasks(db);
   if (orphans.schedulers.length) {
-    logger.warn(`settled the running tasks of gone scheduler(s) ${orphans.schedulers.join(', ')}: ${orphans.requeued} task(s) back to pending, ${orphans.lost} lost`);
+    logger.warn(
+      `settled the running tasks of gone scheduler(s) ${orphans.schedulers.join(', ')}: ${orphans.requeued} task(s) back to pending, ${orphans.lost} lost`,
+    );
   }
   const expired = await expireOverdueTasks(db);
   if (expired) logger.info(`${expired} pending task(s) passed their start-before deadline: expired`);

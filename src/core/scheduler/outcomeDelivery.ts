@@ -1,10 +1,10 @@
-import { Database, isTransientDatabaseError } from '../database/connection';
-import { Outcome } from '../database/runningTasks';
+import { type Database, isTransientDatabaseError } from '../database/connection';
+import type { Outcome } from '../database/runningTasks';
 import { errorMessage } from '../errors';
-import { Logger } from '../logger';
+import type { Logger } from '../logger';
 import { backoffDelay, sleep, withinTime } from '../timing';
-import { DatabaseHealth } from './databaseHealth';
-import { JournalEntry, OutcomeJournal } from './outcomeJournal';
+import type { DatabaseHealth } from './databaseHealth';
+import { type JournalEntry, OutcomeJournal } from './outcomeJournal';
 import { OutcomeWriter } from './outcomeWriter';
 
 export interface OutcomeDeliveryOptions {
@@ -68,21 +68,30 @@ export class OutcomeDelivery {
 
   private async journalAndWrite({ taskId, schedulerId, outcome }: JournalEntry): Promise<void> {
     const { logger, health, stopSignal } = this.options;
-    await this.journal.record({ taskId, schedulerId, outcome }).catch((error) =>
-      logger.error(`task ${taskId}: outcome not journalled (${errorMessage(error)}); delivering it without that safety net`),
-    );
+    await this.journal
+      .record({ taskId, schedulerId, outcome })
+      .catch((error) =>
+        logger.error(
+          `task ${taskId}: outcome not journalled (${errorMessage(error)}); delivering it without that safety net`,
+        ),
+      );
     for (let attempt = 0; ; attempt++) {
       try {
         const written = await this.writer.write(taskId, schedulerId, outcome);
         this.journal.delivered(taskId);
         this.undelivered.delete(taskId);
         health.available();
-        if (!written) logger.warn(`task ${taskId}: outcome refused, the task is no longer owned by scheduler ${schedulerId} (it was declared lost)`);
+        if (!written)
+          logger.warn(
+            `task ${taskId}: outcome refused, the task is no longer owned by scheduler ${schedulerId} (it was declared lost)`,
+          );
         this.options.onDelivered(taskId, outcome, written);
         return;
       } catch (error) {
         if (!isTransientDatabaseError(error)) {
-          logger.error(`task ${taskId}: outcome could not be written and is kept in ${this.journal.file}: ${errorMessage(error)}`);
+          logger.error(
+            `task ${taskId}: outcome could not be written and is kept in ${this.journal.file}: ${errorMessage(error)}`,
+          );
           return;
         }
         health.failed(error as Error);

@@ -1,6 +1,6 @@
-import { Outcome } from '../database/runningTasks';
-import { TaskError } from '../task';
-import { RunnerExit } from './runnerProcess';
+import type { Outcome } from '../database/runningTasks';
+import type { TaskError } from '../task';
+import type { RunnerExit } from './runnerProcess';
 
 export interface RunContext {
   /** Set when the task was asked to stop: by a user, its timeout, or a scheduler shutting down. */
@@ -17,7 +17,14 @@ export function outcomeFromExit(exit: RunnerExit, run: RunContext): Outcome {
   if (final?.type === 'succeeded') {
     const size = Buffer.byteLength(final.resultJson);
     if (size > run.resultLimitBytes) {
-      return { ...base, state: 'failed', error: { name: 'ResultTooLarge', message: `The result is ${size} bytes of JSON; the limit is ${run.resultLimitBytes}.` } };
+      return {
+        ...base,
+        state: 'failed',
+        error: {
+          name: 'ResultTooLarge',
+          message: `The result is ${size} bytes of JSON; the limit is ${run.resultLimitBytes}.`,
+        },
+      };
     }
     // A task that returned before the abort took effect did finish: say so.
     return { ...base, state: 'succeeded', resultJson: final.resultJson };
@@ -28,7 +35,11 @@ export function outcomeFromExit(exit: RunnerExit, run: RunContext): Outcome {
       ...base,
       state: 'aborted',
       abortReason: run.abortReason,
-      error: { name: 'TaskAborted', message: `Aborted: ${run.abortReason}. The runner then ended: ${failure.name}: ${failure.message}`, stack: failure.stack },
+      error: {
+        name: 'TaskAborted',
+        message: `Aborted: ${run.abortReason}. The runner then ended: ${failure.name}: ${failure.message}`,
+        stack: failure.stack,
+      },
     };
   }
   return { ...base, state: 'failed', error: failure };
@@ -38,10 +49,16 @@ function describeFailure(exit: RunnerExit, node: string): TaskError {
   const final = exit.final;
   if (final?.type === 'failed') return final.error;
   if (exit.spawnError) {
-    return { name: 'RunnerSpawnFailed', message: `Could not start the runner with "${node}": ${exit.spawnError.message}. Check "node" in taskman.config.json.` };
+    return {
+      name: 'RunnerSpawnFailed',
+      message: `Could not start the runner with "${node}": ${exit.spawnError.message}. Check "node" in taskman.config.json.`,
+    };
   }
   if (exit.signal) {
-    return { name: 'RunnerKilled', message: `The runner process was killed by ${exit.signal} before the task finished.` };
+    return {
+      name: 'RunnerKilled',
+      message: `The runner process was killed by ${exit.signal} before the task finished.`,
+    };
   }
   return {
     name: 'RunnerExited',

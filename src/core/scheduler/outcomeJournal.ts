@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Outcome } from '../database/runningTasks';
-import { Logger } from '../logger';
+import type { Outcome } from '../database/runningTasks';
+import type { Logger } from '../logger';
 import { isProcessAlive } from '../processes';
 
 export interface JournalEntry {

@@ -1,5 +1,5 @@
-import { Database } from '../database/connection';
-import { finishTasks, Outcome } from '../database/runningTasks';
+import type { Database } from '../database/connection';
+import { finishTasks, type Outcome } from '../database/runningTasks';
 
 interface Pending {
   taskId: string;
@@ -39,7 +39,11 @@ export class OutcomeWriter {
     while (this.queue.length > 0) {
       const batch = this.takeBatch();
       try {
-        const written = await finishTasks(this.db, batch[0].schedulerId, batch.map((p) => ({ taskId: p.taskId, outcome: p.outcome })));
+        const written = await finishTasks(
+          this.db,
+          batch[0].schedulerId,
+          batch.map((p) => ({ taskId: p.taskId, outcome: p.outcome })),
+        );
         for (const p of batch) p.resolve(written.has(p.taskId));
       } catch (error) {
         for (const p of batch) p.reject(error);

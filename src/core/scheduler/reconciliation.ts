@@ -1,9 +1,9 @@
 import { releaseClaimedTasks, releaseStrayTasks } from '../database/claimTasks';
-import { Database } from '../database/connection';
+import type { Database } from '../database/connection';
 import { findOwnedRunningTasks } from '../database/runningTasks';
 import { errorMessage } from '../errors';
-import { Logger } from '../logger';
-import { HeldTask } from './claimedAhead';
+import type { Logger } from '../logger';
+import type { HeldTask } from './claimedAhead';
 import { StrayClaims } from './strayClaims';
 
 /**
@@ -54,11 +54,16 @@ export class Reconciliation {
     this.track(
       releaseStrayTasks(this.db, strays, schedulerId).then(
         (released) => {
-          if (released) this.logger.warn(`scheduler ${schedulerId}: put back ${released} task(s) it was recorded as running but never started (a reply from the database was lost): ${strays.join(', ')}`);
+          if (released)
+            this.logger.warn(
+              `scheduler ${schedulerId}: put back ${released} task(s) it was recorded as running but never started (a reply from the database was lost): ${strays.join(', ')}`,
+            );
         },
         (error) => {
           this.suspect();
-          this.logger.warn(`could not put back ${strays.length} task(s) never started here; retrying: ${errorMessage(error)}`);
+          this.logger.warn(
+            `could not put back ${strays.length} task(s) never started here; retrying: ${errorMessage(error)}`,
+          );
         },
       ),
     );
@@ -73,7 +78,9 @@ export class Reconciliation {
           (released) => this.logger.debug(`released ${released} task(s) claimed ahead: ${why}`),
           (error) => {
             this.suspect();
-            this.logger.warn(`could not release ${ids.length} task(s) claimed ahead (${why}); retrying: ${errorMessage(error)}`);
+            this.logger.warn(
+              `could not release ${ids.length} task(s) claimed ahead (${why}); retrying: ${errorMessage(error)}`,
+            );
           },
         ),
       );

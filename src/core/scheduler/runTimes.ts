@@ -1,5 +1,5 @@
-import { Task } from '../task';
-import { EndedRun } from './schedulerOptions';
+import type { Task } from '../task';
+import type { EndedRun } from './schedulerOptions';
 
 /**
  * How long a task waited before a runner was handed it, in ms: from its `created_at` (or
@@ -31,6 +31,10 @@ export class EndingRuns {
     const run = this.runs.get(taskId);
     if (!run) return undefined;
     this.runs.delete(taskId);
-    return { application: run.application, task: run.task, runMs: run.startedAt === undefined ? undefined : performance.now() - run.startedAt };
+    return {
+      application: run.application,
+      task: run.task,
+      runMs: run.startedAt === undefined ? undefined : performance.now() - run.startedAt,
+    };
   }
 }

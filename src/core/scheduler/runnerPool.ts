@@ -1,4 +1,4 @@
-import { ApplicationConfig } from '../config';
+import type { ApplicationConfig } from '../config';
 import { RunnerProcess } from './runnerProcess';
 
 export interface RunnerPoolOptions {
@@ -34,7 +34,11 @@ export class RunnerPool {
       clearTimeout(entry.timer);
       if (entry.runner.alive) return entry.runner;
     }
-    return new RunnerProcess({ app, runnerScript: this.options.runnerScript, outputLimitBytes: this.options.outputLimitBytes });
+    return new RunnerProcess({
+      app,
+      runnerScript: this.options.runnerScript,
+      outputLimitBytes: this.options.outputLimitBytes,
+    });
   }
 
   /** Back to the pool after a task, or stopped if it should not run another. */
@@ -58,7 +62,8 @@ export class RunnerPool {
   /** Stops idle runners of applications (or versions, or settings) no longer served. */
   retain(applications: ApplicationConfig[]): void {
     const keep = new Set(applications.map(poolKey));
-    for (const key of [...this.idle.keys()]) if (!keep.has(key)) for (const entry of [...this.idle.get(key)!]) this.discard(key, entry);
+    for (const key of [...this.idle.keys()])
+      if (!keep.has(key)) for (const entry of [...this.idle.get(key)!]) this.discard(key, entry);
   }
 
   get idleCount(): number {

@@ -1,7 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { ApplicationConfig } from '../config';
-import { assertNever, isRunnerMessage, ParentMessage, RunnerMessage } from '../protocol';
+import type { ApplicationConfig } from '../config';
+import { assertNever, isRunnerMessage, type ParentMessage, type RunnerMessage } from '../protocol';
 import { OutputTail } from './outputTail';
 
 /** How a runner process ended, as seen from the scheduler. */
@@ -36,7 +36,22 @@ export interface RunListeners {
 type StartMessage = Extract<ParentMessage, { type: 'start' }>;
 
 /** Variables a runner inherits from the scheduler; everything else comes from the application config. */
-const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'COMSPEC', 'WINDIR'];
+const INHERITED_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'SYSTEMROOT',
+  'COMSPEC',
+  'WINDIR',
+];
 
 export function runnerEnvironment(app: ApplicationConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -186,7 +201,13 @@ export class RunnerProcess {
         this.final ??= message;
         const onFinal = this.onFinal;
         this.onFinal = undefined;
-        onFinal?.({ final: this.final, exitCode: null, signal: null, output: this.output.text(), spawnError: undefined });
+        onFinal?.({
+          final: this.final,
+          exitCode: null,
+          signal: null,
+          output: this.output.text(),
+          spawnError: undefined,
+        });
         return;
       }
       default:

@@ -1,16 +1,21 @@
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ApplicationConfig } from '../config';
+import type { ApplicationConfig } from '../config';
 import { claimTasks, hasClaimableTask } from '../database/claimTasks';
-import { Database, SESSION_SETTINGS } from '../database/connection';
-import { classifyDatabaseError, isConflict, isDatabaseError, isTransientDatabaseError } from '../database/databaseErrors';
+import { type Database, SESSION_SETTINGS } from '../database/connection';
+import {
+  classifyDatabaseError,
+  isConflict,
+  isDatabaseError,
+  isTransientDatabaseError,
+} from '../database/databaseErrors';
 import { backoffDelay, sleep, withinTime } from '../timing';
-import { findAbortRequests, StartMark } from '../database/runningTasks';
+import { findAbortRequests, type StartMark } from '../database/runningTasks';
 import { deregisterScheduler, heartbeat, registerScheduler } from '../database/schedulers';
 import { errorMessage, SchedulerFencedError } from '../errors';
-import { Logger, silentLogger } from '../logger';
-import { Task } from '../task';
+import { type Logger, silentLogger } from '../logger';
+import type { Task } from '../task';
 import { ClaimedAhead } from './claimedAhead';
 import { DatabaseHealth } from './databaseHealth';
 import { DatabaseWake } from './databaseWake';
@@ -20,9 +25,8 @@ import { StartMarks } from './startMarks';
 import { maintain } from './maintenance';
 import { Reconciliation } from './reconciliation';
 import { EndingRuns } from './runTimes';
-import { holdLimitMs, SchedulerEvents, SchedulerOptions, withDefaults } from './schedulerOptions';
-import { TaskRun, TaskRunContext } from './taskRun';
-
+import { holdLimitMs, type SchedulerEvents, type SchedulerOptions, withDefaults } from './schedulerOptions';
+import { TaskRun, type TaskRunContext } from './taskRun';
 
 interface RunningTask {
   run: TaskRun;
@@ -68,12 +72,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.db = options.database;
     this.logger = options.logger ?? silentLogger;
     this.applications = [...options.applications];
-    this.pool = new RunnerPool({ runnerScript: this.runnerScript, outputLimitBytes: this.options.outputLimitBytes, idleTimeoutMs: this.options.runnerIdleTimeoutMs });
+    this.pool = new RunnerPool({
+      runnerScript: this.runnerScript,
+      outputLimitBytes: this.options.outputLimitBytes,
+      idleTimeoutMs: this.options.runnerIdleTimeoutMs,
+    });
     this.databaseWake = new DatabaseWake(this.db, this.logger);
     this.claimedAhead = new ClaimedAhead(this.options.claimAheadMs, holdLimitMs(this.options.claimAheadMs));
     this.startMarks = new StartMarks(this.db, this.logger);
     // A COMMIT still on the wire when the client gave up lands within the server's wait_timeout, or never.
-    this.reconciliation = new Reconciliation(this.db, this.logger, { intervalMs: this.options.heartbeatIntervalMs, settleMs: (SESSION_SETTINGS.idleTimeoutSeconds + 2) * 1000 });
+    this.reconciliation = new Reconciliation(this.db, this.logger, {
+      intervalMs: this.options.heartbeatIntervalMs,
+      settleMs: (SESSION_SETTINGS.idleTimeoutSeconds + 2) * 1000,
+    });
     this.health = new DatabaseHealth(this.logger, {
       unavailable: (error) => this.emit('database-unavailable', error),
       available: () => this.emit('database-available'),
@@ -209,7 +220,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.reconciliation.release(this.claimedAhead.takeAll(), 'the scheduler is stopping');
     await this.reconciliation.settled();
     // A claim whose reply was lost: put its tasks back rather than have deregistration call them lost.
-    if (this.reconciliation.due(Infinity)) await this.reconcile().catch((error) => this.logger.warn(`could not reconcile the tasks under scheduler ${this.schedulerId}: ${errorMessage(error)}`));
+    if (this.reconciliation.due(Infinity))
+      await this.reconcile().catch((error) =>
+        this.logger.warn(`could not reconcile the tasks under scheduler ${this.schedulerId}: ${errorMessage(error)}`),
+      );
     // Deliveries still failing (database away) stay in the journal for the next start.
     await this.delivery?.close(Math.min(5000, timeoutMs));
     if (this.schedulerId) {
@@ -241,7 +255,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           concurrency: this.concurrency,
         });
         this.health.available();
-        this.logger.info(`scheduler ${this.schedulerId} registered for ${this.applications.map((a) => `${a.name}@${a.version}`).join(', ') || 'no application'}`);
+        this.logger.info(
+          `scheduler ${this.schedulerId} registered for ${this.applications.map((a) => `${a.name}@${a.version}`).join(', ') || 'no application'}`,
+        );
         this.emit('registered', this.schedulerId);
         return;
       } catch (error) {
@@ -308,7 +324,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * ending here wakes us then).
    */
   private async waitForWork(maxWaitMs: number, signal: AbortSignal): Promise<boolean> {
-    const applications = this.state === 'running' && this.schedulerId && this.databaseWake.available ? this.applicationsWithFreeSlots() : [];
+    const applications =
+      this.state === 'running' && this.schedulerId && this.databaseWake.available
+        ? this.applicationsWithFreeSlots()
+        : [];
     if (applications.length === 0) {
       await sleep(maxWaitMs, signal);
       return false;
@@ -333,7 +352,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.schedulerId) return 0;
     const now = performance.now();
     if (this.reconciliation.due(now)) await this.reconcile();
-    this.reconciliation.release(this.claimedAhead.takeOverdue(now), `no slot took them within ${this.claimedAhead.holdLimitMs} ms`);
+    this.reconciliation.release(
+      this.claimedAhead.takeOverdue(now),
+      `no slot took them within ${this.claimedAhead.holdLimitMs} ms`,
+    );
     // On its own cadence, not on every wake: a busy scheduler is woken once per finished task.
     if (this.running.size + this.claimedAhead.size > 0 && now - this.lastAbortCheckAt >= this.options.pollIntervalMs) {
       this.lastAbortCheckAt = now;
@@ -350,7 +372,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.schedulerId) return;
     await this.reconciliation.reconcile(
       this.schedulerId,
-      (id) => this.running.has(id) || this.claimedAhead.has(id) || this.delivery!.isDelivering(id) || this.ranWithoutOutcome.has(id),
+      (id) =>
+        this.running.has(id) ||
+        this.claimedAhead.has(id) ||
+        this.delivery!.isDelivering(id) ||
+        this.ranWithoutOutcome.has(id),
     );
   }
 
@@ -363,7 +389,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     while (!this.stopController.signal.aborted) {
       if (this.schedulerId && this.state === 'running') {
         try {
-          await maintain(this.db, { schedulerId: this.schedulerId, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs, health: this.health, logger: this.logger });
+          await maintain(this.db, {
+            schedulerId: this.schedulerId,
+            heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+            health: this.health,
+            logger: this.logger,
+          });
           this.health.available();
         } catch (error) {
           await this.handleLoopError(error, 'maintenance');
@@ -404,8 +435,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (!found) continue;
       }
       // The tasks for free slots are marked started in the claim itself; those claimed ahead when a slot takes them.
-      const claim = { ...request, limit: limit + ahead, startNow: limit, heartbeatTimeoutMs: this.options.heartbeatTimeoutMs };
-      const claimed = await claimTasks(this.db, claim, { onConflict: () => this.emit('claim-conflict', app.name) }).catch((error) => {
+      const claim = {
+        ...request,
+        limit: limit + ahead,
+        startNow: limit,
+        heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+      };
+      const claimed = await claimTasks(this.db, claim, {
+        onConflict: () => this.emit('claim-conflict', app.name),
+      }).catch((error) => {
         // No answer: the claim may have committed anyway (a lost reply). A conflict was rolled back.
         if (!isConflict(error)) this.reconciliation.suspect();
         throw error;
@@ -435,10 +473,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** `claimedAt`: performance.now() when its claim returned, if not just now. */
-  private startTask(task: Task, app: ApplicationConfig, schedulerId: string, options: { markedInClaim?: boolean; claimedAt?: number } = {}): void {
+  private startTask(
+    task: Task,
+    app: ApplicationConfig,
+    schedulerId: string,
+    options: { markedInClaim?: boolean; claimedAt?: number } = {},
+  ): void {
     const run = new TaskRun(task, app, schedulerId, this.runContext, options.claimedAt);
     const startedAt = performance.now();
-    const mark = options.markedInClaim ? Promise.resolve<StartMark>('started') : this.startMarks.request(task.id, schedulerId, app.version);
+    const mark = options.markedInClaim
+      ? Promise.resolve<StartMark>('started')
+      : this.startMarks.request(task.id, schedulerId, app.version);
     const done = run
       .run(mark)
       .then((outcome) => {
@@ -476,7 +521,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (!schedulerId) continue;
       try {
         // A heartbeat stuck on a dead connection would let our row go stale: it gets a third of the timeout.
-        const alive = await heartbeat(this.db, schedulerId, this.running.size, undefined, { timeoutMs: Math.max(1000, this.options.heartbeatTimeoutMs / 3) });
+        const alive = await heartbeat(this.db, schedulerId, this.running.size, undefined, {
+          timeoutMs: Math.max(1000, this.options.heartbeatTimeoutMs / 3),
+        });
         this.health.available();
         if (!alive) await this.onFenced(schedulerId);
       } catch (error) {
@@ -502,7 +549,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private async onFenced(old: string): Promise<void> {
     // The heartbeat and a claim can both notice; the first one handles it.
     if (this.schedulerId !== old) return;
-    this.logger.warn(`scheduler ${old} was declared dead by another scheduler (missed heartbeats); stopping its ${this.running.size} runner(s) and registering again`);
+    this.logger.warn(
+      `scheduler ${old} was declared dead by another scheduler (missed heartbeats); stopping its ${this.running.size} runner(s) and registering again`,
+    );
     for (const entry of this.running.values()) entry.run.fence();
     // The sweeper that fenced us requeued them already (none had started).
     this.claimedAhead.takeAll();

@@ -1,8 +1,8 @@
-import { ApplicationConfig } from '../config';
-import { Database } from '../database/connection';
-import { DatabaseErrorKind } from '../database/databaseErrors';
-import { Logger } from '../logger';
-import { Task, TaskState } from '../task';
+import type { ApplicationConfig } from '../config';
+import type { Database } from '../database/connection';
+import type { DatabaseErrorKind } from '../database/databaseErrors';
+import type { Logger } from '../logger';
+import type { Task, TaskState } from '../task';
 
 /** What a Scheduler is given, its defaults, and what it tells its listeners. */
 export interface SchedulerOptions {

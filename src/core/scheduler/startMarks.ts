@@ -1,7 +1,7 @@
-import { Database } from '../database/connection';
-import { markStartedBatch, StartMark } from '../database/runningTasks';
+import type { Database } from '../database/connection';
+import { markStartedBatch, type StartMark } from '../database/runningTasks';
 import { errorMessage } from '../errors';
-import { Logger } from '../logger';
+import type { Logger } from '../logger';
 
 interface MarkRequest {
   taskId: string;
@@ -37,7 +37,10 @@ export class StartMarks {
     return new Promise((resolve) => {
       const key = `${schedulerId}\0${version}`;
       let group = this.waiting.get(key);
-      if (!group) this.waiting.set(key, (group = { schedulerId, version, requests: [] }));
+      if (!group) {
+        group = { schedulerId, version, requests: [] };
+        this.waiting.set(key, group);
+      }
       group.requests.push({ taskId, resolve });
       // After the current step, so that the tasks of one claim, or of slots freed together, share it.
       if (!this.writing) {
@@ -53,10 +56,17 @@ export class StartMarks {
       this.waiting = new Map();
       for (const { schedulerId, version, requests } of groups) {
         try {
-          const marks = await markStartedBatch(this.db, requests.map((request) => request.taskId), schedulerId, version);
+          const marks = await markStartedBatch(
+            this.db,
+            requests.map((request) => request.taskId),
+            schedulerId,
+            version,
+          );
           for (const request of requests) request.resolve(marks.get(request.taskId));
         } catch (error) {
-          this.logger.debug(`started mark for ${requests.length} task(s) failed, each retries its own: ${errorMessage(error)}`);
+          this.logger.debug(
+            `started mark for ${requests.length} task(s) failed, each retries its own: ${errorMessage(error)}`,
+          );
           for (const request of requests) request.resolve(undefined);
         }
       }

@@ -1,15 +1,15 @@
-import { ApplicationConfig } from '../config';
-import { Database } from '../database/connection';
+import type { ApplicationConfig } from '../config';
+import type { Database } from '../database/connection';
 import { releaseClaimedTasks } from '../database/claimTasks';
-import { findAbortRequests, markStarted, Outcome, recordProgress, StartMark } from '../database/runningTasks';
+import { findAbortRequests, markStarted, type Outcome, recordProgress, type StartMark } from '../database/runningTasks';
 import { expireOverdueTasks } from '../database/taskAdmin';
 import { formatDuration } from '../duration';
 import { errorMessage } from '../errors';
-import { Logger } from '../logger';
-import { Task } from '../task';
-import { DatabaseHealth } from './databaseHealth';
+import type { Logger } from '../logger';
+import type { Task } from '../task';
+import type { DatabaseHealth } from './databaseHealth';
 import { outcomeFromExit } from './outcomeFromExit';
-import { RunnerPool } from './runnerPool';
+import type { RunnerPool } from './runnerPool';
 import { RunnerProcess } from './runnerProcess';
 import { waitBeforeStart } from './runTimes';
 
@@ -108,7 +108,10 @@ export class TaskRun {
     const { task, app, context } = this;
     const mark =
       (await markedTogether) ??
-      (await context.health.retryWhileUnavailable(() => markStarted(context.db, task.id, this.schedulerId, app.version), () => this.fenced));
+      (await context.health.retryWhileUnavailable(
+        () => markStarted(context.db, task.id, this.schedulerId, app.version),
+        () => this.fenced,
+      ));
     if (mark === undefined || mark === 'not-owned') {
       context.logger.warn(`task ${task.id}: no longer ours before it started (swept); not starting it`);
       return undefined;
@@ -116,10 +119,17 @@ export class TaskRun {
     if (mark === 'overdue') {
       // Claimed in time, but its deadline passed while it waited for a slot: it never started, so
       // it goes back to pending, where the expiry makes it `expired`.
-      context.logger.warn(`task ${task.id}: its start-before deadline passed while it waited for a slot; not starting it`);
-      await context.health.retryWhileUnavailable(() => releaseClaimedTasks(context.db, [task.id], this.schedulerId), () => this.fenced);
+      context.logger.warn(
+        `task ${task.id}: its start-before deadline passed while it waited for a slot; not starting it`,
+      );
+      await context.health.retryWhileUnavailable(
+        () => releaseClaimedTasks(context.db, [task.id], this.schedulerId),
+        () => this.fenced,
+      );
       // Also done by every scheduler's maintenance; here so that its state says so at once.
-      await expireOverdueTasks(context.db).catch((error) => context.logger.debug(`expiring overdue tasks: ${errorMessage(error)}`));
+      await expireOverdueTasks(context.db).catch((error) =>
+        context.logger.debug(`expiring overdue tasks: ${errorMessage(error)}`),
+      );
       return undefined;
     }
     if (mark === 'abort-requested') {
@@ -162,7 +172,9 @@ export class TaskRun {
     if (this.abortReason !== undefined) runner.abort(this.abortReason);
     // A paused debuggee would hit its timeout while someone reads its variables.
     if (task.timeoutMs && !debugging) {
-      this.timers.push(setTimeout(() => this.abort(`timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs));
+      this.timers.push(
+        setTimeout(() => this.abort(`timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs),
+      );
     }
     this.startedAt = performance.now();
     context.onStarted(task, waitBeforeStart(task, this.claimedAt, this.startedAt));
@@ -170,9 +182,12 @@ export class TaskRun {
     // From here the runner may serve another task: nothing of this one may signal it.
     this.runner = undefined;
     // Reused only after a task that ended by itself: an abort may have left it half-stopped.
-    if (pooled) context.pool.release(app, runner, exit.final !== undefined && this.abortReason === undefined && !this.fenced);
+    if (pooled)
+      context.pool.release(app, runner, exit.final !== undefined && this.abortReason === undefined && !this.fenced);
     if (this.fenced) {
-      context.logger.warn(`task ${task.id}: finished after this scheduler was declared dead; its outcome is not recorded (the task is lost)`);
+      context.logger.warn(
+        `task ${task.id}: finished after this scheduler was declared dead; its outcome is not recorded (the task is lost)`,
+      );
       return undefined;
     }
     const outcome = outcomeFromExit(exit, {
@@ -181,7 +196,9 @@ export class TaskRun {
       resultLimitBytes: context.resultLimitBytes,
       node: app.node,
     });
-    context.logger.info(`task ${task.id}: ${outcome.state}${outcome.error ? ` (${outcome.error.name}: ${outcome.error.message})` : ''}`);
+    context.logger.info(
+      `task ${task.id}: ${outcome.state}${outcome.error ? ` (${outcome.error.name}: ${outcome.error.message})` : ''}`,
+    );
     return outcome;
   }
 

@@ -1,11 +1,15 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../../core';
-import { ExtensionServices, resolveTaskIds, TaskArgument } from '../services';
+import { type ExtensionServices, resolveTaskIds, type TaskArgument } from '../services';
 
 const REASON = 'aborted from VS Code';
 
 /** Aborts one task, or every selected one; the user asked for it, so no toast tells them it ended. */
-export async function abortTask(services: ExtensionServices, argument: TaskArgument | string[], selected?: unknown): Promise<void> {
+export async function abortTask(
+  services: ExtensionServices,
+  argument: TaskArgument | string[],
+  selected?: unknown,
+): Promise<void> {
   const ids = await resolveTaskIds(argument, selected, services);
   if (ids.length === 0) return;
   const taskman = await services.connection.get();
@@ -22,7 +26,10 @@ export async function abortTask(services: ExtensionServices, argument: TaskArgum
     // Our own scheduler need not wait for its next poll.
     services.scheduler.current?.abortTask(id, REASON);
   }
-  if (ended.length) void vscode.window.showInformationMessage(`Taskman: task${ended.length === 1 ? '' : 's'} ${ended.join(', ')} had already ended.`);
+  if (ended.length)
+    void vscode.window.showInformationMessage(
+      `Taskman: task${ended.length === 1 ? '' : 's'} ${ended.join(', ')} had already ended.`,
+    );
   await services.taskTree.refresh();
   if (failed.length) throw new Error(`Could not abort ${failed.join('; ')}`);
 }

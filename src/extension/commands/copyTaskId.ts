@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { ExtensionServices, resolveTaskId, TaskArgument } from '../services';
+import { type ExtensionServices, resolveTaskId, type TaskArgument } from '../services';
 
 export async function copyTaskId(services: ExtensionServices, argument: TaskArgument): Promise<void> {
   const id = await resolveTaskId(argument, services);

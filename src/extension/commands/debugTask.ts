@@ -1,13 +1,25 @@
 import * as vscode from 'vscode';
-import { ExtensionServices, resolveTaskId, TaskArgument } from '../services';
-import { TASKMAN_DEBUG_TYPE, TaskmanLaunchConfiguration } from '../taskDebugger';
-import { chooseTask, RunTaskArguments } from './runTask';
+import { type ExtensionServices, resolveTaskId, type TaskArgument } from '../services';
+import { TASKMAN_DEBUG_TYPE, type TaskmanLaunchConfiguration } from '../taskDebugger';
+import { chooseTask, type RunTaskArguments } from './runTask';
 
 /** Starts a `taskman` debug session: the task runs in this window's scheduler under the inspector. */
-async function startTaskDebugging(services: ExtensionServices, application: string, task: string, payload: unknown): Promise<boolean> {
+async function startTaskDebugging(
+  services: ExtensionServices,
+  application: string,
+  task: string,
+  payload: unknown,
+): Promise<boolean> {
   const app = services.applications.valid().find((a) => a.name === application);
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === app?.root);
-  const config: TaskmanLaunchConfiguration = { type: TASKMAN_DEBUG_TYPE, request: 'launch', name: `Taskman: ${task}`, task, payload, application };
+  const config: TaskmanLaunchConfiguration = {
+    type: TASKMAN_DEBUG_TYPE,
+    request: 'launch',
+    name: `Taskman: ${task}`,
+    task,
+    payload,
+    application,
+  };
   return vscode.debug.startDebugging(folder, config);
 }
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { TaskGrouping } from '../../core';
-import { ExtensionServices } from '../services';
+import type { TaskGrouping } from '../../core';
+import type { ExtensionServices } from '../services';
 import { saveView } from './filterTasks';
 
 const GROUPINGS: { value: TaskGrouping; label: string }[] = [
@@ -13,10 +13,14 @@ export async function groupTasks(services: ExtensionServices, grouping?: TaskGro
   if (grouping !== undefined && !GROUPINGS.some((g) => g.value === grouping)) {
     throw new Error(`Tasks are grouped by ${GROUPINGS.map((g) => g.value).join(', ')}, not "${String(grouping)}".`);
   }
-  const chosen = grouping ?? (await vscode.window.showQuickPick(
-    GROUPINGS.map((g) => ({ ...g, description: g.value === services.taskTree.grouping ? 'current' : undefined })),
-    { title: 'Taskman: Group Tasks By' },
-  ))?.value;
+  const chosen =
+    grouping ??
+    (
+      await vscode.window.showQuickPick(
+        GROUPINGS.map((g) => ({ ...g, description: g.value === services.taskTree.grouping ? 'current' : undefined })),
+        { title: 'Taskman: Group Tasks By' },
+      )
+    )?.value;
   if (chosen === undefined) return;
   await saveView(services, services.taskTree.filter, chosen);
 }

@@ -1,5 +1,5 @@
-import { ExtensionServices } from '../services';
-import { TaskTreeNode } from '../views/taskTree';
+import type { ExtensionServices } from '../services';
+import type { TaskTreeNode } from '../views/taskTree';
 
 /** The "Load more…" row of a group: its next page. Clicked, it comes as the selection. */
 export async function loadMore(services: ExtensionServices, node?: TaskTreeNode): Promise<void> {

@@ -1,5 +1,5 @@
-import * as vscode from 'vscode';
-import { ExtensionServices } from '../services';
+import type * as vscode from 'vscode';
+import type { ExtensionServices } from '../services';
 
 /** Opens the dashboard, or brings the open one forward. */
 export function openDashboard(services: ExtensionServices): vscode.WebviewPanel {

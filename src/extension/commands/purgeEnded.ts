@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { ENDED_STATES, parseDuration, TaskState } from '../../core';
+import { ENDED_STATES, parseDuration, type TaskState } from '../../core';
 import { validateWith } from '../inputValidation';
-import { ExtensionServices } from '../services';
+import type { ExtensionServices } from '../services';
 
 export interface PurgeArguments {
   olderThan: string;
@@ -11,16 +11,21 @@ export interface PurgeArguments {
 }
 
 /** Deletes ended tasks by state and age, after saying how many it will delete. Returns how many it did. */
-export async function purgeEnded(services: ExtensionServices, args?: PurgeArguments | string): Promise<number | undefined> {
+export async function purgeEnded(
+  services: ExtensionServices,
+  args?: PurgeArguments | string,
+): Promise<number | undefined> {
   const given = typeof args === 'string' ? { olderThan: args, confirm: false } : args;
   const states = given ? given.states : await pickStates();
   if (states === null) return undefined;
-  const olderThan = given?.olderThan ?? (await vscode.window.showInputBox({
-    title: 'Taskman: Purge Ended Tasks — age',
-    prompt: 'Delete ended tasks that ended longer ago than (e.g. 7d, 12h, 0s for all)',
-    value: '7d',
-    validateInput: validateWith((value) => parseDuration(value, 'age')),
-  }));
+  const olderThan =
+    given?.olderThan ??
+    (await vscode.window.showInputBox({
+      title: 'Taskman: Purge Ended Tasks — age',
+      prompt: 'Delete ended tasks that ended longer ago than (e.g. 7d, 12h, 0s for all)',
+      value: '7d',
+      validateInput: validateWith((value) => parseDuration(value, 'age')),
+    }));
   if (olderThan === undefined) return undefined;
   const taskman = await services.connection.get();
   const which = states?.length ? states.join(', ') : 'ended';
@@ -39,7 +44,9 @@ export async function purgeEnded(services: ExtensionServices, args?: PurgeArgume
   }
   // What was counted, not also what ended while the question was open.
   const purged = await taskman.purge(endedBefore, states);
-  void vscode.window.showInformationMessage(`Taskman: purged ${purged.toLocaleString('en-US')} ${which} task${purged === 1 ? '' : 's'} older than ${olderThan}.`);
+  void vscode.window.showInformationMessage(
+    `Taskman: purged ${purged.toLocaleString('en-US')} ${which} task${purged === 1 ? '' : 's'} older than ${olderThan}.`,
+  );
   await services.taskTree.refresh({ full: true });
   return purged;
 }

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { errorMessage, TaskFilter } from '../../core';
-import { ExtensionServices } from '../services';
-import { TaskTreeNode } from '../views/taskTree';
+import { errorMessage, type TaskFilter } from '../../core';
+import type { ExtensionServices } from '../services';
+import type { TaskTreeNode } from '../views/taskTree';
 
 /** "Rerun All Failed" of the view's title: every failed task the view's filter and search match. */
 export function rerunFailed(services: ExtensionServices, options: { confirm?: boolean } = {}): Promise<string[]> {
@@ -9,9 +9,14 @@ export function rerunFailed(services: ExtensionServices, options: { confirm?: bo
 }
 
 /** "Rerun All Failed" of a group's menu: the group's failed tasks. */
-export function rerunFailedInGroup(services: ExtensionServices, node?: TaskTreeNode, options: { confirm?: boolean } = {}): Promise<string[]> {
+export function rerunFailedInGroup(
+  services: ExtensionServices,
+  node?: TaskTreeNode,
+  options: { confirm?: boolean } = {},
+): Promise<string[]> {
   const group = node ?? services.taskView.selection.find((selected) => selected.kind === 'group');
-  if (group?.kind !== 'group') throw new Error('Rerun All Failed in a group acts on a group of the Tasks view: right-click one.');
+  if (group?.kind !== 'group')
+    throw new Error('Rerun All Failed in a group acts on a group of the Tasks view: right-click one.');
   return rerunFailedOf(services, group, options);
 }
 
@@ -19,7 +24,11 @@ export function rerunFailedInGroup(services: ExtensionServices, node?: TaskTreeN
  * Every failed task of the group (or of the view) in the database, not only the loaded rows,
  * after saying how many. Returns the new ids.
  */
-async function rerunFailedOf(services: ExtensionServices, node: Extract<TaskTreeNode, { kind: 'group' }> | undefined, options: { confirm?: boolean }): Promise<string[]> {
+async function rerunFailedOf(
+  services: ExtensionServices,
+  node: Extract<TaskTreeNode, { kind: 'group' }> | undefined,
+  options: { confirm?: boolean },
+): Promise<string[]> {
   const tree = services.taskTree;
   const filter: TaskFilter = { ...tree.filter, states: ['failed'] };
   if (node) {
@@ -35,7 +44,11 @@ async function rerunFailedOf(services: ExtensionServices, node: Extract<TaskTree
     return [];
   }
   if (options.confirm !== false) {
-    const answer = await vscode.window.showWarningMessage(`Rerun ${count.toLocaleString('en-US')} failed task${count === 1 ? '' : 's'}${where}?`, { modal: true }, 'Rerun');
+    const answer = await vscode.window.showWarningMessage(
+      `Rerun ${count.toLocaleString('en-US')} failed task${count === 1 ? '' : 's'}${where}?`,
+      { modal: true },
+      'Rerun',
+    );
     if (answer !== 'Rerun') return [];
   }
   // The ids first, then the reruns: a rerun fails too, and must not be rerun again in this pass.
@@ -48,17 +61,21 @@ async function rerunFailedOf(services: ExtensionServices, node: Extract<TaskTree
   }
   const made: string[] = [];
   const failed: string[] = [];
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Taskman: rerunning ${ids.length} failed tasks` }, async (progress) => {
-    for (const id of ids) {
-      try {
-        made.push((await taskman.rerun(id)).id);
-      } catch (error) {
-        failed.push(`${id}: ${errorMessage(error)}`);
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Taskman: rerunning ${ids.length} failed tasks` },
+    async (progress) => {
+      for (const id of ids) {
+        try {
+          made.push((await taskman.rerun(id)).id);
+        } catch (error) {
+          failed.push(`${id}: ${errorMessage(error)}`);
+        }
+        progress.report({ increment: 100 / ids.length });
       }
-      progress.report({ increment: 100 / ids.length });
-    }
-  });
+    },
+  );
   await tree.refresh({ full: true });
-  if (failed.length) throw new Error(`Could not rerun ${failed.length} of ${ids.length}: ${failed.slice(0, 5).join('; ')}`);
+  if (failed.length)
+    throw new Error(`Could not rerun ${failed.length} of ${ids.length}: ${failed.slice(0, 5).join('; ')}`);
   return made;
 }

@@ -1,8 +1,12 @@
 import { errorMessage } from '../../core';
-import { ExtensionServices, resolveTaskIds, TaskArgument } from '../services';
+import { type ExtensionServices, resolveTaskIds, type TaskArgument } from '../services';
 
 /** Reruns one ended task, or every selected one; returns the new id (the first, for several). */
-export async function rerunTask(services: ExtensionServices, argument: TaskArgument | string[], selected?: unknown): Promise<string | undefined> {
+export async function rerunTask(
+  services: ExtensionServices,
+  argument: TaskArgument | string[],
+  selected?: unknown,
+): Promise<string | undefined> {
   const ids = await resolveTaskIds(argument, selected, services);
   if (ids.length === 0) return undefined;
   const taskman = await services.connection.get();

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { ApplicationConfig, errorMessage, listApplicationTasks, parseTimeSpec } from '../../core';
+import { type ApplicationConfig, errorMessage, listApplicationTasks, parseTimeSpec } from '../../core';
 import { validateWith } from '../inputValidation';
-import { ExtensionServices } from '../services';
+import type { ExtensionServices } from '../services';
 
 /** Arguments for running a task without the pickers (other extensions, tests, CodeLens). */
 export interface RunTaskArguments {
@@ -25,9 +25,15 @@ export function lastPayload(state: vscode.Memento, app: string, task: string): u
 }
 
 /** The application, task, payload and deadline to run: from `args`, or asked of the user. */
-export async function chooseTask(services: ExtensionServices, args: RunTaskArguments | undefined, verb: string): Promise<{ app: ApplicationConfig; chosen: RunTaskArguments } | undefined> {
+export async function chooseTask(
+  services: ExtensionServices,
+  args: RunTaskArguments | undefined,
+  verb: string,
+): Promise<{ app: ApplicationConfig; chosen: RunTaskArguments } | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage(`Taskman runs no workspace code in an untrusted workspace. Trust the workspace to ${verb} tasks.`);
+    void vscode.window.showWarningMessage(
+      `Taskman runs no workspace code in an untrusted workspace. Trust the workspace to ${verb} tasks.`,
+    );
     return undefined;
   }
   const app = await pickApplication(services, args?.application);
@@ -48,23 +54,38 @@ export async function runTask(services: ExtensionServices, args?: RunTaskArgumen
   if (!choice) return undefined;
   const { app, chosen } = choice;
   const taskman = await services.connection.get();
-  const { id } = await taskman.submit({ application: app.name, task: chosen.task, payload: chosen.payload ?? null, startBefore: chosen.startBefore || undefined });
+  const { id } = await taskman.submit({
+    application: app.name,
+    task: chosen.task,
+    payload: chosen.payload ?? null,
+    startBefore: chosen.startBefore || undefined,
+  });
   services.notifier.watch(id);
   services.logger.info(`submitted task ${id}: ${app.name}.${chosen.task}`);
   void services.taskTree.refresh();
   return id;
 }
 
-async function pickApplication(services: ExtensionServices, name: string | undefined): Promise<ApplicationConfig | undefined> {
+async function pickApplication(
+  services: ExtensionServices,
+  name: string | undefined,
+): Promise<ApplicationConfig | undefined> {
   const apps = services.applications.valid();
   if (name) {
     const app = apps.find((a) => a.name === name);
-    if (!app) throw new Error(`No application named "${name}" in this workspace (found: ${apps.map((a) => a.name).join(', ') || 'none'}).`);
+    if (!app)
+      throw new Error(
+        `No application named "${name}" in this workspace (found: ${apps.map((a) => a.name).join(', ') || 'none'}).`,
+      );
     return app;
   }
   if (apps.length === 0) {
     const invalid = services.applications.all().find((a) => a.error);
-    void vscode.window.showErrorMessage(invalid ? `Taskman: ${errorMessage(invalid.error)}` : 'Taskman: this workspace has no taskman.config.json. Add one at a folder root to make it an application.');
+    void vscode.window.showErrorMessage(
+      invalid
+        ? `Taskman: ${errorMessage(invalid.error)}`
+        : 'Taskman: this workspace has no taskman.config.json. Add one at a folder root to make it an application.',
+    );
     return undefined;
   }
   if (apps.length === 1) return apps[0];
@@ -99,7 +120,12 @@ async function pickTask(app: ApplicationConfig, action: string): Promise<string 
   return task;
 }
 
-async function askPayloadAndDeadline(services: ExtensionServices, app: ApplicationConfig, task: string, action: string): Promise<RunTaskArguments | undefined> {
+async function askPayloadAndDeadline(
+  services: ExtensionServices,
+  app: ApplicationConfig,
+  task: string,
+  action: string,
+): Promise<RunTaskArguments | undefined> {
   const state = services.context.workspaceState;
   const payloadText = await vscode.window.showInputBox({
     title: `Taskman: ${action} ${app.name}.${task} — payload (JSON)`,

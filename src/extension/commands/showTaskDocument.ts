@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { taskDocumentUri, TaskDocumentKind } from '../taskDocuments';
-import { ExtensionServices, resolveTaskId, TaskArgument } from '../services';
+import { taskDocumentUri, type TaskDocumentKind } from '../taskDocuments';
+import { type ExtensionServices, resolveTaskId, type TaskArgument } from '../services';
 
 /** Opens the task's result, error or logs as a read-only document. */
 export function showTaskDocument(kind: TaskDocumentKind) {

@@ -1,8 +1,14 @@
 import * as vscode from 'vscode';
-import { errorMessage, Logger, TaskStatistics, validStatisticsOptions } from '../../core';
-import type { DashboardData, DashboardWindow, FromWebview, RenderedSummary, ToWebview } from '../../webview/dashboardMessages';
-import { DatabaseConnection } from '../databaseConnection';
-import { EmbeddedScheduler } from '../embeddedScheduler';
+import { errorMessage, type Logger, type TaskStatistics, validStatisticsOptions } from '../../core';
+import type {
+  DashboardData,
+  DashboardWindow,
+  FromWebview,
+  RenderedSummary,
+  ToWebview,
+} from '../../webview/dashboardMessages';
+import type { DatabaseConnection } from '../databaseConnection';
+import type { EmbeddedScheduler } from '../embeddedScheduler';
 import { dashboardHtml } from './dashboardHtml';
 
 const VIEW_TYPE = 'taskman.dashboard';
@@ -33,9 +39,11 @@ export class DashboardPanel implements vscode.Disposable {
     private readonly logger: Logger,
   ) {
     // Connected again (or lost): redraw at once rather than at the next tick.
-    this.disposables.push(connection.onDidChange(() => {
-      if (this.panel?.visible) void this.refresh();
-    }));
+    this.disposables.push(
+      connection.onDidChange(() => {
+        if (this.panel?.visible) void this.refresh();
+      }),
+    );
   }
 
   /** The open panel, if any. */
@@ -118,9 +126,11 @@ export class DashboardPanel implements vscode.Disposable {
     const state = this.connection.state;
     if (state.kind !== 'connected') {
       const why =
-        state.kind === 'unavailable' ? `The database is unavailable: ${errorMessage(state.error)} Taskman keeps retrying; the charts come back by themselves.`
-        : state.kind === 'not-configured' ? 'No database is configured: run "Taskman: Configure Database…" or "Taskman: Use Embedded Database".'
-        : 'Connecting to the database…';
+        state.kind === 'unavailable'
+          ? `The database is unavailable: ${errorMessage(state.error)} Taskman keeps retrying; the charts come back by themselves.`
+          : state.kind === 'not-configured'
+            ? 'No database is configured: run "Taskman: Configure Database…" or "Taskman: Use Embedded Database".'
+            : 'Connecting to the database…';
       return this.post({ type: 'unavailable', message: why, window });
     }
     try {
@@ -129,7 +139,11 @@ export class DashboardPanel implements vscode.Disposable {
       if (window === this.chosen) await this.post({ type: 'statistics', data: this.toData(statistics) });
     } catch (error) {
       this.logger.warn(`dashboard: ${errorMessage(error)}`);
-      await this.post({ type: 'unavailable', message: `Cannot read the database: ${errorMessage(error)} Retrying every ${REFRESH_MS / 1000} s.`, window });
+      await this.post({
+        type: 'unavailable',
+        message: `Cannot read the database: ${errorMessage(error)} Retrying every ${REFRESH_MS / 1000} s.`,
+        window,
+      });
     }
   }
 
@@ -172,7 +186,9 @@ export class DashboardPanel implements vscode.Disposable {
       if (this.last) void this.post(this.last);
       void this.refresh();
     } else if (type === 'choose') {
-      this.choose((message as Extract<FromWebview, { type: 'choose' }>).window).catch((error) => this.logger.warn(`dashboard: ${errorMessage(error)}`));
+      this.choose((message as Extract<FromWebview, { type: 'choose' }>).window).catch((error) =>
+        this.logger.warn(`dashboard: ${errorMessage(error)}`),
+      );
     } else if (type === 'rendered') {
       this.lastRendered = (message as Extract<FromWebview, { type: 'rendered' }>).summary;
       this.rendered.fire(this.lastRendered);

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { errorMessage, Logger } from '../../core';
+import { errorMessage, type Logger } from '../../core';
 import { CommandId } from '../commandIds';
-import { DatabaseConnection } from '../databaseConnection';
-import { EmbeddedScheduler } from '../embeddedScheduler';
+import type { DatabaseConnection } from '../databaseConnection';
+import type { EmbeddedScheduler } from '../embeddedScheduler';
 import { stackFrames } from '../taskPage/taskPageModel';
 
 const SOURCE = 'Taskman';
@@ -18,11 +18,25 @@ export class FailureDiagnostics implements vscode.CodeActionProvider, vscode.Dis
   private readonly shown = new Map<string, { uri: vscode.Uri; diagnostic: vscode.Diagnostic }>();
   private readonly disposables: vscode.Disposable[];
 
-  constructor(private readonly connection: DatabaseConnection, scheduler: EmbeddedScheduler, private readonly logger: Logger) {
+  constructor(
+    private readonly connection: DatabaseConnection,
+    scheduler: EmbeddedScheduler,
+    private readonly logger: Logger,
+  ) {
     this.disposables = [this.collection, scheduler.onTaskEnded((ended) => void this.onEnded(ended))];
   }
 
-  private async onEnded({ taskId, state, application, task: name }: { taskId: string; state: string; application?: string; task?: string }): Promise<void> {
+  private async onEnded({
+    taskId,
+    state,
+    application,
+    task: name,
+  }: {
+    taskId: string;
+    state: string;
+    application?: string;
+    task?: string;
+  }): Promise<void> {
     if (state !== 'failed' && state !== 'succeeded') return;
     // The usual case, a success with nothing shown for its task, costs no read.
     if (state === 'succeeded' && application && name && !this.shown.has(`${application}.${name}`)) return;
@@ -31,7 +45,9 @@ export class FailureDiagnostics implements vscode.CodeActionProvider, vscode.Dis
       const key = `${task.application}.${task.task}`;
       this.remove(key);
       if (task.state !== 'failed' || !task.error) return;
-      const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+      const folders = (vscode.workspace.workspaceFolders ?? [])
+        .filter((f) => f.uri.scheme === 'file')
+        .map((f) => f.uri.fsPath);
       const location = stackFrames(task.error.stack, folders, []).frames.find((frame) => frame.location)?.location;
       if (!location) return;
       const uri = vscode.Uri.file(location.file);
@@ -42,7 +58,10 @@ export class FailureDiagnostics implements vscode.CodeActionProvider, vscode.Dis
         vscode.DiagnosticSeverity.Error,
       );
       diagnostic.source = SOURCE;
-      diagnostic.code = { value: `#${task.id}`, target: vscode.Uri.parse(`command:${CommandId.openTask}?${encodeURIComponent(JSON.stringify([task.id]))}`) };
+      diagnostic.code = {
+        value: `#${task.id}`,
+        target: vscode.Uri.parse(`command:${CommandId.openTask}?${encodeURIComponent(JSON.stringify([task.id]))}`),
+      };
       this.shown.set(key, { uri, diagnostic });
       this.render(uri);
     } catch (error) {
@@ -58,12 +77,18 @@ export class FailureDiagnostics implements vscode.CodeActionProvider, vscode.Dis
   }
 
   private render(uri: vscode.Uri): void {
-    const diagnostics = [...this.shown.values()].filter((shown) => shown.uri.fsPath === uri.fsPath).map((shown) => shown.diagnostic);
+    const diagnostics = [...this.shown.values()]
+      .filter((shown) => shown.uri.fsPath === uri.fsPath)
+      .map((shown) => shown.diagnostic);
     this.collection.set(uri, diagnostics);
   }
 
   /** The quick fix: "Open Task #12". */
-  provideCodeActions(_document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+  provideCodeActions(
+    _document: vscode.TextDocument,
+    _range: vscode.Range,
+    context: vscode.CodeActionContext,
+  ): vscode.CodeAction[] {
     return context.diagnostics
       .filter((diagnostic) => diagnostic.source === SOURCE && typeof diagnostic.code === 'object')
       .map((diagnostic) => {

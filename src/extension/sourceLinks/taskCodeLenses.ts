@@ -1,17 +1,22 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ApplicationConfig, errorMessage, listApplicationTasks, Logger } from '../../core';
+import { type ApplicationConfig, errorMessage, listApplicationTasks, type Logger } from '../../core';
 import { CommandId } from '../commandIds';
-import { RunTaskArguments } from '../commands/runTask';
-import { WorkspaceApplications } from '../workspaceApplications';
-import { ExportDeclaration, exportDeclarations } from './taskDeclarations';
+import type { RunTaskArguments } from '../commands/runTask';
+import type { WorkspaceApplications } from '../workspaceApplications';
+import { type ExportDeclaration, exportDeclarations } from './taskDeclarations';
 
 /** Folders of dependencies and built output: their copies of task functions get no lens. */
 const NOT_SOURCE_FOLDERS = new Set(['node_modules', 'dist', 'out', 'build']);
 /** Auto-save writes often: the task names are read again this long after the last save. */
 const RELIST_AFTER_SAVE_MS = 1500;
 
-export const TASK_SOURCE_SELECTOR: vscode.DocumentSelector = ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'].map((language) => ({ language, scheme: 'file' }));
+export const TASK_SOURCE_SELECTOR: vscode.DocumentSelector = [
+  'javascript',
+  'typescript',
+  'javascriptreact',
+  'typescriptreact',
+].map((language) => ({ language, scheme: 'file' }));
 
 /**
  * `▶ Run | Debug` above each exported function of an application that is one of its tasks. The
@@ -27,7 +32,10 @@ export class TaskCodeLenses implements vscode.CodeLensProvider, vscode.Disposabl
   private readonly disposables: vscode.Disposable[];
   private forgetTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly applications: WorkspaceApplications, private readonly logger: Logger) {
+  constructor(
+    private readonly applications: WorkspaceApplications,
+    private readonly logger: Logger,
+  ) {
     this.disposables = [
       this.changed,
       applications.onDidChange(() => this.forgetNames()),
@@ -94,8 +102,18 @@ export class TaskCodeLenses implements vscode.CodeLensProvider, vscode.Disposabl
         const range = new vscode.Range(declaration.line, declaration.column, declaration.line, declaration.column);
         const args: RunTaskArguments = { application: app.name, task: declaration.name, askPayload: true };
         return [
-          new vscode.CodeLens(range, { title: '▶ Run', tooltip: `Run the task ${declaration.name} of ${app.name}`, command: CommandId.runTask, arguments: [args] }),
-          new vscode.CodeLens(range, { title: 'Debug', tooltip: `Debug the task ${declaration.name} of ${app.name}`, command: CommandId.debugTask, arguments: [args] }),
+          new vscode.CodeLens(range, {
+            title: '▶ Run',
+            tooltip: `Run the task ${declaration.name} of ${app.name}`,
+            command: CommandId.runTask,
+            arguments: [args],
+          }),
+          new vscode.CodeLens(range, {
+            title: 'Debug',
+            tooltip: `Debug the task ${declaration.name} of ${app.name}`,
+            command: CommandId.debugTask,
+            arguments: [args],
+          }),
         ];
       });
   }

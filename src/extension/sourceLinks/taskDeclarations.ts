@@ -16,7 +16,7 @@ export function exportDeclarations(text: string, fileName: string): ExportDeclar
   const typescript = /\.[cm]?tsx?$/.test(fileName);
   // Loaded on first use, not at activation: most windows never show a lens.
   const { parse } = require('@babel/parser') as typeof import('@babel/parser');
-  let program;
+  let program: ReturnType<typeof parse>['program'];
   try {
     program = parse(text, {
       sourceType: 'unambiguous',
@@ -40,10 +40,12 @@ function declarationsOf(statement: Statement, add: (name: string, node: Node) =>
     const declaration = statement.declaration;
     if (declaration?.type === 'FunctionDeclaration' && declaration.id) add(declaration.id.name, statement);
     if (declaration?.type === 'VariableDeclaration') {
-      for (const declarator of declaration.declarations) if (declarator.id.type === 'Identifier') add(declarator.id.name, statement);
+      for (const declarator of declaration.declarations)
+        if (declarator.id.type === 'Identifier') add(declarator.id.name, statement);
     }
     for (const specifier of statement.specifiers) {
-      if (specifier.type === 'ExportSpecifier') add(specifier.exported.type === 'Identifier' ? specifier.exported.name : specifier.exported.value, specifier);
+      if (specifier.type === 'ExportSpecifier')
+        add(specifier.exported.type === 'Identifier' ? specifier.exported.name : specifier.exported.value, specifier);
     }
     return;
   }
@@ -71,7 +73,11 @@ function isIdentifier(node: Node, name: string): boolean {
 }
 
 function isModuleExports(node: Node): boolean {
-  return node.type === 'MemberExpression' && isIdentifier(node.object, 'module') && propertyName(node.property, node.computed) === 'exports';
+  return (
+    node.type === 'MemberExpression' &&
+    isIdentifier(node.object, 'module') &&
+    propertyName(node.property, node.computed) === 'exports'
+  );
 }
 
 function propertyName(node: Node, computed: boolean): string | undefined {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { formatDuration, isEnded, Task } from '../../core';
-import { StackFrame, TaskLink, TaskPageModel } from './taskPageProtocol';
+import { formatDuration, isEnded, type Task } from '../../core';
+import type { StackFrame, TaskLink, TaskPageModel } from './taskPageProtocol';
 
 export type { StackFrame, TaskLink, TaskPageModel } from './taskPageProtocol';
 
@@ -23,7 +23,11 @@ export function taskPageTitle(task: Pick<Task, 'id' | 'task' | 'state'>): string
 }
 
 /** The stack as frames: Taskman's own left out, those in the workspace (not node_modules) linkable. */
-export function stackFrames(stack: string | undefined, folders: string[], ownPaths: string[]): { frames: StackFrame[]; hidden: number } {
+export function stackFrames(
+  stack: string | undefined,
+  folders: string[],
+  ownPaths: string[],
+): { frames: StackFrame[]; hidden: number } {
   const frames: StackFrame[] = [];
   let hidden = 0;
   for (const text of (stack ?? '').split('\n')) {
@@ -34,8 +38,14 @@ export function stackFrames(stack: string | undefined, folders: string[], ownPat
       hidden++;
       continue;
     }
-    const inWorkspace = file !== undefined && !file.includes(`${path.sep}node_modules${path.sep}`) && folders.some((folder) => file.startsWith(folder + path.sep));
-    frames.push({ text, location: inWorkspace && match ? { file: file!, line: Number(match[2]), column: Number(match[3]) } : null });
+    const inWorkspace =
+      file !== undefined &&
+      !file.includes(`${path.sep}node_modules${path.sep}`) &&
+      folders.some((folder) => file.startsWith(folder + path.sep));
+    frames.push({
+      text,
+      location: inWorkspace && match ? { file: file!, line: Number(match[2]), column: Number(match[3]) } : null,
+    });
   }
   return { frames, hidden };
 }
@@ -47,12 +57,19 @@ function span(from: Date | null, to: Date | null): number | null {
 export function taskPageModel(task: Task, context: PageContext): TaskPageModel {
   const ended = isEnded(task.state);
   const { frames, hidden } = stackFrames(task.error?.stack, context.folders, context.ownPaths);
+  // biome-ignore lint/complexity/useMathMinMax: these are Dates; Math.max would return a number
   const waitStart = task.runAfter > task.createdAt ? task.runAfter : task.createdAt;
   const waited = span(waitStart, task.startedAt ?? (ended ? task.endedAt : context.now));
   const ran = span(task.startedAt, task.endedAt ?? (task.startedAt ? context.now : null));
-  const durations = [waited === null ? null : `${task.startedAt ? 'waited' : 'waiting'} ${formatDuration(waited)}`, ran === null ? null : `${ended ? 'ran' : 'running'} ${formatDuration(ran)}`];
+  const durations = [
+    waited === null ? null : `${task.startedAt ? 'waited' : 'waiting'} ${formatDuration(waited)}`,
+    ran === null ? null : `${ended ? 'ran' : 'running'} ${formatDuration(ran)}`,
+  ];
   const details: { label: string; value: string | null | undefined }[] = [
-    { label: 'Application', value: `${task.application}${task.ranVersion ?? task.version ? `@${task.ranVersion ?? task.version}` : ''}` },
+    {
+      label: 'Application',
+      value: `${task.application}${(task.ranVersion ?? task.version) ? `@${task.ranVersion ?? task.version}` : ''}`,
+    },
     { label: 'Scheduler', value: task.schedulerId ? `#${task.schedulerId}` : null },
     { label: 'Attempt', value: String(task.attempt) },
     { label: 'Priority', value: String(task.priority) },

@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { errorMessage, isEnded, Task, TaskNotFoundError } from '../../core';
+import { errorMessage, isEnded, type Task, TaskNotFoundError } from '../../core';
 import { CommandId } from '../commandIds';
-import { ExtensionServices } from '../services';
+import type { ExtensionServices } from '../services';
 import { webviewPage } from '../webviewPage';
 import { taskPageModel, taskPageTitle } from './taskPageModel';
-import { PageRequest, PageUpdate, TaskPageModel } from './taskPageProtocol';
+import type { PageRequest, PageUpdate, TaskPageModel } from './taskPageProtocol';
 
 /** While a task runs its page refreshes this often; once ended, slowly (its reruns may change). */
 const RUNNING_REFRESH_MS = 1000;
@@ -30,7 +30,10 @@ export class TaskPagePanel implements vscode.Disposable {
     private readonly onDisposed: () => void,
   ) {
     const webview = panel.webview;
-    webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.context.extensionUri, 'dist', 'webview')] };
+    webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(services.context.extensionUri, 'dist', 'webview')],
+    };
     webview.html = this.html(webview);
     this.disposables.push(
       webview.onDidReceiveMessage((request: PageRequest) => void this.handle(request)),
@@ -59,11 +62,16 @@ export class TaskPagePanel implements vscode.Disposable {
       const taskman = await this.services.connection.get();
       const task = await taskman.get(this.taskId);
       const rerunOf = task.rerunOf ? await this.link(task.rerunOf) : null;
-      const reruns = (await taskman.list({ rerunOf: task.id, limit: 20 })).map((rerun) => ({ id: rerun.id, state: rerun.state }));
+      const reruns = (await taskman.list({ rerunOf: task.id, limit: 20 })).map((rerun) => ({
+        id: rerun.id,
+        state: rerun.state,
+      }));
       // Closed while it read: nothing to show it on.
       if (this.disposed) return;
       this.model = taskPageModel(task, {
-        folders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+        folders: (vscode.workspace.workspaceFolders ?? [])
+          .filter((f) => f.uri.scheme === 'file')
+          .map((f) => f.uri.fsPath),
         ownPaths: [path.join(this.services.context.extensionUri.fsPath, 'dist') + path.sep],
         trusted: vscode.workspace.isTrusted,
         paused: this.services.taskDebugger.isPaused(task.id),
@@ -87,10 +95,13 @@ export class TaskPagePanel implements vscode.Disposable {
 
   private async link(id: string): Promise<{ id: string; state: Task['state'] } | null> {
     const taskman = await this.services.connection.get();
-    return taskman.get(id).then((task) => ({ id: task.id, state: task.state }), (error: unknown) => {
-      if (error instanceof TaskNotFoundError) return null;
-      throw error;
-    });
+    return taskman.get(id).then(
+      (task) => ({ id: task.id, state: task.state }),
+      (error: unknown) => {
+        if (error instanceof TaskNotFoundError) return null;
+        throw error;
+      },
+    );
   }
 
   private post(update: PageUpdate): void {
@@ -120,11 +131,15 @@ export class TaskPagePanel implements vscode.Disposable {
         const location = this.model?.frames[request.index]?.location;
         if (!location) return;
         const position = new vscode.Position(Math.max(0, location.line - 1), Math.max(0, location.column - 1));
-        await vscode.window.showTextDocument(vscode.Uri.file(location.file), { selection: new vscode.Range(position, position), viewColumn: vscode.ViewColumn.One });
+        await vscode.window.showTextDocument(vscode.Uri.file(location.file), {
+          selection: new vscode.Range(position, position),
+          viewColumn: vscode.ViewColumn.One,
+        });
         return;
       }
       case 'rerunWithPayload': {
-        if (!vscode.workspace.isTrusted) throw new Error('Taskman runs no workspace code in an untrusted workspace: trust it to rerun a task.');
+        if (!vscode.workspace.isTrusted)
+          throw new Error('Taskman runs no workspace code in an untrusted workspace: trust it to rerun a task.');
         let payload: unknown;
         try {
           payload = JSON.parse(request.payloadText);
@@ -145,10 +160,17 @@ export class TaskPagePanel implements vscode.Disposable {
 
   /** The page's buttons run the same commands as the tree, which show their own errors. */
   private async act(action: 'abort' | 'rerun' | 'debugRerun' | 'copyId' | 'delete'): Promise<void> {
-    const command = { abort: CommandId.abortTask, copyId: CommandId.copyTaskId, debugRerun: CommandId.debugRerun, delete: CommandId.deleteTask, rerun: CommandId.rerunTask }[action];
+    const command = {
+      abort: CommandId.abortTask,
+      copyId: CommandId.copyTaskId,
+      debugRerun: CommandId.debugRerun,
+      delete: CommandId.deleteTask,
+      rerun: CommandId.rerunTask,
+    }[action];
     try {
       const result = await vscode.commands.executeCommand<unknown>(command, this.taskId);
-      if (action === 'rerun' && typeof result === 'string') await vscode.commands.executeCommand(CommandId.openTask, result);
+      if (action === 'rerun' && typeof result === 'string')
+        await vscode.commands.executeCommand(CommandId.openTask, result);
     } catch (error) {
       this.services.logger.debug(`task page ${this.taskId}: ${action}: ${errorMessage(error)}`);
     }
@@ -156,7 +178,8 @@ export class TaskPagePanel implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, 'dist', 'webview', name));
+    const asset = (name: string) =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, 'dist', 'webview', name));
     return webviewPage(webview, {
       title: `Task ${this.taskId}`,
       script: asset('taskPage.js'),

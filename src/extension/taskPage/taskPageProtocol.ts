@@ -55,4 +55,3 @@ export type PageUpdate =
   | { type: 'unavailable'; message: string }
   | { type: 'gone'; message: string }
   | { type: 'payloadError'; message: string };
-

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { validTaskId } from '../../core';
-import { ExtensionServices } from '../services';
+import type { ExtensionServices } from '../services';
 import { TaskPagePanel } from './taskPagePanel';
 
 export const TASK_PAGE_VIEW_TYPE = 'taskman.taskPage';
@@ -22,7 +22,10 @@ export class TaskPages implements vscode.Disposable {
       return existing;
     }
     if (!this.services) throw new Error('Taskman is still starting; try again in a moment.');
-    const panel = vscode.window.createWebviewPanel(TASK_PAGE_VIEW_TYPE, `#${id}`, vscode.ViewColumn.Active, { enableFindWidget: true, retainContextWhenHidden: false });
+    const panel = vscode.window.createWebviewPanel(TASK_PAGE_VIEW_TYPE, `#${id}`, vscode.ViewColumn.Active, {
+      enableFindWidget: true,
+      retainContextWhenHidden: false,
+    });
     const page = new TaskPagePanel(id, panel, this.services, () => this.pages.delete(id));
     this.pages.set(id, page);
     return page;

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { errorMessage, SchedulerInfo } from '../../core';
-import { DatabaseConnection } from '../databaseConnection';
-import { EmbeddedScheduler } from '../embeddedScheduler';
+import { errorMessage, type SchedulerInfo } from '../../core';
+import type { DatabaseConnection } from '../databaseConnection';
+import type { EmbeddedScheduler } from '../embeddedScheduler';
 
 /** The Schedulers view: every registered scheduler, this window's marked; refreshed while visible. */
 export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vscode.Disposable {
@@ -14,8 +14,14 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vs
   private view: vscode.TreeView<SchedulerInfo> | undefined;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
-  constructor(private readonly connection: DatabaseConnection, private readonly embedded: EmbeddedScheduler) {
-    this.disposables.push(embedded.onDidChange(() => void this.refresh()), connection.onDidChange(() => void this.refresh()));
+  constructor(
+    private readonly connection: DatabaseConnection,
+    private readonly embedded: EmbeddedScheduler,
+  ) {
+    this.disposables.push(
+      embedded.onDidChange(() => void this.refresh()),
+      connection.onDidChange(() => void this.refresh()),
+    );
   }
 
   attach(view: vscode.TreeView<SchedulerInfo>): void {
@@ -33,7 +39,10 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vs
   }
 
   async refresh(): Promise<void> {
-    if (this.view) this.view.message = this.embedded.whyNotRunning() ? `This window's scheduler: ${this.embedded.whyNotRunning()}.` : undefined;
+    if (this.view)
+      this.view.message = this.embedded.whyNotRunning()
+        ? `This window's scheduler: ${this.embedded.whyNotRunning()}.`
+        : undefined;
     if (this.connection.state.kind !== 'connected') return;
     try {
       this.schedulers = await this.connection.state.taskman.listSchedulers();
@@ -65,7 +74,9 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vs
     item.tooltip = new vscode.MarkdownString(
       `**Scheduler ${info.id}**\n\n- host: ${info.host}\n- pid: ${info.pid}\n- applications: ${apps || 'none'}\n- running: ${info.running} of ${info.concurrency}\n- started: ${info.startedAt.toISOString()}\n- last heartbeat: ${info.heartbeatAt.toISOString()}`,
     );
-    item.accessibilityInformation = { label: `Scheduler ${info.id} on ${info.host} pid ${info.pid}, ${info.running} running${mine ? ', this window' : ''}` };
+    item.accessibilityInformation = {
+      label: `Scheduler ${info.id} on ${info.host} pid ${info.pid}, ${info.running} running${mine ? ', this window' : ''}`,
+    };
     return item;
   }
 

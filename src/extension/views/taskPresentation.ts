@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { formatDuration, Task, TaskState } from '../../core';
+import { formatDuration, type Task, type TaskState } from '../../core';
 
 export const STATE_ORDER: TaskState[] = ['running', 'pending', 'failed', 'aborted', 'lost', 'expired', 'succeeded'];
 
@@ -54,11 +54,19 @@ export function taskDescription(task: Task, now: Date): string {
 
 export function taskTooltip(task: Task): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
-  md.appendMarkdown(`**${escape(task.application)} · ${escape(task.task)}** — task ${task.id}, *${task.state}*\n\n`);
+  md.appendMarkdown(
+    `**${escapeMarkdown(task.application)} · ${escapeMarkdown(task.task)}** — task ${task.id}, *${task.state}*\n\n`,
+  );
   const row = (name: string, value: string | null | undefined) => {
-    if (value) md.appendMarkdown(`- ${name}: ${escape(value)}\n`);
+    if (value) md.appendMarkdown(`- ${name}: ${escapeMarkdown(value)}\n`);
   };
-  if (task.progress.percent !== null || task.progress.message) row('progress', [task.progress.percent !== null ? `${Math.round(task.progress.percent)}%` : '', task.progress.message ?? ''].filter(Boolean).join(' · '));
+  if (task.progress.percent !== null || task.progress.message)
+    row(
+      'progress',
+      [task.progress.percent !== null ? `${Math.round(task.progress.percent)}%` : '', task.progress.message ?? '']
+        .filter(Boolean)
+        .join(' · '),
+    );
   row('created', task.createdAt.toISOString());
   row('claimed', task.claimedAt?.toISOString());
   row('started', task.startedAt?.toISOString());
@@ -67,13 +75,16 @@ export function taskTooltip(task: Task): vscode.MarkdownString {
   row('version', task.ranVersion ?? task.version);
   row('scheduler', task.schedulerId);
   row('abort reason', task.abortReason);
-  if (task.error) md.appendMarkdown(`\n**${escape(task.error.name)}**: ${escape(task.error.message.slice(0, 500))}\n`);
+  if (task.error)
+    md.appendMarkdown(
+      `\n**${escapeMarkdown(task.error.name)}**: ${escapeMarkdown(task.error.message.slice(0, 500))}\n`,
+    );
   const payload = JSON.stringify(task.payload);
   md.appendMarkdown('\npayload:\n');
   md.appendCodeblock(payload.length > 400 ? `${payload.slice(0, 400)}…` : payload, 'json');
   return md;
 }
 
-function escape(text: string): string {
+function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import { errorMessage, Task, TaskGrouping, TaskState } from '../../core';
+import { errorMessage, type Task, type TaskGrouping, type TaskState } from '../../core';
 import { CommandId } from '../commandIds';
-import { DatabaseConnection } from '../databaseConnection';
+import type { DatabaseConnection } from '../databaseConnection';
 import { stateIcon, stateLabel, taskDescription, taskTooltip } from './taskPresentation';
-import { groupKey, TaskFilterState, TaskTreeModel } from './taskTreeModel';
+import { groupKey, type TaskFilterState, TaskTreeModel } from './taskTreeModel';
 
 export type { TaskFilterState } from './taskTreeModel';
 
@@ -51,7 +51,9 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
         this.updateMessage();
         if (connection.state.kind === 'connected') void this.refresh({ full: true });
       }),
-      vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.schedule()),
+      vscode.workspace.onDidChangeConfiguration(
+        (event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.schedule(),
+      ),
     );
   }
 
@@ -137,7 +139,8 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   private async load(full: boolean): Promise<void> {
     // Shown before anything connected: connecting is what the view needs (at most one attempt
     // runs). Not while hidden: activated for a debug picker in another workspace, it must not ask.
-    if (this.connection.state.kind === 'connecting' && this.view?.visible) void this.connection.get().catch(() => undefined);
+    if (this.connection.state.kind === 'connecting' && this.view?.visible)
+      void this.connection.get().catch(() => undefined);
     if (this.connection.state.kind !== 'connected') return;
     let loaded: { moved: boolean; changed: Task[] };
     try {
@@ -146,14 +149,20 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
       return;
     }
-    for (const [key, node] of this.nodes) if (node.kind === 'task' && !this.model.get(node.task.id)) this.nodes.delete(key);
+    for (const [key, node] of this.nodes)
+      if (node.kind === 'task' && !this.model.get(node.task.id)) this.nodes.delete(key);
     if (loaded.moved) {
       this.changed.fire(undefined);
     } else {
       // No row changed its group: redraw the rows read (a new state, progress) and the running
       // ones (elapsed time) alone, so that the tree keeps its elements (an inline action clicked
       // during a refresh still finds its row).
-      const redraw = new Map(this.model.all().filter((task) => task.state === 'running').map((task) => [task.id, task]));
+      const redraw = new Map(
+        this.model
+          .all()
+          .filter((task) => task.state === 'running')
+          .map((task) => [task.id, task]),
+      );
       for (const task of loaded.changed) if (this.model.get(task.id)) redraw.set(task.id, this.model.get(task.id)!);
       for (const task of redraw.values()) this.changed.fire(this.taskNode(task));
       for (const key of this.model.groups()) {
@@ -198,7 +207,8 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   private updateMessage(): void {
     if (!this.view) return;
     const state = this.connection.state;
-    if (state.kind === 'unavailable') this.view.message = `Database unavailable: ${errorMessage(state.error)} — retrying.`;
+    if (state.kind === 'unavailable')
+      this.view.message = `Database unavailable: ${errorMessage(state.error)} — retrying.`;
     else if (state.kind === 'connecting') this.view.message = 'Connecting to the database…';
     // Not configured: the welcome content says so, with its buttons.
     else this.view.message = undefined;
@@ -209,8 +219,11 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     const { states, applications, search } = this.model.filter;
     const parts = [applications?.join(', '), states?.join(', '), search ? `"${search}"` : undefined].filter(Boolean);
     const { total, loaded } = this.totals();
-    const paging = total > loaded ? `showing ${loaded.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : undefined;
-    const description = [parts.length ? `filtered: ${parts.join(' · ')}` : undefined, paging].filter(Boolean).join(' — ');
+    const paging =
+      total > loaded ? `showing ${loaded.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : undefined;
+    const description = [parts.length ? `filtered: ${parts.join(' · ')}` : undefined, paging]
+      .filter(Boolean)
+      .join(' — ');
     this.view.description = description || undefined;
     // An empty view then says that nothing matches, not that there are no tasks.
     void vscode.commands.executeCommand('setContext', 'taskman.filtered', parts.length > 0);
@@ -249,9 +262,15 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     const count = this.model.count(key);
     this.shownCounts.set(key, count);
     const label = this.model.grouping === 'state' ? stateLabel(key as TaskState) : key;
-    const item = new vscode.TreeItem(`${label} (${count.toLocaleString('en-US')})`, vscode.TreeItemCollapsibleState.Expanded);
+    const item = new vscode.TreeItem(
+      `${label} (${count.toLocaleString('en-US')})`,
+      vscode.TreeItemCollapsibleState.Expanded,
+    );
     item.id = `group:${this.model.grouping}:${key}`;
-    item.iconPath = this.model.grouping === 'state' ? stateIcon(key as TaskState) : new vscode.ThemeIcon(this.model.grouping === 'task' ? 'symbol-function' : 'package');
+    item.iconPath =
+      this.model.grouping === 'state'
+        ? stateIcon(key as TaskState)
+        : new vscode.ThemeIcon(this.model.grouping === 'task' ? 'symbol-function' : 'package');
     item.contextValue = `group.${this.model.grouping}${this.model.grouping === 'state' ? `.${key}` : ''}`;
     item.accessibilityInformation = { label: `${label} tasks, ${count}` };
     return item;
@@ -261,12 +280,19 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     const paused = task.state === 'running' && this.paused?.isPaused(task.id) === true;
     const item = new vscode.TreeItem(task.task, vscode.TreeItemCollapsibleState.None);
     item.id = `task:${task.id}`;
-    item.description = paused ? `paused at a breakpoint · #${task.id} ${task.application}` : taskDescription(task, new Date());
+    item.description = paused
+      ? `paused at a breakpoint · #${task.id} ${task.application}`
+      : taskDescription(task, new Date());
     item.tooltip = taskTooltip(task);
-    item.iconPath = paused ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('debugIcon.pauseForeground')) : stateIcon(task.state);
+    item.iconPath = paused
+      ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('debugIcon.pauseForeground'))
+      : stateIcon(task.state);
     item.contextValue = `task.${task.state}${paused ? '.paused' : ''}`;
-    const progress = task.state === 'running' && task.progress.percent !== null ? ` ${Math.round(task.progress.percent)}%` : '';
-    item.accessibilityInformation = { label: `Task ${task.id} ${task.task} ${task.state}${paused ? ' paused at a breakpoint' : progress}` };
+    const progress =
+      task.state === 'running' && task.progress.percent !== null ? ` ${Math.round(task.progress.percent)}%` : '';
+    item.accessibilityInformation = {
+      label: `Task ${task.id} ${task.task} ${task.state}${paused ? ' paused at a breakpoint' : progress}`,
+    };
     // No arguments: a command with arguments goes through a cache VS Code clears on each refresh of
     // the row, and a click landing just after one failed with "command not found". The handler
     // takes the clicked row from the selection, which VS Code sets before it runs the command.

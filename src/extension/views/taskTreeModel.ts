@@ -1,4 +1,4 @@
-import { Task, TaskFilter, TaskGrouping, Taskman, TaskState } from '../../core';
+import type { Task, TaskFilter, TaskGrouping, Taskman, TaskState } from '../../core';
 import { STATE_ORDER } from './taskPresentation';
 
 export interface TaskFilterState {
@@ -79,7 +79,12 @@ export class TaskTreeModel {
       this.tasks.clear();
     } else {
       // Without the state filter: a task that moved out of the filtered states must leave the view.
-      changed = await taskman.list({ ...this.baseFilter(), states: undefined, limit: INCREMENT_LIMIT, updatedAfter: new Date(this.cursor!.getTime() - CURSOR_OVERLAP_MS) });
+      changed = await taskman.list({
+        ...this.baseFilter(),
+        states: undefined,
+        limit: INCREMENT_LIMIT,
+        updatedAfter: new Date(this.cursor!.getTime() - CURSOR_OVERLAP_MS),
+      });
       // More changed than one read returns: the older ones are read by a full reload, next.
       this.reloadDue = changed.length === INCREMENT_LIMIT;
     }
@@ -93,7 +98,9 @@ export class TaskTreeModel {
     // A search is a scan of the table: counted on a slower pace than changes come.
     const recount = reload || this.refreshes % COUNT_EVERY === 0 || (changed.length > 0 && !this.filter.search);
     if (recount) this.counts = await taskman.count(this.baseFilter(), this.grouping);
-    const moved = this.tasks.size !== before.size || [...this.tasks].some(([id, task]) => before.get(id) !== groupKey(task, this.grouping));
+    const moved =
+      this.tasks.size !== before.size ||
+      [...this.tasks].some(([id, task]) => before.get(id) !== groupKey(task, this.grouping));
     return { moved, changed };
   }
 
@@ -106,7 +113,11 @@ export class TaskTreeModel {
       let beforeId: string | undefined;
       const group: Task[] = [];
       while (group.length < want) {
-        const page = await taskman.list({ ...this.groupFilter(key), beforeId, limit: Math.min(1000, want - group.length) });
+        const page = await taskman.list({
+          ...this.groupFilter(key),
+          beforeId,
+          limit: Math.min(1000, want - group.length),
+        });
         group.push(...page);
         if (page.length === 0) want = group.length;
         beforeId = page.at(-1)?.id;

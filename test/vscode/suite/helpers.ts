@@ -20,7 +20,8 @@ export function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs 
 export function taskInTree(api: ExtensionServices, id: string): { task: Task; item: vscode.TreeItem } | undefined {
   for (const group of api.taskTree.getChildren()) {
     for (const node of api.taskTree.getChildren(group)) {
-      if (node.kind === 'task' && node.task.id === id) return { task: node.task, item: api.taskTree.getTreeItem(node as TaskTreeNode) };
+      if (node.kind === 'task' && node.task.id === id)
+        return { task: node.task, item: api.taskTree.getTreeItem(node as TaskTreeNode) };
     }
   }
   return undefined;

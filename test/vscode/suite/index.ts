@@ -13,11 +13,21 @@ export function runSuite(load: () => void): Promise<void> {
   load();
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {
-      if (process.env.TASKMAN_VSCODE_RESULTS) fs.writeFileSync(process.env.TASKMAN_VSCODE_RESULTS, JSON.stringify(results, null, 2));
+      if (process.env.TASKMAN_VSCODE_RESULTS)
+        fs.writeFileSync(process.env.TASKMAN_VSCODE_RESULTS, JSON.stringify(results, null, 2));
       if (failures > 0) reject(new Error(`${failures} extension test(s) failed`));
       else resolve();
     });
-    runner.on('pass', (test) => results.push({ title: test.fullTitle(), passed: true, durationMs: test.duration ?? 0 }));
-    runner.on('fail', (test, error: Error) => results.push({ title: test.fullTitle(), passed: false, error: `${error.message}\n${error.stack ?? ''}`, durationMs: test.duration ?? 0 }));
+    runner.on('pass', (test) =>
+      results.push({ title: test.fullTitle(), passed: true, durationMs: test.duration ?? 0 }),
+    );
+    runner.on('fail', (test, error: Error) =>
+      results.push({
+        title: test.fullTitle(),
+        passed: false,
+        error: `${error.message}\n${error.stack ?? ''}`,
+        durationMs: test.duration ?? 0,
+      }),
+    );
   });
 }

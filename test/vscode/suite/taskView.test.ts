@@ -14,20 +14,32 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     await vscode.commands.executeCommand('taskman.tasks.focus');
     const taskman = await api.connection.get();
     // An application no scheduler here runs: its tasks stay pending. 320 > one page of 300.
-    for (let i = 0; i < 320; i++) await taskman.submit({ application: app, task: i % 2 ? 'odd' : 'even', payload: { i, note: i === 7 ? "100%_done'; --" : 'plain' } });
+    for (let i = 0; i < 320; i++)
+      await taskman.submit({
+        application: app,
+        task: i % 2 ? 'odd' : 'even',
+        payload: { i, note: i === 7 ? "100%_done'; --" : 'plain' },
+      });
   });
 
   after(async () => {
     await vscode.commands.executeCommand('taskman.groupBy', 'state');
     await vscode.commands.executeCommand('taskman.filter', {});
     const taskman = await api.connection.get();
-    for (let page = await taskman.list({ applications: [app], states: ['pending'], limit: 1000 }); page.length; page = await taskman.list({ applications: [app], states: ['pending'], limit: 1000 })) {
+    for (
+      let page = await taskman.list({ applications: [app], states: ['pending'], limit: 1000 });
+      page.length;
+      page = await taskman.list({ applications: [app], states: ['pending'], limit: 1000 })
+    ) {
       for (const task of page) await taskman.abort(task.id);
     }
     await taskman.purge('0s');
   });
 
-  const groups = () => api.taskTree.getChildren().map((group) => ({ group, item: api.taskTree.getTreeItem(group), children: api.taskTree.getChildren(group) }));
+  const groups = () =>
+    api.taskTree
+      .getChildren()
+      .map((group) => ({ group, item: api.taskTree.getTreeItem(group), children: api.taskTree.getChildren(group) }));
 
   it('counts each group in the database and pages with "Load more…"', async () => {
     await vscode.commands.executeCommand('taskman.filter', { applications: [app] });
@@ -48,12 +60,21 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     assert.equal(api.taskTree.getChildren(api.taskTree.getChildren()[0]).length, 320);
   });
 
-  it('groups by task name or application, with the database\'s counts', async () => {
+  it("groups by task name or application, with the database's counts", async () => {
     await vscode.commands.executeCommand('taskman.groupBy', 'task');
-    assert.deepEqual(groups().map((g) => g.item.label), ['even (160)', 'odd (160)']);
+    assert.deepEqual(
+      groups().map((g) => g.item.label),
+      ['even (160)', 'odd (160)'],
+    );
     await vscode.commands.executeCommand('taskman.groupBy', 'application');
-    assert.deepEqual(groups().map((g) => g.item.label), [`${app} (320)`]);
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('taskman.groupBy', 'color')), /grouped by state, task, application/);
+    assert.deepEqual(
+      groups().map((g) => g.item.label),
+      [`${app} (320)`],
+    );
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('taskman.groupBy', 'color')),
+      /grouped by state, task, application/,
+    );
     await vscode.commands.executeCommand('taskman.groupBy', 'state');
   });
 
@@ -61,12 +82,22 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     const taskman = await api.connection.get();
     const [seventh] = await taskman.list({ applications: [app], search: '100%_done', limit: 5 });
     await vscode.commands.executeCommand('taskman.search', "100%_done'; --");
-    assert.deepEqual(api.taskTree.shownTasks().map((task) => task.id), [seventh.id]);
+    assert.deepEqual(
+      api.taskTree.shownTasks().map((task) => task.id),
+      [seventh.id],
+    );
     assert.match(api.taskView.description ?? '', /"100%_done'; --"/);
     await vscode.commands.executeCommand('taskman.search', `#${seventh.id}`);
-    assert.deepEqual(api.taskTree.shownTasks().map((task) => task.id), [seventh.id]);
+    assert.deepEqual(
+      api.taskTree.shownTasks().map((task) => task.id),
+      [seventh.id],
+    );
     await vscode.commands.executeCommand('taskman.search', '%');
-    assert.deepEqual(api.taskTree.shownTasks().map((task) => task.id), [seventh.id], '% is a percent sign, not a wildcard');
+    assert.deepEqual(
+      api.taskTree.shownTasks().map((task) => task.id),
+      [seventh.id],
+      '% is a percent sign, not a wildcard',
+    );
     await vscode.commands.executeCommand('taskman.search', 'no task has this');
     assert.deepEqual(api.taskTree.getChildren(), []);
     await vscode.commands.executeCommand('taskman.search', '');
@@ -77,12 +108,27 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     const taskman = await api.connection.get();
     const ids = (await taskman.list({ applications: [app], limit: 3 })).map((task) => task.id);
     await api.taskTree.refresh({ full: true });
-    const rows = ids.map((id) => api.taskTree.getChildren(api.taskTree.getChildren()[0]).find((node) => node.kind === 'task' && node.task.id === id)!) as TaskTreeNode[];
+    const rows = ids.map(
+      (id) =>
+        api.taskTree
+          .getChildren(api.taskTree.getChildren()[0])
+          .find((node) => node.kind === 'task' && node.task.id === id)!,
+    ) as TaskTreeNode[];
     await vscode.commands.executeCommand('taskman.abortTask', rows[0], rows);
     for (const id of ids) assert.equal((await taskman.get(id)).state, 'aborted');
 
-    await waitFor('the aborted rows in the tree', () => ids.every((id) => taskInTree(api, id)?.task.state === 'aborted') || api.taskTree.refresh().then(() => false));
-    const aborted = ids.map((id) => api.taskTree.getChildren().flatMap((group) => api.taskTree.getChildren(group)).find((node) => node.kind === 'task' && node.task.id === id)!);
+    await waitFor(
+      'the aborted rows in the tree',
+      () =>
+        ids.every((id) => taskInTree(api, id)?.task.state === 'aborted') || api.taskTree.refresh().then(() => false),
+    );
+    const aborted = ids.map(
+      (id) =>
+        api.taskTree
+          .getChildren()
+          .flatMap((group) => api.taskTree.getChildren(group))
+          .find((node) => node.kind === 'task' && node.task.id === id)!,
+    );
     await vscode.commands.executeCommand('taskman.rerunTask', aborted[0], aborted.slice(0, 2));
     const reruns = await taskman.list({ applications: [app], limit: 2 });
     assert.deepEqual(reruns.map((task) => task.rerunOf).sort(), ids.slice(0, 2).sort());
@@ -91,23 +137,44 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
 
     // Two failed tasks of one name: "Rerun All Failed" on its group reruns both, loaded or not.
     for (const id of reruns.map((task) => task.id)) await taskman.abort(id);
-    await (await api.connection.get()).database.write(`UPDATE \`${taskman.database.tables.task}\` SET state = 'failed' WHERE id IN (?, ?)`, reruns.map((task) => task.id));
+    await (await api.connection.get()).database.write(
+      `UPDATE \`${taskman.database.tables.task}\` SET state = 'failed' WHERE id IN (?, ?)`,
+      reruns.map((task) => task.id),
+    );
     await vscode.commands.executeCommand('taskman.groupBy', 'task');
     const group = api.taskTree.getChildren().find((node) => node.kind === 'group' && node.key === reruns[0].task)!;
-    const made = await vscode.commands.executeCommand<string[]>('taskman.rerunFailedInGroup', group, { confirm: false });
-    assert.equal(made.length, (await taskman.count({ applications: [app], task: reruns[0].task, states: ['failed'] }, 'state')).get('failed'));
+    const made = await vscode.commands.executeCommand<string[]>('taskman.rerunFailedInGroup', group, {
+      confirm: false,
+    });
+    assert.equal(
+      made.length,
+      (await taskman.count({ applications: [app], task: reruns[0].task, states: ['failed'] }, 'state')).get('failed'),
+    );
     await vscode.commands.executeCommand('taskman.groupBy', 'state');
 
-    const purged = await vscode.commands.executeCommand<number>('taskman.purgeEnded', { olderThan: '0s', states: ['failed'], confirm: false });
+    const purged = await vscode.commands.executeCommand<number>('taskman.purgeEnded', {
+      olderThan: '0s',
+      states: ['failed'],
+      confirm: false,
+    });
     assert.ok(purged >= 1);
     assert.equal((await taskman.count({ applications: [app], states: ['failed'] }, 'state')).get('failed') ?? 0, 0);
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('taskman.purgeEnded', { olderThan: 'a while', confirm: false })), /not a duration/);
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('taskman.purgeEnded', { olderThan: 'a while', confirm: false })),
+      /not a duration/,
+    );
   });
 
   it('drops a task that leaves the filtered states at the next refresh', async () => {
     await vscode.commands.executeCommand('taskman.filter', { states: ['running'] });
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 2, stepMs: 300 } });
-    await waitFor('the running task in the filtered view', () => taskInTree(api, id)?.task.state === 'running' || api.taskTree.refresh().then(() => false));
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+      task: 'countTo',
+      payload: { n: 2, stepMs: 300 },
+    });
+    await waitFor(
+      'the running task in the filtered view',
+      () => taskInTree(api, id)?.task.state === 'running' || api.taskTree.refresh().then(() => false),
+    );
     await waitFor('the task to end', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
     await api.taskTree.refresh();
     assert.equal(taskInTree(api, id), undefined, 'one incremental refresh later it is gone');
@@ -118,18 +185,32 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     await vscode.commands.executeCommand('taskman.filter', {});
     await vscode.commands.executeCommand('workbench.view.explorer');
     await waitFor('the Tasks view to be hidden', () => !api.taskView.visible);
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 4, stepMs: 300 } });
-    await waitFor('the badge to count the running task', () => api.running.value >= 1 && (api.taskView.badge?.value ?? 0) >= 1);
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+      task: 'countTo',
+      payload: { n: 4, stepMs: 300 },
+    });
+    await waitFor(
+      'the badge to count the running task',
+      () => api.running.value >= 1 && (api.taskView.badge?.value ?? 0) >= 1,
+    );
     await waitFor('the task to end', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
-    await waitFor('the badge to clear although the view stayed hidden', () => api.running.value === 0 && api.taskView.badge === undefined);
+    await waitFor(
+      'the badge to clear although the view stayed hidden',
+      () => api.running.value === 0 && api.taskView.badge === undefined,
+    );
     assert.equal(api.taskView.visible, false);
     await vscode.commands.executeCommand('taskman.tasks.focus');
   });
 
-  it('lists the application\'s tasks as dynamic debug configurations', async () => {
-    const configurations = await api.taskDebugger.provideDynamicDebugConfigurations(vscode.workspace.workspaceFolders![0]);
+  it("lists the application's tasks as dynamic debug configurations", async () => {
+    const configurations = await api.taskDebugger.provideDynamicDebugConfigurations(
+      vscode.workspace.workspaceFolders![0],
+    );
     const names = configurations.map((c) => c.task);
-    for (const task of ['countTo', 'explode', 'waitForever', 'greet']) assert.ok(names.includes(task), `${task} among ${names.join(', ')}`);
-    assert.ok(configurations.every((c) => c.type === 'taskman' && c.request === 'launch' && c.application === 'vscode-fixture'));
+    for (const task of ['countTo', 'explode', 'waitForever', 'greet'])
+      assert.ok(names.includes(task), `${task} among ${names.join(', ')}`);
+    assert.ok(
+      configurations.every((c) => c.type === 'taskman' && c.request === 'launch' && c.application === 'vscode-fixture'),
+    );
   });
 });

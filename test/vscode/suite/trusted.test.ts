@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ensureEmbeddedServer, stopEmbeddedServer, Task, Taskman } from '../../../src/core';
+import { ensureEmbeddedServer, stopEmbeddedServer, type Task, Taskman } from '../../../src/core';
 import type { ExtensionServices } from '../../../src/extension/services';
 import { claimTasks, releaseClaimedTasks } from '../../../src/core/database/claimTasks';
 import { deregisterScheduler, registerScheduler } from '../../../src/core/database/schedulers';
@@ -10,7 +10,8 @@ import { extensionApi, taskInTree, waitFor } from './helpers';
 
 const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 // The extension's own, not those of the JSON schema (which VS Code adds if the file is open).
-const taskmanDiagnostics = (uri: vscode.Uri) => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Taskman');
+const taskmanDiagnostics = (uri: vscode.Uri) =>
+  vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Taskman');
 
 describe('Taskman in a trusted workspace', () => {
   let api: ExtensionServices;
@@ -21,19 +22,38 @@ describe('Taskman in a trusted workspace', () => {
   });
 
   it('activates, registers the workspace as an application and starts its scheduler', async () => {
-    assert.deepEqual(api.applications.valid().map((app) => [app.name, app.version]), [['vscode-fixture', '1.0.0']]);
+    assert.deepEqual(
+      api.applications.valid().map((app) => [app.name, app.version]),
+      [['vscode-fixture', '1.0.0']],
+    );
     await waitFor('the embedded scheduler to run', () => api.scheduler.running);
     const taskman = await api.connection.get();
     const mine = (await taskman.listSchedulers()).find((s) => s.id === api.scheduler.current?.id);
     assert.deepEqual(mine?.applications, [{ name: 'vscode-fixture', version: '1.0.0' }]);
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ['taskman.runTask', 'taskman.abortTask', 'taskman.showResult', 'taskman.showError', 'taskman.showLogs', 'taskman.rerunTask', 'taskman.purgeEnded', 'taskman.startScheduler', 'taskman.stopScheduler', 'taskman.configureDatabase', 'taskman.setDatabasePassword', 'taskman.useEmbeddedDatabase']) {
+    for (const id of [
+      'taskman.runTask',
+      'taskman.abortTask',
+      'taskman.showResult',
+      'taskman.showError',
+      'taskman.showLogs',
+      'taskman.rerunTask',
+      'taskman.purgeEnded',
+      'taskman.startScheduler',
+      'taskman.stopScheduler',
+      'taskman.configureDatabase',
+      'taskman.setDatabasePassword',
+      'taskman.useEmbeddedDatabase',
+    ]) {
       assert.ok(commands.includes(id), `${id} is registered`);
     }
   });
 
   it('Run Task with a payload: the tree item moves pending → running (with progress) → succeeded', async () => {
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 6, stepMs: 400 } });
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+      task: 'countTo',
+      payload: { n: 6, stepMs: 400 },
+    });
     assert.match(id, /^\d+$/);
     const seen: string[] = [];
     let runningItem: vscode.TreeItem | undefined;
@@ -58,9 +78,24 @@ describe('Taskman in a trusted workspace', () => {
     const taskman = await api.connection.get();
     // Another scheduler's claim, of an application this window does not run, so that nothing starts it.
     const { id } = await taskman.submit({ application: 'held-elsewhere', task: 'anything' });
-    const schedulerId = await registerScheduler(taskman.database, { host: 'elsewhere', pid: 1, applications: [], concurrency: 1 });
-    await claimTasks(taskman.database, { schedulerId, application: 'held-elsewhere', version: '1', limit: 1, heartbeatTimeoutMs: 60_000 });
-    const shown = await waitFor('the claimed task in the tree', () => taskInTree(api, id)?.task.state === 'running' ? taskInTree(api, id) : api.taskTree.refresh().then(() => undefined));
+    const schedulerId = await registerScheduler(taskman.database, {
+      host: 'elsewhere',
+      pid: 1,
+      applications: [],
+      concurrency: 1,
+    });
+    await claimTasks(taskman.database, {
+      schedulerId,
+      application: 'held-elsewhere',
+      version: '1',
+      limit: 1,
+      heartbeatTimeoutMs: 60_000,
+    });
+    const shown = await waitFor('the claimed task in the tree', () =>
+      taskInTree(api, id)?.task.state === 'running'
+        ? taskInTree(api, id)
+        : api.taskTree.refresh().then(() => undefined),
+    );
     assert.equal(shown.item.description, `claimed, not started · #${id} held-elsewhere`);
     await releaseClaimedTasks(taskman.database, [id], schedulerId);
     await deregisterScheduler(taskman.database, schedulerId, 'test over');
@@ -68,8 +103,14 @@ describe('Taskman in a trusted workspace', () => {
   });
 
   it('Show Result opens the result as a read-only JSON document', async () => {
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 2, stepMs: 10 } });
-    await waitFor('success', () => taskInTree(api, id)?.task.state === 'succeeded' || api.taskTree.refresh().then(() => false));
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+      task: 'countTo',
+      payload: { n: 2, stepMs: 10 },
+    });
+    await waitFor(
+      'success',
+      () => taskInTree(api, id)?.task.state === 'succeeded' || api.taskTree.refresh().then(() => false),
+    );
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showResult', id);
     assert.equal(editor.document.uri.scheme, 'taskman');
     assert.equal(editor.document.languageId, 'json');
@@ -77,7 +118,10 @@ describe('Taskman in a trusted workspace', () => {
   });
 
   it('Show Error of a failing task: name, message and a stack whose workspace frames are links', async () => {
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'explode', payload: { reason: 'test' } });
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+      task: 'explode',
+      payload: { reason: 'test' },
+    });
     await waitFor('failure', async () => (await (await api.connection.get()).get(id)).state === 'failed');
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showError', id);
     const shown = JSON.parse(editor.document.getText());
@@ -85,14 +129,20 @@ describe('Taskman in a trusted workspace', () => {
     assert.equal(shown.error.name, 'TypeError');
     assert.equal(shown.error.message, 'exploded: test');
     assert.ok(shown.error.stack.some((line: string) => line.includes(path.join(workspace(), 'tasks.js'))));
-    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', editor.document.uri);
+    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>(
+      'vscode.executeLinkProvider',
+      editor.document.uri,
+    );
     const link = links.find((l) => l.target?.fsPath === path.join(workspace(), 'tasks.js'));
     assert.ok(link, `a link into tasks.js among ${links.map((l) => l.target?.toString()).join(', ')}`);
     assert.match(link.target!.fragment, /^L\d+,\d+$/);
   });
 
-  it('Show Logs opens the task\'s captured output', async () => {
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 2, stepMs: 10 } });
+  it("Show Logs opens the task's captured output", async () => {
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+      task: 'countTo',
+      payload: { n: 2, stepMs: 10 },
+    });
     await waitFor('success', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showLogs', id);
     assert.equal(editor.document.uri.path, `/task/${id}/#${id} countTo · logs.log`);
@@ -112,16 +162,25 @@ describe('Taskman in a trusted workspace', () => {
   it('a task started from this window ends with a notification', async () => {
     const events: { taskId: string; state: string }[] = [];
     const listening = api.notifier.onDidNotify((event) => events.push(event));
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 1, stepMs: 10 } });
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+      task: 'countTo',
+      payload: { n: 1, stepMs: 10 },
+    });
     const event = await waitFor('the notification for this task', () => events.find((e) => e.taskId === id));
     listening.dispose();
     assert.equal(event.state, 'succeeded');
   });
 
   it('Rerun, Copy ID, Filter, Delete and Purge Ended act on the tree', async () => {
-    const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'explode', payload: { reason: 'again' } });
+    const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+      task: 'explode',
+      payload: { reason: 'again' },
+    });
     await waitFor('failure', () => taskInTree(api, id)?.task.state === 'failed');
-    const rerunId = await vscode.commands.executeCommand<string>('taskman.rerunTask', { kind: 'task', task: taskInTree(api, id)!.task });
+    const rerunId = await vscode.commands.executeCommand<string>('taskman.rerunTask', {
+      kind: 'task',
+      task: taskInTree(api, id)!.task,
+    });
     const rerun = await (await api.connection.get()).get(rerunId);
     assert.equal(rerun.rerunOf, id);
     await waitFor('the rerun to fail too', () => taskInTree(api, rerunId)?.task.state === 'failed');
@@ -130,7 +189,10 @@ describe('Taskman in a trusted workspace', () => {
     assert.equal(await vscode.env.clipboard.readText(), rerunId);
 
     await vscode.commands.executeCommand('taskman.filter', { states: ['failed'] });
-    assert.deepEqual(api.taskTree.getChildren().map((group) => (group.kind === 'group' ? group.key : '')), ['failed']);
+    assert.deepEqual(
+      api.taskTree.getChildren().map((group) => (group.kind === 'group' ? group.key : '')),
+      ['failed'],
+    );
     assert.match(api.taskView.description ?? '', /filtered: failed/);
     await vscode.commands.executeCommand('taskman.filter', {});
     assert.ok(api.taskTree.getChildren().length > 1);
@@ -146,24 +208,41 @@ describe('Taskman in a trusted workspace', () => {
 
   describe('debugging a task', () => {
     const greetTs = () => path.join(workspace(), 'src', 'greet.ts');
-    const firstLine = () => fs.readFileSync(greetTs(), 'utf8').split('\n').findIndex((line) => line.includes('payload.name.trim()'));
+    const firstLine = () =>
+      fs
+        .readFileSync(greetTs(), 'utf8')
+        .split('\n')
+        .findIndex((line) => line.includes('payload.name.trim()'));
     let stops: { session: vscode.DebugSession; body: { reason: string; threadId: number } }[] = [];
     let tracker: vscode.Disposable;
     // Sessions not yet terminated, by name. `activeDebugSession` is not used: it can keep naming a
     // child session after it terminated.
     const liveSessions = new Map<string, string>();
     let sessionEvents: vscode.Disposable[] = [];
-    const sessionsEnded = () => waitFor(`its debug sessions to end with it (live: ${[...liveSessions.values()].join(', ')})`, () => liveSessions.size === 0, 30_000);
+    const sessionsEnded = () =>
+      waitFor(
+        `its debug sessions to end with it (live: ${[...liveSessions.values()].join(', ')})`,
+        () => liveSessions.size === 0,
+        30_000,
+      );
 
     before(() => {
       sessionEvents = [
         vscode.debug.onDidStartDebugSession((session) => liveSessions.set(session.id, session.name)),
         vscode.debug.onDidTerminateDebugSession((session) => liveSessions.delete(session.id)),
       ];
-      vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(greetTs()), new vscode.Position(firstLine(), 0)))]);
+      vscode.debug.addBreakpoints([
+        new vscode.SourceBreakpoint(
+          new vscode.Location(vscode.Uri.file(greetTs()), new vscode.Position(firstLine(), 0)),
+        ),
+      ]);
       tracker = vscode.debug.registerDebugAdapterTrackerFactory('*', {
         createDebugAdapterTracker: (session) => ({
-          onDidSendMessage: (message: { type: string; event?: string; body?: { reason: string; threadId: number } }) => {
+          onDidSendMessage: (message: {
+            type: string;
+            event?: string;
+            body?: { reason: string; threadId: number };
+          }) => {
             if (message.type === 'event' && message.event === 'stopped') stops.push({ session, body: message.body! });
           },
         }),
@@ -180,18 +259,34 @@ describe('Taskman in a trusted workspace', () => {
     it('Debug Task stops at a breakpoint on the first line of the TypeScript task, shows it running, and it succeeds after Continue', async function () {
       this.timeout(120_000);
       stops = [];
-      assert.equal(await vscode.commands.executeCommand('taskman.debugTask', { task: 'greet', payload: { name: ' Ada ' } }), true);
-      const stop = await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
-      const trace = (await stop.session.customRequest('stackTrace', { threadId: stop.body.threadId })) as { stackFrames: { line: number; source?: { path?: string } }[] };
-      assert.ok(trace.stackFrames[0].source?.path?.endsWith(path.join('src', 'greet.ts')), JSON.stringify(trace.stackFrames[0]));
+      assert.equal(
+        await vscode.commands.executeCommand('taskman.debugTask', { task: 'greet', payload: { name: ' Ada ' } }),
+        true,
+      );
+      const stop = await waitFor(
+        'a stop at the breakpoint',
+        () => stops.find((s) => s.body.reason === 'breakpoint'),
+        60_000,
+      );
+      const trace = (await stop.session.customRequest('stackTrace', { threadId: stop.body.threadId })) as {
+        stackFrames: { line: number; source?: { path?: string } }[];
+      };
+      assert.ok(
+        trace.stackFrames[0].source?.path?.endsWith(path.join('src', 'greet.ts')),
+        JSON.stringify(trace.stackFrames[0]),
+      );
       assert.equal(trace.stackFrames[0].line, firstLine() + 1);
       const task = await newestGreet();
-      assert.equal(task.debugSchedulerId, api.scheduler.current?.id, 'pinned to this window\'s scheduler');
+      assert.equal(task.debugSchedulerId, api.scheduler.current?.id, "pinned to this window's scheduler");
       // Starting a debug session switches the sidebar to Run and Debug; the Tasks view refreshes while shown.
       await vscode.commands.executeCommand('taskman.tasks.focus');
       await waitFor('the paused task to show as running', () => taskInTree(api, task.id)?.task.state === 'running');
       await vscode.commands.executeCommand('workbench.action.debug.continue');
-      await waitFor('the task to succeed', async () => (await (await api.connection.get()).get(task.id)).state === 'succeeded', 60_000);
+      await waitFor(
+        'the task to succeed',
+        async () => (await (await api.connection.get()).get(task.id)).state === 'succeeded',
+        60_000,
+      );
       assert.deepEqual((await (await api.connection.get()).get(task.id)).result, { greeting: 'Hello, Ada!' });
       await sessionsEnded();
     });
@@ -199,12 +294,22 @@ describe('Taskman in a trusted workspace', () => {
     it('stopping the debug session while paused aborts the task, "debug session ended"', async function () {
       this.timeout(120_000);
       stops = [];
-      assert.equal(await vscode.commands.executeCommand('taskman.debugTask', { task: 'greet', payload: { name: 'Grace' } }), true);
+      assert.equal(
+        await vscode.commands.executeCommand('taskman.debugTask', { task: 'greet', payload: { name: 'Grace' } }),
+        true,
+      );
       await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
       const task = await newestGreet();
       await vscode.debug.stopDebugging();
       let state = '';
-      await waitFor(`task ${task.id} to be aborted (last seen: ${state})`, async () => (state = (await (await api.connection.get()).get(task.id)).state) === 'aborted', 60_000).catch((error: Error) => {
+      await waitFor(
+        `task ${task.id} to be aborted (last seen: ${state})`,
+        async () => {
+          state = (await (await api.connection.get()).get(task.id)).state;
+          return state === 'aborted';
+        },
+        60_000,
+      ).catch((error: Error) => {
         throw new Error(`${error.message}; its state was ${state}`);
       });
       assert.equal((await (await api.connection.get()).get(task.id)).abortReason, 'debug session ended');
@@ -220,7 +325,11 @@ describe('Taskman in a trusted workspace', () => {
       assert.notEqual(rerun.id, original.id);
       assert.deepEqual(rerun.payload, original.payload);
       await vscode.commands.executeCommand('workbench.action.debug.continue');
-      await waitFor('the rerun to succeed', async () => (await (await api.connection.get()).get(rerun.id)).state === 'succeeded', 60_000);
+      await waitFor(
+        'the rerun to succeed',
+        async () => (await (await api.connection.get()).get(rerun.id)).state === 'succeeded',
+        60_000,
+      );
       await sessionsEnded();
     });
 
@@ -228,15 +337,32 @@ describe('Taskman in a trusted workspace', () => {
       this.timeout(120_000);
       stops = [];
       const folder = vscode.workspace.workspaceFolders![0];
-      assert.equal(await vscode.debug.startDebugging(folder, { type: 'taskman', request: 'launch', name: 'Debug greet', task: 'greet', payload: { name: 'Linus' } }), true);
+      assert.equal(
+        await vscode.debug.startDebugging(folder, {
+          type: 'taskman',
+          request: 'launch',
+          name: 'Debug greet',
+          task: 'greet',
+          payload: { name: 'Linus' },
+        }),
+        true,
+      );
       await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
       const task = await newestGreet();
       assert.deepEqual(task.payload, { name: 'Linus' });
       await vscode.commands.executeCommand('workbench.action.debug.continue');
-      await waitFor('the task to succeed', async () => (await (await api.connection.get()).get(task.id)).state === 'succeeded', 60_000);
-      await assert.rejects(Promise.resolve(vscode.debug.startDebugging(folder, { type: 'taskman', request: 'launch', name: 'no task', task: '' })).then((ok) => {
-        if (!ok) throw new Error('refused');
-      }));
+      await waitFor(
+        'the task to succeed',
+        async () => (await (await api.connection.get()).get(task.id)).state === 'succeeded',
+        60_000,
+      );
+      await assert.rejects(
+        Promise.resolve(
+          vscode.debug.startDebugging(folder, { type: 'taskman', request: 'launch', name: 'no task', task: '' }),
+        ).then((ok) => {
+          if (!ok) throw new Error('refused');
+        }),
+      );
     });
   });
 
@@ -248,21 +374,44 @@ describe('Taskman in a trusted workspace', () => {
       fs.writeFileSync(file, original.replace('"1.0.0"', '"1.1.0"'));
       await waitFor('the new version', () => api.applications.valid()[0]?.version === '1.1.0');
       const running = schedulerId();
-      await waitFor('the scheduler row to show the new version', async () =>
-        (await (await api.connection.get()).listSchedulers()).find((s) => s.id === running)?.applications[0]?.version === '1.1.0');
+      await waitFor(
+        'the scheduler row to show the new version',
+        async () =>
+          (await (await api.connection.get()).listSchedulers()).find((s) => s.id === running)?.applications[0]
+            ?.version === '1.1.0',
+      );
       // Saved half-typed, twice (auto-save): one diagnostic, the scheduler keeps serving 1.1.0.
       const uri = vscode.Uri.file(file);
-      for (const broken of [original.replace('"concurrency": 3', '"concurrency": "three"'), original.replace('"concurrency": 3', '"concurrency": "thre"')]) {
+      for (const broken of [
+        original.replace('"concurrency": 3', '"concurrency": "three"'),
+        original.replace('"concurrency": 3', '"concurrency": "thre"'),
+      ]) {
         fs.writeFileSync(file, broken);
-        await waitFor('a diagnostic on the config', () => taskmanDiagnostics(uri).find((d) => /"concurrency" must be an integer from 1 to 1000/.test(d.message)));
+        await waitFor('a diagnostic on the config', () =>
+          taskmanDiagnostics(uri).find((d) => /"concurrency" must be an integer from 1 to 1000/.test(d.message)),
+        );
       }
       const diagnostics = taskmanDiagnostics(uri);
       assert.equal(diagnostics.length, 1);
-      assert.equal(diagnostics[0].range.start.line, original.split('\n').findIndex((line) => line.includes('"concurrency"')));
-      assert.deepEqual(api.applications.valid().map((app) => app.version), ['1.1.0'], 'the last valid config keeps running');
+      assert.equal(
+        diagnostics[0].range.start.line,
+        original.split('\n').findIndex((line) => line.includes('"concurrency"')),
+      );
+      assert.deepEqual(
+        api.applications.valid().map((app) => app.version),
+        ['1.1.0'],
+        'the last valid config keeps running',
+      );
       assert.equal(schedulerId(), running, 'the scheduler was not stopped');
-      const { id } = await (await api.connection.get()).submit({ application: 'vscode-fixture', task: 'countTo', payload: { n: 1, stepMs: 10 } });
-      await waitFor('a task to run while the file is invalid', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
+      const { id } = await (await api.connection.get()).submit({
+        application: 'vscode-fixture',
+        task: 'countTo',
+        payload: { n: 1, stepMs: 10 },
+      });
+      await waitFor(
+        'a task to run while the file is invalid',
+        async () => (await (await api.connection.get()).get(id)).state === 'succeeded',
+      );
     } finally {
       fs.writeFileSync(file, original);
     }
@@ -276,18 +425,33 @@ describe('Taskman in a trusted workspace', () => {
     const dataDir = process.env.TASKMAN_VSCODE_DB_DIR!;
     await stopEmbeddedServer({ dataDir });
     await api.taskTree.refresh({ full: true });
-    await waitFor('the tree to say the database is unavailable', () => /Cannot refresh|unavailable/.test(api.taskView.message ?? ''));
+    await waitFor('the tree to say the database is unavailable', () =>
+      /Cannot refresh|unavailable/.test(api.taskView.message ?? ''),
+    );
     await ensureEmbeddedServer({ dataDir });
-    const id = await waitFor('a submission to go through again', () => Promise.resolve(vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 1, stepMs: 10 } })).catch(() => undefined), 60_000);
-    await waitFor('the task to succeed after the outage', () => taskInTree(api, id)?.task.state === 'succeeded', 60_000);
+    const id = await waitFor(
+      'a submission to go through again',
+      () =>
+        Promise.resolve(
+          vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 1, stepMs: 10 } }),
+        ).catch(() => undefined),
+      60_000,
+    );
+    await waitFor(
+      'the task to succeed after the outage',
+      () => taskInTree(api, id)?.task.state === 'succeeded',
+      60_000,
+    );
     assert.equal(api.taskView.message, undefined);
   });
-
 
   // Last: it deactivates the extension (Mocha runs a suite's own tests before its nested suites).
   describe('on deactivation', () => {
     it('deactivation stops the scheduler gracefully: a running task finishes, nothing is lost', async () => {
-      const id = await vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 3, stepMs: 300 } });
+      const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
+        task: 'countTo',
+        payload: { n: 3, stepMs: 300 },
+      });
       const taskman = await api.connection.get();
       await waitFor('the task to start', async () => (await taskman.get(id)).startedAt !== null);
       const schedulerId = api.scheduler.current!.id;
@@ -295,7 +459,9 @@ describe('Taskman in a trusted workspace', () => {
       assert.equal(before.schedulerId, schedulerId);
       const extension = vscode.extensions.getExtension('taskman.taskman')!;
       // The same module instance VS Code loaded: its deactivate() is what VS Code calls on shutdown.
-      const module = require(path.join(extension.extensionPath, 'dist', 'extension.js')) as { deactivate(): Promise<void> };
+      const module = require(path.join(extension.extensionPath, 'dist', 'extension.js')) as {
+        deactivate(): Promise<void>;
+      };
       await module.deactivate();
       const check = await Taskman.connect({ url: process.env.TASKMAN_VSCODE_DB_URL });
       try {
