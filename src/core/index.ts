@@ -1,6 +1,7 @@
 /** The engine's public API, shared by the CLI and the VS Code extension. No `vscode` here. */
 export * from './errors';
 export * from './task';
+export * from './failures';
 export * from './config';
 export * from './duration';
 export * from './logger';
