@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as mysql from 'mysql2/promise';
 import { Database, parseDatabaseUrl } from '../src/core';
-import { claimTasks } from '../src/core/database/claimTasks';
+import { claimTasks } from '../src/core/database/lifecycle';
 import { registerScheduler } from '../src/core/database/schedulers';
 import { type BenchServer, connectionOptions } from './lib/database';
 import { insertTasks, resetToPending } from './lib/seed';

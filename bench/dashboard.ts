@@ -1,8 +1,7 @@
 import * as os from 'node:os';
 import type * as mysql from 'mysql2/promise';
 import { Database, migrate, parseDatabaseUrl, type StatisticsOptions } from '../src/core';
-import { claimTasks } from '../src/core/database/claimTasks';
-import { finishTask, markStarted } from '../src/core/database/runningTasks';
+import { claimTasks, finishTask, markStarted } from '../src/core/database/lifecycle';
 import { registerScheduler } from '../src/core/database/schedulers';
 import { StatisticsReader } from '../src/core/statistics';
 import type { BenchDatabase, BenchServer } from './lib/database';

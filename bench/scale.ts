@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import { Database, parseDatabaseUrl } from '../src/core';
-import { claimTasks, hasClaimableTask } from '../src/core/database/claimTasks';
+import { claimTasks, hasClaimableTask } from '../src/core/database/lifecycle';
 import { registerScheduler } from '../src/core/database/schedulers';
 import type { BenchServer } from './lib/database';
 import { insertTasks } from './lib/seed';

@@ -11,7 +11,7 @@ export { migrate, SCHEMA_VERSION } from './database/migrations';
 export type { SchedulerInfo } from './database/schedulers';
 export { validateSubmission } from './database/submitTask';
 export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
-export type { AbortResult } from './database/taskAdmin';
+export type { AbortResult } from './database/lifecycle';
 export { validTaskId } from './database/taskQueries';
 export type { TaskFilter, TaskGrouping } from './database/taskQueries';
 export { STATISTICS_BUCKETS, validStatisticsOptions } from './statistics';

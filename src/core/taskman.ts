@@ -2,14 +2,8 @@ import { Database } from './database/connection';
 import { migrate } from './database/migrations';
 import { listSchedulers, type SchedulerInfo } from './database/schedulers';
 import { submitTask, type SubmitResult, type SubmitTaskInput } from './database/submitTask';
-import {
-  type AbortResult,
-  countPurgeable,
-  deleteTask,
-  purgeEndedTasks,
-  requestAbort,
-  rerunTask,
-} from './database/taskAdmin';
+import { type AbortResult, countPurgeable, deleteTask, purgeEndedTasks, requestAbort } from './database/lifecycle';
+import { rerunTask } from './database/submitTask';
 import {
   countByState,
   countTasks,

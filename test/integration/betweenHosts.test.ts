@@ -1,12 +1,17 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as mysql from 'mysql2/promise';
-import { claimTasks, releaseStrayTasks } from '../../src/core/database/claimTasks';
+import {
+  claimTasks,
+  expireOverdueTasks,
+  finishTasks,
+  purgeEndedTasks,
+  releaseStrayTasks,
+} from '../../src/core/database/lifecycle';
 import { withLease } from '../../src/core/database/leaseLock';
 import { waitForClaimableTask } from '../../src/core/database/waitForClaimableTask';
-import { findOwnedRunningTasks, finishTasks } from '../../src/core/database/runningTasks';
+import { findOwnedRunningTasks } from '../../src/core/database/runningTasks';
 import { registerScheduler, settleOrphanedTasks } from '../../src/core/database/schedulers';
-import { expireOverdueTasks, purgeEndedTasks } from '../../src/core/database/taskAdmin';
 import { connectionOptions, createTestDatabase, type TestDatabase } from '../helpers/database';
 
 /** The statements that keep the protocol between hosts: reconciliation, orphans, locks skipped, the lease. */

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Scheduler } from '../../src/core';
 import { isProcessAlive } from '../../src/core/processes';
-import { claimTasks } from '../../src/core/database/claimTasks';
+import { claimTasks } from '../../src/core/database/lifecycle';
 import { registerScheduler } from '../../src/core/database/schedulers';
 import { connectionOptions, createTestDatabase, type TestDatabase } from '../helpers/database';
 import { spawnScheduler, waitForRegistration } from '../helpers/processes';

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { formatDatabaseUrl, type Logger, migrate, parseDatabaseUrl, type Scheduler, Taskman } from '../../src/core';
-import { hasClaimableTask } from '../../src/core/database/claimTasks';
+import { hasClaimableTask } from '../../src/core/database/lifecycle';
 import { waitForClaimableTask, waitProcedure } from '../../src/core/database/waitForClaimableTask';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';

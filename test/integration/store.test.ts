@@ -1,7 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { claimTasks, hasClaimableTask, releaseClaimedTasks } from '../../src/core/database/claimTasks';
-import { finishTasks, markStarted, markStartedBatch } from '../../src/core/database/runningTasks';
+import {
+  claimTasks,
+  finishTasks,
+  hasClaimableTask,
+  markStarted,
+  markStartedBatch,
+  releaseClaimedTasks,
+} from '../../src/core/database/lifecycle';
 import { registerScheduler } from '../../src/core/database/schedulers';
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../../src/core';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';

@@ -3,7 +3,7 @@ import type { Database, TableNames } from './connection';
 import { ensureLockTable, withLease } from './leaseLock';
 import { ensureWaitProcedure } from './waitForClaimableTask';
 
-interface Migration {
+export interface Migration {
   version: number;
   name: string;
   statements(t: TableNames): string[];
@@ -14,7 +14,7 @@ interface Migration {
  * from NOW(6) in UTC sessions; JSON is stored as LONGTEXT because MariaDB's JSON is an alias of it
  * and MySQL's binary JSON re-orders keys; Taskman parses and validates JSON itself.
  */
-const MIGRATIONS: Migration[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'tasks and schedulers',
@@ -99,6 +99,23 @@ const MIGRATIONS: Migration[] = [
       `ALTER TABLE \`${t.task}\` ADD KEY by_ended_stats (ended_at, application, task, state, started_at, run_after, created_at), DROP KEY by_ended`,
     ],
   },
+  {
+    version: 6,
+    name: 'derived columns kept by the schema',
+    // active_key follows from state and idempotency_key, updated_at from any change of the row:
+    // the schema keeps them instead of every statement that changes state (lifecycle/). Both are
+    // allowed by MariaDB 10.6+ and MySQL 8 (docs/design.md, "The tables"). The ALTER rebuilds the
+    // table; the unique key's values do not change, so it cannot fail on existing rows.
+    statements: (t) => [
+      `ALTER TABLE \`${t.task}\`
+         DROP KEY active_key,
+         DROP COLUMN active_key,
+         ADD COLUMN active_key VARCHAR(191) GENERATED ALWAYS AS (IF(state IN ('pending', 'running'), idempotency_key, NULL)) STORED
+           COMMENT 'idempotency_key while the task has not ended, else NULL' AFTER idempotency_key,
+         ADD UNIQUE KEY active_key (application, active_key),
+         MODIFY COLUMN updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -133,11 +150,4 @@ export async function migrate(db: Database): Promise<{ from: number; to: number 
     await ensureWaitProcedure(db, t);
     return { from, to: SCHEMA_VERSION };
   });
-}
-
-export async function schemaVersion(db: Database): Promise<number> {
-  const rows = await db
-    .select<{ version: number | null }>(`SELECT MAX(version) AS version FROM \`${db.tables.migration}\``)
-    .catch(() => [{ version: 0 }]);
-  return Number(rows[0]?.version ?? 0);
 }

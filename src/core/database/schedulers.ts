@@ -1,5 +1,6 @@
-import type { Database, Queryable, StatementOptions } from './connection';
-import { placeholders, serialiseError } from './taskRows';
+import type { Database, StatementOptions } from './connection';
+import { settleSchedulerTasks } from './lifecycle';
+import { placeholders } from './taskRows';
 
 /**
  * Scheduler liveness: one row per scheduler process, one heartbeat per scheduler (not per task).
@@ -91,7 +92,11 @@ export async function sweepDeadSchedulers(db: Database, sweeperId: string, timeo
       lost += settled.lost;
     }
     const ids = dead.map((row) => String(row.id));
-    await tx.write(`DELETE FROM \`${t.scheduler}\` WHERE id IN (${placeholders(ids.length)})`, ids);
+    // By primary key, never a scan, which would wait for the rows live schedulers lock in their claims.
+    await tx.write(
+      `DELETE s FROM \`${t.scheduler}\` AS s FORCE INDEX (PRIMARY) WHERE s.id IN (${placeholders(ids.length)})`,
+      ids,
+    );
     return { schedulers: ids, requeued, lost };
   });
 }
@@ -134,42 +139,6 @@ export async function deregisterScheduler(db: Database, schedulerId: string, rea
     await tx.write(`DELETE FROM \`${t.scheduler}\` WHERE id = ?`, [schedulerId]);
     return { schedulers: [schedulerId], ...settled };
   });
-}
-
-async function settleSchedulerTasks(
-  tx: Queryable,
-  taskTable: string,
-  schedulerId: string,
-  reason: string,
-): Promise<{ requeued: number; lost: number }> {
-  const requeued = await tx.write(
-    `UPDATE \`${taskTable}\` SET state = 'pending', scheduler_id = NULL, claimed_at = NULL, updated_at = NOW(6)
-      WHERE scheduler_id = ? AND state = 'running' AND started_at IS NULL`,
-    [schedulerId],
-  );
-  const error = serialiseError({
-    name: 'TaskLost',
-    message: `The task's ${reason} after starting it. It may have run in part; Taskman never re-runs it automatically. Rerun it if that is safe.`,
-  });
-  const lost = await tx.write(
-    `UPDATE \`${taskTable}\` SET state = 'lost', error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
-      WHERE scheduler_id = ? AND state = 'running' AND started_at IS NOT NULL`,
-    [error, schedulerId],
-  );
-  // A task waiting to be debugged in that scheduler's window has nobody left to run it.
-  await tx.write(
-    `UPDATE \`${taskTable}\` SET state = 'aborted', abort_reason = ?, error = ?, active_key = NULL, ended_at = NOW(6), updated_at = NOW(6)
-      WHERE debug_scheduler_id = ? AND state = 'pending'`,
-    [
-      'debug session ended',
-      serialiseError({
-        name: 'TaskAborted',
-        message: `Aborted before it started: scheduler ${schedulerId}, which was to debug it, is gone.`,
-      }),
-      schedulerId,
-    ],
-  );
-  return { requeued: requeued.affectedRows, lost: lost.affectedRows };
 }
 
 export async function listSchedulers(db: Database): Promise<SchedulerInfo[]> {

@@ -1,8 +1,9 @@
 import { isValidApplicationName } from '../config';
 import { parseDuration, parseTimeSpec, type TimeSpec } from '../duration';
-import { errorMessage, InvalidInputError, TaskmanError } from '../errors';
-import { TASK_NAME, type TaskId } from '../task';
+import { errorMessage, InvalidInputError, TaskmanError, TaskNotEndedError, TaskNotFoundError } from '../errors';
+import { isEnded, TASK_NAME, type TaskId } from '../task';
 import type { Database, Value } from './connection';
+import { getTask, validTaskId } from './taskQueries';
 
 export interface SubmitTaskInput {
   application: string;
@@ -131,14 +132,13 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const result = await db.write(
-        `INSERT INTO \`${t.task}\` (application, task, payload, idempotency_key, active_key, state, priority, version,
-           run_after, start_before, timeout_ms, rerun_of, debug_scheduler_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, NOW(6), NOW(6))`,
+        `INSERT INTO \`${t.task}\` (application, task, payload, idempotency_key, state, priority, version,
+           run_after, start_before, timeout_ms, rerun_of, debug_scheduler_id, created_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, NOW(6))`,
         [
           valid.application,
           valid.task,
           valid.payload,
-          valid.key,
           valid.key,
           valid.priority,
           valid.version,
@@ -167,4 +167,24 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
 function isDuplicateKey(error: unknown): boolean {
   const cause = error instanceof TaskmanError ? error.cause : error;
   return (cause as { code?: string })?.code === 'ER_DUP_ENTRY';
+}
+
+/**
+ * A rerun is a new task with the same application, name, payload and settings, pointing at the
+ * old one; `payload` replaces the old payload when given.
+ */
+export async function rerunTask(db: Database, id: TaskId, options: { payload?: unknown } = {}): Promise<SubmitResult> {
+  const task = await getTask(db, id);
+  if (!task) throw new TaskNotFoundError(validTaskId(id));
+  if (!isEnded(task.state)) throw new TaskNotEndedError(task.id, task.state, 'rerun');
+  return submitTask(db, {
+    application: task.application,
+    task: task.task,
+    payload: 'payload' in options ? options.payload : task.payload,
+    key: task.key ?? undefined,
+    priority: task.priority,
+    timeout: task.timeoutMs ?? undefined,
+    version: task.version ?? undefined,
+    rerunOf: task.id,
+  });
 }

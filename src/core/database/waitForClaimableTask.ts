@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { TaskmanError } from '../errors';
-import { claimableCondition } from './claimTasks';
+import { claimableCondition } from './lifecycle';
 import type { CommandQueryable, Database, TableNames } from './connection';
 
 export interface ClaimableWaitRequest {

@@ -1,6 +1,6 @@
 import type { Database } from '../database/connection';
 import { settleOrphanedTasks, sweepDeadSchedulers } from '../database/schedulers';
-import { expireOverdueTasks } from '../database/taskAdmin';
+import { expireOverdueTasks } from '../database/lifecycle';
 import type { Logger } from '../logger';
 import type { DatabaseHealth } from './databaseHealth';
 

@@ -1,5 +1,5 @@
 import { type Database, isTransientDatabaseError } from '../database/connection';
-import type { Outcome } from '../database/runningTasks';
+import type { Outcome } from '../database/lifecycle';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { backoffDelay, sleep, withinTime } from '../timing';

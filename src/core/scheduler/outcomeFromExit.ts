@@ -1,4 +1,4 @@
-import type { Outcome } from '../database/runningTasks';
+import type { Outcome } from '../database/lifecycle';
 import type { TaskError } from '../task';
 import type { RunnerExit } from './runnerProcess';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import type { Outcome } from '../database/runningTasks';
+import type { Outcome } from '../database/lifecycle';
 import type { Logger } from '../logger';
 import { isProcessAlive } from '../processes';
 

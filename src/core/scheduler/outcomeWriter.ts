@@ -1,5 +1,5 @@
 import type { Database } from '../database/connection';
-import { finishTasks, type Outcome } from '../database/runningTasks';
+import { finishTasks, type Outcome } from '../database/lifecycle';
 
 interface Pending {
   taskId: string;

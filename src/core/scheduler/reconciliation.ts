@@ -1,4 +1,4 @@
-import { releaseClaimedTasks, releaseStrayTasks } from '../database/claimTasks';
+import { releaseClaimedTasks, releaseStrayTasks } from '../database/lifecycle';
 import type { Database } from '../database/connection';
 import { findOwnedRunningTasks } from '../database/runningTasks';
 import { errorMessage } from '../errors';

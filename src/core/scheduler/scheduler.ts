@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ApplicationConfig } from '../config';
-import { claimTasks, hasClaimableTask } from '../database/claimTasks';
+import { claimTasks, hasClaimableTask, type StartMark } from '../database/lifecycle';
 import { type Database, SESSION_SETTINGS } from '../database/connection';
 import {
   classifyDatabaseError,
@@ -11,7 +11,7 @@ import {
   isTransientDatabaseError,
 } from '../database/databaseErrors';
 import { backoffDelay, sleep, withinTime } from '../timing';
-import { findAbortRequests, type StartMark } from '../database/runningTasks';
+import { findAbortRequests } from '../database/runningTasks';
 import { deregisterScheduler, heartbeat, registerScheduler } from '../database/schedulers';
 import { errorMessage, SchedulerFencedError } from '../errors';
 import { type Logger, silentLogger } from '../logger';

@@ -1,5 +1,5 @@
 import type { Database } from '../database/connection';
-import { markStartedBatch, type StartMark } from '../database/runningTasks';
+import { markStartedBatch, type StartMark } from '../database/lifecycle';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 

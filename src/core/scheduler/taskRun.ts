@@ -1,8 +1,13 @@
 import type { ApplicationConfig } from '../config';
 import type { Database } from '../database/connection';
-import { releaseClaimedTasks } from '../database/claimTasks';
-import { findAbortRequests, markStarted, type Outcome, recordProgress, type StartMark } from '../database/runningTasks';
-import { expireOverdueTasks } from '../database/taskAdmin';
+import {
+  expireOverdueTasks,
+  markStarted,
+  type Outcome,
+  releaseClaimedTasks,
+  type StartMark,
+} from '../database/lifecycle';
+import { findAbortRequests, recordProgress } from '../database/runningTasks';
 import { formatDuration } from '../duration';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';

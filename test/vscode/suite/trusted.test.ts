@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ensureEmbeddedServer, stopEmbeddedServer, type Task, Taskman } from '../../../src/core';
 import type { ExtensionServices } from '../../../src/extension/services';
-import { claimTasks, releaseClaimedTasks } from '../../../src/core/database/claimTasks';
+import { claimTasks, releaseClaimedTasks } from '../../../src/core/database/lifecycle';
 import { deregisterScheduler, registerScheduler } from '../../../src/core/database/schedulers';
 import { extensionApi, taskInTree, waitFor } from './helpers';
 

@@ -1,0 +1,31 @@
+/**
+ * The task lifecycle: every statement that changes `taskman_task.state` is in this folder, one
+ * atomic command per file, each opening with its contract (input, output, guarantee). A task is
+ * created `pending` by submitTask.ts; from there:
+ *
+ * | from → to                                  | who                                   | fence                                                          | file           |
+ * | ------------------------------------------ | ------------------------------------- | -------------------------------------------------------------- | -------------- |
+ * | pending → running                          | a scheduler's claim                   | FOR UPDATE SKIP LOCKED, joined to its own fresh scheduler row  | claim.ts       |
+ * | running → running, started mark            | the claim (free slots), StartMarks    | scheduler_id, state running, started_at NULL, no abort asked   | claim.ts, markStarted.ts |
+ * | running → succeeded / failed / aborted     | outcome delivery (journal first)      | scheduler_id, state running                                    | finish.ts      |
+ * | running (unstarted) → pending, attempt − 1 | release of a task held for a slot     | scheduler_id, state running, started_at NULL                   | release.ts     |
+ * | running → pending / aborted                | reconciliation after a lost reply     | scheduler_id, state running                                    | release.ts     |
+ * | running (unstarted) → pending              | sweep, orphans, deregistration        | the dead scheduler's row FOR UPDATE SKIP LOCKED; scheduler_id  | settle.ts      |
+ * | running (started) → lost                   | the same                              | the same, started_at NOT NULL                                  | settle.ts      |
+ * | pending (debug pin of a gone one) → aborted| the same                              | debug_scheduler_id, state pending                              | settle.ts      |
+ * | pending → expired                          | any scheduler's maintenance           | FOR UPDATE SKIP LOCKED, start_before passed                    | expire.ts      |
+ * | pending → aborted; running: abort asked    | a user, any client                    | SELECT … FOR UPDATE, then by the state read                    | abort.ts       |
+ * | ended → deleted                            | delete, purge                         | state NOT IN (pending, running); purge SKIP LOCKED             | deleteEnded.ts |
+ *
+ * Every transition to an ended state sets `endedColumns` (endedColumns.ts). An ended task never
+ * changes state again: a rerun is a new task. The same table with the reasons: docs/design.md,
+ * "The state machine".
+ */
+export { type AbortResult, requestAbort } from './abort';
+export { type ClaimRequest, claimableCondition, claimTasks, hasClaimableTask } from './claim';
+export { countPurgeable, deleteTask, type PurgeSelection, purgeEndedTasks } from './deleteEnded';
+export { expireOverdueTasks } from './expire';
+export { finishTask, finishTasks, type Outcome } from './finish';
+export { markStarted, markStartedBatch, type StartMark } from './markStarted';
+export { releaseClaimedTasks, releaseStrayTasks } from './release';
+export { settleSchedulerTasks } from './settle';
