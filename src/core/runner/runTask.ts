@@ -1,4 +1,5 @@
 import { format } from 'node:util';
+import { failure } from '../failures';
 import type { ParentMessage, RunnerMessage } from '../protocol';
 import type { TaskError, TaskProgress } from '../task';
 import { findTaskFunction, listTaskNames, loadTasksModule } from './loadTasksModule';
@@ -30,26 +31,18 @@ export async function runTask(
   } catch (error) {
     const thrown = serialiseThrown(error);
     // Whatever the failed import ran stays in this process: a pooled runner does not stay either.
-    const loadError = {
-      ...thrown,
-      name: 'TasksModuleLoadError',
-      message: `Loading the tasks module ${start.tasksModule} failed: ${thrown.name}: ${thrown.message}`,
-    };
+    const loadError = { ...thrown, ...failure('TasksModuleLoadError', start.tasksModule, thrown) };
     return { message: { type: 'failed', error: loadError }, mayStay: false };
   }
   const fn = findTaskFunction(exportsObject, start.task);
   if (!fn) {
-    const available = listTaskNames(exportsObject);
-    return failed({
-      name: 'TaskNotExported',
-      message: `"${start.task}" is not an exported function of ${start.tasksModule}. Exported tasks: ${available.length ? available.join(', ') : '(none)'}.`,
-    });
+    return failed(failure('TaskNotExported', start.task, start.tasksModule, listTaskNames(exportsObject)));
   }
   let payload: unknown;
   try {
     payload = JSON.parse(start.payloadJson);
   } catch (error) {
-    return failed({ name: 'InvalidPayload', message: `The stored payload is not JSON: ${(error as Error).message}` });
+    return failed(failure('InvalidPayload', (error as Error).message));
   }
   let value: unknown;
   try {
@@ -61,25 +54,12 @@ export async function runTask(
   try {
     resultJson = JSON.stringify(value === undefined ? null : value);
   } catch (error) {
-    return failed({
-      name: 'ResultNotSerializable',
-      message: `The task returned a value that is not JSON: ${(error as Error).message}. Return plain objects, arrays, strings, numbers, booleans or null.`,
-    });
+    return failed(failure('ResultNotSerializable', (error as Error).message));
   }
   // JSON.stringify returns undefined, not throws, for these.
-  if (resultJson === undefined) {
-    return failed({
-      name: 'ResultNotSerializable',
-      message: 'The task returned a value that is not JSON (a function or a symbol).',
-    });
-  }
+  if (resultJson === undefined) return failed(failure('ResultNotSerializable', 'a function or a symbol'));
   const size = Buffer.byteLength(resultJson);
-  if (size > start.resultLimitBytes) {
-    return failed({
-      name: 'ResultTooLarge',
-      message: `The result is ${size} bytes of JSON; the limit is ${start.resultLimitBytes}. Store large output elsewhere and return a reference.`,
-    });
-  }
+  if (size > start.resultLimitBytes) return failed(failure('ResultTooLarge', size, start.resultLimitBytes));
   return { message: { type: 'succeeded', resultJson }, mayStay: true };
 }
 
