@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { failure } from '../failures';
 import type { TaskError } from '../task';
 
 /**
@@ -19,10 +20,7 @@ export function serialiseThrown(value: unknown, ownFile: string = __filename): T
       code: typeof code === 'string' || typeof code === 'number' ? String(code) : undefined,
     };
   }
-  return {
-    name: 'NonErrorThrown',
-    message: `The task threw a value that is not an Error: ${inspect(value, { depth: 2, breakLength: Infinity }).slice(0, 2000)}. Throw an Error to get a stack trace.`,
-  };
+  return failure('NonErrorThrown', inspect(value, { depth: 2, breakLength: Infinity }).slice(0, 2000));
 }
 
 function withoutFramesOf(stack: string, file: string): string {
