@@ -2,6 +2,7 @@
  * The messages between a task page (a webview, src/webview/taskPage.ts) and the extension, and
  * the model the page renders. Types only: both sides import it.
  */
+// biome-ignore lint/style/noRestrictedImports: the webview typechecks this without Node's types; task.ts needs none
 import type { TaskState } from '../../core/task';
 
 /** What the task page shows, made in the extension; the page only renders it. */
