@@ -17,7 +17,6 @@ export type { TaskFilter, TaskGrouping } from './database/taskQueries';
 export { STATISTICS_BUCKETS, validStatisticsOptions } from './statistics';
 export type {
   DurationSummary,
-  EndedState,
   SchedulerLoad,
   StatisticsOptions,
   StatisticsWindow,
