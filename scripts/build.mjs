@@ -3,6 +3,7 @@
 // webview script (for the browser: Chart.js inside, loaded from the extension, never a CDN).
 import * as fs from 'node:fs';
 import * as esbuild from 'esbuild';
+import { sideEffectFree } from './sideEffectFree.mjs';
 import { webviewBuild } from './webviewBuild.mjs';
 
 const production = process.argv.includes('--production');
@@ -17,6 +18,7 @@ const common = {
   minify: production,
   logLevel: 'warning',
   define: { TASKMAN_VERSION: JSON.stringify(version) },
+  plugins: [sideEffectFree(['prom-client'])],
 };
 
 await Promise.all([

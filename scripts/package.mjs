@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { sideEffectFree } from './sideEffectFree.mjs';
 import { webviewBuild } from './webviewBuild.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -26,6 +27,7 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   define: { TASKMAN_VERSION: JSON.stringify(pkg.version) },
+  plugins: [sideEffectFree(['prom-client'])],
 };
 await Promise.all([
   esbuild.build({

@@ -17,7 +17,6 @@ export type { TaskFilter, TaskGrouping } from './database/taskQueries';
 export { STATISTICS_BUCKETS, validStatisticsOptions } from './statistics';
 export type {
   DurationSummary,
-  EndedState,
   SchedulerLoad,
   StatisticsOptions,
   StatisticsWindow,
@@ -26,6 +25,9 @@ export type {
 } from './statistics';
 export { parseDatabaseUrl, formatDatabaseUrl, describeTarget, redactUrl } from './database/url';
 export type { DatabaseTarget, SslMode, TlsSettings } from './database/url';
+export type { EndedStatistics, Percentiles, RecentTaskStatistics } from './metrics/taskStatistics';
+export { SchedulerMetrics } from './metrics/schedulerMetrics';
+export type { SchedulerMetricsOptions } from './metrics/schedulerMetrics';
 export { Scheduler } from './scheduler/scheduler';
 export type { EndedRun, SchedulerOptions, SchedulerEvents } from './scheduler/schedulerOptions';
 export {

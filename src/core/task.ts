@@ -3,14 +3,16 @@
 export const TASK_STATES = ['pending', 'running', 'succeeded', 'failed', 'aborted', 'lost', 'expired'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
-export const ENDED_STATES: readonly TaskState[] = ['succeeded', 'failed', 'aborted', 'lost', 'expired'];
+/** A state a task never leaves. */
+export type EndedState = Exclude<TaskState, 'pending' | 'running'>;
+export const ENDED_STATES: readonly EndedState[] = ['succeeded', 'failed', 'aborted', 'lost', 'expired'];
 
 export function isTaskState(value: string): value is TaskState {
   return (TASK_STATES as readonly string[]).includes(value);
 }
 
-export function isEnded(state: TaskState): boolean {
-  return ENDED_STATES.includes(state);
+export function isEnded(state: TaskState): state is EndedState {
+  return (ENDED_STATES as readonly TaskState[]).includes(state);
 }
 
 /** BIGINT ids travel as decimal strings: JavaScript numbers lose precision past 2^53. */

@@ -7,6 +7,7 @@ import { rerunTask } from './database/submitTask';
 import {
   countByState,
   countTasks,
+  countUnfinished,
   getTask,
   listTasks,
   type TaskFilter,
@@ -18,6 +19,7 @@ import { parseDuration } from './duration';
 import { ensureEmbeddedServer, type EmbeddedServerInfo, type EmbeddedServerOptions } from './embedded/embeddedServer';
 import { errorMessage, TaskNotFoundError } from './errors';
 import { type Logger, silentLogger } from './logger';
+import { type RecentTaskStatistics, readRecentTaskStatistics } from './metrics/taskStatistics';
 import { Scheduler } from './scheduler/scheduler';
 import type { SchedulerOptions } from './scheduler/schedulerOptions';
 import { type StatisticsOptions, StatisticsReader, type TaskStatistics } from './statistics';
@@ -105,9 +107,23 @@ export class Taskman {
     return countTasks(this.database, filter, groupBy);
   }
 
+  /** Tasks of these applications that are pending or running now, over every scheduler. */
+  countUnfinished(applications: string[]): Promise<number> {
+    return countUnfinished(this.database, applications);
+  }
+
   /** What the dashboard charts: tasks ended per bucket, queue depth, timings and failure rates per task name, scheduler load. */
   statistics(options?: StatisticsOptions): Promise<TaskStatistics> {
     return this.statisticsReader.read(options);
+  }
+
+  /**
+   * What `taskman stats` prints: queue depth now, and the tasks that ended in the last `windowMs`
+   * (database clock) by application, task and state, with p50/p95 of their wait and run times
+   * from the `sampleLimit` (default 10,000) that ended last.
+   */
+  recentStatistics(options: { windowMs: number; sampleLimit?: number }): Promise<RecentTaskStatistics> {
+    return readRecentTaskStatistics(this.database, options);
   }
 
   abort(id: TaskId, reason?: string): Promise<AbortResult> {

@@ -1,8 +1,19 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { errorMessage, type Logger, type Scheduler } from '../core';
+import { type EndedState, errorMessage, type Logger, type Scheduler } from '../core';
 import type { DatabaseConnection } from './databaseConnection';
 import type { WorkspaceApplications } from './workspaceApplications';
+
+/**
+ * A task whose outcome this window's scheduler wrote; `application` and `task` are unknown for an
+ * outcome it delivered from its journal (which does not keep them).
+ */
+export interface EndedTask {
+  taskId: string;
+  state: EndedState;
+  application?: string;
+  task?: string;
+}
 
 /**
  * The scheduler this window runs for its workspace's applications. It runs when the setting
@@ -18,12 +29,7 @@ export class EmbeddedScheduler implements vscode.Disposable {
   private readonly debuggable = new vscode.EventEmitter<{ taskId: string; port: number }>();
   /** A task submitted for debugging is paused in its runner, waiting for a debugger on `port`. */
   readonly onTaskDebuggable = this.debuggable.event;
-  private readonly taskEnded = new vscode.EventEmitter<{
-    taskId: string;
-    state: string;
-    application?: string;
-    task?: string;
-  }>();
+  private readonly taskEnded = new vscode.EventEmitter<EndedTask>();
   readonly onTaskEnded = this.taskEnded.event;
   private readonly disposables: vscode.Disposable[] = [];
 

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { createExtensionApi, type TaskmanExtensionApi } from './api';
 import { savedView } from './commands/filterTasks';
 import { DashboardPanel } from './dashboard/dashboardPanel';
 import { DatabaseConnection } from './databaseConnection';
@@ -22,7 +23,7 @@ import { WorkspaceApplications } from './workspaceApplications';
 let services: ExtensionServices | undefined;
 
 /** Returns quickly: the database is reached lazily, when a view or command first needs it. */
-export function activate(context: vscode.ExtensionContext): ExtensionServices {
+export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi {
   const channel = vscode.window.createOutputChannel('Taskman', { log: true });
   const logger = outputLogger(channel);
   const connection = new DatabaseConnection(context, logger);
@@ -104,7 +105,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionServices {
       .catch(() => undefined)
       .then(() => scheduler.update());
   logger.info(`Taskman activated (${vscode.workspace.isTrusted ? 'trusted' : 'untrusted: view only'} workspace)`);
-  return services;
+  return createExtensionApi(services);
 }
 
 /** Stops the scheduler gracefully (running tasks finish or are aborted; none is lost), then disconnects. */

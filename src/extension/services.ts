@@ -11,7 +11,7 @@ import type { SchedulerTree } from './views/schedulerTree';
 import type { TaskTree, TaskTreeNode } from './views/taskTree';
 import type { WorkspaceApplications } from './workspaceApplications';
 
-/** What command handlers work with. Also the extension's exports, for its tests. */
+/** What command handlers work with. The extension exports much less: TaskmanExtensionApi (api.ts). */
 export interface ExtensionServices {
   context: vscode.ExtensionContext;
   logger: Logger;

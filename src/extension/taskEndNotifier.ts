@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { isEnded, type Logger } from '../core';
+import { type EndedState, isEnded, type Logger } from '../core';
 import { CommandId } from './commandIds';
 import type { DatabaseConnection } from './databaseConnection';
 
@@ -7,9 +7,9 @@ import type { DatabaseConnection } from './databaseConnection';
 export class TaskEndNotifier implements vscode.Disposable {
   private readonly watched = new Set<string>();
   /** Ends this window asked for (an abort): the user knows, so the status bar says it, not a toast. */
-  private readonly expected = new Map<string, string>();
+  private readonly expected = new Map<string, EndedState>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly ended = new vscode.EventEmitter<{ taskId: string; state: string }>();
+  private readonly ended = new vscode.EventEmitter<{ taskId: string; state: EndedState }>();
   readonly onDidNotify = this.ended.event;
 
   constructor(
@@ -18,7 +18,7 @@ export class TaskEndNotifier implements vscode.Disposable {
   ) {}
 
   /** The user asked for this end (e.g. aborted the task): when it comes, no toast. */
-  expectEnd(taskId: string, state: string): void {
+  expectEnd(taskId: string, state: EndedState): void {
     if (this.watched.has(taskId)) this.expected.set(taskId, state);
   }
 

@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { formatDuration } from '../../core';
-import { type Percentiles, readTaskStatistics, type TaskStatistics } from '../../core/metrics/taskStatistics';
+import { formatDuration, type Percentiles, type RecentTaskStatistics } from '../../core';
 import { globals, parse, printJson, withTaskman } from '../context';
 import { table } from '../format';
 
@@ -26,7 +25,7 @@ function seconds(percentiles: Percentiles | undefined): { p50: number; p95: numb
   return percentiles ? { p50: s(percentiles.p50), p95: s(percentiles.p95) } : null;
 }
 
-function statsJson(stats: TaskStatistics, windowMs: number): Record<string, unknown> {
+function statsJson(stats: RecentTaskStatistics, windowMs: number): Record<string, unknown> {
   return {
     source: 'database',
     window: {
@@ -49,7 +48,7 @@ function statsJson(stats: TaskStatistics, windowMs: number): Record<string, unkn
   };
 }
 
-function statsText(stats: TaskStatistics, windowMs: number): string {
+function statsText(stats: RecentTaskStatistics, windowMs: number): string {
   const utc = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
   const lines = ['Pending and running now (database, all applications):'];
   if (stats.queue.length === 0) lines.push('no task is pending or running');
@@ -102,7 +101,7 @@ export function registerStatsCommand(program: Command): void {
     .option('--json', 'print the numbers as JSON')
     .action(async (options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {
-        const stats = await readTaskStatistics(taskman.database, { windowMs: options.window });
+        const stats = await taskman.recentStatistics({ windowMs: options.window });
         if (options.json) printJson(statsJson(stats, options.window));
         else process.stdout.write(`${statsText(stats, options.window)}\n`);
       });

@@ -1,8 +1,6 @@
 import * as path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { listApplicationTasks, loadApplicationConfig, sleep, stderrLogger } from '../../core';
-import { countUnfinished } from '../../core/database/taskQueries';
-import { SchedulerMetrics } from '../../core/metrics/schedulerMetrics';
+import { listApplicationTasks, loadApplicationConfig, SchedulerMetrics, sleep, stderrLogger } from '../../core';
 import { connect, dataDir, globals, parse, printJson, UsageError } from '../context';
 import { type MetricsServer, serveMetrics } from '../metricsServer';
 
@@ -102,7 +100,7 @@ export function registerWorkerCommands(program: Command): void {
         await scheduler.start();
         if (options.untilIdle) {
           while (!stopping) {
-            if (scheduler.runningCount === 0 && (await countUnfinished(taskman.database, [app.name])) === 0) {
+            if (scheduler.runningCount === 0 && (await taskman.countUnfinished([app.name])) === 0) {
               logger.info(`no ${app.name} task is pending or running: exiting`);
               await stop('idle');
               break;

@@ -4,7 +4,13 @@ import * as mysql from 'mysql2/promise';
 import { errorMessage, InvalidInputError, type TaskmanError } from '../errors';
 import { type Logger, silentLogger } from '../logger';
 import { backoffDelay, sleep } from '../timing';
-import { breaksConnection, isConflict, isTransientDatabaseError, wrapDatabaseError } from './databaseErrors';
+import {
+  breaksConnection,
+  driverErrorCode,
+  isConflict,
+  isTransientDatabaseError,
+  wrapDatabaseError,
+} from './databaseErrors';
 import { driverSsl, tlsOf } from './tls';
 import { type DatabaseTarget, describeTarget } from './url';
 
@@ -351,7 +357,7 @@ export class Database implements CommandQueryable {
       }
     } catch (error) {
       if (
-        (error as { code?: string }).code === 'HANDSHAKE_NO_SSL_SUPPORT' &&
+        driverErrorCode(error) === 'HANDSHAKE_NO_SSL_SUPPORT' &&
         tlsOf(this.target)?.mode === 'preferred' &&
         !this.plain
       ) {
@@ -430,8 +436,7 @@ export class Database implements CommandQueryable {
 
   /** Turns a driver error into a TaskmanError whose message names the server but never the password. */
   wrap(error: unknown): TaskmanError {
-    if ((error as { code?: string } | undefined)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT')
-      this.deadlineMissedAt = performance.now();
+    if (driverErrorCode(error) === 'PROTOCOL_SEQUENCE_TIMEOUT') this.deadlineMissedAt = performance.now();
     const plain = this.plain || !driverSsl(this.target);
     return wrapDatabaseError(error, {
       where: this.describe(),

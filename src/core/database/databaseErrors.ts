@@ -65,9 +65,23 @@ const TLS_CODES = new Set([
   'ERR_OSSL_PEM_NO_START_LINE',
 ]);
 
+/**
+ * The code a driver or Node error carries (`ER_LOCK_DEADLOCK`, `ECONNRESET`…), if it has one. Read
+ * as is: a TaskmanError answers with its own code, so unwrap it first to reach the driver's.
+ */
+export function driverErrorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  return typeof error.code === 'string' ? error.code : undefined;
+}
+
+/** The driver's error: a TaskmanError built from one keeps it as its cause. */
+function driverErrorOf(error: unknown): unknown {
+  return error instanceof TaskmanError ? error.cause : error;
+}
+
+/** The driver's code under any wrapping, '' for none (it is shown in messages and looked up in the sets above). */
 function driverCode(error: unknown): string {
-  const cause = error instanceof TaskmanError ? error.cause : error;
-  return (cause as { code?: string } | undefined)?.code ?? '';
+  return driverErrorCode(driverErrorOf(error)) ?? '';
 }
 
 export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
@@ -80,7 +94,7 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
         : 'access';
   }
   const code = driverCode(error);
-  const message = errorMessage(error instanceof TaskmanError ? error.cause : error);
+  const message = errorMessage(driverErrorOf(error));
   if (TLS_CODES.has(code) || /insecure transport/i.test(message)) return 'tls';
   if (ACCESS_CODES.has(code)) return 'access';
   if (CONFLICT_CODES.has(code)) return 'conflict';
@@ -111,7 +125,7 @@ export function isConflict(error: unknown): boolean {
 
 /** The connection must not be reused: it timed out mid-statement, or the driver gave up on it. */
 export function breaksConnection(error: unknown): boolean {
-  const cause = error instanceof TaskmanError ? error.cause : error;
+  const cause = driverErrorOf(error);
   return (cause as { fatal?: boolean } | undefined)?.fatal === true || classifyDatabaseError(error) === 'unavailable';
 }
 

@@ -28,7 +28,7 @@ export interface EndedStatistics {
 }
 
 /** What `taskman stats` prints: the database's view, over all schedulers. */
-export interface TaskStatistics {
+export interface RecentTaskStatistics {
   window: StatsWindow;
   queue: QueueDepth[];
   ended: EndedStatistics[];
@@ -52,10 +52,10 @@ function percentiles(values: number[]): Percentiles | undefined {
  * application, task and state, with p50/p95 of their wait and run times from the `sampleLimit`
  * that ended last: counts are exact, percentiles are of that sample.
  */
-export async function readTaskStatistics(
+export async function readRecentTaskStatistics(
   db: Database,
   options: { windowMs: number; sampleLimit?: number },
-): Promise<TaskStatistics> {
+): Promise<RecentTaskStatistics> {
   const sampleLimit = options.sampleLimit ?? 10_000;
   const window = await windowEndingNow(db, options.windowMs);
   const [queue, counts, timings] = await Promise.all([

@@ -2,7 +2,7 @@ import type { ApplicationConfig } from '../config';
 import type { Database } from '../database/connection';
 import type { DatabaseErrorKind } from '../database/databaseErrors';
 import type { Logger } from '../logger';
-import type { Task, TaskState } from '../task';
+import type { EndedState, Task } from '../task';
 
 /** What a Scheduler is given, its defaults, and what it tells its listeners. */
 export interface SchedulerOptions {
@@ -65,7 +65,7 @@ export interface SchedulerEvents {
    * Its outcome is written. `run` is undefined for an outcome this process delivers for a previous
    * one (from the journal, which does not keep the task's name).
    */
-  'task-ended': [taskId: string, state: TaskState, run: EndedRun | undefined];
+  'task-ended': [taskId: string, state: EndedState, run: EndedRun | undefined];
   /** A claim transaction of this scheduler committed, taking `count` tasks (0: none was claimable). */
   claimed: [application: string, count: number];
   /** Another session made a claim roll back (a deadlock, a Galera certification conflict, locked rows); it is tried again. */

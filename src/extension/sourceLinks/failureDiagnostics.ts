@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { errorMessage, type Logger } from '../../core';
 import { CommandId } from '../commandIds';
 import type { DatabaseConnection } from '../databaseConnection';
-import type { EmbeddedScheduler } from '../embeddedScheduler';
+import type { EmbeddedScheduler, EndedTask } from '../embeddedScheduler';
 import { stackFrames } from '../taskPage/taskPageModel';
 
 const SOURCE = 'Taskman';
@@ -26,17 +26,7 @@ export class FailureDiagnostics implements vscode.CodeActionProvider, vscode.Dis
     this.disposables = [this.collection, scheduler.onTaskEnded((ended) => void this.onEnded(ended))];
   }
 
-  private async onEnded({
-    taskId,
-    state,
-    application,
-    task: name,
-  }: {
-    taskId: string;
-    state: string;
-    application?: string;
-    task?: string;
-  }): Promise<void> {
+  private async onEnded({ taskId, state, application, task: name }: EndedTask): Promise<void> {
     if (state !== 'failed' && state !== 'succeeded') return;
     // The usual case, a success with nothing shown for its task, costs no read.
     if (state === 'succeeded' && application && name && !this.shown.has(`${application}.${name}`)) return;

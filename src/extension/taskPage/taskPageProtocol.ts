@@ -2,7 +2,8 @@
  * The messages between a task page (a webview, src/webview/taskPage.ts) and the extension, and
  * the model the page renders. Types only: both sides import it.
  */
-import type { TaskState } from '../../core/task';
+// biome-ignore lint/style/noRestrictedImports: the webview typechecks this without Node's types; task.ts needs none
+import type { TaskProgress, TaskState } from '../../core/task';
 
 /** What the task page shows, made in the extension; the page only renders it. */
 export interface TaskPageModel {
@@ -13,7 +14,7 @@ export interface TaskPageModel {
   state: TaskState;
   ended: boolean;
   paused: boolean;
-  progress: { percent: number | null; message: string | null } | null;
+  progress: TaskProgress | null;
   timeline: { label: string; at: string | null }[];
   /** `waited 2s · ran 1m12s` */
   durations: string;

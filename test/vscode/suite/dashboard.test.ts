@@ -1,21 +1,20 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { ensureEmbeddedServer, stopEmbeddedServer } from '../../../src/core';
-import type { ExtensionServices } from '../../../src/extension/services';
 import type { RenderedSummary } from '../../../src/webview/dashboardMessages';
-import { extensionApi, waitFor } from './helpers';
+import { extensionApi, type SuiteApi, waitFor } from './helpers';
 
 type Drawn = Extract<RenderedSummary, { kind: 'statistics' }>;
 
 describe('the dashboard', () => {
-  let api: ExtensionServices;
+  let api: SuiteApi;
   let panel: vscode.WebviewPanel;
   /** What the page reports it drew, once it matches. */
   const drawn = (what: string, matches: (summary: Drawn) => boolean, timeoutMs?: number) =>
     waitFor(
       what,
       () => {
-        const summary = api.dashboard.lastRendered;
+        const summary = api.testing.dashboard.lastRendered;
         return summary?.kind === 'statistics' && matches(summary) ? summary : undefined;
       },
       timeoutMs,
@@ -25,7 +24,7 @@ describe('the dashboard', () => {
     api = await extensionApi();
     await waitFor('the embedded scheduler to run', () => api.scheduler.running);
   });
-  after(() => api.dashboard.current?.dispose());
+  after(() => api.testing.dashboard.current?.dispose());
 
   it('Open Dashboard opens one webview panel, and opening it again reveals the same one', async () => {
     const commands = await vscode.commands.getCommands(true);
@@ -69,7 +68,7 @@ describe('the dashboard', () => {
       task: 'countTo',
       payload: { n: 2, stepMs: 20 },
     });
-    const taskman = await api.connection.get();
+    const taskman = await api.taskman();
     await waitFor('the task to succeed', async () => (await taskman.get(id)).state === 'succeeded');
     const summary = await drawn(
       'the page to draw the task',
@@ -92,31 +91,35 @@ describe('the dashboard', () => {
   });
 
   it('the last day in 15-minute buckets, on choosing it; an unknown window is refused with the ones there are', async () => {
-    await api.dashboard.choose({ window: 'day', bucketMinutes: 15 });
+    await api.testing.dashboard.choose({ window: 'day', bucketMinutes: 15 });
     const summary = await drawn(
       'the day, per 15 minutes',
       (s) => s.window.window === 'day' && s.window.bucketMinutes === 15,
     );
     assert.ok(summary.ended.succeeded >= 1);
     await assert.rejects(
-      api.dashboard.choose({ window: 'week' as 'day', bucketMinutes: 15 }),
+      api.testing.dashboard.choose({ window: 'week' as 'day', bucketMinutes: 15 }),
       /window must be "hour" or "day", got "week"/,
     );
-    await assert.rejects(api.dashboard.choose({ window: 'day', bucketMinutes: 5 }), /15 min or 30 min; got 5/);
-    assert.deepEqual(api.dashboard.window, { window: 'day', bucketMinutes: 15 }, 'a refused choice changes nothing');
-    await api.dashboard.choose({ window: 'hour', bucketMinutes: 1 });
+    await assert.rejects(api.testing.dashboard.choose({ window: 'day', bucketMinutes: 5 }), /15 min or 30 min; got 5/);
+    assert.deepEqual(
+      api.testing.dashboard.window,
+      { window: 'day', bucketMinutes: 15 },
+      'a refused choice changes nothing',
+    );
+    await api.testing.dashboard.choose({ window: 'hour', bucketMinutes: 1 });
     await drawn('the hour again', (s) => s.window.window === 'hour');
   });
 
   it('reads the database only while it is visible', async () => {
-    assert.equal(api.dashboard.polling, true);
+    assert.equal(api.testing.dashboard.polling, true);
     const document = await vscode.workspace.openTextDocument({ content: 'on top of the dashboard' });
     await vscode.window.showTextDocument(document, { viewColumn: panel.viewColumn, preview: false });
-    await waitFor('the refresh to stop while hidden', () => !api.dashboard.polling);
-    api.dashboard.lastRendered = undefined;
+    await waitFor('the refresh to stop while hidden', () => !api.testing.dashboard.polling);
+    api.testing.dashboard.lastRendered = undefined;
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     panel.reveal();
-    await waitFor('the refresh to run again', () => api.dashboard.polling);
+    await waitFor('the refresh to run again', () => api.testing.dashboard.polling);
     await drawn('the page, made again, to draw the charts', () => true);
   });
 
@@ -127,7 +130,7 @@ describe('the dashboard', () => {
     const away = await waitFor(
       'the page to say the database is away',
       () => {
-        const summary = api.dashboard.lastRendered;
+        const summary = api.testing.dashboard.lastRendered;
         return summary?.kind === 'unavailable' ? summary : undefined;
       },
       60_000,
@@ -147,7 +150,7 @@ describe('the dashboard', () => {
     );
     await waitFor(
       'the task to succeed after the outage',
-      async () => (await (await api.connection.get()).get(id)).state === 'succeeded',
+      async () => (await (await api.taskman()).get(id)).state === 'succeeded',
       60_000,
     );
   });

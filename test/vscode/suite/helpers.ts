@@ -1,14 +1,23 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ExtensionServices } from '../../../src/extension/services';
+import type { TaskmanExtensionApi, TaskmanTestHooks } from '../../../src/extension/api';
 import type { TaskTreeNode } from '../../../src/extension/views/taskTree';
 import type { Task } from '../../../src/core';
 import { waitFor as sharedWaitFor } from '../../helpers/wait';
 
-export async function extensionApi(): Promise<ExtensionServices> {
-  const extension = vscode.extensions.getExtension<ExtensionServices>('taskman.taskman');
+/** The extension's exports as the suites have them: VS Code runs the extension under tests, so with its test hooks. */
+export type SuiteApi = TaskmanExtensionApi & { testing: TaskmanTestHooks };
+
+function hasTestHooks(api: TaskmanExtensionApi): api is SuiteApi {
+  return api.testing !== undefined;
+}
+
+export async function extensionApi(): Promise<SuiteApi> {
+  const extension = vscode.extensions.getExtension<TaskmanExtensionApi>('taskman.taskman');
   assert.ok(extension, 'the Taskman extension is installed');
-  return extension.isActive ? extension.exports : extension.activate();
+  const api = extension.isActive ? extension.exports : await extension.activate();
+  assert.ok(hasTestHooks(api), 'the extension runs under tests (ExtensionMode.Test), with its test hooks');
+  return api;
 }
 
 /** The shared bounded wait, with the suite's longer default for a busy extension host. */
@@ -17,11 +26,12 @@ export function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs 
 }
 
 /** The task as the Tasks view shows it now (undefined when it is not in the tree). */
-export function taskInTree(api: ExtensionServices, id: string): { task: Task; item: vscode.TreeItem } | undefined {
-  for (const group of api.taskTree.getChildren()) {
-    for (const node of api.taskTree.getChildren(group)) {
+export function taskInTree(api: SuiteApi, id: string): { task: Task; item: vscode.TreeItem } | undefined {
+  const tree = api.testing.taskTree;
+  for (const group of tree.getChildren()) {
+    for (const node of tree.getChildren(group)) {
       if (node.kind === 'task' && node.task.id === id)
-        return { task: node.task, item: api.taskTree.getTreeItem(node as TaskTreeNode) };
+        return { task: node.task, item: tree.getTreeItem(node as TaskTreeNode) };
     }
   }
   return undefined;

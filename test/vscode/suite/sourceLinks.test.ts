@@ -2,14 +2,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ExtensionServices } from '../../../src/extension/services';
-import { extensionApi, waitFor } from './helpers';
+import { extensionApi, type SuiteApi, waitFor } from './helpers';
 
 const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const tasksJs = () => vscode.Uri.file(path.join(workspace(), 'tasks.js'));
 
 describe('from the source: CodeLens above each task, and the line a failed task threw on', () => {
-  let api: ExtensionServices;
+  let api: SuiteApi;
 
   before(async () => {
     api = await extensionApi();

@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ExtensionServices } from '../../../src/extension/services';
 import type { TaskPagePanel } from '../../../src/extension/taskPage/taskPagePanel';
 import type { TaskPageModel } from '../../../src/extension/taskPage/taskPageProtocol';
-import { extensionApi, waitFor } from './helpers';
+import { extensionApi, type SuiteApi, waitFor } from './helpers';
 
 const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 
@@ -26,7 +25,7 @@ function pageShows(
 }
 
 describe('the task page', () => {
-  let api: ExtensionServices;
+  let api: SuiteApi;
 
   before(async () => {
     api = await extensionApi();
@@ -63,7 +62,7 @@ describe('the task page', () => {
     assert.deepEqual(JSON.parse(done.resultText!), { lines: 6 });
     assert.match(done.logs, /line 6 of 6/);
     assert.deepEqual(done.actions, { abort: false, rerun: true, debugRerun: true, delete: true });
-    assert.ok(done.details.some((d) => d.label === 'Scheduler' && d.value === `#${api.scheduler.current?.id}`));
+    assert.ok(done.details.some((d) => d.label === 'Scheduler' && d.value === `#${api.scheduler.id}`));
   });
 
   it("shows a failure with its stack, Taskman's frames left out, and opens a workspace frame at its line", async () => {
@@ -90,7 +89,7 @@ describe('the task page', () => {
   });
 
   it('reruns with an edited payload, refuses one that is not JSON, and shows the lineage both ways', async () => {
-    const taskman = await api.connection.get();
+    const taskman = await api.taskman();
     const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
       task: 'countTo',
       payload: { n: 1, stepMs: 10 },
@@ -106,7 +105,7 @@ describe('the task page', () => {
     await page.handle({ type: 'rerunWithPayload', payloadText: '{"n": 2, "stepMs": 10}' });
     const [rerun] = await taskman.list({ rerunOf: id });
     assert.deepEqual(rerun.payload, { n: 2, stepMs: 10 });
-    const rerunPage = api.taskPages.get(rerun.id)!;
+    const rerunPage = api.testing.taskPages.get(rerun.id)!;
     assert.ok(rerunPage, "the rerun's page opened");
     const shown = await pageShows(rerunPage, 'what it reruns', (m) => m.rerunOf?.id === id);
     assert.equal(shown.rerunOf?.state, 'succeeded');

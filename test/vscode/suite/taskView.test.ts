@@ -1,18 +1,17 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ExtensionServices } from '../../../src/extension/services';
 import type { TaskTreeNode } from '../../../src/extension/views/taskTree';
-import { extensionApi, taskInTree, waitFor } from './helpers';
+import { extensionApi, type SuiteApi, taskInTree, waitFor } from './helpers';
 
 /** The Tasks view's counts, paging, search, grouping and bulk actions, against the real database. */
 describe('the Tasks view: true counts, paging, search, grouping and bulk actions', () => {
-  let api: ExtensionServices;
+  let api: SuiteApi;
   const app = 'paging-app';
 
   before(async () => {
     api = await extensionApi();
     await vscode.commands.executeCommand('taskman.tasks.focus');
-    const taskman = await api.connection.get();
+    const taskman = await api.taskman();
     // An application no scheduler here runs: its tasks stay pending. 320 > one page of 300.
     for (let i = 0; i < 320; i++)
       await taskman.submit({
@@ -25,7 +24,7 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
   after(async () => {
     await vscode.commands.executeCommand('taskman.groupBy', 'state');
     await vscode.commands.executeCommand('taskman.filter', {});
-    const taskman = await api.connection.get();
+    const taskman = await api.taskman();
     for (
       let page = await taskman.list({ applications: [app], states: ['pending'], limit: 1000 });
       page.length;
@@ -37,9 +36,11 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
   });
 
   const groups = () =>
-    api.taskTree
-      .getChildren()
-      .map((group) => ({ group, item: api.taskTree.getTreeItem(group), children: api.taskTree.getChildren(group) }));
+    api.testing.taskTree.getChildren().map((group) => ({
+      group,
+      item: api.testing.taskTree.getTreeItem(group),
+      children: api.testing.taskTree.getChildren(group),
+    }));
 
   it('counts each group in the database and pages with "Load more…"', async () => {
     await vscode.commands.executeCommand('taskman.filter', { applications: [app] });
@@ -48,16 +49,16 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     const more = pending.children.at(-1)!;
     assert.equal(more.kind, 'more');
     assert.equal(pending.children.length, 301, '300 rows and the "Load more…" row');
-    assert.equal(api.taskTree.getTreeItem(more).description, 'showing 300 of 320');
-    assert.match(api.taskView.description ?? '', /showing 300 of 320/);
+    assert.equal(api.testing.taskTree.getTreeItem(more).description, 'showing 300 of 320');
+    assert.match(api.testing.taskView.description ?? '', /showing 300 of 320/);
     await vscode.commands.executeCommand('taskman.loadMore', more);
     const [after] = groups();
     assert.equal(after.children.length, 320);
     assert.ok(after.children.every((node) => node.kind === 'task'));
-    assert.doesNotMatch(api.taskView.description ?? '', /showing/);
+    assert.doesNotMatch(api.testing.taskView.description ?? '', /showing/);
     // A full refresh keeps what was loaded.
-    await api.taskTree.refresh({ full: true });
-    assert.equal(api.taskTree.getChildren(api.taskTree.getChildren()[0]).length, 320);
+    await api.testing.taskTree.refresh({ full: true });
+    assert.equal(api.testing.taskTree.getChildren(api.testing.taskTree.getChildren()[0]).length, 320);
   });
 
   it("groups by task name or application, with the database's counts", async () => {
@@ -79,39 +80,39 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
   });
 
   it('searches by id and by text, taking SQL metacharacters literally', async () => {
-    const taskman = await api.connection.get();
+    const taskman = await api.taskman();
     const [seventh] = await taskman.list({ applications: [app], search: '100%_done', limit: 5 });
     await vscode.commands.executeCommand('taskman.search', "100%_done'; --");
     assert.deepEqual(
-      api.taskTree.shownTasks().map((task) => task.id),
+      api.testing.taskTree.shownTasks().map((task) => task.id),
       [seventh.id],
     );
-    assert.match(api.taskView.description ?? '', /"100%_done'; --"/);
+    assert.match(api.testing.taskView.description ?? '', /"100%_done'; --"/);
     await vscode.commands.executeCommand('taskman.search', `#${seventh.id}`);
     assert.deepEqual(
-      api.taskTree.shownTasks().map((task) => task.id),
+      api.testing.taskTree.shownTasks().map((task) => task.id),
       [seventh.id],
     );
     await vscode.commands.executeCommand('taskman.search', '%');
     assert.deepEqual(
-      api.taskTree.shownTasks().map((task) => task.id),
+      api.testing.taskTree.shownTasks().map((task) => task.id),
       [seventh.id],
       '% is a percent sign, not a wildcard',
     );
     await vscode.commands.executeCommand('taskman.search', 'no task has this');
-    assert.deepEqual(api.taskTree.getChildren(), []);
+    assert.deepEqual(api.testing.taskTree.getChildren(), []);
     await vscode.commands.executeCommand('taskman.search', '');
-    assert.equal(api.taskTree.filter.search, undefined);
+    assert.equal(api.testing.taskTree.filter.search, undefined);
   });
 
   it('aborts, reruns and deletes every selected row; reruns all failed of a group; purges by state', async () => {
-    const taskman = await api.connection.get();
+    const taskman = await api.taskman();
     const ids = (await taskman.list({ applications: [app], limit: 3 })).map((task) => task.id);
-    await api.taskTree.refresh({ full: true });
+    await api.testing.taskTree.refresh({ full: true });
     const rows = ids.map(
       (id) =>
-        api.taskTree
-          .getChildren(api.taskTree.getChildren()[0])
+        api.testing.taskTree
+          .getChildren(api.testing.taskTree.getChildren()[0])
           .find((node) => node.kind === 'task' && node.task.id === id)!,
     ) as TaskTreeNode[];
     await vscode.commands.executeCommand('taskman.abortTask', rows[0], rows);
@@ -120,13 +121,14 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     await waitFor(
       'the aborted rows in the tree',
       () =>
-        ids.every((id) => taskInTree(api, id)?.task.state === 'aborted') || api.taskTree.refresh().then(() => false),
+        ids.every((id) => taskInTree(api, id)?.task.state === 'aborted') ||
+        api.testing.taskTree.refresh().then(() => false),
     );
     const aborted = ids.map(
       (id) =>
-        api.taskTree
+        api.testing.taskTree
           .getChildren()
-          .flatMap((group) => api.taskTree.getChildren(group))
+          .flatMap((group) => api.testing.taskTree.getChildren(group))
           .find((node) => node.kind === 'task' && node.task.id === id)!,
     );
     await vscode.commands.executeCommand('taskman.rerunTask', aborted[0], aborted.slice(0, 2));
@@ -137,12 +139,14 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
 
     // Two failed tasks of one name: "Rerun All Failed" on its group reruns both, loaded or not.
     for (const id of reruns.map((task) => task.id)) await taskman.abort(id);
-    await (await api.connection.get()).database.write(
+    await (await api.taskman()).database.write(
       `UPDATE \`${taskman.database.tables.task}\` SET state = 'failed' WHERE id IN (?, ?)`,
       reruns.map((task) => task.id),
     );
     await vscode.commands.executeCommand('taskman.groupBy', 'task');
-    const group = api.taskTree.getChildren().find((node) => node.kind === 'group' && node.key === reruns[0].task)!;
+    const group = api.testing.taskTree
+      .getChildren()
+      .find((node) => node.kind === 'group' && node.key === reruns[0].task)!;
     const made = await vscode.commands.executeCommand<string[]>('taskman.rerunFailedInGroup', group, {
       confirm: false,
     });
@@ -173,10 +177,10 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
     });
     await waitFor(
       'the running task in the filtered view',
-      () => taskInTree(api, id)?.task.state === 'running' || api.taskTree.refresh().then(() => false),
+      () => taskInTree(api, id)?.task.state === 'running' || api.testing.taskTree.refresh().then(() => false),
     );
-    await waitFor('the task to end', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
-    await api.taskTree.refresh();
+    await waitFor('the task to end', async () => (await (await api.taskman()).get(id)).state === 'succeeded');
+    await api.testing.taskTree.refresh();
     assert.equal(taskInTree(api, id), undefined, 'one incremental refresh later it is gone');
     await vscode.commands.executeCommand('taskman.filter', {});
   });
@@ -184,26 +188,26 @@ describe('the Tasks view: true counts, paging, search, grouping and bulk actions
   it('keeps the badge and the running count right while the view is hidden', async () => {
     await vscode.commands.executeCommand('taskman.filter', {});
     await vscode.commands.executeCommand('workbench.view.explorer');
-    await waitFor('the Tasks view to be hidden', () => !api.taskView.visible);
+    await waitFor('the Tasks view to be hidden', () => !api.testing.taskView.visible);
     const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
       task: 'countTo',
       payload: { n: 4, stepMs: 300 },
     });
     await waitFor(
       'the badge to count the running task',
-      () => api.running.value >= 1 && (api.taskView.badge?.value ?? 0) >= 1,
+      () => api.testing.runningCount.value >= 1 && (api.testing.taskView.badge?.value ?? 0) >= 1,
     );
-    await waitFor('the task to end', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
+    await waitFor('the task to end', async () => (await (await api.taskman()).get(id)).state === 'succeeded');
     await waitFor(
       'the badge to clear although the view stayed hidden',
-      () => api.running.value === 0 && api.taskView.badge === undefined,
+      () => api.testing.runningCount.value === 0 && api.testing.taskView.badge === undefined,
     );
-    assert.equal(api.taskView.visible, false);
+    assert.equal(api.testing.taskView.visible, false);
     await vscode.commands.executeCommand('taskman.tasks.focus');
   });
 
   it("lists the application's tasks as dynamic debug configurations", async () => {
-    const configurations = await api.taskDebugger.provideDynamicDebugConfigurations(
+    const configurations = await api.testing.taskDebugger.provideDynamicDebugConfigurations(
       vscode.workspace.workspaceFolders![0],
     );
     const names = configurations.map((c) => c.task);

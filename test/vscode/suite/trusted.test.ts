@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ensureEmbeddedServer, stopEmbeddedServer, type Task, Taskman } from '../../../src/core';
-import type { ExtensionServices } from '../../../src/extension/services';
 import { claimTasks, releaseClaimedTasks } from '../../../src/core/database/lifecycle';
 import { deregisterScheduler, registerScheduler } from '../../../src/core/database/schedulers';
-import { extensionApi, taskInTree, waitFor } from './helpers';
+import { extensionApi, type SuiteApi, taskInTree, waitFor } from './helpers';
 
 const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 // The extension's own, not those of the JSON schema (which VS Code adds if the file is open).
@@ -14,7 +13,7 @@ const taskmanDiagnostics = (uri: vscode.Uri) =>
   vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Taskman');
 
 describe('Taskman in a trusted workspace', () => {
-  let api: ExtensionServices;
+  let api: SuiteApi;
 
   before(async () => {
     api = await extensionApi();
@@ -23,12 +22,12 @@ describe('Taskman in a trusted workspace', () => {
 
   it('activates, registers the workspace as an application and starts its scheduler', async () => {
     assert.deepEqual(
-      api.applications.valid().map((app) => [app.name, app.version]),
+      api.applications().map((app) => [app.name, app.version]),
       [['vscode-fixture', '1.0.0']],
     );
     await waitFor('the embedded scheduler to run', () => api.scheduler.running);
-    const taskman = await api.connection.get();
-    const mine = (await taskman.listSchedulers()).find((s) => s.id === api.scheduler.current?.id);
+    const taskman = await api.taskman();
+    const mine = (await taskman.listSchedulers()).find((s) => s.id === api.scheduler.id);
     assert.deepEqual(mine?.applications, [{ name: 'vscode-fixture', version: '1.0.0' }]);
     const commands = await vscode.commands.getCommands(true);
     for (const id of [
@@ -75,7 +74,7 @@ describe('Taskman in a trusted workspace', () => {
   });
 
   it('a task claimed but not yet started shows as such', async () => {
-    const taskman = await api.connection.get();
+    const taskman = await api.taskman();
     // Another scheduler's claim, of an application this window does not run, so that nothing starts it.
     const { id } = await taskman.submit({ application: 'held-elsewhere', task: 'anything' });
     const schedulerId = await registerScheduler(taskman.database, {
@@ -94,7 +93,7 @@ describe('Taskman in a trusted workspace', () => {
     const shown = await waitFor('the claimed task in the tree', () =>
       taskInTree(api, id)?.task.state === 'running'
         ? taskInTree(api, id)
-        : api.taskTree.refresh().then(() => undefined),
+        : api.testing.taskTree.refresh().then(() => undefined),
     );
     assert.equal(shown.item.description, `claimed, not started · #${id} held-elsewhere`);
     await releaseClaimedTasks(taskman.database, [id], schedulerId);
@@ -109,7 +108,7 @@ describe('Taskman in a trusted workspace', () => {
     });
     await waitFor(
       'success',
-      () => taskInTree(api, id)?.task.state === 'succeeded' || api.taskTree.refresh().then(() => false),
+      () => taskInTree(api, id)?.task.state === 'succeeded' || api.testing.taskTree.refresh().then(() => false),
     );
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showResult', id);
     assert.equal(editor.document.uri.scheme, 'taskman');
@@ -122,7 +121,7 @@ describe('Taskman in a trusted workspace', () => {
       task: 'explode',
       payload: { reason: 'test' },
     });
-    await waitFor('failure', async () => (await (await api.connection.get()).get(id)).state === 'failed');
+    await waitFor('failure', async () => (await (await api.taskman()).get(id)).state === 'failed');
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showError', id);
     const shown = JSON.parse(editor.document.getText());
     assert.equal(shown.state, 'failed');
@@ -143,11 +142,11 @@ describe('Taskman in a trusted workspace', () => {
       task: 'countTo',
       payload: { n: 2, stepMs: 10 },
     });
-    await waitFor('success', async () => (await (await api.connection.get()).get(id)).state === 'succeeded');
+    await waitFor('success', async () => (await (await api.taskman()).get(id)).state === 'succeeded');
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('taskman.showLogs', id);
     assert.equal(editor.document.uri.path, `/task/${id}/#${id} countTo · logs.log`);
     assert.equal(path.basename(editor.document.uri.path), `#${id} countTo · logs.log`, 'the tab names the task');
-    assert.equal(editor.document.getText(), (await (await api.connection.get()).get(id)).logs || '(no output)\n');
+    assert.equal(editor.document.getText(), (await (await api.taskman()).get(id)).logs || '(no output)\n');
   });
 
   it('Abort of a running task ends it as aborted', async () => {
@@ -155,13 +154,13 @@ describe('Taskman in a trusted workspace', () => {
     await waitFor('the task to run', () => taskInTree(api, id)?.task.state === 'running');
     await vscode.commands.executeCommand('taskman.abortTask', id);
     await waitFor('the task to be aborted in the tree', () => taskInTree(api, id)?.task.state === 'aborted');
-    const task = await (await api.connection.get()).get(id);
+    const task = await (await api.taskman()).get(id);
     assert.equal(task.abortReason, 'aborted from VS Code');
   });
 
   it('a task started from this window ends with a notification', async () => {
     const events: { taskId: string; state: string }[] = [];
-    const listening = api.notifier.onDidNotify((event) => events.push(event));
+    const listening = api.testing.notifier.onDidNotify((event) => events.push(event));
     const id = await vscode.commands.executeCommand<string>('taskman.runTask', {
       task: 'countTo',
       payload: { n: 1, stepMs: 10 },
@@ -181,7 +180,7 @@ describe('Taskman in a trusted workspace', () => {
       kind: 'task',
       task: taskInTree(api, id)!.task,
     });
-    const rerun = await (await api.connection.get()).get(rerunId);
+    const rerun = await (await api.taskman()).get(rerunId);
     assert.equal(rerun.rerunOf, id);
     await waitFor('the rerun to fail too', () => taskInTree(api, rerunId)?.task.state === 'failed');
 
@@ -190,16 +189,16 @@ describe('Taskman in a trusted workspace', () => {
 
     await vscode.commands.executeCommand('taskman.filter', { states: ['failed'] });
     assert.deepEqual(
-      api.taskTree.getChildren().map((group) => (group.kind === 'group' ? group.key : '')),
+      api.testing.taskTree.getChildren().map((group) => (group.kind === 'group' ? group.key : '')),
       ['failed'],
     );
-    assert.match(api.taskView.description ?? '', /filtered: failed/);
+    assert.match(api.testing.taskView.description ?? '', /filtered: failed/);
     await vscode.commands.executeCommand('taskman.filter', {});
-    assert.ok(api.taskTree.getChildren().length > 1);
+    assert.ok(api.testing.taskTree.getChildren().length > 1);
 
     await vscode.commands.executeCommand('taskman.deleteTask', rerunId, { confirm: false });
     assert.equal(taskInTree(api, rerunId), undefined);
-    await assert.rejects((await api.connection.get()).get(rerunId), /does not exist/);
+    await assert.rejects((await api.taskman()).get(rerunId), /does not exist/);
 
     const purged = await vscode.commands.executeCommand<number>('taskman.purgeEnded', '0s');
     assert.ok(purged >= 1, `purged ${purged}`);
@@ -254,7 +253,7 @@ describe('Taskman in a trusted workspace', () => {
       vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
     });
 
-    const newestGreet = async () => (await (await api.connection.get()).list({ task: 'greet', limit: 1 }))[0];
+    const newestGreet = async () => (await (await api.taskman()).list({ task: 'greet', limit: 1 }))[0];
 
     it('Debug Task stops at a breakpoint on the first line of the TypeScript task, shows it running, and it succeeds after Continue', async function () {
       this.timeout(120_000);
@@ -277,17 +276,17 @@ describe('Taskman in a trusted workspace', () => {
       );
       assert.equal(trace.stackFrames[0].line, firstLine() + 1);
       const task = await newestGreet();
-      assert.equal(task.debugSchedulerId, api.scheduler.current?.id, "pinned to this window's scheduler");
+      assert.equal(task.debugSchedulerId, api.scheduler.id, "pinned to this window's scheduler");
       // Starting a debug session switches the sidebar to Run and Debug; the Tasks view refreshes while shown.
       await vscode.commands.executeCommand('taskman.tasks.focus');
       await waitFor('the paused task to show as running', () => taskInTree(api, task.id)?.task.state === 'running');
       await vscode.commands.executeCommand('workbench.action.debug.continue');
       await waitFor(
         'the task to succeed',
-        async () => (await (await api.connection.get()).get(task.id)).state === 'succeeded',
+        async () => (await (await api.taskman()).get(task.id)).state === 'succeeded',
         60_000,
       );
-      assert.deepEqual((await (await api.connection.get()).get(task.id)).result, { greeting: 'Hello, Ada!' });
+      assert.deepEqual((await (await api.taskman()).get(task.id)).result, { greeting: 'Hello, Ada!' });
       await sessionsEnded();
     });
 
@@ -305,14 +304,14 @@ describe('Taskman in a trusted workspace', () => {
       await waitFor(
         `task ${task.id} to be aborted (last seen: ${state})`,
         async () => {
-          state = (await (await api.connection.get()).get(task.id)).state;
+          state = (await (await api.taskman()).get(task.id)).state;
           return state === 'aborted';
         },
         60_000,
       ).catch((error: Error) => {
         throw new Error(`${error.message}; its state was ${state}`);
       });
-      assert.equal((await (await api.connection.get()).get(task.id)).abortReason, 'debug session ended');
+      assert.equal((await (await api.taskman()).get(task.id)).abortReason, 'debug session ended');
     });
 
     it('Debug Rerun debugs a new run of an ended task with its payload', async function () {
@@ -327,7 +326,7 @@ describe('Taskman in a trusted workspace', () => {
       await vscode.commands.executeCommand('workbench.action.debug.continue');
       await waitFor(
         'the rerun to succeed',
-        async () => (await (await api.connection.get()).get(rerun.id)).state === 'succeeded',
+        async () => (await (await api.taskman()).get(rerun.id)).state === 'succeeded',
         60_000,
       );
       await sessionsEnded();
@@ -353,7 +352,7 @@ describe('Taskman in a trusted workspace', () => {
       await vscode.commands.executeCommand('workbench.action.debug.continue');
       await waitFor(
         'the task to succeed',
-        async () => (await (await api.connection.get()).get(task.id)).state === 'succeeded',
+        async () => (await (await api.taskman()).get(task.id)).state === 'succeeded',
         60_000,
       );
       await assert.rejects(
@@ -369,16 +368,16 @@ describe('Taskman in a trusted workspace', () => {
   it('picks up a config edit without a reload; an invalid save is one diagnostic and the last valid config keeps running', async () => {
     const file = path.join(workspace(), 'taskman.config.json');
     const original = fs.readFileSync(file, 'utf8');
-    const schedulerId = () => api.scheduler.current?.id;
+    const schedulerId = () => api.scheduler.id;
     try {
       fs.writeFileSync(file, original.replace('"1.0.0"', '"1.1.0"'));
-      await waitFor('the new version', () => api.applications.valid()[0]?.version === '1.1.0');
+      await waitFor('the new version', () => api.applications()[0]?.version === '1.1.0');
       const running = schedulerId();
       await waitFor(
         'the scheduler row to show the new version',
         async () =>
-          (await (await api.connection.get()).listSchedulers()).find((s) => s.id === running)?.applications[0]
-            ?.version === '1.1.0',
+          (await (await api.taskman()).listSchedulers()).find((s) => s.id === running)?.applications[0]?.version ===
+          '1.1.0',
       );
       // Saved half-typed, twice (auto-save): one diagnostic, the scheduler keeps serving 1.1.0.
       const uri = vscode.Uri.file(file);
@@ -398,24 +397,24 @@ describe('Taskman in a trusted workspace', () => {
         original.split('\n').findIndex((line) => line.includes('"concurrency"')),
       );
       assert.deepEqual(
-        api.applications.valid().map((app) => app.version),
+        api.applications().map((app) => app.version),
         ['1.1.0'],
         'the last valid config keeps running',
       );
       assert.equal(schedulerId(), running, 'the scheduler was not stopped');
-      const { id } = await (await api.connection.get()).submit({
+      const { id } = await (await api.taskman()).submit({
         application: 'vscode-fixture',
         task: 'countTo',
         payload: { n: 1, stepMs: 10 },
       });
       await waitFor(
         'a task to run while the file is invalid',
-        async () => (await (await api.connection.get()).get(id)).state === 'succeeded',
+        async () => (await (await api.taskman()).get(id)).state === 'succeeded',
       );
     } finally {
       fs.writeFileSync(file, original);
     }
-    await waitFor('the config to be valid again', () => api.applications.valid()[0]?.version === '1.0.0');
+    await waitFor('the config to be valid again', () => api.applications()[0]?.version === '1.0.0');
     assert.equal(taskmanDiagnostics(vscode.Uri.file(file)).length, 0);
     await waitFor('the scheduler to run again', () => api.scheduler.running);
   });
@@ -424,9 +423,9 @@ describe('Taskman in a trusted workspace', () => {
     this.timeout(180_000);
     const dataDir = process.env.TASKMAN_VSCODE_DB_DIR!;
     await stopEmbeddedServer({ dataDir });
-    await api.taskTree.refresh({ full: true });
+    await api.testing.taskTree.refresh({ full: true });
     await waitFor('the tree to say the database is unavailable', () =>
-      /Cannot refresh|unavailable/.test(api.taskView.message ?? ''),
+      /Cannot refresh|unavailable/.test(api.testing.taskView.message ?? ''),
     );
     await ensureEmbeddedServer({ dataDir });
     const id = await waitFor(
@@ -442,7 +441,7 @@ describe('Taskman in a trusted workspace', () => {
       () => taskInTree(api, id)?.task.state === 'succeeded',
       60_000,
     );
-    assert.equal(api.taskView.message, undefined);
+    assert.equal(api.testing.taskView.message, undefined);
   });
 
   // Last: it deactivates the extension (Mocha runs a suite's own tests before its nested suites).
@@ -452,9 +451,9 @@ describe('Taskman in a trusted workspace', () => {
         task: 'countTo',
         payload: { n: 3, stepMs: 300 },
       });
-      const taskman = await api.connection.get();
+      const taskman = await api.taskman();
       await waitFor('the task to start', async () => (await taskman.get(id)).startedAt !== null);
-      const schedulerId = api.scheduler.current!.id;
+      const schedulerId = api.scheduler.id!;
       const before: Task = await taskman.get(id);
       assert.equal(before.schedulerId, schedulerId);
       const extension = vscode.extensions.getExtension('taskman.taskman')!;

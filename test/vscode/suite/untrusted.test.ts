@@ -1,11 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { Taskman } from '../../../src/core';
-import type { ExtensionServices } from '../../../src/extension/services';
-import { extensionApi, taskInTree, waitFor } from './helpers';
+import { extensionApi, type SuiteApi, taskInTree, waitFor } from './helpers';
 
 describe('Taskman in an untrusted workspace', () => {
-  let api: ExtensionServices;
+  let api: SuiteApi;
   let client: Taskman;
 
   before(async () => {
@@ -17,8 +16,8 @@ describe('Taskman in an untrusted workspace', () => {
 
   it('is untrusted, and starts no scheduler', async () => {
     assert.equal(vscode.workspace.isTrusted, false);
-    assert.equal(api.applications.valid().length, 1, 'the application is still recognised');
-    await waitFor('the connection', () => api.connection.state.kind === 'connected');
+    assert.equal(api.applications().length, 1, 'the application is still recognised');
+    await waitFor('the connection', () => api.connectionState === 'connected');
     await api.scheduler.update();
     assert.equal(api.scheduler.running, false);
     assert.match(api.scheduler.whyNotRunning() ?? '', /not trusted/);
@@ -29,7 +28,7 @@ describe('Taskman in an untrusted workspace', () => {
     const { id } = await client.submit({ application: 'vscode-fixture', task: 'countTo', payload: { n: 1 } });
     await waitFor('the tree to show the task', () => taskInTree(api, id));
     let refreshes = 0;
-    const counted = api.taskTree.onDidRefresh(() => refreshes++);
+    const counted = api.testing.taskTree.onDidRefresh(() => refreshes++);
     await waitFor('three more refreshes', () => refreshes >= 3);
     counted.dispose();
     const task = await client.get(id);
