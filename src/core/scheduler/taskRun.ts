@@ -10,6 +10,7 @@ import {
 import { findAbortRequests, recordProgress } from '../database/runningTasks';
 import { formatDuration } from '../duration';
 import { errorMessage } from '../errors';
+import { failure } from '../failures';
 import type { Logger } from '../logger';
 import type { Task } from '../task';
 import type { DatabaseHealth } from './databaseHealth';
@@ -142,7 +143,7 @@ export class TaskRun {
       return {
         state: 'aborted',
         abortReason: reason,
-        error: { name: 'TaskAborted', message: `Aborted before it started: ${reason}.` },
+        error: failure('TaskAborted', reason),
         logs: '',
         progress: this.progress,
       };
