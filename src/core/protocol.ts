@@ -3,7 +3,7 @@
  * over Node's IPC channel. Discriminated unions on a string `type`; anything else on the channel
  * is ignored by the guards.
  */
-import type { TaskError } from './task';
+import type { TaskError, TaskProgress } from './task';
 
 /** Parent → runner. */
 export type ParentMessage =
@@ -27,7 +27,7 @@ export type ParentMessage =
 /** Runner → parent. */
 export type RunnerMessage =
   | { type: 'ready'; pid: number }
-  | { type: 'progress'; percent: number | null; message: string | null }
+  | ({ type: 'progress' } & TaskProgress)
   | { type: 'succeeded'; resultJson: string }
   | { type: 'failed'; error: TaskError }
   | { type: 'task-list'; tasks: string[] }

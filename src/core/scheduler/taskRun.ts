@@ -12,7 +12,7 @@ import { formatDuration } from '../duration';
 import { errorMessage } from '../errors';
 import { failure } from '../failures';
 import type { Logger } from '../logger';
-import type { Task } from '../task';
+import type { Task, TaskProgress } from '../task';
 import type { DatabaseHealth } from './databaseHealth';
 import { outcomeFromExit } from './outcomeFromExit';
 import type { RunnerPool } from './runnerPool';
@@ -53,7 +53,7 @@ const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
 export class TaskRun {
   private runner: RunnerProcess | undefined;
   private abortReason: string | undefined;
-  private progress: { percent: number | null; message: string | null };
+  private progress: TaskProgress;
   private liveTimer: NodeJS.Timeout | undefined;
   private progressDirty = false;
   private outputDirty = false;
