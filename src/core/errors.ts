@@ -14,7 +14,6 @@ export type TaskmanErrorCode =
   | 'DATABASE_CONFLICT'
   | 'DATABASE_ERROR'
   | 'SCHEMA_TOO_NEW'
-  | 'SCHEDULER_FENCED'
   | 'EMBEDDED_SERVER_MISSING'
   | 'EMBEDDED_SERVER_FAILED'
   | 'TASKS_MODULE_FAILED';
@@ -109,19 +108,6 @@ export class SchemaTooNewError extends TaskmanError {
       'SCHEMA_TOO_NEW',
       `The database schema is at version ${found} but this Taskman knows only up to ${known}. Upgrade Taskman.`,
     );
-  }
-}
-
-/**
- * This scheduler's heartbeat row is gone: another scheduler declared it dead and swept its tasks.
- * Its writes about those tasks are refused; it must stop its runners and register again.
- */
-export class SchedulerFencedError extends TaskmanError {
-  readonly schedulerId: string;
-
-  constructor(schedulerId: string) {
-    super('SCHEDULER_FENCED', `Scheduler ${schedulerId} was declared dead by another scheduler; it re-registers.`);
-    this.schedulerId = schedulerId;
   }
 }
 

@@ -27,3 +27,21 @@ export async function withinTime(promise: Promise<unknown>, ms: number): Promise
     timeout.abort();
   }
 }
+
+/**
+ * Runs `job` again `intervalMs()` after each run ended, until `signal` aborts: a job on a timer
+ * of its own (heartbeat, maintenance, abort checks) never overlaps itself and never waits for
+ * another. With `waitFirst`, the first run comes after one interval.
+ */
+export async function repeatEvery(
+  signal: AbortSignal,
+  intervalMs: () => number,
+  job: () => Promise<void>,
+  options: { waitFirst?: boolean } = {},
+): Promise<void> {
+  if (options.waitFirst) await sleep(intervalMs(), signal);
+  while (!signal.aborted) {
+    await job();
+    await sleep(intervalMs(), signal);
+  }
+}

@@ -1,40 +1,28 @@
 import { EventEmitter } from 'node:events';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ApplicationConfig } from '../config';
-import { claimTasks, hasClaimableTask, type StartMark } from '../database/lifecycle';
 import { type Database, SESSION_SETTINGS } from '../database/connection';
-import {
-  classifyDatabaseError,
-  isConflict,
-  isDatabaseError,
-  isTransientDatabaseError,
-} from '../database/databaseErrors';
-import { backoffDelay, sleep, withinTime } from '../timing';
+import { classifyDatabaseError, isDatabaseError, isTransientDatabaseError } from '../database/databaseErrors';
+import { repeatEvery, withinTime } from '../timing';
 import { findAbortRequests } from '../database/runningTasks';
-import { deregisterScheduler, heartbeat, registerScheduler } from '../database/schedulers';
-import { errorMessage, SchedulerFencedError } from '../errors';
+import { deregisterScheduler } from '../database/schedulers';
+import { errorMessage } from '../errors';
 import { type Logger, silentLogger } from '../logger';
-import type { Task } from '../task';
 import { ClaimedAhead } from './claimedAhead';
+import { Claimer } from './claimer';
 import { DatabaseHealth } from './databaseHealth';
 import { DatabaseWake } from './databaseWake';
 import { OutcomeDelivery } from './outcomeDelivery';
 import { RunnerPool } from './runnerPool';
 import { StartMarks } from './startMarks';
 import { maintain } from './maintenance';
+import { PollLoop } from './pollLoop';
 import { Reconciliation } from './reconciliation';
 import { EndingRuns } from './runTimes';
+import { SchedulerRegistration } from './schedulerRegistration';
 import { holdLimitMs, type SchedulerEvents, type SchedulerOptions, withDefaults } from './schedulerOptions';
-import { TaskRun, type TaskRunContext } from './taskRun';
-
-interface RunningTask {
-  run: TaskRun;
-  /** Settles once the run is over and its outcome handed to delivery. */
-  done: Promise<void>;
-}
-
-const WAKE_UP = 'wake up';
+import type { TaskRunContext } from './taskRun';
+import { TaskSlots } from './taskSlots';
 
 /**
  * Claims tasks of its applications, runs each in a runner process, and records how each ended.
@@ -44,23 +32,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly db: Database;
   private readonly options: ReturnType<typeof withDefaults>;
   private readonly logger: Logger;
-  private readonly running = new Map<string, RunningTask>();
+  private readonly slots: TaskSlots;
   private readonly pool: RunnerPool;
   private readonly health: DatabaseHealth;
   private readonly runContext: TaskRunContext;
   private applications: ApplicationConfig[];
-  private schedulerId: string | undefined;
+  private readonly registration: SchedulerRegistration;
+  private readonly pollLoop: PollLoop;
+  private readonly claimer: Claimer;
   private delivery: OutcomeDelivery | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  private wakeController = new AbortController();
   private readonly stopController = new AbortController();
   private loops: Promise<void>[] = [];
-  private lastAbortCheckAt = 0;
   private readonly reconciliation: Reconciliation;
-  /** Tasks whose run failed in the scheduler itself after a runner had them (rare; never strays). */
-  private readonly ranWithoutOutcome = new Set<string>();
-  /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
-  private readonly busyApplications = new Set<string>();
   private readonly databaseWake: DatabaseWake;
   private readonly claimedAhead: ClaimedAhead;
   private readonly startMarks: StartMarks;
@@ -90,6 +74,51 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       available: () => this.emit('database-available'),
       failed: (error) => this.emit('database-error', classifyDatabaseError(error), error),
     });
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, pollIntervalMs } = this.options;
+    const stopSignal = this.stopController.signal;
+    this.registration = new SchedulerRegistration(
+      this.db,
+      this.logger,
+      this.health,
+      {
+        active: () => this.state === 'running',
+        applications: () => this.registeredApplications(),
+        concurrency: () => this.concurrency,
+        runningCount: () => this.slots.size,
+        registered: (id) => this.emit('registered', id),
+        fenced: (old) => this.onFenced(old),
+      },
+      { heartbeatIntervalMs, heartbeatTimeoutMs, stopSignal },
+    );
+    this.claimer = new Claimer(
+      this.db,
+      this.health,
+      this.databaseWake,
+      this.claimedAhead,
+      this.reconciliation,
+      {
+        claiming: () => this.state === 'running',
+        schedulerId: () => this.schedulerId,
+        applications: () => this.applications,
+        concurrency: () => this.concurrency,
+        runningCount: () => this.slots.size,
+        runningOf: (app) => this.slots.runningOf(app),
+        start: (task, app, schedulerId) => this.slots.start(task, app, schedulerId, { markedInClaim: true }),
+        startHeld: () => this.slots.startHeld(),
+        claimed: (application, count) => this.emit('claimed', application, count),
+        conflicted: (application) => this.emit('claim-conflict', application),
+      },
+      { heartbeatTimeoutMs },
+    );
+    this.pollLoop = new PollLoop(
+      {
+        polling: () => this.state === 'running' || (this.state === 'stopping' && !stopSignal.aborted),
+        poll: (woken) => this.poll(woken),
+        waitForWork: (maxWaitMs, signal) => this.claimer.waitForWork(maxWaitMs, signal),
+        onError: (error, where) => this.handleLoopError(error, where),
+      },
+      { intervalMs: pollIntervalMs, stopSignal },
+    );
     const { abortGraceMs, killGraceMs, progressWriteIntervalMs, resultLimitBytes, outputLimitBytes } = this.options;
     this.runContext = {
       db: this.db,
@@ -105,6 +134,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       onStarted: (task, waitMs) => this.emit('task-started', task, waitMs),
       onDebuggable: (taskId, port) => this.emit('task-debuggable', taskId, port),
     };
+    this.slots = new TaskSlots(this.runContext, this.startMarks, this.claimedAhead, this.endingRuns, this.logger, {
+      starting: () => this.state === 'running',
+      concurrency: () => this.concurrency,
+      deliver: (ended) => this.delivery!.deliver(ended),
+      freed: () => {
+        this.databaseWake.sawWork();
+        this.wake();
+      },
+    });
   }
 
   private get runnerScript(): string {
@@ -112,11 +150,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   get id(): string | undefined {
-    return this.schedulerId;
+    return this.registration.id;
+  }
+
+  private get schedulerId(): string | undefined {
+    return this.registration.id;
   }
 
   get runningCount(): number {
-    return this.running.size;
+    return this.slots.size;
   }
 
   /** Tasks claimed ahead of a free slot, not yet started (see ClaimedAhead). */
@@ -134,7 +176,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   runningTaskIds(): string[] {
-    return [...this.running.keys()];
+    return this.slots.ids();
   }
 
   /** Registers (retrying while the database is away), adopts orphaned outcomes, and starts polling. */
@@ -153,14 +195,33 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       },
     });
     this.delivery.adoptOrphans();
-    await this.register();
-    this.loops = [this.pollLoop(), this.heartbeatLoop(), this.maintenanceLoop()];
+    await this.registration.register();
+    const onError = (where: string) => (error: unknown) => this.handleLoopError(error, where);
+    const stopSignal = this.stopController.signal;
+    this.loops = [
+      this.pollLoop.run(),
+      this.registration.heartbeats(onError('heartbeat')),
+      // Maintenance meets other schedulers' locks (for at most the session's lock wait): never in a claim's way.
+      repeatEvery(
+        stopSignal,
+        () => this.options.heartbeatIntervalMs * (0.8 + 0.4 * Math.random()),
+        () => this.maintain().catch(onError('maintenance')),
+      ),
+      // Not on every wake-up: a busy scheduler is woken once per finished task.
+      repeatEvery(
+        stopSignal,
+        () => this.options.pollIntervalMs,
+        () => this.checkAbortRequests().catch(onError('abort checks')),
+        {
+          waitFirst: true,
+        },
+      ),
+    ];
   }
 
   /** Polls now instead of at the next interval (a task was just submitted in this process). */
   wake(): void {
-    // A plain reason: the default one is a DOMException with a stack, made on every wake-up.
-    this.wakeController.abort(WAKE_UP);
+    this.pollLoop.wake();
   }
 
   /** Replaces the applications served (e.g. a config file changed); running tasks are unaffected. */
@@ -169,9 +230,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.pool.retain(this.applications);
     // Claimed under the old configuration: for any scheduler (this one included) to claim again.
     this.reconciliation.release(this.claimedAhead.takeAll(), 'the applications changed');
-    if (this.schedulerId) {
-      heartbeat(this.db, this.schedulerId, this.running.size, this.registeredApplications()).catch(() => undefined);
-    }
+    this.registration.announce();
     this.wake();
   }
 
@@ -183,11 +242,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   abortTask(taskId: string, reason: string, options: { now?: boolean } = {}): boolean {
     const held = this.claimedAhead.remove(taskId);
     // Its started mark sees the abort request and records it aborted without running it.
-    if (held) this.startTask(held.task, held.app, held.schedulerId);
-    const entry = this.running.get(taskId);
-    if (!entry) return false;
-    entry.run.abort(reason, options);
-    return true;
+    if (held) this.slots.start(held.task, held.app, held.schedulerId);
+    const run = this.slots.run(taskId);
+    run?.abort(reason, options);
+    return run !== undefined;
   }
 
   /**
@@ -202,15 +260,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       return;
     }
     this.state = 'stopping';
-    this.logger.info(`scheduler ${this.schedulerId}: stopping (${this.running.size} running)`);
+    this.logger.info(`scheduler ${this.schedulerId}: stopping (${this.slots.size} running)`);
     this.reconciliation.release(this.claimedAhead.takeAll(), 'the scheduler is stopping');
     this.wake();
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs;
-    const allDone = () => Promise.all([...this.running.values()].map((entry) => entry.done));
-    const finishedInTime = await withinTime(allDone(), timeoutMs);
-    if (!finishedInTime) {
-      for (const taskId of this.running.keys()) this.abortTask(taskId, 'scheduler shutting down');
-      await allDone();
+    if (!(await withinTime(this.slots.allDone(), timeoutMs))) {
+      for (const taskId of this.slots.ids()) this.abortTask(taskId, 'scheduler shutting down');
+      await this.slots.allDone();
     }
     this.stopController.abort();
     this.databaseWake.close();
@@ -245,105 +301,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.applications.map((app) => ({ name: app.name, version: app.version }));
   }
 
-  private async register(): Promise<void> {
-    for (let attempt = 0; this.state === 'running'; attempt++) {
-      try {
-        this.schedulerId = await registerScheduler(this.db, {
-          host: os.hostname(),
-          pid: process.pid,
-          applications: this.registeredApplications(),
-          concurrency: this.concurrency,
-        });
-        this.health.available();
-        this.logger.info(
-          `scheduler ${this.schedulerId} registered for ${this.applications.map((a) => `${a.name}@${a.version}`).join(', ') || 'no application'}`,
-        );
-        this.emit('registered', this.schedulerId);
-        return;
-      } catch (error) {
-        if (!isTransientDatabaseError(error)) throw error;
-        this.health.failed(error as Error);
-        await sleep(backoffDelay(attempt), this.stopController.signal);
-      }
-    }
-  }
-
-  private async pollLoop(): Promise<void> {
-    let failures = 0;
-    let waitFailures = 0;
-    let woken = true;
-    let databaseSaidWork = false;
-    /** Wake-ups from the database in a row whose claim found nothing. */
-    let emptyWakeups = 0;
-    while (this.state === 'running' || (this.state === 'stopping' && !this.stopController.signal.aborted)) {
-      // Made before the poll, so that a wake-up during it (a task ending while we claim) is kept
-      // and the next poll follows at once instead of after a full interval.
-      const wake = new AbortController();
-      this.wakeController = wake;
-      let claimed = 0;
-      try {
-        claimed = await this.poll(woken);
-        failures = 0;
-      } catch (error) {
-        failures++;
-        await this.handleLoopError(error, 'poll');
-      }
-      if (wake.signal.aborted) {
-        woken = true;
-        continue;
-      }
-      const signal = AbortSignal.any([wake.signal, this.stopController.signal]);
-      const base = this.options.pollIntervalMs;
-      if (failures > 0) {
-        await sleep(Math.max(base, backoffDelay(failures)), signal);
-        databaseSaidWork = false;
-        woken = wake.signal.aborted;
-        continue;
-      }
-      // A wake-up from the database whose claim found nothing: someone else took the task, or our
-      // heartbeat is stale and the claim refused us. Wait a little longer each time so that this
-      // can never spin.
-      emptyWakeups = databaseSaidWork && claimed === 0 ? emptyWakeups + 1 : 0;
-      if (emptyWakeups > 0) await sleep(Math.min(base, 5 * 2 ** emptyWakeups), signal);
-      try {
-        databaseSaidWork = await this.waitForWork(base * (0.5 + Math.random()), signal);
-        waitFailures = 0;
-      } catch (error) {
-        databaseSaidWork = false;
-        waitFailures++;
-        await this.handleLoopError(error, 'waiting for tasks');
-        await sleep(Math.max(base, backoffDelay(waitFailures)), signal);
-      }
-      woken = databaseSaidWork || wake.signal.aborted;
-    }
-  }
-
-  /**
-   * Until the next poll is due: true as soon as the database reports a task we could claim. Falls
-   * back to sleeping when waiting in the database is not available, or no slot is free (a task
-   * ending here wakes us then).
-   */
-  private async waitForWork(maxWaitMs: number, signal: AbortSignal): Promise<boolean> {
-    const applications =
-      this.state === 'running' && this.schedulerId && this.databaseWake.available
-        ? this.applicationsWithFreeSlots()
-        : [];
-    if (applications.length === 0) {
-      await sleep(maxWaitMs, signal);
-      return false;
-    }
-    const found = await this.databaseWake.wait(this.schedulerId!, applications, maxWaitMs, signal);
-    this.health.available();
-    return found;
-  }
-
-  private applicationsWithFreeSlots(): { name: string; version: string }[] {
-    if (this.running.size >= this.concurrency) return [];
-    return this.applications
-      .filter((app) => this.runningOf(app) < app.concurrency)
-      .map((app) => ({ name: app.name, version: app.version }));
-  }
-
   /**
    * `woken`: something (a submit here, a task ending, the database's wait) says there may be work.
    * Returns how many tasks were claimed.
@@ -356,15 +313,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.claimedAhead.takeOverdue(now),
       `no slot took them within ${this.claimedAhead.holdLimitMs} ms`,
     );
-    // On its own cadence, not on every wake: a busy scheduler is woken once per finished task.
-    if (this.running.size + this.claimedAhead.size > 0 && now - this.lastAbortCheckAt >= this.options.pollIntervalMs) {
-      this.lastAbortCheckAt = now;
-      for (const request of await findAbortRequests(this.db, this.schedulerId)) {
-        this.abortTask(request.id, request.reason ?? 'aborted by a user');
-      }
-    }
     if (this.state !== 'running') return 0;
-    return this.claim(woken);
+    return this.claimer.claim(woken);
   }
 
   /** Runs in the poll loop, between claims, so that no claim of ours is in flight (Reconciliation). */
@@ -372,168 +322,31 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.schedulerId) return;
     await this.reconciliation.reconcile(
       this.schedulerId,
-      (id) =>
-        this.running.has(id) ||
-        this.claimedAhead.has(id) ||
-        this.delivery!.isDelivering(id) ||
-        this.ranWithoutOutcome.has(id),
+      (id) => this.slots.accountsFor(id) || this.claimedAhead.has(id) || this.delivery!.isDelivering(id),
     );
   }
 
-  /**
-   * Sweeping dead schedulers, settling orphaned tasks and expiring overdue ones: on a timer of its
-   * own, so that a statement that meets another scheduler's locks (for at most the session's lock
-   * wait) never holds up claims.
-   */
-  private async maintenanceLoop(): Promise<void> {
-    while (!this.stopController.signal.aborted) {
-      if (this.schedulerId && this.state === 'running') {
-        try {
-          await maintain(this.db, {
-            schedulerId: this.schedulerId,
-            heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
-            health: this.health,
-            logger: this.logger,
-          });
-          this.health.available();
-        } catch (error) {
-          await this.handleLoopError(error, 'maintenance');
-        }
-      }
-      await sleep(this.options.heartbeatIntervalMs * (0.8 + 0.4 * Math.random()), this.stopController.signal);
-    }
+  /** Sweeping dead schedulers, settling orphaned tasks and expiring overdue ones (maintenance.ts). */
+  private async maintain(): Promise<void> {
+    if (!this.schedulerId || this.state !== 'running') return;
+    await maintain(this.db, {
+      schedulerId: this.schedulerId,
+      heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+      health: this.health,
+      logger: this.logger,
+    });
+    this.health.available();
   }
 
-  /**
-   * Claims for each application with free slots when woken or the last claim was full. Otherwise
-   * the database's wait has just said there is nothing; without that wait (not available), a
-   * one-statement probe asks first. While the last claim was full, it also claims ahead the tasks
-   * expected to start soon (ClaimedAhead), even with no slot free.
-   *
-   * One claim at a time: a slot freed while a claim is in flight waits for the next one, which
-   * takes every slot freed meanwhile (3.8 tasks per claim with 8 pooled slots of no-op tasks, or
-   * about 9 when claiming ahead). Measured there, before claiming ahead: letting a second or third
-   * claim start meanwhile made batches of 2.1 and 1.4 tasks, cost 20-35 % more CPU per task, and
-   * lowered tasks/s by 12-20 %.
-   */
-  private async claim(woken: boolean): Promise<number> {
-    this.startHeld();
-    let total = 0;
-    for (const app of this.applications) {
-      if (this.state !== 'running') return total;
-      const slots = Math.min(this.concurrency, app.concurrency);
-      const limit = Math.max(0, Math.min(this.concurrency - this.running.size, app.concurrency - this.runningOf(app)));
-      const ahead = this.busyApplications.has(app.name) ? this.claimedAhead.wanted(app.name, slots) : 0;
-      if (limit + ahead <= 0) continue;
-      const schedulerId = this.schedulerId;
-      if (!schedulerId) return total;
-      const request = { schedulerId, application: app.name, version: app.version };
-      if (!woken && !this.busyApplications.has(app.name)) {
-        if (this.databaseWake.available) continue;
-        const found = await hasClaimableTask(this.db, request);
-        this.health.available();
-        if (!found) continue;
-      }
-      // The tasks for free slots are marked started in the claim itself; those claimed ahead when a slot takes them.
-      const claim = {
-        ...request,
-        limit: limit + ahead,
-        startNow: limit,
-        heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
-      };
-      const claimed = await claimTasks(this.db, claim, {
-        onConflict: () => this.emit('claim-conflict', app.name),
-      }).catch((error) => {
-        // No answer: the claim may have committed anyway (a lost reply). A conflict was rolled back.
-        if (!isConflict(error)) this.reconciliation.suspect();
-        throw error;
-      });
-      this.health.available();
-      this.emit('claimed', app.name, claimed.length);
-      if (claimed.length === limit + ahead) this.busyApplications.add(app.name);
-      else this.busyApplications.delete(app.name);
-      total += claimed.length;
-      if (claimed.length > 0) this.databaseWake.sawWork();
-      // Under the id that claimed them, even if we are fenced and re-register meanwhile. Slots only
-      // free up while the claim is in flight, so those it started have theirs.
-      for (const task of claimed.slice(0, limit)) this.startTask(task, app, schedulerId, { markedInClaim: true });
-      this.claimedAhead.hold(claimed.slice(limit), app, schedulerId, performance.now());
-      this.startHeld();
-    }
-    return total;
-  }
-
-  /** Starts held tasks in the free slots, oldest first. */
-  private startHeld(): void {
-    while (this.state === 'running' && this.running.size < this.concurrency) {
-      const held = this.claimedAhead.take((app) => this.runningOf(app) < app.concurrency);
-      if (!held) return;
-      this.startTask(held.task, held.app, held.schedulerId, { claimedAt: held.heldSince });
-    }
-  }
-
-  /** `claimedAt`: performance.now() when its claim returned, if not just now. */
-  private startTask(
-    task: Task,
-    app: ApplicationConfig,
-    schedulerId: string,
-    options: { markedInClaim?: boolean; claimedAt?: number } = {},
-  ): void {
-    const run = new TaskRun(task, app, schedulerId, this.runContext, options.claimedAt);
-    const startedAt = performance.now();
-    const mark = options.markedInClaim
-      ? Promise.resolve<StartMark>('started')
-      : this.startMarks.request(task.id, schedulerId, app.version);
-    const done = run
-      .run(mark)
-      .then((outcome) => {
-        if (!outcome) return;
-        this.claimedAhead.recordRun(app.name, performance.now() - startedAt);
-        this.endingRuns.add(task, run.startedAt);
-        this.delivery!.deliver({ taskId: task.id, schedulerId, outcome });
-      })
-      .catch((error) => {
-        this.logger.error(`task ${task.id}: ${errorMessage(error)}`);
-        // Its outcome is unknown; reconciliation must never take it for one that did not run.
-        if (run.handedToRunner) this.ranWithoutOutcome.add(task.id);
-      })
-      .finally(() => {
-        run.dispose();
-        this.running.delete(task.id);
-        this.startHeld();
-        this.databaseWake.sawWork();
-        this.wake();
-      });
-    this.running.set(task.id, { run, done });
-  }
-
-  private runningOf(app: ApplicationConfig): number {
-    let count = 0;
-    for (const entry of this.running.values()) if (entry.run.app.name === app.name) count++;
-    return count;
-  }
-
-  private async heartbeatLoop(): Promise<void> {
-    while (!this.stopController.signal.aborted) {
-      await sleep(this.options.heartbeatIntervalMs, this.stopController.signal);
-      const schedulerId = this.schedulerId;
-      if (this.stopController.signal.aborted) return;
-      if (!schedulerId) continue;
-      try {
-        // A heartbeat stuck on a dead connection would let our row go stale: it gets a third of the timeout.
-        const alive = await heartbeat(this.db, schedulerId, this.running.size, undefined, {
-          timeoutMs: Math.max(1000, this.options.heartbeatTimeoutMs / 3),
-        });
-        this.health.available();
-        if (!alive) await this.onFenced(schedulerId);
-      } catch (error) {
-        await this.handleLoopError(error, 'heartbeat');
-      }
+  /** The abort requests for the tasks this scheduler runs or holds. */
+  private async checkAbortRequests(): Promise<void> {
+    if (!this.schedulerId || this.slots.size + this.claimedAhead.size === 0) return;
+    for (const request of await findAbortRequests(this.db, this.schedulerId)) {
+      this.abortTask(request.id, request.reason ?? 'aborted by a user');
     }
   }
 
   private async handleLoopError(error: unknown, where: string): Promise<void> {
-    if (error instanceof SchedulerFencedError) return this.onFenced(error.schedulerId);
     if (isTransientDatabaseError(error)) {
       this.health.failed(error as Error);
       return;
@@ -544,19 +357,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * Another scheduler declared us dead and settled our tasks (requeued or lost). Our runners' work
-   * can no longer be recorded: stop them, and come back under a new id.
+   * can no longer be recorded: stop them; the registration comes back under a new id.
    */
-  private async onFenced(old: string): Promise<void> {
-    // The heartbeat and a claim can both notice; the first one handles it.
-    if (this.schedulerId !== old) return;
-    this.logger.warn(
-      `scheduler ${old} was declared dead by another scheduler (missed heartbeats); stopping its ${this.running.size} runner(s) and registering again`,
-    );
-    for (const entry of this.running.values()) entry.run.fence();
+  private onFenced(old: string): void {
+    this.slots.fenceAll();
     // The sweeper that fenced us requeued them already (none had started).
     this.claimedAhead.takeAll();
-    this.schedulerId = undefined;
     this.emit('fenced', old);
-    if (this.state === 'running') await this.register();
   }
 }
