@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import type * as mysql from 'mysql2/promise';
-import { Database, migrate, parseDatabaseUrl, type StatisticsOptions } from '../src/core';
+import { Database, parseDatabaseUrl, type StatisticsOptions } from '../src/core';
 import { claimTasks, finishTask, markStarted } from '../src/core/database/lifecycle';
 import { registerScheduler } from '../src/core/database/schedulers';
 import { StatisticsReader } from '../src/core/statistics';
@@ -17,6 +17,17 @@ const TASK_NAMES = [
   'exportCsv',
   'reindex',
 ];
+
+/**
+ * The ended-task index before and after migration 5 (src/core/database/migrations.ts): the plain one
+ * on ended_at, the baseline, and by_ended_stats, built in its place by the same ALTER as migration 5.
+ * Explicit DDL rather than migration rows: dropping a row and migrating again would re-run every
+ * later version, or nothing.
+ */
+const WITHOUT_BY_ENDED_STATS = 'ALTER TABLE taskman_task ADD KEY by_ended (ended_at), DROP KEY by_ended_stats';
+const BUILD_BY_ENDED_STATS =
+  'ALTER TABLE taskman_task ADD KEY by_ended_stats (ended_at, application, task, state, started_at, run_after, created_at), DROP KEY by_ended';
+
 const STATES = [
   'succeeded',
   'succeeded',
@@ -33,10 +44,10 @@ const STATES = [
 /**
  * The dashboard's statistics (one `Taskman.statistics` read) on a table of `rows`
  * ended tasks, all in the last day, so that the day window reads every one of them. Baselines in
- * the same run: the same read on the schema before migration 4 (the plain `by_ended` index, each
+ * the same run: the same read on the schema before migration 5 (the plain `by_ended` index, each
  * row fetched from the table), measured first, and a plain COUNT(*) of the window's rows, the
  * least any statement over the window costs. Also what the wider index costs a task's life
- * (claim, start, finish), and how long migration 4 takes on such a table.
+ * (claim, start, finish), and how long building it takes on such a table.
  */
 export async function dashboardBenchmark(
   server: BenchServer,
@@ -45,9 +56,8 @@ export async function dashboardBenchmark(
   const bench = await server.freshDatabase();
   const db = new Database(parseDatabaseUrl(bench.url), { connectionLimit: 2, statementTimeoutMs: 120_000 });
   try {
-    // The schema before migration 4 first (index on ended_at alone), then migration 4 itself, timed.
-    await bench.sql.query('ALTER TABLE taskman_task ADD KEY by_ended (ended_at), DROP KEY by_ended_stats');
-    await bench.sql.query('DELETE FROM taskman_migration WHERE version = 4');
+    // Without by_ended_stats first (index on ended_at alone), then with it, its build timed.
+    await bench.sql.query(WITHOUT_BY_ENDED_STATS);
     await seedEndedTasks(bench.sql, options.rows);
     await bench.sql.query('ANALYZE TABLE taskman_task');
     const schedulerId = await registerScheduler(db, {
@@ -72,8 +82,8 @@ export async function dashboardBenchmark(
     };
     const plain = await measure();
     const started = performance.now();
-    await migrate(db);
-    const migrationSeconds = (performance.now() - started) / 1000;
+    await bench.sql.query(BUILD_BY_ENDED_STATS);
+    const buildSeconds = (performance.now() - started) / 1000;
     await bench.sql.query('ANALYZE TABLE taskman_task');
     const indexed = await measure();
     const counts = {
@@ -123,9 +133,9 @@ export async function dashboardBenchmark(
       rows,
       notes: [
         'A read is one Taskman.statistics() call: the window\'s buckets by state, the task names by state, the wait and run histograms, the queue, the schedulers. "First read": a new reader, the whole window; "next reads": what the dashboard does every 5 s after that (the settled buckets kept, only the rows ended since read), until the window moves on by a bucket.',
-        '"without": the same statements on the schema before migration 4 (index on ended_at alone, so every row of the window is fetched from the table).',
+        '"without": the same statements on the schema before migration 5 (index on ended_at alone, so every row of the window is fetched from the table).',
         '"a task\'s life": submit excluded; the claim, start and finish statements of one task, which keep the index up to date; lower is better everywhere.',
-        `Migration 4 (building by_ended_stats) on this table took ${round(migrationSeconds, 1)} s.`,
+        `Building by_ended_stats (migration 5's ALTER TABLE) on this table took ${round(buildSeconds, 1)} s.`,
       ],
     };
   } finally {

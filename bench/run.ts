@@ -86,6 +86,20 @@ async function main(): Promise<void> {
   }
 }
 
+/** The hand-kept last section of RESULTS.md: designs measured once and not kept. */
+const KEPT_BY_HAND = '## Measured and not kept';
+
+/** That section as the file has it now, so that a full run carries it over instead of dropping it. */
+function keptByHand(file: string): string[] {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const at = text.indexOf(`\n${KEPT_BY_HAND}\n`);
+  if (at < 0) return [];
+  return text
+    .slice(at + 1)
+    .trimEnd()
+    .split('\n');
+}
+
 function writeResults(run: { tables: Table[]; skipped: string[]; mysqlVersion: string; command: string }): void {
   const file = path.join(__dirname, 'RESULTS.md');
   const lines = [
@@ -103,6 +117,7 @@ function writeResults(run: { tables: Table[]; skipped: string[]; mysqlVersion: s
     '## Results',
     '',
     ...run.tables.map(formatTable),
+    ...keptByHand(file),
   ];
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), file)}`);

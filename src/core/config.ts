@@ -25,7 +25,8 @@ export interface ApplicationConfig {
   /** How many of this application's tasks one scheduler runs at once. */
   concurrency: number;
   /**
-   * `process`: a new runner process per task (full isolation, 50–80 ms of start-up per task here).
+   * `process`: a new runner process per task (full isolation, at the cost of a process start per
+   * task: docs/benchmarks.md).
    * `pooled`: runner processes are reused for many tasks of this application version.
    */
   runner: RunnerMode;
@@ -150,8 +151,8 @@ export function parseApplicationConfig(json: unknown, file: string): Application
       fail('runner', `must be "process" or "pooled", got ${JSON.stringify(config.runner)}`);
     runner = config.runner as RunnerMode;
   }
-  // A runner's start (~70 ms of CPU) shared by 1000 tasks is under 0.1 ms each; at 100 it was as
-  // much as all the rest of a no-op task's cost (bench/RESULTS.md).
+  // Replaced every 1000 tasks, a runner's start is spread thin enough that short tasks do not pay
+  // for it (docs/design.md, "The runner protocol").
   let runnerMaxTasks = 1000;
   if (config.runnerMaxTasks !== undefined) {
     const n = config.runnerMaxTasks;

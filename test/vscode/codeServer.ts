@@ -1,6 +1,6 @@
 /**
  * Runs a real VS Code (code-server: the workbench and a Node extension host) driven by headless
- * Chromium, offline. See shared/notes/real-vscode-testing.md. Used by the extension test suite
+ * Chromium, offline (docs/extension.md, "The extension's tests"). Used by the extension test suite
  * (tests run inside the extension host) and the UI tests (a person's clicks).
  */
 import { type ChildProcess, spawn } from 'node:child_process';

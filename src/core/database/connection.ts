@@ -68,8 +68,8 @@ export function tableNames(prefix: string): TableNames {
 }
 
 /**
- * What every Taskman session sets, and why (README "Between hosts"). The same statements work on
- * MySQL 8 and MariaDB 10.6+, and on Galera.
+ * What every Taskman session sets, and why (docs/deployment.md, "Between hosts"). The same
+ * statements work on MySQL 8 and MariaDB 10.6+, and on Galera.
  *
  * - `wait_timeout`: the server closes a session that sent nothing for this long, which ends the
  *   open transaction (and frees the row locks) of a scheduler cut off by the network. MySQL 8 has

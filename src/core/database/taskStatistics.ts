@@ -11,7 +11,7 @@ import type { Database } from './connection';
  * Output: ended tasks per bucket, application, task name and state, and histograms of their wait
  * and run times; the queue now; running tasks per registered scheduler.
  * Guarantee: time is the database's (NOW(6)); the window statements are range scans of the
- * `by_ended_stats` index alone (migration 4), never of the table.
+ * `by_ended_stats` index alone (migration 5), never of the table.
  *
  * Percentiles come from a histogram the server builds (GROUP BY a logarithmic bin of the
  * duration, 8 bins per doubling) rather than from ORDER BY with window functions: the server then

@@ -31,17 +31,12 @@ export interface ClaimableWaitRequest {
  *   and looks again, all inside one CALL: the client sends one statement per `maxWaitMs` (the
  *   poll interval, 300 ms by default).
  *
- * - What it costs the server, measured on MariaDB 10.11 here (2 cores): looking every 5 ms is
- *   about 3-5 % of a core per waiting scheduler, every 10 ms about 2 %, every 100 ms under 1 %, a
- *   plain SLEEP 0.1 %. So the pace follows the time since tasks last came or went (idle ms / 50),
- *   and it keeps slowing down during the wait: every 2 ms right after, when the next task is most
- *   likely, every 5 ms after 250 ms, every 100 ms after 5 s (DatabaseWake); bench/RESULTS.md has
- *   the pickup and idle figures.
+ * - A quick pace costs the server CPU for every waiting scheduler, so the pace follows the time
+ *   since tasks last came or went (idle ms / 50) and keeps slowing down during the wait: every
+ *   2 ms right after, when the next task is most likely, every 100 ms after 5 s (DatabaseWake).
  *
- * - The alternatives need more than the database offers every user. A submitter that KILLs the
- *   waiters' SLEEP needs the same database user (or CONNECTION ADMIN) and, after a server restart,
- *   may kill a stranger's statement that reused a connection id. GET_LOCK wakes a waiter only when
- *   the holder lets go, and a submitter holds nothing before it submits.
+ * - The alternatives (KILL of the waiters' SLEEP, GET_LOCK) need more than the database offers
+ *   every user. What each pace costs, and why those were not kept: docs/design.md, "Waking up".
  *
  * - Each statement in the procedure runs in its own autocommit transaction, so each look sees
  *   tasks committed since the last one, and NOW(6) is read per look, so a task that becomes due

@@ -44,8 +44,8 @@ async function finish(message: RunnerMessage, exitCode: number, mayStay: boolean
   await progress.flush();
   // Output still queued in this process would be lost by process.exit, and in a pooled runner
   // would be counted as the next task's: let it drain first. Nothing is queued most of the time
-  // (pipes are written synchronously on Linux), and then no empty write is made: two syscalls
-  // per task, a fifth of a pooled runner's CPU with no-op tasks.
+  // (pipes are written synchronously on Linux), and then no empty write is made: they were a
+  // measurable part of a short task's cost (docs/design.md, "The runner protocol").
   await Promise.all(
     [process.stdout, process.stderr]
       .filter((stream) => stream.writableLength > 0)

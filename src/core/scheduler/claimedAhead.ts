@@ -18,13 +18,8 @@ const MOST_PER_SLOT = 2;
 
 /**
  * Tasks claimed before a slot is free for them, so that a slot freed by a short task starts the
- * next one at once instead of waiting for a claim (four round trips; 2.4 ms at p50 under load).
- * Claims also grow from the 3 or 4 slots freed during one claim to a full batch, so each task costs
- * the database and the scheduler less. Measured with 8 pooled slots of no-op tasks on 2 cores, in
- * one run of `npm run bench`: 1,533 → 2,223 tasks/s; per task, 0.36 → 0.22 ms of the database
- * server's CPU and 0.97 → 0.73 ms of the whole machine's. Claims average 9 tasks instead of 3.8.
- * (Since claims mark the tasks for free slots themselves, the run without claiming ahead is
- * faster: 1,786 → 2,062 in the run bench/RESULTS.md keeps.)
+ * next one at once instead of waiting for a claim, and claims take full batches instead of the few
+ * slots freed during the last one. What it buys: docs/design.md, "Claiming ahead".
  *
  * A held task is claimed but not started: exactly the state between a claim and its started mark,
  * so the protocol is unchanged. If this scheduler dies, a sweeper requeues it (no user code ran).

@@ -6,9 +6,8 @@ import type { Logger } from '../logger';
 /**
  * The database looks every 2 ms within 100 ms of the last task claimed or ended, when the next one
  * is most likely, then less often (idle ms / 50, also as a wait goes on), down to every 100 ms
- * after 5 s with none. Measured with a task submitted from another client every 50-150 ms: a
- * fastest pace of 2 ms instead of 5 took pickup p50 from 6.2 to 4.4 ms for 1.5-2 points more of
- * a core on the server (5.6-6.5 % → 7.7-7.8 %, the tasks' own statements included).
+ * after 5 s with none: quick pickups while tasks come, little server CPU while none do. What each
+ * pace costs and buys: docs/design.md, "Waking up".
  */
 const FASTEST_CHECK_MS = 2;
 const SLOWEST_CHECK_MS = 100;

@@ -34,7 +34,7 @@ const COMPACT_AT_BYTES = 8 * 1024 * 1024;
  *
  * Group commit: outcomes recorded while a flush is in progress share the next durable write, done
  * off the event loop. With many short tasks this costs one disk flush per batch instead of one
- * blocking flush per task (pooled no-op tasks: ~15 % of a scheduler's time before). A `delivered`
+ * blocking flush per task (docs/design.md, "Outcomes"). A `delivered`
  * line needs no flush of its own: it is written with the next outcomes (or on close), and the file
  * is emptied whenever nothing is pending.
  */

@@ -17,11 +17,9 @@ interface MarkRequest {
  * A mark that fails resolves `undefined`: the task then takes its own retrying mark (TaskRun), so a
  * claimed task never waits on a batch that will not come.
  *
- * The mark is the largest cost left per short task. Measured with 8 pooled slots of no-op tasks
- * (2 cores, three runs each): marking tasks claimed ahead in their claim instead gave 3,073-3,387
- * tasks/s against 2,295-2,392, on par with Graphile Worker's 3,180 on the same machine. But a
- * scheduler that crashed would then leave its held tasks `lost` although they never ran, where
- * docs/design.md step 2 sends them back to `pending`; so a held task is marked when it starts.
+ * A held task is marked here, when it starts, not in its claim: a scheduler that crashed would
+ * otherwise leave it `lost` although it never ran (docs/design.md, "The claim", which has what that
+ * would have gained).
  */
 export class StartMarks {
   /** Requests waiting for the next statement, by scheduler id and version (one statement each). */
