@@ -30,7 +30,7 @@ export interface ClaimingScheduler {
  * Claims tasks for the free slots of each application (and ahead of them: ClaimedAhead), and
  * waits for the database to say there are some. One claim at a time: a slot freed while a claim
  * is in flight waits for the next one, which takes every slot freed meanwhile; overlapping claims
- * made smaller batches at a higher cost per task (docs/design.md, "The claim").
+ * made smaller batches at a higher cost per task (docs/design.md, "One claim at a time").
  */
 export class Claimer {
   /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
