@@ -103,16 +103,15 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'derived columns kept by the schema',
     // active_key follows from state and idempotency_key, updated_at from any change of the row:
-    // the schema keeps them instead of every statement that changes state (lifecycle/). Both are
-    // allowed by MariaDB 10.6+ and MySQL 8 (docs/design.md, "The tables"). The ALTER rebuilds the
-    // table; the unique key's values do not change, so it cannot fail on existing rows.
+    // the schema keeps them instead of every statement that changes state (lifecycle/). MariaDB
+    // 10.6+ and MySQL 8 both turn a plain column into a STORED generated one by MODIFY, keeping
+    // its unique key, and auto-update a DATETIME(6) (docs/design.md, "The tables"). The ALTER
+    // rebuilds the table; the key's values do not change, so it cannot fail on existing rows.
     statements: (t) => [
       `ALTER TABLE \`${t.task}\`
-         DROP KEY active_key,
-         DROP COLUMN active_key,
-         ADD COLUMN active_key VARCHAR(191) GENERATED ALWAYS AS (IF(state IN ('pending', 'running'), idempotency_key, NULL)) STORED
-           COMMENT 'idempotency_key while the task has not ended, else NULL' AFTER idempotency_key,
-         ADD UNIQUE KEY active_key (application, active_key),
+         MODIFY COLUMN active_key VARCHAR(191)
+           GENERATED ALWAYS AS (IF(state IN ('pending', 'running'), idempotency_key, NULL)) STORED
+           COMMENT 'idempotency_key while the task has not ended, else NULL',
          MODIFY COLUMN updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)`,
     ],
   },
