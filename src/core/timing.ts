@@ -31,17 +31,27 @@ export async function withinTime(promise: Promise<unknown>, ms: number): Promise
 /**
  * Runs `job` again `intervalMs()` after each run ended, until `signal` aborts: a job on a timer
  * of its own (heartbeat, maintenance, abort checks) never overlaps itself and never waits for
- * another. With `waitFirst`, the first run comes after one interval.
+ * another. A run that failed is handed to `onError`, and the next waits longer after each failure
+ * in a row (up to 5 s, never less than the interval), so a short timer does not hammer a database
+ * that is away. With `waitFirst`, the first run comes after one interval.
  */
 export async function repeatEvery(
   signal: AbortSignal,
   intervalMs: () => number,
   job: () => Promise<void>,
-  options: { waitFirst?: boolean } = {},
+  options: { onError: (error: unknown) => Promise<void>; waitFirst?: boolean },
 ): Promise<void> {
+  let failures = 0;
   if (options.waitFirst) await sleep(intervalMs(), signal);
   while (!signal.aborted) {
-    await job();
-    await sleep(intervalMs(), signal);
+    try {
+      await job();
+      failures = 0;
+    } catch (error) {
+      failures++;
+      await options.onError(error);
+    }
+    const interval = intervalMs();
+    await sleep(failures ? Math.max(interval, Math.min(5_000, backoffDelay(failures))) : interval, signal);
   }
 }

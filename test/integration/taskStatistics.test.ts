@@ -36,12 +36,12 @@ describe('task statistics (the dashboard)', () => {
     if (times.runMs === undefined) {
       // Ended without starting (aborted while pending, expired).
       await db.sql.query(
-        `UPDATE taskman_task SET state = ?, ended_at = ${ended}, created_at = ended_at - INTERVAL 1 SECOND, run_after = created_at WHERE id = ?`,
+        `UPDATE taskman_task SET state = ?, active_key = NULL, ended_at = ${ended}, created_at = ended_at - INTERVAL 1 SECOND, run_after = created_at WHERE id = ?`,
         [state, id],
       );
     } else {
       await db.sql.query(
-        `UPDATE taskman_task SET state = ?, ended_at = ${ended},
+        `UPDATE taskman_task SET state = ?, active_key = NULL, ended_at = ${ended},
            started_at = ended_at - INTERVAL ? MICROSECOND,
            run_after = started_at - INTERVAL ? MICROSECOND,
            created_at = run_after - INTERVAL ? MICROSECOND

@@ -7,11 +7,12 @@ import { PollLoop, type PollMode, type PollTarget } from '../../src/core/schedul
 type Step = { poll: number | Error } | { wait: boolean | Error };
 
 /** Plays `script` (what each poll claims or throws, what each wait returns), then stops the loop. */
-function scripted(script: Step[], options: { wakeDuringPoll?: number[] } = {}) {
+function scripted(script: Step[], options: { wakeDuringPoll?: number[]; wakeDuringWait?: number[] } = {}) {
   const stop = new AbortController();
   const seen: string[] = [];
   let loop: PollLoop;
   let polls = 0;
+  let waits = 0;
   const next = <K extends 'poll' | 'wait'>(kind: K) => {
     const step = script.shift();
     if (!step) {
@@ -33,6 +34,8 @@ function scripted(script: Step[], options: { wakeDuringPoll?: number[] } = {}) {
     },
     async waitForWork() {
       seen.push(`${loop.mode}:wait`);
+      waits++;
+      if (options.wakeDuringWait?.includes(waits)) loop.wake();
       const result = next('wait');
       if (result instanceof Error) throw result;
       return (result as boolean | undefined) ?? false;
@@ -64,6 +67,12 @@ describe('the poll loop', () => {
     const { seen, done } = scripted([{ poll: 1 }, { poll: 0 }], { wakeDuringPoll: [1] });
     await done;
     assert.deepEqual(seen.slice(0, 2), ['claiming:poll(woken)', 'claiming:poll(woken)']);
+  });
+
+  it('a wake-up during a wait makes the next poll a woken one, though the database said nothing', async () => {
+    const { seen, done } = scripted([{ poll: 0 }, { wait: false }, { poll: 0 }], { wakeDuringWait: [1] });
+    await done;
+    assert.deepEqual(seen.slice(0, 3), ['claiming:poll(woken)', 'waiting:wait', 'claiming:poll(woken)']);
   });
 
   it('a failed poll backs off, then probes', async () => {

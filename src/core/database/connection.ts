@@ -185,6 +185,9 @@ export class Database implements CommandQueryable {
       ssl: driverSsl(target, { plain: this.plain }),
       charset: 'utf8mb4_unicode_ci',
       timezone: 'Z',
+      // affectedRows counts the rows a statement matched, not only those it changed: a fenced write
+      // whose values equal the stored ones still says the task is ours (mysql2's default, kept on purpose).
+      flags: ['FOUND_ROWS'],
       supportBigNumbers: true,
       bigNumberStrings: true,
       connectionLimit: this.connectionLimit,

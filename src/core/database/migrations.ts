@@ -101,17 +101,13 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'derived columns kept by the schema',
-    // active_key follows from state and idempotency_key, updated_at from any change of the row:
-    // the schema keeps them instead of every statement that changes state (lifecycle/). MariaDB
-    // 10.6+ and MySQL 8 both turn a plain column into a STORED generated one by MODIFY, keeping
-    // its unique key, and auto-update a DATETIME(6) (docs/design.md, "The tables"). The ALTER
-    // rebuilds the table; the key's values do not change, so it cannot fail on existing rows.
+    name: 'updated_at kept by the schema',
+    // updated_at follows from any change of the row, so the schema keeps it instead of every
+    // statement. Both MariaDB 10.6+ and MySQL 8 auto-update a DATETIME(6) (docs/design.md, "The
+    // tables"); statements of the previous version, which still set it, keep working. Metadata
+    // only on MariaDB (INSTANT).
     statements: (t) => [
       `ALTER TABLE \`${t.task}\`
-         MODIFY COLUMN active_key VARCHAR(191)
-           GENERATED ALWAYS AS (IF(state IN ('pending', 'running'), idempotency_key, NULL)) STORED
-           COMMENT 'idempotency_key while the task has not ended, else NULL',
          MODIFY COLUMN updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)`,
     ],
   },

@@ -132,13 +132,14 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const result = await db.write(
-        `INSERT INTO \`${t.task}\` (application, task, payload, idempotency_key, state, priority, version,
+        `INSERT INTO \`${t.task}\` (application, task, payload, idempotency_key, active_key, state, priority, version,
            run_after, start_before, timeout_ms, rerun_of, debug_scheduler_id, created_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, NOW(6))`,
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, NOW(6))`,
         [
           valid.application,
           valid.task,
           valid.payload,
+          valid.key,
           valid.key,
           valid.priority,
           valid.version,

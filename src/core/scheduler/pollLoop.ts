@@ -60,10 +60,16 @@ export class PollLoop {
   }
 
   async run(): Promise<void> {
+    let wake = this.wakeController;
     while (this.target.polling()) {
-      // Armed before the step, so that a wake-up during it (a task ending while we claim) is kept.
-      const wake = new AbortController();
-      this.wakeController = wake;
+      if (this.current === 'claiming' || this.current === 'probing') {
+        // A wake-up that came after the last step looked: this poll is a woken one.
+        if (wake.signal.aborted) this.setMode('claiming');
+        // Armed before the poll and kept through the wait after it, so that a wake-up during
+        // either (a task ending while we claim) is never lost.
+        wake = new AbortController();
+        this.wakeController = wake;
+      }
       const signal = AbortSignal.any([wake.signal, this.options.stopSignal]);
       if (this.current === 'claiming' || this.current === 'probing') await this.poll(wake.signal);
       else if (this.current === 'waiting') await this.wait(wake.signal, signal);

@@ -205,14 +205,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       repeatEvery(
         stopSignal,
         () => this.options.heartbeatIntervalMs * (0.8 + 0.4 * Math.random()),
-        () => this.maintain().catch(onError('maintenance')),
+        () => this.maintain(),
+        { onError: onError('maintenance') },
       ),
       // Not on every wake-up: a busy scheduler is woken once per finished task.
       repeatEvery(
         stopSignal,
         () => this.options.pollIntervalMs,
-        () => this.checkAbortRequests().catch(onError('abort checks')),
+        () => this.checkAbortRequests(),
         {
+          onError: onError('abort checks'),
           waitFirst: true,
         },
       ),

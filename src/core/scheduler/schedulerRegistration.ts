@@ -64,7 +64,7 @@ export class SchedulerRegistration {
   /** Beats until the scheduler stops; `onError` hears of what failed. */
   heartbeats(onError: (error: unknown) => Promise<void>): Promise<void> {
     const interval = () => this.options.heartbeatIntervalMs;
-    return repeatEvery(this.options.stopSignal, interval, () => this.beat().catch(onError), { waitFirst: true });
+    return repeatEvery(this.options.stopSignal, interval, () => this.beat(), { onError, waitFirst: true });
   }
 
   /** Tells the database what this scheduler serves now (the applications changed). */
