@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SCHEMA_VERSION, Taskman } from '../../src/core';
-import { tableNames } from '../../src/core/database/connection';
+import { tableNames } from '../../src/core/database/tableNames';
 import { MIGRATIONS } from '../../src/core/database/migrations';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 

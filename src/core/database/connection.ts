@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import * as mysql from 'mysql2/promise';
-import { errorMessage, InvalidInputError, type TaskmanError } from '../errors';
+import { errorMessage, type TaskmanError } from '../errors';
 import { type Logger, silentLogger } from '../logger';
 import { backoffDelay, sleep } from '../timing';
 import {
@@ -11,61 +11,21 @@ import {
   isTransientDatabaseError,
   wrapDatabaseError,
 } from './databaseErrors';
+import { discard, giveBack, idleSinceOf, withDeadline } from './pooledConnection';
+import type {
+  CommandQueryable,
+  Queryable,
+  Row,
+  StatementOptions,
+  TransactionOptions,
+  Value,
+  WriteResult,
+} from './queryable';
+import { type TableNames, tableNames } from './tableNames';
 import { driverSsl, tlsOf } from './tls';
 import { type DatabaseTarget, describeTarget } from './url';
 
 export { isTransientDatabaseError } from './databaseErrors';
-
-export type Row = Record<string, unknown>;
-export type Value = string | number | boolean | null | Date | Buffer | Value[];
-
-/** What a statement that changes rows reports. */
-export interface WriteResult {
-  affectedRows: number;
-  insertId: number | string;
-}
-
-/** Per statement: its client-side deadline, when the default does not fit. */
-export interface StatementOptions {
-  timeoutMs?: number;
-}
-
-export interface TransactionOptions extends StatementOptions {
-  /** Told of every conflict that rolled the transaction back, those retried here included. */
-  onConflict?(error: TaskmanError): void;
-}
-
-/** The statements a module can run: the pool itself, or one transaction's connection. */
-export interface Queryable {
-  select<T extends Row = Row>(sql: string, values?: Value[], options?: StatementOptions): Promise<T[]>;
-  write(sql: string, values?: Value[], options?: StatementOptions): Promise<WriteResult>;
-}
-
-/** A Queryable that can also run DDL and statements the binary protocol cannot prepare. */
-export interface CommandQueryable extends Queryable {
-  command(sql: string, values?: Value[], options?: StatementOptions): Promise<void>;
-}
-
-export interface TableNames {
-  task: string;
-  scheduler: string;
-  migration: string;
-  lock: string;
-}
-
-const TABLE_PREFIX = /^[A-Za-z0-9_]{0,32}$/;
-
-export function tableNames(prefix: string): TableNames {
-  if (!TABLE_PREFIX.test(prefix)) {
-    throw new InvalidInputError(`The table prefix "${prefix}" must be at most 32 letters, digits or underscores.`);
-  }
-  return {
-    task: `${prefix}task`,
-    scheduler: `${prefix}scheduler`,
-    migration: `${prefix}migration`,
-    lock: `${prefix}lock`,
-  };
-}
 
 /**
  * What every Taskman session sets, and why (docs/deployment.md, "Between hosts"). The same
@@ -89,42 +49,6 @@ const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
 const COMMAND_TIMEOUT_MS = 10 * 60_000;
 /** Deadlocks and certification conflicts: a transaction is run again up to this many times. */
 const CONFLICT_ATTEMPTS = 5;
-
-const discarded = new WeakSet<object>();
-/** When each pooled connection was last given back (performance.now()). */
-const idleSince = new WeakMap<object, number>();
-
-/** Back to the pool, noting since when it is idle (see Database.acquire). */
-function giveBack(connection: mysql.PoolConnection): void {
-  idleSince.set(connection, performance.now());
-  connection.release();
-}
-
-/** Destroys a connection (once): it is never handed out again. */
-function discard(connection: mysql.PoolConnection): void {
-  if (discarded.has(connection)) return;
-  discarded.add(connection);
-  connection.destroy();
-}
-
-/**
- * `work` on `connection`, or a PROTOCOL_SEQUENCE_TIMEOUT error once `ms` passed, the connection
- * destroyed. Our own timer, not the driver's per-query `timeout`: that one starts only when the
- * command reaches the head of the connection's queue, does not cover the PREPARE that precedes a
- * first execute(), and leaves the connection in the pool with the stuck command ahead of the next.
- */
-function withDeadline<T>(connection: mysql.PoolConnection, work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      discard(connection);
-      reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'PROTOCOL_SEQUENCE_TIMEOUT', fatal: true }));
-    }, ms);
-  });
-  // What the destroyed connection reports later is of no interest any more.
-  work.catch(() => undefined);
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
 
 export interface DatabaseOptions {
   tablePrefix?: string;
@@ -351,7 +275,7 @@ export class Database implements CommandQueryable {
         const connection = await this.pool.getConnection();
         // Idle since before a statement missed its deadline: on the same dead path, most likely
         // (half-open after a partition); replaced rather than each costing a deadline of its own.
-        if ((idleSince.get(connection) ?? Infinity) < this.deadlineMissedAt && tries <= this.connectionLimit) {
+        if (idleSinceOf(connection) < this.deadlineMissedAt && tries <= this.connectionLimit) {
           discard(connection);
           continue;
         }

@@ -1,5 +1,6 @@
 import { SchemaTooNewError } from '../errors';
-import type { Database, TableNames } from './connection';
+import type { Database } from './connection';
+import type { TableNames } from './tableNames';
 import { ensureLockTable, withLease } from './leaseLock';
 import { ensureWaitProcedure } from './waitForClaimableTask';
 

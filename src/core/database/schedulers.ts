@@ -1,4 +1,5 @@
-import type { Database, StatementOptions } from './connection';
+import type { Database } from './connection';
+import type { StatementOptions } from './queryable';
 import { settleSchedulerTasks } from './lifecycle';
 import { placeholders } from './taskRows';
 

@@ -2,7 +2,8 @@ import { isValidApplicationName } from '../config';
 import { parseDuration, parseTimeSpec, type TimeSpec } from '../duration';
 import { errorMessage, InvalidInputError, TaskmanError, TaskNotEndedError, TaskNotFoundError } from '../errors';
 import { isEnded, TASK_NAME, type TaskId } from '../task';
-import type { Database, Value } from './connection';
+import type { Database } from './connection';
+import type { Value } from './queryable';
 import { getTask, validTaskId } from './taskQueries';
 
 export interface SubmitTaskInput {

@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../errors';
 import { isTaskState, type Task, type TaskId, type TaskState } from '../task';
-import type { Database, Value } from './connection';
+import type { Database } from './connection';
+import type { Value } from './queryable';
 import { ALL_COLUMNS, placeholders, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
 
 export function validTaskId(id: unknown): TaskId {

@@ -1,5 +1,5 @@
 import type { Task, TaskError, TaskState } from '../task';
-import type { Row } from './connection';
+import type { Row } from './queryable';
 
 /** The columns of a task row in a list: everything but the large result and logs. */
 export const SUMMARY_COLUMNS = [

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { TaskmanError } from '../errors';
 import { claimableCondition } from './lifecycle';
-import type { CommandQueryable, Database, TableNames } from './connection';
+import type { CommandQueryable } from './queryable';
+import type { Database } from './connection';
+import type { TableNames } from './tableNames';
 
 export interface ClaimableWaitRequest {
   schedulerId: string;

@@ -1,5 +1,6 @@
 import type { Task } from '../../task';
-import type { Database, TransactionOptions } from '../connection';
+import type { Database } from '../connection';
+import type { TransactionOptions } from '../queryable';
 import { placeholders, SUMMARY_COLUMNS, taskFromRow } from '../taskRows';
 
 /**

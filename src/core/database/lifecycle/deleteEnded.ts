@@ -1,6 +1,7 @@
 import { InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../../errors';
 import { ENDED_STATES, isEnded, isTaskState, type TaskId, type TaskState } from '../../task';
-import type { Database, Value } from '../connection';
+import type { Database } from '../connection';
+import type { Value } from '../queryable';
 import { getTask, validTaskId } from '../taskQueries';
 import { placeholders } from '../taskRows';
 

@@ -1,5 +1,6 @@
 import type { TaskError, TaskId, TaskProgress } from '../../task';
-import type { Database, Value } from '../connection';
+import type { Database } from '../connection';
+import type { Value } from '../queryable';
 import { placeholders, serialiseError } from '../taskRows';
 import { endedColumns } from './endedColumns';
 

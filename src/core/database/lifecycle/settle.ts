@@ -1,5 +1,5 @@
 import { failure } from '../../failures';
-import type { Queryable } from '../connection';
+import type { Queryable } from '../queryable';
 import { serialiseError } from '../taskRows';
 import { endedColumns } from './endedColumns';
 
