@@ -9,7 +9,8 @@
 import { ChaosContext, formatTable, type Profile, PROFILES, type Row } from './context';
 import { hostileInput, rowsNeverLoadCode } from './hostileCases';
 import { galera } from './galeraCase';
-import { halfOpen, killedMidClaim, latency, lostReplies, partition, resetEverything } from './networkCases';
+import { lostReplies } from './lostReplyCases';
+import { halfOpen, killedMidClaim, latency, partition, resetEverything } from './networkCases';
 import { crashStorm, outage, race, zombie } from './processCases';
 import { embeddedServerIsPrivate, passwordNeverLeaks } from './securityCases';
 import { tls } from './tlsCase';

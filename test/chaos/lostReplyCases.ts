@@ -1,0 +1,173 @@
+/**
+ * Lost replies: the fault-injecting proxy drops the server's reply after it acted, for each kind
+ * of write a scheduler or a client makes; every task still ends once, in its honest state.
+ */
+import { Taskman } from '../../src/core';
+import { waitForRegistration } from '../helpers/processes';
+import { type ChaosContext, executions, type Row, waitUntil } from './context';
+import { APP, type Setup, settle, setUp, spawn, submitMany, tearDown } from './networkSetup';
+
+interface LostReplyCase {
+  kind: string;
+  /** The statement whose reply is lost. */
+  match: RegExp;
+  times: number;
+  /** The scheduler's applications and options; its tasks; whether the client (not the scheduler) goes through the proxy. */
+  apps: string[];
+  options?: Record<string, unknown>;
+  work: (setup: Setup) => Promise<string[]>;
+  expected: (task: Awaited<ReturnType<Taskman['get']>>) => boolean;
+}
+
+const recordTasks = (count: number) => (setup: Setup) => submitMany(setup.taskman, count, 'record', setup.payload);
+const succeeded = (task: { state: string }) => task.state === 'succeeded';
+
+const LOST_REPLY_CASES: LostReplyCase[] = [
+  // The claim's COMMIT: the server committed, the scheduler never heard. Its reconciliation puts them back.
+  { kind: 'claim (COMMIT)', match: /^COMMIT$/, times: 3, apps: ['basic'], work: recordTasks(24), expected: succeeded },
+  // The claim's UPDATE: the connection dies inside the transaction, which the server rolls back.
+  {
+    kind: 'claim (UPDATE)',
+    match: /SET state = 'running'/,
+    times: 2,
+    apps: ['basic'],
+    work: recordTasks(24),
+    expected: succeeded,
+  },
+  // Tasks claimed ahead get their started mark (and, past the hold limit, their release) on their own.
+  {
+    kind: 'started mark, release',
+    match: /SET started_at = NOW\(6\), ran_version|SET state = 'pending', scheduler_id = NULL, attempt = attempt - 1/,
+    times: 3,
+    apps: ['basic-pooled'],
+    options: { concurrency: 2, claimAheadMs: 400 },
+    work: async (setup) => [
+      ...(await submitMany(setup.taskman, 30, 'record', setup.payload)),
+      ...(await submitMany(setup.taskman, 2, 'sleep', { ms: 4500 })),
+      ...(await submitMany(setup.taskman, 10, 'record', setup.payload)),
+    ],
+    expected: succeeded,
+  },
+  {
+    kind: 'progress',
+    match: /SET progress_percent = \?, progress_message = \?/,
+    times: 3,
+    apps: ['basic'],
+    work: (setup) => submitMany(setup.taskman, 6, 'progress', { steps: 8, delayMs: 150 }),
+    expected: (t) => succeeded(t) && t.progress.percent === 100,
+  },
+  {
+    kind: 'outcome',
+    match: /\bresult = /,
+    times: 3,
+    apps: ['basic'],
+    work: recordTasks(16),
+    expected: (t) => succeeded(t) && t.result !== null,
+  },
+  {
+    kind: 'heartbeat',
+    match: /SET heartbeat_at = NOW\(6\), running = /,
+    times: 3,
+    apps: ['basic'],
+    work: (setup) => submitMany(setup.taskman, 8, 'recordThenSleep', { ...setup.payload, ms: 1200 }),
+    expected: succeeded,
+  },
+];
+
+/** A lost reply after each kind of write a scheduler makes: nothing stuck, nothing twice. */
+export async function lostReplies(ctx: ChaosContext): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const c of LOST_REPLY_CASES) {
+    const setup = await setUp(ctx, `lost_${c.kind.replace(/\W+/g, '_')}`);
+    try {
+      setup.proxy.addFault({ kind: 'lose-reply', match: c.match, times: c.times });
+      const scheduler = spawn(setup, setup.proxiedUrl, c.apps, c.options);
+      await waitForRegistration(scheduler);
+      const ids = await c.work(setup);
+      const { seconds, stuck } = await settle(setup.taskman, 90_000);
+      const tasks = await Promise.all(ids.map((id) => setup.taskman.get(id)));
+      const wrong = tasks.filter((t) => !c.expected(t));
+      const seen = await executions(setup.sql);
+      const fired = setup.proxy.stats.faultsFired;
+      const recorded = tasks.filter((t) => t.task === 'record' || t.task === 'recordThenSleep').length;
+      rows.push({
+        case: `lost reply: ${c.kind}`,
+        expected: `the reply of ${c.times} such write(s) lost: 0 stuck, every task run once and ended as it should`,
+        observed: `${stuck} stuck, ${seen.duplicated} ran twice, ${recorded - seen.tasks} never ran, ${wrong.length} wrong (${
+          wrong
+            .slice(0, 3)
+            .map((t) => `${t.id} ${t.state}`)
+            .join(', ') || 'none'
+        }); fault fired ${fired}×`,
+        figures: `${ids.length} tasks settled in ${seconds.toFixed(1)} s; ${seen.runs} runs for ${seen.tasks} recorded tasks; scheduler ids ${scheduler.schedulerIds().join(' → ')}`,
+        ok: stuck === 0 && seen.duplicated === 0 && seen.tasks === recorded && wrong.length === 0 && fired >= 1,
+      });
+    } finally {
+      await tearDown(setup, `lost_${c.kind.replace(/\W+/g, '_')}`);
+    }
+  }
+  rows.push(await lostAbortReply(ctx));
+  rows.push(await lostLeaseReply(ctx));
+  return rows;
+}
+
+/** Connecting migrates under a lease row; the reply of the write that takes it is lost. */
+async function lostLeaseReply(ctx: ChaosContext): Promise<Row> {
+  const setup = await setUp(ctx, 'lost_lease');
+  try {
+    setup.proxy.addFault({ kind: 'lose-reply', match: /INTO `taskman_lock`/, times: 1 });
+    const began = performance.now();
+    const outcome = await Taskman.connect({ url: setup.proxiedUrl }).then(
+      async (client) => {
+        await client.close();
+        return 'connected';
+      },
+      (error: Error) => `failed: ${error.message.slice(0, 100)}`,
+    );
+    const seconds = (performance.now() - began) / 1000;
+    const [rows] = (await setup.sql.query('SELECT COUNT(*) AS n FROM taskman_lock')) as never as [{ n: number }[]];
+    return {
+      case: 'lost reply: migration lease',
+      expected: 'the lease taken but its reply lost: the client finds it holds it, migrates and lets it go',
+      observed: `${outcome} in ${seconds.toFixed(1)} s; ${Number(rows[0].n)} lease row(s) left; fault fired ${setup.proxy.stats.faultsFired}×`,
+      figures: 'a lease no one releases would make the next migration wait up to 30 s',
+      ok: outcome === 'connected' && Number(rows[0].n) === 0 && setup.proxy.stats.faultsFired === 1,
+    };
+  } finally {
+    await tearDown(setup, 'lost_lease');
+  }
+}
+
+/** The client's abort commits, its reply is lost; asking again is safe and the task ends aborted. */
+async function lostAbortReply(ctx: ChaosContext): Promise<Row> {
+  const setup = await setUp(ctx, 'lost_abort');
+  const client = await Taskman.connect({ url: setup.proxiedUrl });
+  try {
+    const scheduler = spawn(setup, setup.directUrl, ['basic']);
+    await waitForRegistration(scheduler);
+    const { id } = await setup.taskman.submit({ application: APP, task: 'abortable' });
+    await waitUntil('the task to start', async () => (await setup.taskman.get(id)).startedAt !== null, 30_000);
+    setup.proxy.addFault({ kind: 'lose-reply', match: /^COMMIT$/, times: 1 });
+    const first = await client.abort(id, 'lost reply test').then(
+      () => 'answered',
+      (error: Error) => `failed: ${error.message.slice(0, 80)}`,
+    );
+    const second = await client.abort(id, 'lost reply test').then(
+      (r) => r.outcome,
+      (error: Error) => `failed: ${error.message.slice(0, 80)}`,
+    );
+    const { seconds, stuck } = await settle(setup.taskman, 30_000);
+    const task = await setup.taskman.get(id);
+    return {
+      case: 'lost reply: abort',
+      expected: 'the abort committed but its reply lost: asking again is safe, the task ends aborted',
+      observed: `first abort ${first}, second ${second}; task ${task.state} (${task.abortReason}), ${stuck} stuck`,
+      figures: `ended ${seconds.toFixed(1)} s after the second abort; fault fired ${setup.proxy.stats.faultsFired}×`,
+      ok:
+        first.startsWith('failed') && task.state === 'aborted' && task.abortReason === 'lost reply test' && stuck === 0,
+    };
+  } finally {
+    await client.close();
+    await tearDown(setup, 'lost_abort');
+  }
+}
