@@ -1,3 +1,9 @@
+/**
+ * The network between schedulers and MySQL, broken by a fault-injecting proxy (test/helpers/
+ * faultProxy.ts): a scheduler partitioned mid-claim and healed, half-open connections, a proxy
+ * that resets everything, the server killing a claim's connection, and a slow link (lost replies
+ * are in lostReplyCases.ts). Each scheduler is its own process, as `taskman worker` is.
+ */
 import { waitForRegistration } from '../helpers/processes';
 import { type ChaosContext, executions, type Profile, type Row, waitUntil } from './context';
 import { rate, settle, setUp, spawn, submitMany, TIMEOUT_MS, tearDown } from './networkSetup';
