@@ -31,15 +31,17 @@ export async function withinTime(promise: Promise<unknown>, ms: number): Promise
 /**
  * Runs `job` again `intervalMs()` after each run ended, until `signal` aborts: a job on a timer
  * of its own (heartbeat, maintenance, abort checks) never overlaps itself and never waits for
- * another. A run that failed is handed to `onError`, and the next waits longer after each failure
- * in a row (up to 5 s, never less than the interval), so a short timer does not hammer a database
- * that is away. With `waitFirst`, the first run comes after one interval.
+ * another. A run that failed is handed to `onError`. With `backOff`, the next run after a failure
+ * waits longer after each failure in a row (up to 5 s, never less than the interval), so a short
+ * timer does not hammer a database that is away; without it (the heartbeat, whose pace the
+ * heartbeat timeout counts on), the interval stays. With `waitFirst`, the first run comes after
+ * one interval.
  */
 export async function repeatEvery(
   signal: AbortSignal,
   intervalMs: () => number,
   job: () => Promise<void>,
-  options: { onError: (error: unknown) => Promise<void>; waitFirst?: boolean },
+  options: { onError: (error: unknown) => Promise<void>; backOff?: boolean; waitFirst?: boolean },
 ): Promise<void> {
   let failures = 0;
   if (options.waitFirst) await sleep(intervalMs(), signal);
@@ -52,6 +54,7 @@ export async function repeatEvery(
       await options.onError(error);
     }
     const interval = intervalMs();
-    await sleep(failures ? Math.max(interval, Math.min(5_000, backoffDelay(failures))) : interval, signal);
+    const backOff = options.backOff && failures > 0;
+    await sleep(backOff ? Math.max(interval, Math.min(5_000, backoffDelay(failures))) : interval, signal);
   }
 }

@@ -215,6 +215,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         () => this.checkAbortRequests(),
         {
           onError: onError('abort checks'),
+          backOff: true,
           waitFirst: true,
         },
       ),
