@@ -10,6 +10,7 @@ export { Database, isTransientDatabaseError } from './database/connection';
 export { migrate, SCHEMA_VERSION } from './database/migrations';
 export type { SchedulerInfo } from './database/schedulers';
 export { validateSubmission } from './database/submitTask';
+export { MAX_BATCH, ROWS_PER_STATEMENT } from './database/submitMany';
 export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
 export type { AbortResult } from './database/lifecycle';
 export { validTaskId } from './database/taskQueries';

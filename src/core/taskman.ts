@@ -3,6 +3,7 @@ import { migrate } from './database/migrations';
 import { listSchedulers, type SchedulerInfo } from './database/schedulers';
 import { submitTask, type SubmitResult, type SubmitTaskInput } from './database/submitTask';
 import { type AbortResult, countPurgeable, deleteTask, purgeEndedTasks, requestAbort } from './database/lifecycle';
+import { submitMany } from './database/submitMany';
 import { rerunTask } from './database/submitTask';
 import {
   countByState,
@@ -85,6 +86,17 @@ export class Taskman {
     // A scheduler in this process serving the application starts it now rather than next poll.
     for (const scheduler of this.schedulers) scheduler.wake();
     return result;
+  }
+
+  /**
+   * Many tasks in one transaction, all or none: one result per submission, in order; keys honoured
+   * per row as `submit` honours them. An invalid submission is named by its position and nothing is
+   * submitted. At most 100,000 a batch.
+   */
+  async submitMany(inputs: SubmitTaskInput[]): Promise<SubmitResult[]> {
+    const results = await submitMany(this.database, inputs);
+    for (const scheduler of this.schedulers) scheduler.wake();
+    return results;
   }
 
   /** The task with its result and logs; TaskNotFoundError if there is none. */

@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import { isTaskState, type SubmitTaskInput, TASK_STATES, type TaskState, validateSubmission } from '../../core';
 import { describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../format';
 import { globals, parse, printJson, UsageError, withTaskman } from '../context';
+import { readBatch } from './batchFile';
 import { waitForTask } from './waitForTask';
 
 /**
@@ -44,7 +45,7 @@ function parseStates(value: string, previous: TaskState[] = []): TaskState[] {
 export function registerTaskCommands(program: Command): void {
   program
     .command('submit')
-    .description('submit a task; prints its id')
+    .description('submit a task, or many with --batch; prints the id of each, in order')
     .argument('<app>', 'application name (the "name" in its taskman.config.json)')
     .argument('<task>', 'the exported function to run')
     .option('--payload <json>', 'the payload as JSON, @file.json, or - for standard input (default {})')
@@ -57,8 +58,13 @@ export function registerTaskCommands(program: Command): void {
     .option('--run-after <when>', 'do not start before: a duration from now (30s) or an ISO time')
     .option('--timeout <duration>', 'longest run (e.g. 15m); past it the task is aborted')
     .option('--version <version>', 'only a scheduler running this application version may run it')
-    .option('--json', 'print the task as JSON')
+    .option(
+      '--batch <file>',
+      'submit one task per line of a JSON Lines file (- for standard input), all or none: each line the payload, or {"payload": …, "key", "priority", "runAfter", "startBefore", "timeout"} replacing the options for that line',
+    )
+    .option('--json', 'print the task as JSON (with --batch, an array of {id, created})')
     .action(async (application: string, task: string, options, command: Command) => {
+      if (options.batch !== undefined) return submitBatch(application, task, options, command);
       const input: SubmitTaskInput = {
         application,
         task,
@@ -181,4 +187,38 @@ export function registerTaskCommands(program: Command): void {
         process.stdout.write(`purged ${await taskman.purge(options.olderThan)} task(s)\n`);
       });
     });
+}
+
+/** `taskman submit APP TASK --batch FILE`: every line checked first, then one all-or-none batch. */
+async function submitBatch(
+  application: string,
+  task: string,
+  options: Record<string, string | number | boolean | undefined>,
+  command: Command,
+): Promise<void> {
+  if (options.payload !== undefined)
+    throw new UsageError('--payload and --batch exclude each other: each line is a payload.');
+  if (options.key !== undefined) {
+    throw new UsageError('--key names one task: with --batch, give each line its own {"payload": …, "key": …}.');
+  }
+  const inputs = readBatch(String(options.batch), {
+    application,
+    task,
+    priority: options.priority as number | undefined,
+    startBefore: options.startBefore as string | undefined,
+    runAfter: options.runAfter as string | undefined,
+    timeout: options.timeout as string | undefined,
+    version: options.version as string | undefined,
+  });
+  await withTaskman(globals(command), async (taskman) => {
+    const results = await taskman.submitMany(inputs);
+    if (options.json) printJson(results);
+    else process.stdout.write(results.map((result) => `${result.id}\n`).join(''));
+    const existing = results.filter((result) => !result.created).length;
+    if (existing > 0) {
+      process.stderr.write(
+        `${existing} of ${results.length} named the key of a task that has not ended (or one given earlier in the batch): its id is printed, nothing submitted again\n`,
+      );
+    }
+  });
 }

@@ -50,6 +50,11 @@ const COMMAND_TIMEOUT_MS = 10 * 60_000;
 /** Deadlocks and certification conflicts: a transaction is run again up to this many times. */
 const CONFLICT_ATTEMPTS = 5;
 
+/** A statement, prepared (the binary protocol) unless its options say otherwise. */
+function send(connection: mysql.PoolConnection, sql: string, values: Value[], options: StatementOptions) {
+  return options.prepare === false ? connection.query({ sql, values }) : connection.execute({ sql, values });
+}
+
 export interface DatabaseOptions {
   tablePrefix?: string;
   logger?: Logger;
@@ -170,12 +175,12 @@ export class Database implements CommandQueryable {
   }
 
   select<T extends Row = Row>(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<T[]> {
-    return this.run(async (connection) => (await connection.execute({ sql, values }))[0] as T[], options.timeoutMs);
+    return this.run(async (connection) => (await send(connection, sql, values, options))[0] as T[], options.timeoutMs);
   }
 
   write(sql: string, values: Value[] = [], options: StatementOptions = {}): Promise<WriteResult> {
     return this.run(
-      async (connection) => (await connection.execute({ sql, values }))[0] as mysql.ResultSetHeader,
+      async (connection) => (await send(connection, sql, values, options))[0] as mysql.ResultSetHeader,
       options.timeoutMs,
     );
   }
@@ -347,7 +352,7 @@ export class Database implements CommandQueryable {
     const run = async <T>(sql: string, values: Value[], options: StatementOptions): Promise<T> => {
       try {
         return (
-          await withDeadline(connection, connection.execute({ sql, values }), options.timeoutMs ?? timeout)
+          await withDeadline(connection, send(connection, sql, values, options), options.timeoutMs ?? timeout)
         )[0] as T;
       } catch (error) {
         throw this.wrap(error);

@@ -11,9 +11,16 @@ export interface WriteResult {
   insertId: number | string;
 }
 
-/** Per statement: its client-side deadline, when the default does not fit. */
+/** Per statement. */
 export interface StatementOptions {
+  /** Its client-side deadline, when the default does not fit. */
   timeoutMs?: number;
+  /**
+   * `false` for a statement whose SQL changes with its size (a batch of rows): the driver escapes
+   * its values into the text it sends instead of preparing it, so that each size does not leave a
+   * prepared statement on the server (which caps them: max_prepared_stmt_count).
+   */
+  prepare?: false;
 }
 
 export interface TransactionOptions extends StatementOptions {

@@ -36,7 +36,7 @@ export interface SubmitResult {
 
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
-interface ValidSubmission {
+export interface ValidSubmission {
   application: string;
   task: string;
   payload: string;
@@ -118,7 +118,7 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
 }
 
 /** SQL for a TimeSpec: relative specs resolve on the database clock. */
-function timeExpression(spec: TimeSpec | null, fallback: string): { sql: string; values: Value[] } {
+export function timeExpression(spec: TimeSpec | null, fallback: string): { sql: string; values: Value[] } {
   if (!spec) return { sql: fallback, values: [] };
   if ('at' in spec) return { sql: '?', values: [spec.at] };
   return { sql: 'NOW(6) + INTERVAL ? MICROSECOND', values: [spec.afterMs * 1000] };
@@ -166,7 +166,7 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
   );
 }
 
-function isDuplicateKey(error: unknown): boolean {
+export function isDuplicateKey(error: unknown): boolean {
   const cause = error instanceof TaskmanError ? error.cause : error;
   return (cause as { code?: string })?.code === 'ER_DUP_ENTRY';
 }
