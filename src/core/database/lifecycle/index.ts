@@ -1,7 +1,7 @@
 /**
  * The task lifecycle: every statement that changes `taskman_task.state` is in this folder, one
  * atomic command per file, each opening with its contract (input, output, guarantee). A task is
- * created `pending` by submitTask.ts; from there:
+ * created `pending` by submitTask.ts (or submitMany.ts, a batch); from there:
  *
  * | from → to                                  | who                                   | fence                                                          | file           |
  * | ------------------------------------------ | ------------------------------------- | -------------------------------------------------------------- | -------------- |
