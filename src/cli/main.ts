@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerDatabaseCommands } from './commands/databaseCommands';
 import { registerDemoCommand } from './commands/demoCommand';
+import { registerPauseCommands } from './commands/pauseCommands';
 import { registerStatsCommand } from './commands/statsCommand';
 import { registerTaskCommands } from './commands/taskCommands';
 import { registerWorkerCommands } from './commands/workerCommands';
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerDatabaseCommands(program);
   registerWorkerCommands(program);
   registerTaskCommands(program);
+  registerPauseCommands(program);
   registerStatsCommand(program);
   registerDemoCommand(program);
   // Subcommands inherit the program's error handling: usage errors are thrown, not printed-and-exited.

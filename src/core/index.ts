@@ -11,6 +11,7 @@ export { migrate, SCHEMA_VERSION } from './database/migrations';
 export type { SchedulerInfo } from './database/schedulers';
 export { validateSubmission } from './database/submitTask';
 export { MAX_BATCH, ROWS_PER_STATEMENT } from './database/submitMany';
+export type { PausedApplication } from './database/pauses';
 export type { SubmitTaskInput, SubmitResult } from './database/submitTask';
 export type { AbortResult } from './database/lifecycle';
 export { validTaskId } from './database/taskQueries';

@@ -3,6 +3,7 @@ import { migrate } from './database/migrations';
 import { listSchedulers, type SchedulerInfo } from './database/schedulers';
 import { submitTask, type SubmitResult, type SubmitTaskInput } from './database/submitTask';
 import { type AbortResult, countPurgeable, deleteTask, purgeEndedTasks, requestAbort } from './database/lifecycle';
+import { listPausedApplications, type PausedApplication, pauseApplication, resumeApplication } from './database/pauses';
 import { submitMany } from './database/submitMany';
 import { rerunTask } from './database/submitTask';
 import {
@@ -97,6 +98,26 @@ export class Taskman {
     const results = await submitMany(this.database, inputs);
     for (const scheduler of this.schedulers) scheduler.wake();
     return results;
+  }
+
+  /**
+   * Pauses an application: from the next poll of each, no scheduler claims its tasks; running ones
+   * go on and submitting still works (its tasks wait). Pausing again keeps the first pause's time.
+   */
+  pause(application: string, reason?: string): Promise<PausedApplication> {
+    return pauseApplication(this.database, application, reason);
+  }
+
+  /** Resumes a paused application; false when it was not paused. */
+  async resume(application: string): Promise<boolean> {
+    const resumed = await resumeApplication(this.database, application);
+    for (const scheduler of this.schedulers) scheduler.wake();
+    return resumed;
+  }
+
+  /** The paused applications, by name. */
+  pausedApplications(): Promise<PausedApplication[]> {
+    return listPausedApplications(this.database);
   }
 
   /** The task with its result and logs; TaskNotFoundError if there is none. */

@@ -2,11 +2,13 @@ import * as vscode from 'vscode';
 import type { ApplicationConfig, Taskman } from '../core';
 import type { DashboardPanel } from './dashboard/dashboardPanel';
 import type { ConnectionState } from './databaseConnection';
+import type { PausedApplications } from './pausedApplications';
 import type { RunningCount } from './runningCount';
 import type { ExtensionServices } from './services';
 import type { TaskDebugger } from './taskDebugger';
 import type { TaskEndNotifier } from './taskEndNotifier';
 import type { TaskPages } from './taskPage/taskPages';
+import type { SchedulerTree } from './views/schedulerTree';
 import type { TaskTree, TaskTreeNode } from './views/taskTree';
 
 /**
@@ -60,6 +62,8 @@ export interface TaskmanTestHooks {
   >;
   readonly taskView: Pick<vscode.TreeView<TaskTreeNode>, 'description' | 'message' | 'badge' | 'visible'>;
   readonly runningCount: Pick<RunningCount, 'value'>;
+  readonly paused: Pick<PausedApplications, 'value' | 'read'>;
+  readonly schedulerTree: Pick<SchedulerTree, 'getChildren' | 'getTreeItem' | 'refresh'>;
   readonly notifier: Pick<TaskEndNotifier, 'onDidNotify'>;
   readonly taskPages: Pick<TaskPages, 'get'>;
   readonly dashboard: Pick<DashboardPanel, 'current' | 'polling' | 'window' | 'choose' | 'lastRendered'>;
@@ -91,6 +95,8 @@ export function createExtensionApi(services: ExtensionServices): TaskmanExtensio
           taskTree: services.taskTree,
           taskView: services.taskView,
           runningCount: services.running,
+          paused: services.paused,
+          schedulerTree: services.schedulerTree,
           notifier: services.notifier,
           taskPages: services.taskPages,
           dashboard: services.dashboard,

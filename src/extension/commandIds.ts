@@ -25,6 +25,8 @@ export const CommandId = {
   rerunFailed: 'taskman.rerunFailed',
   rerunFailedInGroup: 'taskman.rerunFailedInGroup',
   openDashboard: 'taskman.openDashboard',
+  pauseApplication: 'taskman.pauseApplication',
+  resumeApplication: 'taskman.resumeApplication',
 } as const;
 
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];

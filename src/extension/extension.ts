@@ -7,6 +7,7 @@ import { DatabaseConnection } from './databaseConnection';
 import { EmbeddedScheduler } from './embeddedScheduler';
 import { outputLogger } from './outputLogger';
 import { registerCommands } from './registerCommands';
+import { PausedApplications } from './pausedApplications';
 import { RunningCount } from './runningCount';
 import type { ExtensionServices } from './services';
 import { createStatusBar } from './statusBar';
@@ -35,7 +36,8 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
     showCollapseAll: true,
     canSelectMany: true,
   });
-  const schedulerTree = new SchedulerTree(connection, scheduler);
+  const paused = new PausedApplications(connection);
+  const schedulerTree = new SchedulerTree(connection, scheduler, () => paused.value);
   const schedulerView = vscode.window.createTreeView('taskman.schedulers', { treeDataProvider: schedulerTree });
   const notifier = new TaskEndNotifier(connection, logger);
   const documents = new TaskDocuments(connection, [path.join(context.extensionUri.fsPath, 'dist') + path.sep]);
@@ -58,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
     taskDebugger,
     taskPages,
     running,
+    paused,
     dashboard,
   };
   taskPages.attach(services);
@@ -76,6 +79,11 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
     taskDebugger,
     taskPages,
     running,
+    paused,
+    paused.onDidChange(() => {
+      taskTree.setPaused(paused.value.map((pause) => pause.application));
+      void schedulerTree.refresh();
+    }),
     codeLenses,
     failures,
     dashboard,
@@ -91,7 +99,7 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
     ),
     vscode.workspace.registerTextDocumentContentProvider(TASK_DOCUMENT_SCHEME, documents),
     vscode.languages.registerDocumentLinkProvider({ scheme: TASK_DOCUMENT_SCHEME }, documents),
-    createStatusBar(connection, scheduler, running, taskView),
+    createStatusBar(connection, scheduler, running, paused, applications, taskView),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration('taskman.database')) void connection.reconnect();
     }),

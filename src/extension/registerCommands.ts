@@ -11,6 +11,7 @@ import { groupTasks } from './commands/groupTasks';
 import { loadMore } from './commands/loadMore';
 import { openTask } from './commands/openTask';
 import { openDashboard } from './commands/openDashboard';
+import { pauseApplication, resumeApplication } from './commands/pauseApplication';
 import { purgeEnded } from './commands/purgeEnded';
 import { rerunFailed, rerunFailedInGroup } from './commands/rerunFailed';
 import { rerunTask } from './commands/rerunTask';
@@ -48,6 +49,8 @@ const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.setDatabasePassword]: setDatabasePassword,
   [CommandId.useEmbeddedDatabase]: useEmbeddedDatabase,
   [CommandId.openDashboard]: openDashboard,
+  [CommandId.pauseApplication]: pauseApplication,
+  [CommandId.resumeApplication]: resumeApplication,
 };
 
 /** Commands that act on a row: VS Code passes them the row (and the selection) from its menus. */
@@ -63,6 +66,7 @@ const ROW_COMMANDS = new Set<string>([
   CommandId.copyTaskId,
   CommandId.deleteTask,
   CommandId.loadMore,
+  CommandId.resumeApplication,
 ]);
 
 /**

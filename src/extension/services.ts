@@ -3,6 +3,7 @@ import type { Logger } from '../core';
 import type { DashboardPanel } from './dashboard/dashboardPanel';
 import type { DatabaseConnection } from './databaseConnection';
 import type { EmbeddedScheduler } from './embeddedScheduler';
+import type { PausedApplications } from './pausedApplications';
 import type { RunningCount } from './runningCount';
 import type { TaskDebugger } from './taskDebugger';
 import type { TaskEndNotifier } from './taskEndNotifier';
@@ -25,6 +26,7 @@ export interface ExtensionServices {
   taskDebugger: TaskDebugger;
   taskPages: TaskPages;
   running: RunningCount;
+  paused: PausedApplications;
   dashboard: DashboardPanel;
 }
 

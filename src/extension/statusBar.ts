@@ -1,14 +1,21 @@
 import * as vscode from 'vscode';
 import type { DatabaseConnection } from './databaseConnection';
 import type { EmbeddedScheduler } from './embeddedScheduler';
+import type { PausedApplications } from './pausedApplications';
 import type { RunningCount } from './runningCount';
 import type { TaskTreeNode } from './views/taskTree';
+import type { WorkspaceApplications } from './workspaceApplications';
 
-/** One status bar item and the Tasks view's badge: running tasks, or the database's trouble. */
+/**
+ * One status bar item and the Tasks view's badge: running tasks, the workspace's paused
+ * applications, or the database's trouble.
+ */
 export function createStatusBar(
   connection: DatabaseConnection,
   scheduler: EmbeddedScheduler,
   running: RunningCount,
+  paused: PausedApplications,
+  applications: WorkspaceApplications,
   view: vscode.TreeView<TaskTreeNode>,
 ): vscode.Disposable {
   const item = vscode.window.createStatusBarItem('taskman.status', vscode.StatusBarAlignment.Left, 10);
@@ -24,7 +31,13 @@ export function createStatusBar(
       item.text = '$(database) Taskman: no database';
       item.backgroundColor = undefined;
     } else {
-      item.text = count > 0 ? `$(sync~spin) Taskman: ${count} running` : '$(checklist) Taskman';
+      const mine = new Set(applications.valid().map((app) => app.name));
+      const pausedHere = paused.value.filter((pause) => mine.has(pause.application)).map((p) => p.application);
+      const runningText = count > 0 ? `${count} running` : '';
+      const pausedText = pausedHere.length ? `${pausedHere.join(', ')} paused` : '';
+      const icon = count > 0 ? '$(sync~spin)' : pausedHere.length ? '$(debug-pause)' : '$(checklist)';
+      const detail = [runningText, pausedText].filter(Boolean).join(' · ');
+      item.text = detail ? `${icon} Taskman: ${detail}` : '$(checklist) Taskman';
       item.backgroundColor = undefined;
     }
     view.badge = count > 0 ? { value: count, tooltip: `${count} task${count === 1 ? '' : 's'} running` } : undefined;
@@ -37,5 +50,7 @@ export function createStatusBar(
     connection.onDidChange(update),
     scheduler.onDidChange(update),
     running.onDidChange(update),
+    paused.onDidChange(update),
+    applications.onDidChange(update),
   );
 }

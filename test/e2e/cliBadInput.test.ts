@@ -155,6 +155,8 @@ describe('taskman with bad input: one clear line, the right exit code, nothing c
       ['db', '--help'],
       ['db', 'start', '--help'],
       ['wait', '--help'],
+      ['pause', '--help'],
+      ['resume', '--help'],
     ]) {
       const result = await taskman(args, env);
       assert.equal(result.code, 0, args.join(' '));

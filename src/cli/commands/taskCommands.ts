@@ -4,6 +4,7 @@ import { isTaskState, type SubmitTaskInput, TASK_STATES, type TaskState, validat
 import { describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../format';
 import { globals, parse, printJson, UsageError, withTaskman } from '../context';
 import { readBatch } from './batchFile';
+import { pausedLine } from './pauseCommands';
 import { waitForTask } from './waitForTask';
 
 /**
@@ -115,8 +116,11 @@ export function registerTaskCommands(program: Command): void {
           beforeId: options.before,
         });
         if (options.json) return printJson(tasks.map(taskJson));
-        if (tasks.length === 0) return void process.stdout.write('no tasks\n');
-        process.stdout.write(`${table(TASK_TABLE_HEADER, taskRows(tasks, new Date()))}\n`);
+        const paused = (await taskman.pausedApplications()).filter(
+          (pause) => !options.app || options.app.includes(pause.application),
+        );
+        const listed = tasks.length === 0 ? 'no tasks\n' : `${table(TASK_TABLE_HEADER, taskRows(tasks, new Date()))}\n`;
+        process.stdout.write(listed + paused.map((pause) => `${pausedLine(pause)}\n`).join(''));
       });
     });
 

@@ -20,7 +20,10 @@ export function registerWorkerCommands(program: Command): void {
       "tasks run at once (default: the config's concurrency)",
       parse.integer('--concurrency', 1, 1000),
     )
-    .option('--until-idle', 'exit 0 once no task of the application is pending or running')
+    .option(
+      '--until-idle',
+      'exit 0 once no task of the application is pending or running (or, paused, none is running)',
+    )
     .option(
       '--poll-interval <duration>',
       'time between polls: the longest one wait inside the database lasts, and how often running tasks are checked for abort requests (default 300ms, jittered)',
@@ -102,6 +105,13 @@ export function registerWorkerCommands(program: Command): void {
           while (!stopping) {
             if (scheduler.runningCount === 0 && (await taskman.countUnfinished([app.name])) === 0) {
               logger.info(`no ${app.name} task is pending or running: exiting`);
+              await stop('idle');
+              break;
+            }
+            // A paused application's pending tasks wait for a resume, not for this worker.
+            const paused = (await taskman.pausedApplications()).some((pause) => pause.application === app.name);
+            if (paused && scheduler.runningCount === 0 && scheduler.claimedAheadCount === 0) {
+              logger.info(`${app.name} is paused: its pending tasks wait for taskman resume ${app.name}; exiting`);
               await stop('idle');
               break;
             }

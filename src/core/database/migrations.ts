@@ -112,6 +112,20 @@ export const MIGRATIONS: readonly Migration[] = [
          MODIFY COLUMN updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)`,
     ],
   },
+  {
+    version: 7,
+    name: 'paused applications',
+    // A row while an application is paused: no scheduler claims its tasks (the claim's condition,
+    // lifecycle/claim.ts). Deleted on resume, so the claim's look finds nothing in the usual case.
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS \`${t.pause}\` (
+        application VARCHAR(128) NOT NULL,
+        paused_at DATETIME(6) NOT NULL,
+        reason VARCHAR(1024) NULL,
+        PRIMARY KEY (application)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

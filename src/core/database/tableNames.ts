@@ -6,6 +6,8 @@ export interface TableNames {
   scheduler: string;
   migration: string;
   lock: string;
+  /** One row per paused application. */
+  pause: string;
 }
 
 const TABLE_PREFIX = /^[A-Za-z0-9_]{0,32}$/;
@@ -19,5 +21,6 @@ export function tableNames(prefix: string): TableNames {
     scheduler: `${prefix}scheduler`,
     migration: `${prefix}migration`,
     lock: `${prefix}lock`,
+    pause: `${prefix}pause`,
   };
 }

@@ -101,7 +101,7 @@ export function waitProcedure(t: TableNames): { name: string; create: string } {
            -- NOW() with shared locks, so the wait would queue behind a claim's row locks (for the
            -- whole lock wait, behind a scheduler cut off mid-claim) and claims would skip rows it held.
            SELECT t.application INTO found FROM \`${t.task}\` t
-            WHERE ${claimableCondition(application(0), application(1), 'p_scheduler_id')}
+            WHERE ${claimableCondition(t, application(0), application(1), 'p_scheduler_id')}
             ORDER BY t.priority, t.id LIMIT 1;
            SET i = i + 1;
          END WHILE;

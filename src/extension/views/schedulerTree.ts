@@ -1,22 +1,31 @@
 import * as vscode from 'vscode';
-import { errorMessage, type SchedulerInfo } from '../../core';
+import { errorMessage, type PausedApplication, type SchedulerInfo } from '../../core';
 import type { DatabaseConnection } from '../databaseConnection';
 import type { EmbeddedScheduler } from '../embeddedScheduler';
 
-/** The Schedulers view: every registered scheduler, this window's marked; refreshed while visible. */
-export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vscode.Disposable {
+/** A row of the Schedulers view: a paused application (first), or a registered scheduler. */
+export type SchedulerTreeRow = SchedulerInfo | PausedApplication;
+
+const isPause = (row: SchedulerTreeRow): row is PausedApplication => 'pausedAt' in row;
+
+/**
+ * The Schedulers view: the paused applications, then every registered scheduler, this window's
+ * marked; refreshed while visible.
+ */
+export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private schedulers: SchedulerInfo[] = [];
   /** Every row this view showed: VS Code may pass one from before the last refresh. */
   private readonly shown = new WeakSet<object>();
   private timer: NodeJS.Timeout | undefined;
-  private view: vscode.TreeView<SchedulerInfo> | undefined;
+  private view: vscode.TreeView<SchedulerTreeRow> | undefined;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
   constructor(
     private readonly connection: DatabaseConnection,
     private readonly embedded: EmbeddedScheduler,
+    private readonly paused: () => readonly PausedApplication[],
   ) {
     this.disposables.push(
       embedded.onDidChange(() => void this.refresh()),
@@ -24,7 +33,7 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vs
     );
   }
 
-  attach(view: vscode.TreeView<SchedulerInfo>): void {
+  attach(view: vscode.TreeView<SchedulerTreeRow>): void {
     this.view = view;
     this.disposables.push(view.onDidChangeVisibility(() => this.schedule()));
     this.schedule();
@@ -59,15 +68,25 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vs
     return typeof value === 'object' && value !== null && this.shown.has(value);
   }
 
-  getChildren(node?: SchedulerInfo): SchedulerInfo[] {
-    return node ? [] : this.schedulers;
+  getChildren(node?: SchedulerTreeRow): SchedulerTreeRow[] {
+    if (node) return [];
+    const paused = [...this.paused()];
+    for (const pause of paused) this.shown.add(pause);
+    return [...paused, ...this.schedulers];
   }
 
-  getTreeItem(info: SchedulerInfo): vscode.TreeItem {
+  getTreeItem(row: SchedulerTreeRow): vscode.TreeItem {
+    return isPause(row) ? pausedItem(row) : this.schedulerItem(row);
+  }
+
+  private schedulerItem(info: SchedulerInfo): vscode.TreeItem {
     const mine = info.id === this.embedded.current?.id;
     const item = new vscode.TreeItem(`${info.host} · pid ${info.pid}${mine ? ' (this window)' : ''}`);
     item.id = `scheduler:${info.id}`;
-    const apps = info.applications.map((app) => `${app.name}@${app.version}`).join(', ');
+    const paused = new Set(this.paused().map((pause) => pause.application));
+    const apps = info.applications
+      .map((app) => `${app.name}@${app.version}${paused.has(app.name) ? ' (paused)' : ''}`)
+      .join(', ');
     item.description = `${apps} · ${info.running}/${info.concurrency} running · heartbeat ${Math.round(info.heartbeatAgeSeconds)}s ago`;
     item.iconPath = new vscode.ThemeIcon(mine ? 'vm-running' : 'vm');
     item.contextValue = mine ? 'scheduler.mine' : 'scheduler';
@@ -84,4 +103,21 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerInfo>, vs
     if (this.timer) clearInterval(this.timer);
     for (const disposable of this.disposables) disposable.dispose();
   }
+}
+
+function pausedItem(pause: PausedApplication): vscode.TreeItem {
+  const item = new vscode.TreeItem(`${pause.application} — paused`);
+  item.id = `paused:${pause.application}`;
+  const since = pause.pausedAt
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
+  item.description = `since ${since}${pause.reason ? ` · ${pause.reason}` : ''}`;
+  item.iconPath = new vscode.ThemeIcon('debug-pause');
+  item.contextValue = 'application.paused';
+  item.tooltip = new vscode.MarkdownString(
+    `**${pause.application} is paused** since ${since}${pause.reason ? ` (${pause.reason})` : ''}.\n\nNo scheduler claims its tasks; running ones go on. *Resume Application* lets them run.`,
+  );
+  item.accessibilityInformation = { label: `Application ${pause.application} is paused` };
+  return item;
 }

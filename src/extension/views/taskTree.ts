@@ -25,6 +25,7 @@ export interface PausedTasks {
  * and after the first load fetches only the rows changed since the last refresh.
  */
 export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.Disposable {
+  private pausedApplications: string[] = [];
   private readonly changed = new vscode.EventEmitter<TaskTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly refreshed = new vscode.EventEmitter<void>();
@@ -214,6 +215,12 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     else this.view.message = undefined;
   }
 
+  /** The paused applications, named in the view's description: their pending tasks wait. */
+  setPaused(applications: string[]): void {
+    this.pausedApplications = applications;
+    this.updateDescription();
+  }
+
   private updateDescription(): void {
     if (!this.view) return;
     const { states, applications, search } = this.model.filter;
@@ -221,7 +228,8 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     const { total, loaded } = this.totals();
     const paging =
       total > loaded ? `showing ${loaded.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : undefined;
-    const description = [parts.length ? `filtered: ${parts.join(' · ')}` : undefined, paging]
+    const paused = this.pausedApplications.length ? `${this.pausedApplications.join(', ')} paused` : undefined;
+    const description = [parts.length ? `filtered: ${parts.join(' · ')}` : undefined, paging, paused]
       .filter(Boolean)
       .join(' — ');
     this.view.description = description || undefined;

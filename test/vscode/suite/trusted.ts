@@ -8,6 +8,7 @@ export function run(): Promise<void> {
     require('./taskPage.test');
     require('./sourceLinks.test');
     require('./configSchema.test');
+    require('./pause.test');
     require('./trusted.test');
   });
 }

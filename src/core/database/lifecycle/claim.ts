@@ -1,6 +1,7 @@
 import type { Task } from '../../task';
 import type { Database } from '../connection';
 import type { TransactionOptions } from '../queryable';
+import type { TableNames } from '../tableNames';
 import { placeholders, SUMMARY_COLUMNS, taskFromRow } from '../taskRows';
 
 /**
@@ -33,18 +34,20 @@ export interface ClaimRequest {
 /**
  * The tasks (alias `t`) a scheduler may claim for one application, given the SQL for the
  * application, version and scheduler id: `?` placeholders here, the parameters of the stored wait
- * procedure there (waitForClaimableTask.ts), so the wait and the claim cannot disagree.
+ * procedure there (waitForClaimableTask.ts), so the wait and the claim cannot disagree. A paused
+ * application has none (a plain read of its pause row: a locking read does not lock a subquery's).
  */
-export function claimableCondition(application: string, version: string, schedulerId: string): string {
+export function claimableCondition(t: TableNames, application: string, version: string, schedulerId: string): string {
   return `t.state = 'pending' AND t.application = ${application}
           AND (t.version IS NULL OR t.version = ${version})
           AND (t.debug_scheduler_id IS NULL OR t.debug_scheduler_id = ${schedulerId})
           AND t.run_after <= NOW(6)
-          AND (t.start_before IS NULL OR t.start_before > NOW(6))`;
+          AND (t.start_before IS NULL OR t.start_before > NOW(6))
+          AND NOT EXISTS (SELECT 1 FROM \`${t.pause}\` p WHERE p.application = t.application)`;
 }
 
 /** Values: application, version, scheduler id. */
-const CLAIMABLE = claimableCondition('?', '?', '?');
+const claimable = (t: TableNames) => claimableCondition(t, '?', '?', '?');
 
 const PICKED_COLUMNS = SUMMARY_COLUMNS.split(', ')
   .map((column) => `t.${column}`)
@@ -56,7 +59,7 @@ export async function hasClaimableTask(
   request: Omit<ClaimRequest, 'limit' | 'heartbeatTimeoutMs'>,
 ): Promise<boolean> {
   const rows = await db.select(
-    `SELECT 1 AS found FROM \`${db.tables.task}\` t WHERE ${CLAIMABLE} ORDER BY t.priority, t.id LIMIT 1`,
+    `SELECT 1 AS found FROM \`${db.tables.task}\` t WHERE ${claimable(db.tables)} ORDER BY t.priority, t.id LIMIT 1`,
     [request.application, request.version, request.schedulerId],
   );
   return rows.length > 0;
@@ -75,7 +78,7 @@ export async function claimTasks(
       `SELECT ${PICKED_COLUMNS}, NOW(6) AS claim_now
          FROM \`${t.task}\` t
          JOIN \`${t.scheduler}\` s ON s.id = ? AND s.heartbeat_at > NOW(6) - INTERVAL ? MICROSECOND
-        WHERE ${CLAIMABLE}
+        WHERE ${claimable(t)}
         ORDER BY t.priority, t.id
         LIMIT ?
         FOR UPDATE SKIP LOCKED`,

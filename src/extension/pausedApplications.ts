@@ -1,0 +1,71 @@
+import * as vscode from 'vscode';
+import type { PausedApplication } from '../core';
+import type { DatabaseConnection } from './databaseConnection';
+
+/** The slowest the pauses are read while connected: the status bar is always in sight. */
+const MAX_INTERVAL_MS = 2000;
+
+/**
+ * Which applications are paused (by anyone, from any client), for the status bar and the views:
+ * one read of the small pause table per interval while connected, and at once after this window
+ * paused or resumed one.
+ */
+export class PausedApplications implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private current: PausedApplication[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private reading = false;
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(private readonly connection: DatabaseConnection) {
+    this.disposables = [this.changed, connection.onDidChange(() => this.schedule())];
+    this.schedule();
+  }
+
+  get value(): readonly PausedApplication[] {
+    return this.current;
+  }
+
+  get(application: string): PausedApplication | undefined {
+    return this.current.find((pause) => pause.application === application);
+  }
+
+  private schedule(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.connection.state.kind !== 'connected') {
+      this.update([]);
+      return;
+    }
+    const interval = vscode.workspace.getConfiguration('taskman').get<number>('view.refreshInterval', 1000);
+    this.timer = setInterval(() => void this.read(), Math.min(MAX_INTERVAL_MS, Math.max(200, interval)));
+    void this.read();
+  }
+
+  async read(): Promise<void> {
+    if (this.reading || this.connection.state.kind !== 'connected') return;
+    this.reading = true;
+    try {
+      this.update(await this.connection.state.taskman.pausedApplications());
+    } catch {
+      // The tree and the status bar show the database's trouble; the next read tries again.
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private update(pauses: PausedApplication[]): void {
+    const key = (list: readonly PausedApplication[]) =>
+      JSON.stringify(list.map((p) => [p.application, p.pausedAt.getTime(), p.reason]));
+    if (key(pauses) === key(this.current)) return;
+    this.current = pauses;
+    void vscode.commands.executeCommand('setContext', 'taskman.paused', pauses.length > 0);
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const disposable of this.disposables) disposable.dispose();
+  }
+}
