@@ -19,7 +19,13 @@ export class PausedApplications implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[];
 
   constructor(private readonly connection: DatabaseConnection) {
-    this.disposables = [this.changed, connection.onDidChange(() => this.schedule())];
+    this.disposables = [
+      this.changed,
+      connection.onDidChange(() => this.schedule()),
+      vscode.workspace.onDidChangeConfiguration(
+        (event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.schedule(),
+      ),
+    ];
     this.schedule();
   }
 

@@ -61,6 +61,26 @@ describe('taskman submit --batch', () => {
     for (const id of ids) assert.equal((await db.taskman.get(id)).state, 'succeeded');
   });
 
+  it('Windows line endings and a byte order mark are read as the lines they are', async () => {
+    const batch = path.join(dir, 'windows.jsonl');
+    fs.writeFileSync(batch, '\uFEFF{"n": 1}\r\n{"payload": {"n": 2}, "priority": 3}\r\n');
+    const submitted = await taskman(['submit', 'fixture-basic', 'echo', '--batch', batch], env);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const tasks = await Promise.all(
+      submitted.stdout
+        .trim()
+        .split('\n')
+        .map((id) => db.taskman.get(id)),
+    );
+    assert.deepEqual(
+      tasks.map((t) => [t.payload, t.priority]),
+      [
+        [{ n: 1 }, 0],
+        [{ n: 2 }, 3],
+      ],
+    );
+  });
+
   it('from standard input with --json; a key still in use returns its task and says so', async () => {
     const { id: existing } = await db.taskman.submit({ application: 'fixture-basic', task: 'echo', key: 'taken' });
     const input = '{"payload": {"a": 1}, "key": "taken"}\n{"a": 2}\n';

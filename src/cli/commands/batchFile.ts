@@ -20,7 +20,8 @@ export function readBatch(source: string, base: Omit<SubmitTaskInput, 'payload' 
     throw new UsageError(`Cannot read the batch from ${name}: ${(error as Error).message}`);
   }
   const inputs: SubmitTaskInput[] = [];
-  const lines = text.split('\n');
+  // A UTF-8 byte order mark (some editors write one) is not part of the first line's JSON.
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
   lines.forEach((line, index) => {
     if (line.trim() === '') return;
     const where = `line ${index + 1} of ${name}`;

@@ -110,7 +110,9 @@ export function registerWorkerCommands(program: Command): void {
             }
             // A paused application's pending tasks wait for a resume, not for this worker.
             const paused = (await taskman.pausedApplications()).some((pause) => pause.application === app.name);
-            if (paused && scheduler.runningCount === 0 && scheduler.claimedAheadCount === 0) {
+            const runningAnywhere = async () =>
+              (await taskman.count({ states: ['running'], applications: [app.name] }, 'state')).get('running') ?? 0;
+            if (paused && scheduler.runningCount === 0 && (await runningAnywhere()) === 0) {
               logger.info(`${app.name} is paused: its pending tasks wait for taskman resume ${app.name}; exiting`);
               await stop('idle');
               break;

@@ -37,6 +37,8 @@ export { isTransientDatabaseError } from './databaseErrors';
  *   closes its idle connections itself before the server would (`idleTimeout` below).
  * - `innodb_lock_wait_timeout`: a statement that meets a row another session holds waits at most
  *   this long, then fails as a conflict and is tried again later, instead of 50 s.
+ * - `sql_mode` without NO_BACKSLASH_ESCAPES: the driver escapes the values of an unprepared
+ *   statement (`prepare: false`) with backslashes, which that mode would read as plain text.
  * - READ COMMITTED: no gap locks, so a claim's locks never hold up another client's INSERT, and
  *   each statement of a transaction sees what others committed. Claims lock exactly the rows they
  *   take (SKIP LOCKED) and the exactly-once protocol relies on nothing else.
@@ -132,7 +134,7 @@ export class Database implements CommandQueryable {
     });
     pool.on('connection', (connection) => {
       // Queued ahead of any statement the pool hands this connection.
-      const settings = `SET time_zone = '+00:00', SESSION wait_timeout = ${SESSION_SETTINGS.idleTimeoutSeconds}, SESSION innodb_lock_wait_timeout = ${SESSION_SETTINGS.lockWaitTimeoutSeconds}`;
+      const settings = `SET time_zone = '+00:00', SESSION wait_timeout = ${SESSION_SETTINGS.idleTimeoutSeconds}, SESSION innodb_lock_wait_timeout = ${SESSION_SETTINGS.lockWaitTimeoutSeconds}, SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')`;
       const core = connection as unknown as { query(sql: string, callback: (error: Error | null) => void): void };
       for (const sql of [settings, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED']) {
         core.query(

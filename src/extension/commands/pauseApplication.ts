@@ -31,7 +31,8 @@ export async function pauseApplication(
     });
     if (application === undefined) return undefined;
   }
-  const pause = await taskman.pause(application, 'paused from VS Code');
+  // Paused already (from anywhere): its reason stays.
+  const pause = await taskman.pause(application, services.paused.get(application) ? undefined : 'paused from VS Code');
   await services.paused.read();
   void vscode.window.showInformationMessage(`Taskman: ${pause.application} is paused: its tasks wait.`);
   return pause;

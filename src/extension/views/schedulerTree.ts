@@ -52,7 +52,11 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>,
       this.view.message = this.embedded.whyNotRunning()
         ? `This window's scheduler: ${this.embedded.whyNotRunning()}.`
         : undefined;
-    if (this.connection.state.kind !== 'connected') return;
+    if (this.connection.state.kind !== 'connected') {
+      // The paused rows go with the connection.
+      this.changed.fire();
+      return;
+    }
     try {
       this.schedulers = await this.connection.state.taskman.listSchedulers();
       for (const info of this.schedulers) this.shown.add(info);
