@@ -2,7 +2,7 @@
 // the order given, keys honoured per row as one submit honours them, a bad submission named.
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ROWS_PER_STATEMENT, type SubmitTaskInput } from '../../src/core';
+import { ROWS_PER_STATEMENT, type SubmitTaskInput, Taskman } from '../../src/core';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 describe('batch submit', () => {
@@ -77,6 +77,33 @@ describe('batch submit', () => {
     const inputs = batch(1_200, (i) => (i === 1_100 ? { runAfter: new Date('+010000-01-01T00:00:00Z') } : {}));
     await assert.rejects(db.taskman.submitMany(inputs), { code: 'DATABASE_ERROR' });
     assert.equal(await count(), before);
+  });
+
+  it('payloads with quotes and backslashes arrive as given, also where the server asks for NO_BACKSLASH_ESCAPES', async () => {
+    const tricky = { s: 'it\'s \\ "q" \'); DELETE FROM taskman_task; --', t: "\\'" };
+    const [[mode]] = (await db.sql.query('SELECT @@GLOBAL.sql_mode AS m')) as never as [[{ m: string }]];
+    await db.sql.query("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')");
+    const fresh = await Taskman.connect({ url: db.url });
+    try {
+      const [result] = await fresh.submitMany(
+        batch(1, () => ({ application: 'quotes', payload: tricky, key: "k'\\" })),
+      );
+      const task = await fresh.get(result.id);
+      assert.deepEqual(task.payload, tricky);
+      assert.equal(task.key, "k'\\");
+    } finally {
+      await fresh.close();
+      await db.sql.query('SET GLOBAL sql_mode = ?', [mode.m]);
+    }
+  });
+
+  it('a key differing only by trailing spaces is the same key, as the unique key has it', async () => {
+    const results = await db.taskman.submitMany(batch(2, (i) => ({ application: 'spaces', key: i ? 'k ' : 'k' })));
+    assert.equal(results[1].id, results[0].id);
+    assert.deepEqual(
+      results.map((r) => r.created),
+      [true, false],
+    );
   });
 
   it('an empty batch submits nothing; one over the limit is refused before any write', async () => {

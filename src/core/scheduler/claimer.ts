@@ -35,6 +35,8 @@ export interface ClaimingScheduler {
 export class Claimer {
   /** Applications whose last claim filled every slot offered: more may be waiting, skip the probe. */
   private readonly busyApplications = new Set<string>();
+  /** The claim in flight, if any. */
+  private inFlight: Promise<number> | undefined;
 
   constructor(
     private readonly db: Database,
@@ -52,6 +54,25 @@ export class Claimer {
    * that wait (not available), a one-statement probe asks first. Returns how many it claimed.
    */
   async claim(woken: boolean): Promise<number> {
+    const claim = this.claimAll(woken);
+    this.inFlight = claim;
+    try {
+      return await claim;
+    } finally {
+      if (this.inFlight === claim) this.inFlight = undefined;
+    }
+  }
+
+  /**
+   * Resolves once no claim is in flight. A stopping scheduler waits for it: the tasks it marked
+   * started must reach their slots (and run) before the stop waits for the running ones, or they
+   * would still be `running` under a scheduler that deregistered, and end `lost`.
+   */
+  async settled(): Promise<void> {
+    await this.inFlight?.catch(() => undefined);
+  }
+
+  private async claimAll(woken: boolean): Promise<number> {
     const scheduler = this.scheduler;
     scheduler.startHeld();
     let total = 0;

@@ -266,6 +266,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.logger.info(`scheduler ${this.schedulerId}: stopping (${this.slots.size} running)`);
     this.reconciliation.release(this.claimedAhead.takeAll(), 'the scheduler is stopping');
     this.wake();
+    await this.claimer.settled();
     const timeoutMs = options.timeoutMs ?? this.options.shutdownTimeoutMs;
     if (!(await withinTime(this.slots.allDone(), timeoutMs))) {
       for (const taskId of this.slots.ids()) this.abortTask(taskId, 'scheduler shutting down');
