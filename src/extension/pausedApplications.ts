@@ -1,9 +1,7 @@
 import * as vscode from 'vscode';
 import type { PausedApplication } from '../core';
+import { readWhileConnected } from './connectedPace';
 import type { DatabaseConnection } from './databaseConnection';
-
-/** The slowest the pauses are read while connected: the status bar is always in sight. */
-const MAX_INTERVAL_MS = 2000;
 
 /**
  * Which applications are paused (by anyone, from any client), for the status bar and the views:
@@ -14,19 +12,18 @@ export class PausedApplications implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private current: PausedApplication[] = [];
-  private timer: NodeJS.Timeout | undefined;
   private reading = false;
   private readonly disposables: vscode.Disposable[];
 
   constructor(private readonly connection: DatabaseConnection) {
     this.disposables = [
       this.changed,
-      connection.onDidChange(() => this.schedule()),
-      vscode.workspace.onDidChangeConfiguration(
-        (event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.schedule(),
+      readWhileConnected(
+        connection,
+        () => void this.read(),
+        () => this.update([]),
       ),
     ];
-    this.schedule();
   }
 
   get value(): readonly PausedApplication[] {
@@ -35,18 +32,6 @@ export class PausedApplications implements vscode.Disposable {
 
   get(application: string): PausedApplication | undefined {
     return this.current.find((pause) => pause.application === application);
-  }
-
-  private schedule(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    if (this.connection.state.kind !== 'connected') {
-      this.update([]);
-      return;
-    }
-    const interval = vscode.workspace.getConfiguration('taskman').get<number>('view.refreshInterval', 1000);
-    this.timer = setInterval(() => void this.read(), Math.min(MAX_INTERVAL_MS, Math.max(200, interval)));
-    void this.read();
   }
 
   async read(): Promise<void> {
@@ -71,7 +56,6 @@ export class PausedApplications implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.timer) clearInterval(this.timer);
     for (const disposable of this.disposables) disposable.dispose();
   }
 }

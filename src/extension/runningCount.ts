@@ -1,9 +1,7 @@
 import * as vscode from 'vscode';
+import { readWhileConnected } from './connectedPace';
 import type { DatabaseConnection } from './databaseConnection';
 import type { TaskTree } from './views/taskTree';
-
-/** The slowest the count is read while connected: the status bar is always in sight. */
-const MAX_INTERVAL_MS = 2000;
 
 /**
  * How many of the Tasks view's tasks run now, for the view's badge and the status bar: one
@@ -14,7 +12,6 @@ export class RunningCount implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<number>();
   readonly onDidChange = this.changed.event;
   private current = 0;
-  private timer: NodeJS.Timeout | undefined;
   private reading = false;
   private readonly disposables: vscode.Disposable[];
 
@@ -24,26 +21,13 @@ export class RunningCount implements vscode.Disposable {
   ) {
     this.disposables = [
       this.changed,
-      connection.onDidChange(() => this.schedule()),
       tree.onDidRefresh(() => void this.read()),
-      vscode.workspace.onDidChangeConfiguration(
-        (event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.schedule(),
-      ),
+      readWhileConnected(connection, () => void this.read()),
     ];
-    this.schedule();
   }
 
   get value(): number {
     return this.current;
-  }
-
-  private schedule(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    if (this.connection.state.kind !== 'connected') return;
-    const interval = vscode.workspace.getConfiguration('taskman').get<number>('view.refreshInterval', 1000);
-    this.timer = setInterval(() => void this.read(), Math.min(MAX_INTERVAL_MS, Math.max(200, interval)));
-    void this.read();
   }
 
   async read(): Promise<void> {
@@ -65,7 +49,6 @@ export class RunningCount implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.timer) clearInterval(this.timer);
     for (const disposable of this.disposables) disposable.dispose();
   }
 }
