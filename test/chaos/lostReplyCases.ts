@@ -107,6 +107,7 @@ export async function lostReplies(ctx: ChaosContext): Promise<Row[]> {
     }
   }
   rows.push(await lostAbortReply(ctx));
+  rows.push(await lostBatchReply(ctx));
   rows.push(await lostLeaseReply(ctx));
   return rows;
 }
@@ -169,5 +170,44 @@ async function lostAbortReply(ctx: ChaosContext): Promise<Row> {
   } finally {
     await client.close();
     await tearDown(setup, 'lost_abort');
+  }
+}
+
+/**
+ * A batch submit whose COMMIT reply is lost: the client cannot know whether the batch went in.
+ * With a key on every line, sending the same batch again is safe: it returns the tasks the first
+ * one made, and nothing is submitted twice.
+ */
+async function lostBatchReply(ctx: ChaosContext): Promise<Row> {
+  const setup = await setUp(ctx, 'lost_batch');
+  const client = await Taskman.connect({ url: setup.proxiedUrl });
+  const batch = Array.from({ length: 2_500 }, (_, i) => ({
+    application: 'batch-lost-reply',
+    task: 'work',
+    payload: { i },
+    key: `line-${i}`,
+  }));
+  try {
+    setup.proxy.addFault({ kind: 'lose-reply', match: /^COMMIT$/, times: 1 });
+    const first = await client.submitMany(batch).then(
+      () => 'answered',
+      (error: Error) => `failed: ${error.message.slice(0, 80)}`,
+    );
+    const again = await client.submitMany(batch);
+    const [[{ n }]] = (await setup.sql.query(
+      "SELECT COUNT(*) AS n FROM taskman_task WHERE application = 'batch-lost-reply'",
+    )) as never as [[{ n: number }]];
+    const created = again.filter((r) => r.created).length;
+    const distinct = new Set(again.map((r) => r.id)).size;
+    return {
+      case: 'lost reply: batch submit',
+      expected: 'a 2,500-line keyed batch committed but its reply lost: sending it again returns its tasks, none twice',
+      observed: `first ${first}; again: ${created} created, ${distinct} distinct ids; ${Number(n)} tasks in the database`,
+      figures: `fault fired ${setup.proxy.stats.faultsFired}×`,
+      ok: first.startsWith('failed') && created === 0 && distinct === batch.length && Number(n) === batch.length,
+    };
+  } finally {
+    await client.close();
+    await tearDown(setup, 'lost_batch');
   }
 }
