@@ -1,4 +1,4 @@
-import { formatDuration, type Task } from '../core';
+import { formatDuration, formatUtc, type Task } from '../core';
 
 /** The task as the CLI prints it with --json: snake_case, ISO times, ids as strings. */
 export function taskJson(task: Task): Record<string, unknown> {
@@ -68,7 +68,7 @@ export function taskRows(tasks: Task[], now: Date): string[][] {
     task.state,
     progressText(task),
     elapsedText(task, now),
-    task.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+    formatUtc(task.createdAt),
   ]);
 }
 

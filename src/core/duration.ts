@@ -76,3 +76,8 @@ export function parseTimeSpec(input: string | Date | number, what: string): Time
     );
   }
 }
+
+/** `2026-12-02 07:20:01`: a time as the CLI and the views print it, in UTC, to the second. */
+export function formatUtc(date: Date): string {
+  return date.toISOString().replace('T', ' ').slice(0, 19);
+}

@@ -9,7 +9,6 @@ import { rerunTask } from './database/submitTask';
 import {
   countByState,
   countTasks,
-  countUnfinished,
   getTask,
   listTasks,
   type TaskFilter,
@@ -138,11 +137,6 @@ export class Taskman {
   /** Matching tasks per state, task name or application, in one grouped query. */
   count(filter: TaskFilter, groupBy: TaskGrouping): Promise<Map<string, number>> {
     return countTasks(this.database, filter, groupBy);
-  }
-
-  /** Tasks of these applications that are pending or running now, over every scheduler. */
-  countUnfinished(applications: string[]): Promise<number> {
-    return countUnfinished(this.database, applications);
   }
 
   /** What the dashboard charts: tasks ended per bucket, queue depth, timings and failure rates per task name, scheduler load. */

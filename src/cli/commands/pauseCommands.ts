@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
-import type { PausedApplication } from '../../core';
+import { formatUtc, type PausedApplication } from '../../core';
 import { globals, printJson, withTaskman } from '../context';
 
 /** `since 2026-12-02 07:20:01 UTC: maintenance window`, the one line a paused application gets. */
 export function pausedLine(pause: PausedApplication): string {
-  const since = pause.pausedAt
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, ' UTC');
+  const since = `${formatUtc(pause.pausedAt)} UTC`;
   return `application ${pause.application} is paused (since ${since}${pause.reason ? `: ${pause.reason}` : ''}): its tasks wait; taskman resume ${pause.application} runs them`;
 }
 

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { formatDuration, type Percentiles, type RecentTaskStatistics } from '../../core';
+import { formatDuration, formatUtc, type Percentiles, type RecentTaskStatistics } from '../../core';
 import { globals, parse, printJson, withTaskman } from '../context';
 import { table } from '../format';
 
@@ -49,7 +49,6 @@ function statsJson(stats: RecentTaskStatistics, windowMs: number): Record<string
 }
 
 function statsText(stats: RecentTaskStatistics, windowMs: number): string {
-  const utc = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
   const lines = ['Pending and running now (database, all applications):'];
   if (stats.queue.length === 0) lines.push('no task is pending or running');
   else
@@ -61,7 +60,7 @@ function statsText(stats: RecentTaskStatistics, windowMs: number): string {
     );
   lines.push(
     '',
-    `Ended in the last ${formatDuration(windowMs)} (${utc(stats.window.since)} to ${utc(stats.window.until)} UTC, database clock):`,
+    `Ended in the last ${formatDuration(windowMs)} (${formatUtc(stats.window.since)} to ${formatUtc(stats.window.until)} UTC, database clock):`,
   );
   if (stats.ended.length === 0) lines.push('no task ended in this window');
   else {

@@ -103,16 +103,16 @@ export function registerWorkerCommands(program: Command): void {
         await scheduler.start();
         if (options.untilIdle) {
           while (!stopping) {
-            if (scheduler.runningCount === 0 && (await taskman.countUnfinished([app.name])) === 0) {
+            const unfinished = await taskman.countByState({ states: ['pending', 'running'], applications: [app.name] });
+            if (scheduler.runningCount === 0 && unfinished.pending + unfinished.running === 0) {
               logger.info(`no ${app.name} task is pending or running: exiting`);
               await stop('idle');
               break;
             }
             // A paused application's pending tasks wait for a resume, not for this worker.
-            const paused = (await taskman.pausedApplications()).some((pause) => pause.application === app.name);
-            const runningAnywhere = async () =>
-              (await taskman.count({ states: ['running'], applications: [app.name] }, 'state')).get('running') ?? 0;
-            if (paused && scheduler.runningCount === 0 && (await runningAnywhere()) === 0) {
+            const paused = async () =>
+              (await taskman.pausedApplications()).some((pause) => pause.application === app.name);
+            if (scheduler.runningCount === 0 && unfinished.running === 0 && (await paused())) {
               logger.info(`${app.name} is paused: its pending tasks wait for taskman resume ${app.name}; exiting`);
               await stop('idle');
               break;

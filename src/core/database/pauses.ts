@@ -1,6 +1,5 @@
-import { isValidApplicationName } from '../config';
-import { InvalidInputError } from '../errors';
 import type { Database } from './connection';
+import { validApplicationName } from './submitTask';
 
 /**
  * Paused applications: while an application is paused no scheduler claims its tasks (the claim's
@@ -14,18 +13,9 @@ export interface PausedApplication {
   reason: string | null;
 }
 
-function validApplication(application: string): string {
-  if (typeof application !== 'string' || !isValidApplicationName(application)) {
-    throw new InvalidInputError(
-      `Application name ${JSON.stringify(application)} is invalid: use 1-128 letters, digits, ".", "_" or "-".`,
-    );
-  }
-  return application;
-}
-
 /** Pauses it (again: the first pause's time stays). Returns the pause as it stands. */
 export async function pauseApplication(db: Database, application: string, reason?: string): Promise<PausedApplication> {
-  const name = validApplication(application);
+  const name = validApplicationName(application);
   const why = reason === undefined ? null : String(reason).slice(0, 1024);
   await db.write(
     `INSERT INTO \`${db.tables.pause}\` (application, paused_at, reason) VALUES (?, NOW(6), ?)
@@ -39,7 +29,7 @@ export async function pauseApplication(db: Database, application: string, reason
 /** Resumes it: schedulers claim its tasks at their next poll. False when it was not paused. */
 export async function resumeApplication(db: Database, application: string): Promise<boolean> {
   const result = await db.write(`DELETE FROM \`${db.tables.pause}\` WHERE application = ?`, [
-    validApplication(application),
+    validApplicationName(application),
   ]);
   return result.affectedRows === 1;
 }

@@ -50,13 +50,19 @@ export interface ValidSubmission {
   debugSchedulerId: string | null;
 }
 
-/** Checks every field before anything is written; throws InvalidInputError naming the field. */
-export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
-  if (typeof input.application !== 'string' || !isValidApplicationName(input.application)) {
+/** The application name, if valid (as a config's `name` must be); else InvalidInputError saying why. */
+export function validApplicationName(application: unknown): string {
+  if (typeof application !== 'string' || !isValidApplicationName(application)) {
     throw new InvalidInputError(
-      `Application name ${JSON.stringify(input.application)} is invalid: use 1-128 letters, digits, ".", "_" or "-".`,
+      `Application name ${JSON.stringify(application)} is invalid: use 1-128 letters, digits, ".", "_" or "-".`,
     );
   }
+  return application;
+}
+
+/** Checks every field before anything is written; throws InvalidInputError naming the field. */
+export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
+  validApplicationName(input.application);
   if (typeof input.task !== 'string' || !TASK_NAME.test(input.task)) {
     throw new InvalidInputError(
       `Task name ${JSON.stringify(input.task)} is invalid: a task is an exported function, named like a JavaScript identifier (e.g. "resizeImages").`,

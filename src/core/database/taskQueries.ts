@@ -117,16 +117,6 @@ export async function countTasks(
   return new Map(rows.map((row) => [String(row.value), Number(row.n)]));
 }
 
-/** Tasks of these applications that are pending or running (for `worker --until-idle`). */
-export async function countUnfinished(db: Database, applications: string[]): Promise<number> {
-  if (applications.length === 0) return 0;
-  const rows = await db.select<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM \`${db.tables.task}\` WHERE state IN ('pending', 'running') AND application IN (${placeholders(applications.length)})`,
-    applications,
-  );
-  return Number(rows[0].n);
-}
-
 export async function countByState(db: Database, filter: TaskFilter = {}): Promise<Record<TaskState, number>> {
   const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, aborted: 0, lost: 0, expired: 0 };
   for (const [state, n] of await countTasks(db, filter, 'state')) counts[state as TaskState] = n;

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { errorMessage, type PausedApplication, type SchedulerInfo } from '../../core';
+import { errorMessage, formatUtc, type PausedApplication, type SchedulerInfo } from '../../core';
 import type { DatabaseConnection } from '../databaseConnection';
 import type { EmbeddedScheduler } from '../embeddedScheduler';
 
@@ -112,10 +112,7 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>,
 function pausedItem(pause: PausedApplication): vscode.TreeItem {
   const item = new vscode.TreeItem(`${pause.application} — paused`);
   item.id = `paused:${pause.application}`;
-  const since = pause.pausedAt
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, ' UTC');
+  const since = `${formatUtc(pause.pausedAt)} UTC`;
   item.description = `since ${since}${pause.reason ? ` · ${pause.reason}` : ''}`;
   item.iconPath = new vscode.ThemeIcon('debug-pause');
   item.contextValue = 'application.paused';

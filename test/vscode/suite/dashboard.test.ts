@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { ensureEmbeddedServer, stopEmbeddedServer } from '../../../src/core';
 import type { RenderedSummary } from '../../../src/webview/dashboardMessages';
-import { extensionApi, type SuiteApi, waitFor } from './helpers';
+import { extensionApi, runTaskOnceBack, type SuiteApi, waitFor } from './helpers';
 
 type Drawn = Extract<RenderedSummary, { kind: 'statistics' }>;
 
@@ -140,14 +140,7 @@ describe('the dashboard', () => {
     await ensureEmbeddedServer({ dataDir });
     await drawn('the charts to come back', () => true, 60_000);
     // The suites after this one start from a working window: a task runs again.
-    const id = await waitFor(
-      'a submission to go through again',
-      () =>
-        Promise.resolve(
-          vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 1, stepMs: 10 } }),
-        ).catch(() => undefined),
-      60_000,
-    );
+    const id = await runTaskOnceBack();
     await waitFor(
       'the task to succeed after the outage',
       async () => (await (await api.taskman()).get(id)).state === 'succeeded',

@@ -36,3 +36,15 @@ export function taskInTree(api: SuiteApi, id: string): { task: Task; item: vscod
   }
   return undefined;
 }
+
+/** Runs a short task with *Run Task* as soon as the window takes submissions again (after an outage); its id. */
+export function runTaskOnceBack(): Promise<string> {
+  return waitFor(
+    'a submission to go through again',
+    () =>
+      Promise.resolve(
+        vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 1, stepMs: 10 } }),
+      ).catch(() => undefined),
+    60_000,
+  );
+}

@@ -6,7 +6,7 @@ import { ensureEmbeddedServer, stopEmbeddedServer, type Task, Taskman } from '..
 import { claimTasks, releaseClaimedTasks } from '../../../src/core/database/lifecycle';
 import { deregisterScheduler, registerScheduler } from '../../../src/core/database/schedulers';
 import { describeDebugging } from './debugging';
-import { extensionApi, type SuiteApi, taskInTree, waitFor } from './helpers';
+import { extensionApi, runTaskOnceBack, type SuiteApi, taskInTree, waitFor } from './helpers';
 
 const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 // The extension's own, not those of the JSON schema (which VS Code adds if the file is open).
@@ -271,14 +271,7 @@ describe('Taskman in a trusted workspace', () => {
       /Cannot refresh|unavailable/.test(api.testing.taskView.message ?? ''),
     );
     await ensureEmbeddedServer({ dataDir });
-    const id = await waitFor(
-      'a submission to go through again',
-      () =>
-        Promise.resolve(
-          vscode.commands.executeCommand<string>('taskman.runTask', { task: 'countTo', payload: { n: 1, stepMs: 10 } }),
-        ).catch(() => undefined),
-      60_000,
-    );
+    const id = await runTaskOnceBack();
     await waitFor(
       'the task to succeed after the outage',
       () => taskInTree(api, id)?.task.state === 'succeeded',
