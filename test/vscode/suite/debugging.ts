@@ -60,6 +60,14 @@ export function describeDebugging(getApi: () => SuiteApi): void {
       vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
     });
 
+    /**
+     * Continues the thread that stopped, in its own session. The Continue command acts on the
+     * focused thread, which VS Code moves to a stopped one a moment after the stop arrives: sent
+     * right after, it sometimes resumed nothing and the task stayed paused (seen in CI).
+     */
+    const resume = (stop: (typeof stops)[number]) =>
+      stop.session.customRequest('continue', { threadId: stop.body.threadId });
+
     const newestGreet = async () => (await (await api.taskman()).list({ task: 'greet', limit: 1 }))[0];
 
     it('Debug Task stops at a breakpoint on the first line of the TypeScript task, shows it running, and it succeeds after Continue', async function () {
@@ -87,7 +95,7 @@ export function describeDebugging(getApi: () => SuiteApi): void {
       // Starting a debug session switches the sidebar to Run and Debug; the Tasks view refreshes while shown.
       await vscode.commands.executeCommand('taskman.tasks.focus');
       await waitFor('the paused task to show as running', () => taskInTree(api, task.id)?.task.state === 'running');
-      await vscode.commands.executeCommand('workbench.action.debug.continue');
+      await resume(stop);
       await waitFor(
         'the task to succeed',
         async () => (await (await api.taskman()).get(task.id)).state === 'succeeded',
@@ -126,11 +134,15 @@ export function describeDebugging(getApi: () => SuiteApi): void {
       const original = await newestGreet();
       stops = [];
       assert.equal(await vscode.commands.executeCommand('taskman.debugRerun', original.id), true);
-      await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
+      const stop = await waitFor(
+        'a stop at the breakpoint',
+        () => stops.find((s) => s.body.reason === 'breakpoint'),
+        60_000,
+      );
       const rerun = await newestGreet();
       assert.notEqual(rerun.id, original.id);
       assert.deepEqual(rerun.payload, original.payload);
-      await vscode.commands.executeCommand('workbench.action.debug.continue');
+      await resume(stop);
       await waitFor(
         'the rerun to succeed',
         async () => (await (await api.taskman()).get(rerun.id)).state === 'succeeded',
@@ -153,10 +165,14 @@ export function describeDebugging(getApi: () => SuiteApi): void {
         }),
         true,
       );
-      await waitFor('a stop at the breakpoint', () => stops.find((s) => s.body.reason === 'breakpoint'), 60_000);
+      const stop = await waitFor(
+        'a stop at the breakpoint',
+        () => stops.find((s) => s.body.reason === 'breakpoint'),
+        60_000,
+      );
       const task = await newestGreet();
       assert.deepEqual(task.payload, { name: 'Linus' });
-      await vscode.commands.executeCommand('workbench.action.debug.continue');
+      await resume(stop);
       await waitFor(
         'the task to succeed',
         async () => (await (await api.taskman()).get(task.id)).state === 'succeeded',
