@@ -63,8 +63,26 @@ export async function withLease<T>(
     return await body();
   } finally {
     clearInterval(renew);
-    // If this fails the lease expires by itself: the next holder waits at most LEASE_SECONDS.
-    await db.write(`DELETE FROM \`${table}\` WHERE name = ? AND holder = ?`, [name, holder]).catch(() => undefined);
+    await release(db, table, name, holder);
+  }
+}
+
+/**
+ * Gives the lease back. On Galera the DELETE can lose a certification conflict to a waiter's
+ * attempt on the same row, so a conflict (or a moment of outage) is tried again, a few times: a
+ * release given up on leaves the next
+ * holder waiting for the lease to expire (LEASE_SECONDS), as a scheduler starting then would.
+ */
+async function release(db: Database, table: string, name: string, holder: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await db.write(`DELETE FROM \`${table}\` WHERE name = ? AND holder = ?`, [name, holder]);
+      return;
+    } catch (error) {
+      // Not a conflict or an outage (which pass): the lease expires by itself.
+      if (!isTransientDatabaseError(error)) return;
+      await sleep(50 * 2 ** attempt);
+    }
   }
 }
 
