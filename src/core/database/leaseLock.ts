@@ -70,8 +70,8 @@ export async function withLease<T>(
 /**
  * Gives the lease back. On Galera the DELETE can lose a certification conflict to a waiter's
  * attempt on the same row, so a conflict (or a moment of outage) is tried again, a few times: a
- * release given up on leaves the next
- * holder waiting for the lease to expire (LEASE_SECONDS), as a scheduler starting then would.
+ * release given up on leaves the next holder waiting for the lease to expire (LEASE_SECONDS), as
+ * a scheduler starting then would.
  */
 async function release(db: Database, table: string, name: string, holder: string): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
