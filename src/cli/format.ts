@@ -1,4 +1,4 @@
-import { formatDuration, formatUtc, type Task } from '../core';
+import { attemptText, formatDuration, formatUtc, retryingText, type Task, type TaskAttempt } from '../core';
 
 /** The task as the CLI prints it with --json: snake_case, ISO times, ids as strings. */
 export function taskJson(task: Task): Record<string, unknown> {
@@ -12,6 +12,10 @@ export function taskJson(task: Task): Record<string, unknown> {
     result: task.result,
     error: task.error,
     attempt: task.attempt,
+    retries: task.retries,
+    retry_delay_ms: task.retryDelayMs,
+    retry_max_delay_ms: task.retryMaxDelayMs,
+    idempotent: task.idempotent,
     priority: task.priority,
     key: task.key,
     version: task.version,
@@ -60,13 +64,29 @@ export function elapsedText(task: Task, now: Date): string {
   return formatDuration((task.endedAt ?? now).getTime() - task.startedAt.getTime());
 }
 
+/** An earlier attempt as `taskman show --json` prints it. */
+export function attemptJson(attempt: TaskAttempt): Record<string, unknown> {
+  return {
+    attempt: attempt.attempt,
+    state: attempt.state,
+    error: attempt.error,
+    scheduler: attempt.schedulerId,
+    ran_version: attempt.ranVersion,
+    claimed_at: iso(attempt.claimedAt),
+    started_at: iso(attempt.startedAt),
+    ended_at: iso(attempt.endedAt),
+    retry_at: iso(attempt.retryAt),
+    ...(attempt.logs ? { logs: attempt.logs } : {}),
+  };
+}
+
 export function taskRows(tasks: Task[], now: Date): string[][] {
   return tasks.map((task) => [
     task.id,
     task.application,
     task.task,
     task.state,
-    progressText(task),
+    retryingText(task, now) ?? progressText(task),
     elapsedText(task, now),
     formatUtc(task.createdAt),
   ]);
@@ -74,8 +94,8 @@ export function taskRows(tasks: Task[], now: Date): string[][] {
 
 export const TASK_TABLE_HEADER = ['ID', 'APPLICATION', 'TASK', 'STATE', 'PROGRESS', 'TIME', 'CREATED (UTC)'];
 
-/** The human view of one task for `taskman show`. */
-export function describeTask(task: Task): string {
+/** The human view of one task for `taskman show`, with its earlier attempts. */
+export function describeTask(task: Task, attempts: TaskAttempt[] = [], now = new Date()): string {
   const lines: string[] = [];
   const field = (name: string, value: unknown) => {
     if (value !== null && value !== undefined && value !== '')
@@ -88,8 +108,16 @@ export function describeTask(task: Task): string {
   );
   field('task', task.task);
   field('state', task.state);
+  field('retrying', retryingText(task, now)?.replace(/^retrying /, ''));
   field('progress', progressText(task));
-  field('attempt', task.attempt);
+  field('attempt', task.attempt > 0 ? attemptText(task.attempt, task.retries) : null);
+  field(
+    'retries',
+    task.retries
+      ? `${task.retries}, after ${formatDuration(task.retryDelayMs ?? 0)} doubling up to ${formatDuration(task.retryMaxDelayMs ?? 0)}`
+      : null,
+  );
+  field('idempotent', task.idempotent ? 'yes: a lost run is retried too' : null);
   field('priority', task.priority);
   field('key', task.key);
   field('scheduler', task.schedulerId);
@@ -114,7 +142,19 @@ export function describeTask(task: Task): string {
     if (task.error.stack) lines.push(indent(task.error.stack.split('\n').slice(1).join('\n')));
   }
   if (task.logs) lines.push('', 'logs (last 64 KiB):', indent(task.logs.trimEnd()));
+  if (attempts.length > 0) lines.push('', 'earlier attempts:', ...attempts.map((a) => indent(attemptLine(a, task))));
   return lines.join('\n');
+}
+
+/** `#1 of 3 failed 2026-12-02 10:00:01 after 1s on scheduler 7: Error: boom; next attempt after 10s`. */
+function attemptLine(attempt: TaskAttempt, task: Task): string {
+  const ran = attempt.startedAt
+    ? ` after ${formatDuration(attempt.endedAt.getTime() - attempt.startedAt.getTime())}`
+    : '';
+  const where = attempt.schedulerId ? ` on scheduler ${attempt.schedulerId}` : '';
+  const error = attempt.error ? `: ${attempt.error.name}: ${attempt.error.message}` : '';
+  const wait = formatDuration(attempt.retryAt.getTime() - attempt.endedAt.getTime());
+  return `#${attempt.attempt} of ${task.retries === null ? '?' : task.retries + 1} ${attempt.state} ${formatUtc(attempt.endedAt)}${ran}${where}${error}; next attempt after ${wait}`;
 }
 
 function indent(text: string): string {

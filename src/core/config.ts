@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from './errors';
+import { parseTaskOptionsTable, type TaskOptions } from './retries';
 
 export const CONFIG_FILE_NAME = 'taskman.config.json';
 
@@ -32,6 +33,8 @@ export interface ApplicationConfig {
   runner: RunnerMode;
   /** In `pooled` mode, a runner is replaced after this many tasks (bounds leaks in task code). */
   runnerMaxTasks: number;
+  /** Retries, idempotence and timeout per task name, `"*"` for every task (retries.ts). */
+  taskOptions: Record<string, TaskOptions>;
 }
 
 export type RunnerMode = 'process' | 'pooled';
@@ -54,6 +57,7 @@ export const CONFIG_FIELDS = [
   'concurrency',
   'runner',
   'runnerMaxTasks',
+  'taskOptions',
 ] as const;
 const KNOWN_FIELDS = new Set<string>(CONFIG_FIELDS);
 
@@ -161,6 +165,9 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     runnerMaxTasks = n as number;
   }
 
+  const taskOptions =
+    config.taskOptions === undefined ? {} : parseTaskOptionsTable(config.taskOptions, 'taskOptions', fail);
+
   let version: string;
   let versionSource: ApplicationConfig['versionSource'];
   if (config.version !== undefined) {
@@ -188,6 +195,7 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     concurrency,
     runner,
     runnerMaxTasks,
+    taskOptions,
   };
 }
 

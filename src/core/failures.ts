@@ -8,8 +8,11 @@ import type { TaskError, TaskState } from './task';
 export const FAILURES = {
   TaskLost: {
     state: 'lost',
-    message: (why: string) =>
-      `The task's ${why} after starting it. It may have run in part; Taskman never re-runs it automatically. Rerun it if that is safe.`,
+    /** `retried`: the task is idempotent with attempts left, so it runs again. */
+    message: (why: string, retried = false) =>
+      retried
+        ? `The task's ${why} after starting it. It may have run in part; it is idempotent, so Taskman runs it again.`
+        : `The task's ${why} after starting it. It may have run in part; Taskman never re-runs it automatically. Rerun it if that is safe.`,
   },
   TaskExpired: {
     state: 'expired',

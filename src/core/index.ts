@@ -4,6 +4,7 @@ export * from './task';
 export * from './failures';
 export * from './config';
 export * from './duration';
+export * from './retries';
 export * from './logger';
 export * from './taskman';
 export { Database, isTransientDatabaseError } from './database/connection';

@@ -43,7 +43,16 @@ export interface Task {
   version: string | null;
   /** The application version that ran it. */
   ranVersion: string | null;
+  /** Runs started so far, this one included; back to pending with attempts left, the next is `attempt + 1`. */
   attempt: number;
+  /**
+   * Retry options, as submitted or, once the task started, as its application's `taskOptions`
+   * gave them (null: neither said; no retries, not idempotent). retries.ts has the rules.
+   */
+  retries: number | null;
+  retryDelayMs: number | null;
+  retryMaxDelayMs: number | null;
+  idempotent: boolean | null;
   progress: TaskProgress;
   /** The function's JSON result (succeeded only). */
   result: unknown;
@@ -64,6 +73,22 @@ export interface Task {
   startedAt: Date | null;
   endedAt: Date | null;
   updatedAt: Date;
+}
+
+/** An earlier run of a task that was retried after it: its outcome and times. */
+export interface TaskAttempt {
+  attempt: number;
+  state: 'failed' | 'lost';
+  error: TaskError | null;
+  /** The tail of its output. */
+  logs: string | null;
+  schedulerId: string | null;
+  ranVersion: string | null;
+  claimedAt: Date | null;
+  startedAt: Date | null;
+  endedAt: Date;
+  /** When the next attempt became due. */
+  retryAt: Date;
 }
 
 /** Valid task names: a JavaScript identifier. A path or an expression can never name a task. */

@@ -10,6 +10,7 @@ import {
   countByState,
   countTasks,
   getTask,
+  listAttempts,
   listTasks,
   type TaskFilter,
   type TaskGrouping,
@@ -24,7 +25,7 @@ import { type RecentTaskStatistics, readRecentTaskStatistics } from './metrics/t
 import { Scheduler } from './scheduler/scheduler';
 import type { SchedulerOptions } from './scheduler/schedulerOptions';
 import { type StatisticsOptions, StatisticsReader, type TaskStatistics } from './statistics';
-import type { Task, TaskId, TaskState } from './task';
+import type { Task, TaskAttempt, TaskId, TaskState } from './task';
 
 export interface ConnectOptions {
   /** `mysql://user:pass@host:port/db` (or `?socket=`). Without it: TASKMAN_DATABASE_URL, else the embedded server. */
@@ -124,6 +125,11 @@ export class Taskman {
     const task = await getTask(this.database, id);
     if (!task) throw new TaskNotFoundError(validTaskId(id));
     return task;
+  }
+
+  /** The earlier attempts of a retried task, oldest first (none for a task that was never retried). */
+  attempts(id: TaskId): Promise<TaskAttempt[]> {
+    return listAttempts(this.database, id);
   }
 
   list(filter?: TaskFilter): Promise<Task[]> {

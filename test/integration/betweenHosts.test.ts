@@ -103,15 +103,18 @@ describe('between hosts: the store', () => {
       logs: '',
       progress: { percent: 100, message: null },
     };
-    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, [{ taskId: id, outcome }]))], [id]);
     assert.deepEqual(
-      [...(await finishTasks(db.taskman.database, schedulerId, [{ taskId: id, outcome }]))],
+      [...(await finishTasks(db.taskman.database, schedulerId, [{ taskId: id, outcome }])).keys()],
+      [id],
+    );
+    assert.deepEqual(
+      [...(await finishTasks(db.taskman.database, schedulerId, [{ taskId: id, outcome }])).keys()],
       [id],
       'the second attempt finds its own write',
     );
     const other = await registerScheduler(db.taskman.database, { host: 'x', pid: 9, applications: [], concurrency: 1 });
     assert.deepEqual(
-      [...(await finishTasks(db.taskman.database, other, [{ taskId: id, outcome }]))],
+      [...(await finishTasks(db.taskman.database, other, [{ taskId: id, outcome }])).keys()],
       [],
       'another scheduler id is refused',
     );
@@ -138,11 +141,11 @@ describe('between hosts: the store', () => {
     await claim('orphans-live', 1);
     await db.taskman.database.write(`DELETE FROM \`${db.taskman.database.tables.scheduler}\` WHERE id = ?`, [gone]);
     const settled = await settleOrphanedTasks(db.taskman.database);
-    assert.deepEqual(settled, { schedulers: [gone], requeued: 1, lost: 1 });
+    assert.deepEqual(settled, { schedulers: [gone], requeued: 1, lost: 1, retried: 0 });
     assert.equal((await db.taskman.get(started.id)).state, 'lost');
     assert.equal((await db.taskman.get(held.id)).state, 'pending');
     assert.equal((await db.taskman.get(live.id)).state, 'running');
-    assert.deepEqual(await settleOrphanedTasks(db.taskman.database), { schedulers: [], requeued: 0, lost: 0 });
+    assert.deepEqual(await settleOrphanedTasks(db.taskman.database), { schedulers: [], requeued: 0, lost: 0, retried: 0 });
   });
 
   it('expires and purges around rows another session holds, without waiting for them', async () => {

@@ -263,7 +263,7 @@ describe('the task store', () => {
       },
     ];
     assert.deepEqual(
-      [...(await finishTasks(db.taskman.database, schedulerId, outcomes))].sort(),
+      [...(await finishTasks(db.taskman.database, schedulerId, outcomes)).keys()].sort(),
       [ids[0], ids[1]].sort(),
     );
     const [first, second, third] = await Promise.all(ids.map((id) => db.taskman.get(id)));
@@ -278,7 +278,7 @@ describe('the task store', () => {
     assert.equal(third.state, 'pending', 'a task no longer ours is left alone');
     // Written again (the first reply was lost): still reported as written, nothing changes.
     assert.deepEqual(
-      [...(await finishTasks(db.taskman.database, schedulerId, outcomes.slice(0, 2)))].sort(),
+      [...(await finishTasks(db.taskman.database, schedulerId, outcomes.slice(0, 2))).keys()].sort(),
       [ids[0], ids[1]].sort(),
     );
     assert.equal((await db.taskman.get(ids[0])).logs, 'first log');
@@ -294,7 +294,10 @@ describe('the task store', () => {
       taskId,
       outcome: { state: 'succeeded' as const, resultJson: JSON.stringify({ i }), logs: '', progress },
     }));
-    assert.deepEqual([...(await finishTasks(db.taskman.database, schedulerId, outcomes))].sort(), [...ids].sort());
+    assert.deepEqual(
+      [...(await finishTasks(db.taskman.database, schedulerId, outcomes)).keys()].sort(),
+      [...ids].sort(),
+    );
     const tasks = await Promise.all(ids.map((id) => db.taskman.get(id)));
     assert.deepEqual(
       tasks.map((task) => [task.state, task.result, task.logs, task.error]),

@@ -3,7 +3,18 @@ import { InvalidInputError, MAX_BATCH, type SubmitTaskInput, validateSubmission 
 import { UsageError } from '../context';
 
 /** What a line may set besides the payload: `{ "payload": …, "key": …, "priority": …, … }`. */
-const LINE_FIELDS = new Set(['payload', 'key', 'priority', 'runAfter', 'startBefore', 'timeout']);
+const LINE_FIELDS = new Set([
+  'payload',
+  'key',
+  'priority',
+  'runAfter',
+  'startBefore',
+  'timeout',
+  'retries',
+  'retryDelay',
+  'retryMaxDelay',
+  'idempotent',
+]);
 
 /**
  * The tasks of `taskman submit APP TASK --batch FILE` (`-` for standard input): one JSON value a

@@ -1,7 +1,14 @@
 import * as fs from 'node:fs';
 import { type Command, Option } from 'commander';
-import { isTaskState, type SubmitTaskInput, TASK_STATES, type TaskState, validateSubmission } from '../../core';
-import { describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../format';
+import {
+  isTaskState,
+  MAX_RETRIES,
+  type SubmitTaskInput,
+  TASK_STATES,
+  type TaskState,
+  validateSubmission,
+} from '../../core';
+import { attemptJson, describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../format';
 import { globals, parse, printJson, UsageError, withTaskman } from '../context';
 import { readBatch } from './batchFile';
 import { pausedLine } from './pauseCommands';
@@ -58,10 +65,19 @@ export function registerTaskCommands(program: Command): void {
     )
     .option('--run-after <when>', 'do not start before: a duration from now (30s) or an ISO time')
     .option('--timeout <duration>', 'longest run (e.g. 15m); past it the task is aborted')
+    .option(
+      '--retries <n>',
+      "attempts after the first when a run fails (default: the config's taskOptions, else 0)",
+      parse.integer('--retries', 0, MAX_RETRIES),
+    )
+    .option('--retry-delay <duration>', 'wait before the first retry, doubled for each next one (default 10s)')
+    .option('--retry-max-delay <duration>', 'longest wait between two attempts (default 10m)')
+    .option('--idempotent', 'safe to run again after a run that may have happened in part: a lost run is retried too')
+    .option('--no-idempotent', 'never retry a lost run, whatever the config says')
     .option('--version <version>', 'only a scheduler running this application version may run it')
     .option(
       '--batch <file>',
-      'submit one task per line of a JSON Lines file (- for standard input), all or none: each line the payload, or {"payload": …, "key", "priority", "runAfter", "startBefore", "timeout"} replacing the options for that line',
+      'submit one task per line of a JSON Lines file (- for standard input), all or none: each line the payload, or {"payload": …, "key", "priority", "runAfter", "startBefore", "timeout", "retries", "retryDelay", "retryMaxDelay", "idempotent"} replacing the options for that line',
     )
     .option('--json', 'print the task as JSON (with --batch, an array of {id, created})')
     .action(async (application: string, task: string, options, command: Command) => {
@@ -75,6 +91,7 @@ export function registerTaskCommands(program: Command): void {
         startBefore: options.startBefore,
         runAfter: options.runAfter,
         timeout: options.timeout,
+        ...retryOptions(options),
         version: options.version,
       };
       // Bad input is reported before any connection is made.
@@ -131,9 +148,9 @@ export function registerTaskCommands(program: Command): void {
     .option('--json', 'print the task as JSON')
     .action(async (id: string, options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {
-        const task = await taskman.get(id);
-        if (options.json) printJson(taskJson(task));
-        else process.stdout.write(`${describeTask(task)}\n`);
+        const [task, attempts] = await Promise.all([taskman.get(id), taskman.attempts(id)]);
+        if (options.json) printJson({ ...taskJson(task), attempts: attempts.map(attemptJson) });
+        else process.stdout.write(`${describeTask(task, attempts)}\n`);
       });
     });
 
@@ -193,6 +210,18 @@ export function registerTaskCommands(program: Command): void {
     });
 }
 
+/** The retry flags as a submission's fields; those not given are left to the config. */
+function retryOptions(
+  options: Record<string, unknown>,
+): Pick<SubmitTaskInput, 'retries' | 'retryDelay' | 'retryMaxDelay' | 'idempotent'> {
+  return {
+    retries: options.retries as number | undefined,
+    retryDelay: options.retryDelay as string | undefined,
+    retryMaxDelay: options.retryMaxDelay as string | undefined,
+    idempotent: options.idempotent as boolean | undefined,
+  };
+}
+
 /** `taskman submit APP TASK --batch FILE`: every line checked first, then one all-or-none batch. */
 async function submitBatch(
   application: string,
@@ -212,6 +241,7 @@ async function submitBatch(
     startBefore: options.startBefore as string | undefined,
     runAfter: options.runAfter as string | undefined,
     timeout: options.timeout as string | undefined,
+    ...retryOptions(options),
     version: options.version as string | undefined,
   });
   await withTaskman(globals(command), async (taskman) => {

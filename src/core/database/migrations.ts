@@ -126,6 +126,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 8,
+    name: 'retries',
+    // The retry options as submitted, or stamped by the started mark from the config's
+    // taskOptions (NULL: neither said), so that whoever settles a lost task can tell whether it may
+    // run again; and one row per earlier attempt of a retried task. Columns added INSTANT.
+    statements: (t) => [
+      `ALTER TABLE \`${t.task}\`
+         ADD COLUMN retries INT UNSIGNED NULL COMMENT 'attempts after the first' AFTER attempt,
+         ADD COLUMN retry_delay_ms BIGINT UNSIGNED NULL AFTER retries,
+         ADD COLUMN retry_max_delay_ms BIGINT UNSIGNED NULL AFTER retry_delay_ms,
+         ADD COLUMN idempotent BOOLEAN NULL COMMENT 'a lost run may be retried' AFTER retry_max_delay_ms`,
+      `CREATE TABLE IF NOT EXISTS \`${t.attempt}\` (
+        task_id BIGINT UNSIGNED NOT NULL,
+        attempt INT UNSIGNED NOT NULL,
+        state ENUM('failed','lost') NOT NULL,
+        error LONGTEXT NULL,
+        logs MEDIUMTEXT NULL,
+        scheduler_id BIGINT UNSIGNED NULL,
+        ran_version VARCHAR(128) NULL,
+        claimed_at DATETIME(6) NULL,
+        started_at DATETIME(6) NULL,
+        ended_at DATETIME(6) NOT NULL,
+        retry_at DATETIME(6) NOT NULL COMMENT 'when the next attempt became due',
+        PRIMARY KEY (task_id, attempt)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

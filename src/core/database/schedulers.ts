@@ -66,6 +66,8 @@ export interface SweepResult {
   requeued: number;
   /** Started: may have run in part; never re-run automatically. */
   lost: number;
+  /** Started, but idempotent with attempts left: back to pending for the next attempt. */
+  retried: number;
 }
 
 /**
@@ -82,24 +84,25 @@ export async function sweepDeadSchedulers(db: Database, sweeperId: string, timeo
         ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED`,
       [timeoutMs * 1000, sweeperId],
     );
-    if (dead.length === 0) return { schedulers: [], requeued: 0, lost: 0 };
+    if (dead.length === 0) return { schedulers: [], requeued: 0, lost: 0, retried: 0 };
     const reason = (row: { id: string; host: string; pid: number }) =>
       `scheduler ${row.id} (${row.host} pid ${row.pid}) stopped heartbeating for over ${Math.round(timeoutMs / 1000)}s`;
-    let requeued = 0;
-    let lost = 0;
-    for (const row of dead) {
-      const settled = await settleSchedulerTasks(tx, t.task, String(row.id), reason(row));
-      requeued += settled.requeued;
-      lost += settled.lost;
-    }
-    const ids = dead.map((row) => String(row.id));
+    const result: SweepResult = { schedulers: dead.map((row) => String(row.id)), requeued: 0, lost: 0, retried: 0 };
+    for (const row of dead) addSettled(result, await settleSchedulerTasks(tx, t, String(row.id), reason(row)));
+    const ids = result.schedulers;
     // By primary key, never a scan, which would wait for the rows live schedulers lock in their claims.
     await tx.write(
       `DELETE s FROM \`${t.scheduler}\` AS s FORCE INDEX (PRIMARY) WHERE s.id IN (${placeholders(ids.length)})`,
       ids,
     );
-    return { schedulers: ids, requeued, lost };
+    return result;
   });
+}
+
+function addSettled(result: SweepResult, settled: Omit<SweepResult, 'schedulers'>): void {
+  result.requeued += settled.requeued;
+  result.lost += settled.lost;
+  result.retried += settled.retried;
 }
 
 /**
@@ -117,15 +120,14 @@ export async function settleOrphanedTasks(db: Database): Promise<SweepResult> {
     `SELECT DISTINCT t.scheduler_id FROM \`${t.task}\` t
       WHERE t.state = 'running' AND NOT EXISTS (SELECT 1 FROM \`${t.scheduler}\` s WHERE s.id = t.scheduler_id) LIMIT 20`,
   );
-  const result: SweepResult = { schedulers: [], requeued: 0, lost: 0 };
+  const result: SweepResult = { schedulers: [], requeued: 0, lost: 0, retried: 0 };
   for (const row of rows) {
     const id = String(row.scheduler_id);
-    const settled = await db.transaction((tx) =>
-      settleSchedulerTasks(tx, t.task, id, `scheduler ${id} was declared dead`),
+    addSettled(
+      result,
+      await db.transaction((tx) => settleSchedulerTasks(tx, t, id, `scheduler ${id} was declared dead`)),
     );
     result.schedulers.push(id);
-    result.requeued += settled.requeued;
-    result.lost += settled.lost;
   }
   return result;
 }
@@ -135,8 +137,8 @@ export async function deregisterScheduler(db: Database, schedulerId: string, rea
   const t = db.tables;
   return db.transaction(async (tx) => {
     const mine = await tx.select(`SELECT id FROM \`${t.scheduler}\` WHERE id = ? FOR UPDATE`, [schedulerId]);
-    if (mine.length === 0) return { schedulers: [], requeued: 0, lost: 0 };
-    const settled = await settleSchedulerTasks(tx, t.task, schedulerId, reason);
+    if (mine.length === 0) return { schedulers: [], requeued: 0, lost: 0, retried: 0 };
+    const settled = await settleSchedulerTasks(tx, t, schedulerId, reason);
     await tx.write(`DELETE FROM \`${t.scheduler}\` WHERE id = ?`, [schedulerId]);
     return { schedulers: [schedulerId], ...settled };
   });

@@ -1,12 +1,13 @@
 import { InvalidInputError, TaskmanError } from '../errors';
 import type { TaskId } from '../task';
 import type { Database } from './connection';
-import type { Queryable, Value } from './queryable';
+import type { Queryable } from './queryable';
 import {
+  INSERT_COLUMNS,
   isDuplicateKey,
+  rowOf,
   type SubmitResult,
   type SubmitTaskInput,
-  timeExpression,
   type ValidSubmission,
   validateSubmission,
 } from './submitTask';
@@ -167,19 +168,10 @@ async function activeKeys(tx: Queryable, table: string, rows: ValidSubmission[])
 
 /** One INSERT of these rows; returns the first row's id. */
 async function insertRows(tx: Queryable, table: string, rows: ValidSubmission[]): Promise<bigint> {
-  const values: Value[] = [];
-  const tuples = rows.map((row) => {
-    const runAfter = timeExpression(row.runAfter, 'NOW(6)');
-    const startBefore = timeExpression(row.startBefore, 'NULL');
-    values.push(row.application, row.task, row.payload, row.key, row.key, row.priority, row.version);
-    values.push(...runAfter.values, ...startBefore.values, row.timeoutMs, row.rerunOf, row.debugSchedulerId);
-    return `(?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, NOW(6))`;
-  });
+  const tuples = rows.map(rowOf);
   const result = await tx.write(
-    `INSERT INTO \`${table}\` (application, task, payload, idempotency_key, active_key, state, priority, version,
-       run_after, start_before, timeout_ms, rerun_of, debug_scheduler_id, created_at)
-     VALUES ${tuples.join(', ')}`,
-    values,
+    `INSERT INTO \`${table}\` (${INSERT_COLUMNS}) VALUES ${tuples.map((row) => row.sql).join(', ')}`,
+    tuples.flatMap((row) => row.values),
     { prepare: false },
   );
   return BigInt(result.insertId);

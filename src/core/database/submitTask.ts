@@ -1,6 +1,7 @@
 import { isValidApplicationName } from '../config';
 import { parseDuration, parseTimeSpec, type TimeSpec } from '../duration';
 import { errorMessage, InvalidInputError, TaskmanError, TaskNotEndedError, TaskNotFoundError } from '../errors';
+import { failSubmission, validDelay, validRetries } from '../retries';
 import { isEnded, TASK_NAME, type TaskId } from '../task';
 import type { Database } from './connection';
 import type { Value } from './queryable';
@@ -21,6 +22,14 @@ export interface SubmitTaskInput {
   startBefore?: string | number | Date;
   /** Longest run (`10m`, ms); past it the task is aborted. */
   timeout?: string | number;
+  /** Attempts after the first when a run fails (and, if idempotent, when one is lost); default: the config's. */
+  retries?: number;
+  /** The wait before the first retry (`10s`, ms), doubled per attempt. */
+  retryDelay?: string | number;
+  /** The longest wait between attempts. */
+  retryMaxDelay?: string | number;
+  /** Safe to run again after a run that may have happened in part: a lost run is retried too. */
+  idempotent?: boolean;
   /** Only a scheduler running this application version may claim it. */
   version?: string;
   rerunOf?: TaskId;
@@ -45,6 +54,10 @@ export interface ValidSubmission {
   runAfter: TimeSpec | null;
   startBefore: TimeSpec | null;
   timeoutMs: number | null;
+  retries: number | null;
+  retryDelayMs: number | null;
+  retryMaxDelayMs: number | null;
+  idempotent: boolean | null;
   version: string | null;
   rerunOf: string | null;
   debugSchedulerId: string | null;
@@ -104,12 +117,21 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
     timeoutMs = parseDuration(input.timeout, 'timeout');
     if (timeoutMs <= 0) throw new InvalidInputError('The timeout must be longer than 0.');
   }
+  const given = (value: unknown) => value !== undefined && value !== null;
+  if (given(input.idempotent) && typeof input.idempotent !== 'boolean')
+    throw new InvalidInputError(`idempotent must be true or false, got ${JSON.stringify(input.idempotent)}.`);
   return {
     application: input.application,
     task: input.task,
     payload,
     key,
     priority,
+    retries: given(input.retries) ? validRetries(input.retries, 'retries', failSubmission) : null,
+    retryDelayMs: given(input.retryDelay) ? validDelay(input.retryDelay, 'retryDelay', failSubmission) : null,
+    retryMaxDelayMs: given(input.retryMaxDelay)
+      ? validDelay(input.retryMaxDelay, 'retryMaxDelay', failSubmission)
+      : null,
+    idempotent: input.idempotent ?? null,
     runAfter:
       input.runAfter === undefined || input.runAfter === null ? null : parseTimeSpec(input.runAfter, 'run-after'),
     startBefore:
@@ -130,33 +152,46 @@ export function timeExpression(spec: TimeSpec | null, fallback: string): { sql: 
   return { sql: 'NOW(6) + INTERVAL ? MICROSECOND', values: [spec.afterMs * 1000] };
 }
 
+/** The columns a submission writes, in the order of `rowOf`'s values. */
+export const INSERT_COLUMNS = `application, task, payload, idempotency_key, active_key, state, priority, version,
+  run_after, start_before, timeout_ms, retries, retry_delay_ms, retry_max_delay_ms, idempotent, rerun_of,
+  debug_scheduler_id, created_at`;
+
+/** One submission's row for INSERT_COLUMNS: its SQL tuple and the values it binds. */
+export function rowOf(valid: ValidSubmission): { sql: string; values: Value[] } {
+  const runAfter = timeExpression(valid.runAfter, 'NOW(6)');
+  const startBefore = timeExpression(valid.startBefore, 'NULL');
+  return {
+    sql: `(?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, ?, ?, ?, ?, NOW(6))`,
+    values: [
+      valid.application,
+      valid.task,
+      valid.payload,
+      valid.key,
+      valid.key,
+      valid.priority,
+      valid.version,
+      ...runAfter.values,
+      ...startBefore.values,
+      valid.timeoutMs,
+      valid.retries,
+      valid.retryDelayMs,
+      valid.retryMaxDelayMs,
+      valid.idempotent,
+      valid.rerunOf,
+      valid.debugSchedulerId,
+    ],
+  };
+}
+
 export async function submitTask(db: Database, input: SubmitTaskInput): Promise<SubmitResult> {
   const valid = validateSubmission(input);
   const t = db.tables;
-  const runAfter = timeExpression(valid.runAfter, 'NOW(6)');
-  const startBefore = timeExpression(valid.startBefore, 'NULL');
+  const row = rowOf(valid);
   // A key conflict with a task that ends between our INSERT and SELECT frees the key: try again.
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const result = await db.write(
-        `INSERT INTO \`${t.task}\` (application, task, payload, idempotency_key, active_key, state, priority, version,
-           run_after, start_before, timeout_ms, rerun_of, debug_scheduler_id, created_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, NOW(6))`,
-        [
-          valid.application,
-          valid.task,
-          valid.payload,
-          valid.key,
-          valid.key,
-          valid.priority,
-          valid.version,
-          ...runAfter.values,
-          ...startBefore.values,
-          valid.timeoutMs,
-          valid.rerunOf,
-          valid.debugSchedulerId,
-        ],
-      );
+      const result = await db.write(`INSERT INTO \`${t.task}\` (${INSERT_COLUMNS}) VALUES ${row.sql}`, row.values);
       return { id: String(result.insertId), created: true };
     } catch (error) {
       if (!valid.key || !isDuplicateKey(error)) throw error;
@@ -192,6 +227,10 @@ export async function rerunTask(db: Database, id: TaskId, options: { payload?: u
     key: task.key ?? undefined,
     priority: task.priority,
     timeout: task.timeoutMs ?? undefined,
+    retries: task.retries ?? undefined,
+    retryDelay: task.retryDelayMs ?? undefined,
+    retryMaxDelay: task.retryMaxDelayMs ?? undefined,
+    idempotent: task.idempotent ?? undefined,
     version: task.version ?? undefined,
     rerunOf: task.id,
   });

@@ -8,6 +8,8 @@ export interface TableNames {
   lock: string;
   /** One row per paused application. */
   pause: string;
+  /** The earlier attempts of retried tasks. */
+  attempt: string;
 }
 
 const TABLE_PREFIX = /^[A-Za-z0-9_]{0,32}$/;
@@ -22,5 +24,6 @@ export function tableNames(prefix: string): TableNames {
     migration: `${prefix}migration`,
     lock: `${prefix}lock`,
     pause: `${prefix}pause`,
+    attempt: `${prefix}attempt`,
   };
 }

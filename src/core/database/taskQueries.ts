@@ -1,8 +1,8 @@
 import { InvalidInputError } from '../errors';
-import { isTaskState, type Task, type TaskId, type TaskState } from '../task';
+import { isTaskState, type Task, type TaskAttempt, type TaskError, type TaskId, type TaskState } from '../task';
 import type { Database } from './connection';
 import type { Value } from './queryable';
-import { ALL_COLUMNS, placeholders, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
+import { ALL_COLUMNS, parseStoredJson, placeholders, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
 
 export function validTaskId(id: unknown): TaskId {
   const text = String(id ?? '').trim();
@@ -14,6 +14,27 @@ export function validTaskId(id: unknown): TaskId {
 export async function getTask(db: Database, id: TaskId): Promise<Task | undefined> {
   const rows = await db.select(`SELECT ${ALL_COLUMNS} FROM \`${db.tables.task}\` WHERE id = ?`, [validTaskId(id)]);
   return rows.length ? taskFromRow(rows[0]) : undefined;
+}
+
+/** A task's earlier attempts (those it was retried after), oldest first. */
+export async function listAttempts(db: Database, id: TaskId): Promise<TaskAttempt[]> {
+  const rows = await db.select(
+    `SELECT attempt, state, error, logs, scheduler_id, ran_version, claimed_at, started_at, ended_at, retry_at
+       FROM \`${db.tables.attempt}\` WHERE task_id = ? ORDER BY attempt`,
+    [validTaskId(id)],
+  );
+  return rows.map((row) => ({
+    attempt: Number(row.attempt),
+    state: row.state as TaskAttempt['state'],
+    error: row.error === null ? null : (parseStoredJson(row.error) as TaskError),
+    logs: (row.logs as string | null) ?? null,
+    schedulerId: row.scheduler_id === null ? null : String(row.scheduler_id),
+    ranVersion: (row.ran_version as string | null) ?? null,
+    claimedAt: (row.claimed_at as Date | null) ?? null,
+    startedAt: (row.started_at as Date | null) ?? null,
+    endedAt: row.ended_at as Date,
+    retryAt: row.retry_at as Date,
+  }));
 }
 
 export interface TaskFilter {

@@ -13,6 +13,10 @@ export const SUMMARY_COLUMNS = [
   'version',
   'ran_version',
   'attempt',
+  'retries',
+  'retry_delay_ms',
+  'retry_max_delay_ms',
+  'idempotent',
   'progress_percent',
   'progress_message',
   'error',
@@ -45,6 +49,10 @@ export function taskFromRow(row: Row): Task {
     version: (row.version as string | null) ?? null,
     ranVersion: (row.ran_version as string | null) ?? null,
     attempt: Number(row.attempt),
+    retries: numberOrNull(row.retries),
+    retryDelayMs: numberOrNull(row.retry_delay_ms),
+    retryMaxDelayMs: numberOrNull(row.retry_max_delay_ms),
+    idempotent: row.idempotent === null || row.idempotent === undefined ? null : Number(row.idempotent) === 1,
     progress: {
       percent:
         row.progress_percent === null || row.progress_percent === undefined ? null : Number(row.progress_percent),
@@ -55,7 +63,7 @@ export function taskFromRow(row: Row): Task {
     logs: (row.logs as string | null | undefined) ?? null,
     runAfter: row.run_after as Date,
     startBefore: (row.start_before as Date | null) ?? null,
-    timeoutMs: row.timeout_ms === null || row.timeout_ms === undefined ? null : Number(row.timeout_ms),
+    timeoutMs: numberOrNull(row.timeout_ms),
     abortRequestedAt: (row.abort_requested_at as Date | null) ?? null,
     abortReason: (row.abort_reason as string | null) ?? null,
     rerunOf: row.rerun_of === null || row.rerun_of === undefined ? null : String(row.rerun_of),
@@ -70,8 +78,12 @@ export function taskFromRow(row: Row): Task {
   };
 }
 
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
 /** Stored JSON was written by Taskman; a row edited by hand into non-JSON shows as its raw text. */
-function parseStoredJson(text: unknown): unknown {
+export function parseStoredJson(text: unknown): unknown {
   if (typeof text !== 'string') return text;
   try {
     return JSON.parse(text);

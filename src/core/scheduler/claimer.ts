@@ -2,6 +2,7 @@ import type { ApplicationConfig } from '../config';
 import type { Database } from '../database/connection';
 import { isConflict } from '../database/databaseErrors';
 import { claimTasks, hasClaimableTask } from '../database/lifecycle';
+import { startStamp } from '../retries';
 import type { Task } from '../task';
 import { sleep } from '../timing';
 import type { ClaimedAhead } from './claimedAhead';
@@ -99,6 +100,7 @@ export class Claimer {
         limit: limit + ahead,
         startNow: limit,
         heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+        stampFor: (task: Task) => startStamp(task, app.taskOptions),
       };
       const claimed = await claimTasks(this.db, claim, { onConflict: () => scheduler.conflicted(app.name) }).catch(
         (error) => {

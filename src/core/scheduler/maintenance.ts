@@ -21,14 +21,14 @@ export async function maintain(
     const swept = await sweepDeadSchedulers(db, schedulerId, heartbeatTimeoutMs);
     if (swept.schedulers.length) {
       logger.warn(
-        `swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost`,
+        `swept dead scheduler(s) ${swept.schedulers.join(', ')}: ${swept.requeued} task(s) back to pending, ${swept.lost} lost, ${swept.retried} lost but idempotent and retried`,
       );
     }
   }
   const orphans = await settleOrphanedTasks(db);
   if (orphans.schedulers.length) {
     logger.warn(
-      `settled the running tasks of gone scheduler(s) ${orphans.schedulers.join(', ')}: ${orphans.requeued} task(s) back to pending, ${orphans.lost} lost`,
+      `settled the running tasks of gone scheduler(s) ${orphans.schedulers.join(', ')}: ${orphans.requeued} task(s) back to pending, ${orphans.lost} lost, ${orphans.retried} lost but idempotent and retried`,
     );
   }
   const expired = await expireOverdueTasks(db);

@@ -1,5 +1,5 @@
 import { type Database, isTransientDatabaseError } from '../database/connection';
-import type { Outcome } from '../database/lifecycle';
+import type { Outcome, Written } from '../database/lifecycle';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { backoffDelay, sleep, withinTime } from '../timing';
@@ -14,8 +14,8 @@ export interface OutcomeDeliveryOptions {
   health: DatabaseHealth;
   /** Aborted when the scheduler stops: deliveries still failing then give up and stay journalled. */
   stopSignal: AbortSignal;
-  /** The database took the outcome (false: refused, the task is no longer this scheduler's). */
-  onDelivered(taskId: string, outcome: Outcome, written: boolean): void;
+  /** The database took the outcome and ended or retried the task (false: refused, the task is no longer this scheduler's). */
+  onDelivered(taskId: string, outcome: Outcome, written: Written | false): void;
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { Database } from '../database/connection';
-import { finishTasks, type Outcome } from '../database/lifecycle';
+import { finishTasks, type Outcome, type Written } from '../database/lifecycle';
 
 interface Pending {
   taskId: string;
   schedulerId: string;
   outcome: Outcome;
   bytes: number;
-  resolve: (written: boolean) => void;
+  resolve: (written: Written | false) => void;
   reject: (error: unknown) => void;
 }
 
@@ -25,8 +25,8 @@ export class OutcomeWriter {
 
   constructor(private readonly db: Database) {}
 
-  /** True when written; false when the task is no longer ours. Rejects when the write failed. */
-  write(taskId: string, schedulerId: string, outcome: Outcome): Promise<boolean> {
+  /** What the write did; false when the task is no longer ours. Rejects when the write failed. */
+  write(taskId: string, schedulerId: string, outcome: Outcome): Promise<Written | false> {
     const bytes = (outcome.resultJson?.length ?? 0) + outcome.logs.length + (outcome.error?.stack?.length ?? 0) + 256;
     return new Promise((resolve, reject) => {
       this.queue.push({ taskId, schedulerId, outcome, bytes, resolve, reject });
@@ -44,7 +44,7 @@ export class OutcomeWriter {
           batch[0].schedulerId,
           batch.map((p) => ({ taskId: p.taskId, outcome: p.outcome })),
         );
-        for (const p of batch) p.resolve(written.has(p.taskId));
+        for (const p of batch) p.resolve(written.get(p.taskId) ?? false);
       } catch (error) {
         for (const p of batch) p.reject(error);
       }

@@ -191,7 +191,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       stopSignal: this.stopController.signal,
       onDelivered: (taskId, outcome, written) => {
         const run = this.endingRuns.take(taskId);
-        if (written) this.emit('task-ended', taskId, outcome.state, run);
+        if (written === 'ended') this.emit('task-ended', taskId, outcome.state, run);
+        if (written === 'retried') this.emit('task-retrying', taskId, outcome.retry!.attempt + 1, run);
       },
     });
     this.delivery.adoptOrphans();

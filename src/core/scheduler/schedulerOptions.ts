@@ -66,6 +66,8 @@ export interface SchedulerEvents {
    * one (from the journal, which does not keep the task's name).
    */
   'task-ended': [taskId: string, state: EndedState, run: EndedRun | undefined];
+  /** Its run failed and it is back to pending, for attempt `nextAttempt` (retries.ts). */
+  'task-retrying': [taskId: string, nextAttempt: number, run: EndedRun | undefined];
   /** A claim transaction of this scheduler committed, taking `count` tasks (0: none was claimable). */
   claimed: [application: string, count: number];
   /** Another session made a claim roll back (a deadlock, a Galera certification conflict, locked rows); it is tried again. */

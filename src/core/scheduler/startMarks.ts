@@ -2,9 +2,11 @@ import type { Database } from '../database/connection';
 import { markStartedBatch, type StartMark } from '../database/lifecycle';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
+import type { EffectiveTaskOptions } from '../retries';
 
 interface MarkRequest {
   taskId: string;
+  stamp: EffectiveTaskOptions | undefined;
   resolve: (mark: StartMark | undefined) => void;
 }
 
@@ -31,7 +33,13 @@ export class StartMarks {
     private readonly logger: Logger,
   ) {}
 
-  request(taskId: string, schedulerId: string, version: string): Promise<StartMark | undefined> {
+  /** `stamp`: what the mark stamps on the task's row (lifecycle/startStamp.ts). */
+  request(
+    taskId: string,
+    schedulerId: string,
+    version: string,
+    stamp?: EffectiveTaskOptions,
+  ): Promise<StartMark | undefined> {
     return new Promise((resolve) => {
       const key = `${schedulerId}\0${version}`;
       let group = this.waiting.get(key);
@@ -39,7 +47,7 @@ export class StartMarks {
         group = { schedulerId, version, requests: [] };
         this.waiting.set(key, group);
       }
-      group.requests.push({ taskId, resolve });
+      group.requests.push({ taskId, stamp, resolve });
       // After the current step, so that the tasks of one claim, or of slots freed together, share it.
       if (!this.writing) {
         this.writing = true;
@@ -59,6 +67,7 @@ export class StartMarks {
             requests.map((request) => request.taskId),
             schedulerId,
             version,
+            new Map(requests.flatMap((request) => (request.stamp ? [[request.taskId, request.stamp] as const] : []))),
           );
           for (const request of requests) request.resolve(marks.get(request.taskId));
         } catch (error) {

@@ -12,6 +12,14 @@ import { formatDuration } from '../duration';
 import { errorMessage } from '../errors';
 import { failure } from '../failures';
 import type { Logger } from '../logger';
+import {
+  type EffectiveTaskOptions,
+  effectiveTaskOptions,
+  hasAttemptsLeft,
+  retryDelayMs,
+  rowOptions,
+  startStamp,
+} from '../retries';
 import type { Task, TaskProgress } from '../task';
 import type { DatabaseHealth } from './databaseHealth';
 import { outcomeFromExit } from './outcomeFromExit';
@@ -64,6 +72,10 @@ export class TaskRun {
   handedToRunner = false;
   /** performance.now() when a runner was handed the task. */
   startedAt: number | undefined;
+  /** Its retries and timeout: its row's, else its application's `taskOptions`. */
+  readonly options: EffectiveTaskOptions;
+  /** What its started mark stamps on its row (lifecycle/startStamp.ts). */
+  readonly stamp: EffectiveTaskOptions | undefined;
 
   constructor(
     readonly task: Task,
@@ -75,6 +87,8 @@ export class TaskRun {
     private readonly claimedAt = performance.now(),
   ) {
     this.progress = { percent: task.progress.percent, message: task.progress.message };
+    this.options = effectiveTaskOptions(rowOptions(task), app.taskOptions, task.task);
+    this.stamp = startStamp(task, app.taskOptions);
   }
 
   /**
@@ -115,7 +129,7 @@ export class TaskRun {
     const mark =
       (await markedTogether) ??
       (await context.health.retryWhileUnavailable(
-        () => markStarted(context.db, task.id, this.schedulerId, app.version),
+        () => markStarted(context.db, task.id, this.schedulerId, app.version, this.stamp),
         () => this.fenced,
       ));
     if (mark === undefined || mark === 'not-owned') {
@@ -177,10 +191,9 @@ export class TaskRun {
     );
     if (this.abortReason !== undefined) runner.abort(this.abortReason);
     // A paused debuggee would hit its timeout while someone reads its variables.
-    if (task.timeoutMs && !debugging) {
-      this.timers.push(
-        setTimeout(() => this.abort(`timeout after ${formatDuration(task.timeoutMs!)}`), task.timeoutMs),
-      );
+    const { timeoutMs } = this.options;
+    if (timeoutMs && !debugging) {
+      this.timers.push(setTimeout(() => this.abort(`timeout after ${formatDuration(timeoutMs)}`), timeoutMs));
     }
     this.startedAt = performance.now();
     context.onStarted(task, waitBeforeStart(task, this.claimedAt, this.startedAt));
@@ -202,10 +215,22 @@ export class TaskRun {
       resultLimitBytes: context.resultLimitBytes,
       node: app.node,
     });
+    outcome.retry = this.retryAfter(outcome);
+    const retrying = outcome.retry ? `, retrying in ${formatDuration(outcome.retry.delayMs)}` : '';
     context.logger.info(
-      `task ${task.id}: ${outcome.state}${outcome.error ? ` (${outcome.error.name}: ${outcome.error.message})` : ''}`,
+      `task ${task.id}: ${outcome.state}${outcome.error ? ` (${outcome.error.name}: ${outcome.error.message})` : ''}${retrying}`,
     );
     return outcome;
+  }
+
+  /**
+   * The next attempt of a failed run with attempts left. A run under the debugger is not retried:
+   * its session is over.
+   */
+  private retryAfter(outcome: Outcome): Outcome['retry'] {
+    const { attempt, debugSchedulerId } = this.task;
+    if (outcome.state !== 'failed' || debugSchedulerId !== null || !hasAttemptsLeft(this.options, attempt)) return;
+    return { attempt, delayMs: retryDelayMs(this.options, attempt) };
   }
 
   /** A process of the task's own; under the inspector when debugging. */

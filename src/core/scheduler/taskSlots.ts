@@ -91,7 +91,7 @@ export class TaskSlots {
     const startedAt = performance.now();
     const mark = options.markedInClaim
       ? Promise.resolve<StartMark>('started')
-      : this.startMarks.request(task.id, schedulerId, app.version);
+      : this.startMarks.request(task.id, schedulerId, app.version, run.stamp);
     const done = run
       .run(mark)
       .then((outcome) => {

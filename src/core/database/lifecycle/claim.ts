@@ -1,8 +1,10 @@
+import type { EffectiveTaskOptions } from '../../retries';
 import type { Task } from '../../task';
 import type { Database } from '../connection';
 import type { TransactionOptions } from '../queryable';
 import type { TableNames } from '../tableNames';
 import { placeholders, SUMMARY_COLUMNS, taskFromRow } from '../taskRows';
+import { stampAssignments } from './startStamp';
 
 /**
  * Claim: `pending` → `running`, the only path that makes a task run.
@@ -29,6 +31,8 @@ export interface ClaimRequest {
    * written by the claim itself. The others are claimed ahead and marked when a slot takes them.
    */
   startNow?: number;
+  /** What the started mark stamps on a task started now (startStamp.ts); none without `taskOptions`. */
+  stampFor?: (task: Task) => EffectiveTaskOptions | undefined;
 }
 
 /**
@@ -103,11 +107,17 @@ export async function claimTasks(
       started.length > 0
         ? `, started_at = IF(${startedNow}, NOW(6), NULL), ran_version = IF(${startedNow}, ?, NULL)`
         : '';
+    const stamp = stampAssignments(stampsOf(picked.slice(0, started.length), request));
     await tx.write(
       `UPDATE \`${t.task}\`
-          SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6)${startedSet}
+          SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6)${startedSet}${stamp.sql}
         WHERE id IN (${placeholders(ids.length)})`,
-      [request.schedulerId, ...(started.length > 0 ? [...started, ...started, request.version] : []), ...ids],
+      [
+        request.schedulerId,
+        ...(started.length > 0 ? [...started, ...started, request.version] : []),
+        ...stamp.values,
+        ...ids,
+      ],
     );
     return picked.map((row, index) => {
       const isStarted = index < started.length;
@@ -123,4 +133,14 @@ export async function claimTasks(
       });
     });
   }, options);
+}
+
+function stampsOf(rows: Record<string, unknown>[], request: ClaimRequest): Map<string, EffectiveTaskOptions> {
+  const stamps = new Map<string, EffectiveTaskOptions>();
+  if (!request.stampFor) return stamps;
+  for (const row of rows) {
+    const stamp = request.stampFor(taskFromRow(row));
+    if (stamp) stamps.set(String(row.id), stamp);
+  }
+  return stamps;
 }

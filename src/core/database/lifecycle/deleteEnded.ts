@@ -6,7 +6,7 @@ import { getTask, validTaskId } from '../taskQueries';
 import { placeholders } from '../taskRows';
 
 /**
- * Delete: an ended task's row goes (delete one, or purge by age and state). A task that has not
+ * Delete: an ended task's row goes, with its earlier attempts (delete one, or purge by age and state). A task that has not
  * ended is never deleted: its scheduler may still write its outcome.
  *
  * Guarantee: `state NOT IN ('pending', 'running')` in the statement itself, so a task claimed
@@ -15,11 +15,15 @@ import { placeholders } from '../taskRows';
 
 export async function deleteTask(db: Database, id: TaskId): Promise<void> {
   const taskId = validTaskId(id);
-  const result = await db.write(
-    `DELETE FROM \`${db.tables.task}\` WHERE id = ? AND state NOT IN ('pending', 'running')`,
-    [taskId],
-  );
-  if (result.affectedRows === 1) return;
+  const deleted = await db.transaction(async (tx) => {
+    const result = await tx.write(
+      `DELETE FROM \`${db.tables.task}\` WHERE id = ? AND state NOT IN ('pending', 'running')`,
+      [taskId],
+    );
+    if (result.affectedRows === 1) await tx.write(`DELETE FROM \`${db.tables.attempt}\` WHERE task_id = ?`, [taskId]);
+    return result.affectedRows === 1;
+  });
+  if (deleted) return;
   const task = await getTask(db, taskId);
   if (!task) throw new TaskNotFoundError(taskId);
   throw new TaskNotEndedError(taskId, task.state, 'deleted');
@@ -88,12 +92,15 @@ export async function purgeEndedTasks(db: Database, selection: PurgeSelection, b
       const ids = rows.map((row) => String(row.id));
       // By primary key, never a scan: a DELETE that scans waits for every row another session
       // locks (READ COMMITTED spares only UPDATE that), and on a small table the optimizer scans.
-      return (
-        await tx.write(
-          `DELETE t FROM \`${t.task}\` AS t FORCE INDEX (PRIMARY) WHERE t.id IN (${placeholders(ids.length)})`,
-          ids,
-        )
-      ).affectedRows;
+      const result = await tx.write(
+        `DELETE t FROM \`${t.task}\` AS t FORCE INDEX (PRIMARY) WHERE t.id IN (${placeholders(ids.length)})`,
+        ids,
+      );
+      await tx.write(
+        `DELETE a FROM \`${t.attempt}\` AS a FORCE INDEX (PRIMARY) WHERE a.task_id IN (${placeholders(ids.length)})`,
+        ids,
+      );
+      return result.affectedRows;
     });
     total += deleted;
     if (deleted < batchSize) return total;

@@ -25,7 +25,7 @@ export { type AbortResult, requestAbort } from './abort';
 export { type ClaimRequest, claimableCondition, claimTasks, hasClaimableTask } from './claim';
 export { countPurgeable, deleteTask, type PurgeSelection, purgeEndedTasks } from './deleteEnded';
 export { expireOverdueTasks } from './expire';
-export { finishTask, finishTasks, type Outcome } from './finish';
+export { finishTask, finishTasks, type Outcome, type Written } from './finish';
 export { markStarted, markStartedBatch, type StartMark } from './markStarted';
 export { releaseClaimedTasks, releaseStrayTasks } from './release';
 export { settleSchedulerTasks } from './settle';

@@ -1,6 +1,8 @@
+import type { EffectiveTaskOptions } from '../../retries';
 import type { TaskId } from '../../task';
 import type { Database } from '../connection';
 import { placeholders } from '../taskRows';
+import { stampAssignments } from './startStamp';
 
 /**
  * Started mark: `running` stays `running`, `started_at` is committed before the runner is given
@@ -24,8 +26,9 @@ export async function markStarted(
   id: TaskId,
   schedulerId: string,
   ranVersion: string,
+  stamp?: EffectiveTaskOptions,
 ): Promise<StartMark> {
-  return (await markStartedBatch(db, [id], schedulerId, ranVersion)).get(id)!;
+  return (await markStartedBatch(db, [id], schedulerId, ranVersion, new Map(stamp ? [[id, stamp]] : []))).get(id)!;
 }
 
 /**
@@ -38,15 +41,18 @@ export async function markStartedBatch(
   ids: TaskId[],
   schedulerId: string,
   ranVersion: string,
+  /** What each mark stamps (startStamp.ts), by task. */
+  stamps: ReadonlyMap<TaskId, EffectiveTaskOptions> = new Map(),
 ): Promise<Map<TaskId, StartMark>> {
   const t = db.tables;
   const marks = new Map<TaskId, StartMark>();
   if (ids.length === 0) return marks;
+  const stamp = stampAssignments(stamps);
   const result = await db.write(
-    `UPDATE \`${t.task}\` SET started_at = NOW(6), ran_version = ?
+    `UPDATE \`${t.task}\` SET started_at = NOW(6), ran_version = ?${stamp.sql}
       WHERE id IN (${placeholders(ids.length)}) AND scheduler_id = ? AND state = 'running' AND started_at IS NULL
         AND abort_requested_at IS NULL AND (start_before IS NULL OR start_before > NOW(6))`,
-    [ranVersion, ...ids, schedulerId],
+    [ranVersion, ...stamp.values, ...ids, schedulerId],
   );
   if (result.affectedRows === ids.length) {
     for (const id of ids) marks.set(id, 'started');
