@@ -1,4 +1,4 @@
-import { attemptText, formatDuration, formatUtc, retryingText, type Task, type TaskAttempt } from '../core';
+import { attemptOf, formatDuration, formatUtc, retryingText, type Task, type TaskAttempt } from '../core';
 
 /** The task as the CLI prints it with --json: snake_case, ISO times, ids as strings. */
 export function taskJson(task: Task): Record<string, unknown> {
@@ -110,7 +110,7 @@ export function describeTask(task: Task, attempts: TaskAttempt[] = [], now = new
   field('state', task.state);
   field('retrying', retryingText(task, now)?.replace(/^retrying /, ''));
   field('progress', progressText(task));
-  field('attempt', task.attempt > 0 ? attemptText(task.attempt, task.retries) : null);
+  field('attempt', task.attempt > 0 ? attemptOf(task.attempt, task.retries) : null);
   field(
     'retries',
     task.retries

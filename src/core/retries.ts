@@ -168,9 +168,14 @@ export function startStamp(task: Task, table: Readonly<Record<string, TaskOption
   return effectiveTaskOptions(rowOptions(task), table, task.task);
 }
 
-/** `attempt 2 of 4` (`attempt 2` when its retries are not known yet: it has not started). */
+/** `2 of 4` (`2` when its retries are not known yet: it has not started). */
+export function attemptOf(attempt: number, retries: number | null): string {
+  return retries === null ? String(attempt) : `${attempt} of ${retries + 1}`;
+}
+
+/** `attempt 2 of 4`. */
 export function attemptText(attempt: number, retries: number | null): string {
-  return retries === null ? `attempt ${attempt}` : `attempt ${attempt} of ${retries + 1}`;
+  return `attempt ${attemptOf(attempt, retries)}`;
 }
 
 /**

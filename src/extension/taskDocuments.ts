@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Task } from '../core';
+import type { Task, TaskAttempt } from '../core';
 import type { DatabaseConnection } from './databaseConnection';
 import { stackFrames } from './taskPage/taskPageModel';
 
@@ -24,19 +24,43 @@ const DOCUMENT_PATH = /^\/task\/(\d+)\/(?:[^/]* · )?(result|error|logs)\.(json|
  * without the frames of `ownPaths` (Taskman's own code, in stacks stored before the runner left
  * them out).
  */
-export function taskDocumentText(task: Task, kind: TaskDocumentKind, ownPaths: string[] = []): string {
+export function taskDocumentText(
+  task: Task,
+  kind: TaskDocumentKind,
+  ownPaths: string[] = [],
+  attempts: TaskAttempt[] = [],
+): string {
   if (kind === 'logs') return task.logs || '(no output)\n';
   if (kind === 'result') return `${JSON.stringify(task.result, null, 2)}\n`;
-  const stack = stackFrames(task.error?.stack, [], ownPaths).frames.map((frame) => frame.text);
-  const error = task.error
-    ? {
-        name: task.error.name,
-        message: task.error.message,
-        ...(task.error.code ? { code: task.error.code } : {}),
-        stack,
-      }
-    : null;
-  return `${JSON.stringify({ task: task.id, state: task.state, abortReason: task.abortReason ?? undefined, error }, null, 2)}\n`;
+  const errorJson = (error: Task['error']) =>
+    error
+      ? {
+          name: error.name,
+          message: error.message,
+          ...(error.code ? { code: error.code } : {}),
+          stack: stackFrames(error.stack, [], ownPaths).frames.map((frame) => frame.text),
+        }
+      : null;
+  const earlierAttempts = attempts.length
+    ? attempts.map((attempt) => ({
+        attempt: attempt.attempt,
+        state: attempt.state,
+        scheduler: attempt.schedulerId,
+        startedAt: attempt.startedAt?.toISOString(),
+        endedAt: attempt.endedAt.toISOString(),
+        nextAttemptAt: attempt.retryAt.toISOString(),
+        error: errorJson(attempt.error),
+      }))
+    : undefined;
+  const document = {
+    task: task.id,
+    state: task.state,
+    attempt: task.attempt,
+    abortReason: task.abortReason ?? undefined,
+    error: errorJson(task.error),
+    earlierAttempts,
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
 }
 
 export class TaskDocuments implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider {
@@ -50,7 +74,9 @@ export class TaskDocuments implements vscode.TextDocumentContentProvider, vscode
     if (!match) return `Not a Taskman document: ${uri.toString()}\n`;
     const taskman = await this.connection.get();
     const task = await taskman.get(match[1]);
-    return taskDocumentText(task, match[2] as TaskDocumentKind, this.ownPaths);
+    const kind = match[2] as TaskDocumentKind;
+    const attempts = kind === 'error' && task.attempt > 0 ? await taskman.attempts(task.id) : [];
+    return taskDocumentText(task, kind, this.ownPaths, attempts);
   }
 
   /** Stack frames that point into a workspace folder become links to that line. */

@@ -200,6 +200,17 @@ function details(m: TaskPageModel): HTMLElement {
   return section('Details', list, lineage);
 }
 
+function attempts(m: TaskPageModel): HTMLElement | null {
+  if (m.attempts.length === 0) return null;
+  const list = el('ol', { className: 'attempts' });
+  for (const attempt of m.attempts) {
+    const item = el('li', { className: 'attempt' }, el('span', { text: attempt.summary }));
+    if (attempt.error) item.append(el('p', { className: 'error-text', text: attempt.error }));
+    list.append(item);
+  }
+  return section('Earlier attempts', list);
+}
+
 /** Each region is rebuilt only when what it shows changed: a refresh never steals the caret or scroll. */
 const regions = new Map<string, { key: string; node: Node }>();
 
@@ -227,6 +238,7 @@ function render(): void {
           ),
           ...region('progress', m.progress, () => progress(m)),
           ...region('outcome', [m.resultText, m.error, m.frames, m.hiddenFrames], () => outcome(m)),
+          ...region('attempts', m.attempts, () => attempts(m)),
           ...region('timeline', m.timeline, () => timeline(m)),
           // The editor is made once per payload; its error is a region of its own, so that
           // showing or clearing it never replaces the text being typed.

@@ -145,7 +145,12 @@ describe('between hosts: the store', () => {
     assert.equal((await db.taskman.get(started.id)).state, 'lost');
     assert.equal((await db.taskman.get(held.id)).state, 'pending');
     assert.equal((await db.taskman.get(live.id)).state, 'running');
-    assert.deepEqual(await settleOrphanedTasks(db.taskman.database), { schedulers: [], requeued: 0, lost: 0, retried: 0 });
+    assert.deepEqual(await settleOrphanedTasks(db.taskman.database), {
+      schedulers: [],
+      requeued: 0,
+      lost: 0,
+      retried: 0,
+    });
   });
 
   it('expires and purges around rows another session holds, without waiting for them', async () => {

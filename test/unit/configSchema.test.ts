@@ -87,6 +87,8 @@ function fieldOf(error: ErrorObject, config: unknown): string | undefined {
   // A property name's own error (propertyNames) is about the name, one level below its object.
   const propertyName = error.keyword === 'propertyNames' ? (error.params.propertyName as string) : error.propertyName;
   if (propertyName !== undefined) segments.push(propertyName);
+  // An unknown field of a nested object (a task option) is named by its own path.
+  if (error.keyword === 'additionalProperties') segments.push(error.params.additionalProperty as string);
   let field: string | undefined;
   let value: unknown = config;
   for (const segment of segments) {
@@ -138,6 +140,19 @@ const accepted: [string, unknown][] = [
   ['runnerMaxTasks 1000000', { ...base, runnerMaxTasks: 1_000_000 }],
   ['runnerMaxTasks without the pooled runner', { ...base, runner: 'process', runnerMaxTasks: 10 }],
   ['$schema of any type (Taskman ignores it)', { ...base, $schema: 5 }],
+  [
+    'task options for every task and for one, with every option',
+    {
+      ...base,
+      taskOptions: {
+        '*': { retries: 1, retryDelay: 500 },
+        importCustomers: { retries: 3, retryDelay: '10s', retryMaxDelay: '10m', idempotent: true, timeout: '1h' },
+        $task_2: {},
+      },
+    },
+  ],
+  ['retries 0 and 100', { ...base, taskOptions: { a: { retries: 0 }, b: { retries: 100 } } }],
+  ['a delay of composite units', { ...base, taskOptions: { a: { retryDelay: '1h30m', retryMaxDelay: ' 2d ' } } }],
 ];
 
 const wrongTypes: [string, unknown][] = [
@@ -262,6 +277,54 @@ const refused: [string, unknown, string | undefined, RegExp][] = [
     { ...base, runnerMaxTasks: value },
     'runnerMaxTasks',
     /must be an integer from 1 to 1000000, got/,
+  ]),
+  ...[...wrongTypes.filter(([what]) => what !== 'an object'), ['a string', '{}']].map(
+    ([what, value]): [string, unknown, string, RegExp] => [
+      `taskOptions that is ${what}`,
+      { ...base, taskOptions: value },
+      'taskOptions',
+      /must be an object of task names/,
+    ],
+  ),
+  ...['1bad', 'a-b', 'a.b', '', '**'].map((task): [string, unknown, string, RegExp] => [
+    `task options for ${JSON.stringify(task)}`,
+    { ...base, taskOptions: { [task]: {} } },
+    `taskOptions.${task}`,
+    /is not a task name/,
+  ]),
+  ...wrongTypes
+    .filter(([what]) => what !== 'an object')
+    .map(([what, value]): [string, unknown, string, RegExp] => [
+      `a task's options that are ${what}`,
+      { ...base, taskOptions: { a: value } },
+      'taskOptions.a',
+      /must be an object of retries, retryDelay/,
+    ]),
+  [
+    'an unknown task option',
+    { ...base, taskOptions: { a: { retry: 3 } } },
+    'taskOptions.a.retry',
+    /is not a task option/,
+  ],
+  ...[-1, 101, 1.5, '3', null, true].map((value): [string, unknown, string, RegExp] => [
+    `retries ${JSON.stringify(value)}`,
+    { ...base, taskOptions: { '*': { retries: value } } },
+    'taskOptions.*.retries',
+    /must be an integer from 0 to 100, got/,
+  ]),
+  ...(['retryDelay', 'retryMaxDelay', 'timeout'] as const).flatMap((field) =>
+    ['soon', '10 s', '-5s', -1, null, true, ['1s']].map((value): [string, unknown, string, RegExp] => [
+      `the ${field} ${JSON.stringify(value)}`,
+      { ...base, taskOptions: { a: { [field]: value } } },
+      `taskOptions.a.${field}`,
+      /must be a duration such as "10s" or "5m"/,
+    ]),
+  ),
+  ...['yes', 1, null].map((value): [string, unknown, string, RegExp] => [
+    `idempotent ${JSON.stringify(value)}`,
+    { ...base, taskOptions: { a: { idempotent: value } } },
+    'taskOptions.a.idempotent',
+    /must be true or false/,
   ]),
   ...['', '1 2', ' 1', '1\t', '1\n', '1\u00a0', long(129), '😀'.repeat(129), 5, null, ['1']].map(
     (value): [string, unknown, string, RegExp] => [

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { formatDuration, isEnded, type Task } from '../../core';
+import { attemptOf, formatDuration, formatUtc, isEnded, retryingText, type Task, type TaskAttempt } from '../../core';
 import type { StackFrame, TaskLink, TaskPageModel } from './taskPageProtocol';
 
 export type { StackFrame, TaskLink, TaskPageModel } from './taskPageProtocol';
@@ -13,6 +13,8 @@ export interface PageContext {
   paused: boolean;
   rerunOf: TaskLink | null;
   reruns: TaskLink[];
+  /** Its earlier attempts, oldest first. */
+  attempts: TaskAttempt[];
   now: Date;
 }
 
@@ -71,7 +73,14 @@ export function taskPageModel(task: Task, context: PageContext): TaskPageModel {
       value: `${task.application}${(task.ranVersion ?? task.version) ? `@${task.ranVersion ?? task.version}` : ''}`,
     },
     { label: 'Scheduler', value: task.schedulerId ? `#${task.schedulerId}` : null },
-    { label: 'Attempt', value: String(task.attempt) },
+    { label: 'Retrying', value: retryingText(task, context.now)?.replace(/^retrying /, '') },
+    { label: 'Attempt', value: task.attempt > 0 ? attemptOf(task.attempt, task.retries) : null },
+    {
+      label: 'Retries',
+      value: task.retries
+        ? `${task.retries}, after ${formatDuration(task.retryDelayMs ?? 0)} doubling up to ${formatDuration(task.retryMaxDelayMs ?? 0)}${task.idempotent ? ', lost runs too (idempotent)' : ''}`
+        : null,
+    },
     { label: 'Priority', value: String(task.priority) },
     { label: 'Key', value: task.key },
     { label: 'Start before', value: task.startBefore?.toISOString() },
@@ -102,6 +111,10 @@ export function taskPageModel(task: Task, context: PageContext): TaskPageModel {
     hiddenFrames: hidden,
     logs: task.logs ?? '',
     details: details.filter((d): d is { label: string; value: string } => Boolean(d.value)),
+    attempts: context.attempts.map((attempt) => ({
+      summary: attemptSummary(attempt, task),
+      error: attempt.error ? `${attempt.error.name}: ${attempt.error.message}` : null,
+    })),
     rerunOf: context.rerunOf,
     reruns: context.reruns,
     actions: {
@@ -111,4 +124,18 @@ export function taskPageModel(task: Task, context: PageContext): TaskPageModel {
       delete: ended,
     },
   };
+}
+
+/** `#1 of 3 failed · 2026-12-02 10:00:01 · ran 1s · scheduler #7 · next after 10s` */
+function attemptSummary(attempt: TaskAttempt, task: Task): string {
+  const ran = span(attempt.startedAt, attempt.endedAt);
+  return [
+    `#${attempt.attempt} of ${task.retries === null ? '?' : task.retries + 1} ${attempt.state}`,
+    formatUtc(attempt.endedAt),
+    ran === null ? null : `ran ${formatDuration(ran)}`,
+    attempt.schedulerId ? `scheduler #${attempt.schedulerId}` : null,
+    `next after ${formatDuration(attempt.retryAt.getTime() - attempt.endedAt.getTime())}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }

@@ -66,6 +66,9 @@ export class TaskPagePanel implements vscode.Disposable {
         id: rerun.id,
         state: rerun.state,
       }));
+      // Only a task that ran more than once has earlier attempts: no read for the others.
+      const attempts =
+        task.attempt > 1 || (task.attempt === 1 && task.state === 'pending') ? await taskman.attempts(task.id) : [];
       // Closed while it read: nothing to show it on.
       if (this.disposed) return;
       this.model = taskPageModel(task, {
@@ -77,6 +80,7 @@ export class TaskPagePanel implements vscode.Disposable {
         paused: this.services.taskDebugger.isPaused(task.id),
         rerunOf,
         reruns,
+        attempts,
         now: new Date(),
       });
       this.panel.title = taskPageTitle(task);

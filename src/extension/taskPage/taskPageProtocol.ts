@@ -26,6 +26,8 @@ export interface TaskPageModel {
   hiddenFrames: number;
   logs: string;
   details: { label: string; value: string }[];
+  /** The runs before this one, of a retried task: `#1 failed · 2026-12-02 10:00:01 · ran 1s · scheduler #7`, and why. */
+  attempts: { summary: string; error: string | null }[];
   rerunOf: TaskLink | null;
   reruns: TaskLink[];
   actions: { abort: boolean; rerun: boolean; debugRerun: boolean; delete: boolean };

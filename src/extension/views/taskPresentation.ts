@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { formatDuration, type Task, type TaskState } from '../../core';
+import { attemptOf, attemptText, formatDuration, retryingText, type Task, type TaskState } from '../../core';
 
 export const STATE_ORDER: TaskState[] = ['running', 'pending', 'failed', 'aborted', 'lost', 'expired', 'succeeded'];
 
@@ -36,10 +36,16 @@ export function stateIcon(state: TaskState): vscode.ThemeIcon {
   }
 }
 
-/** `42% · parsing rows · 1m12s` for a running task; the time it ran or waits for the others. */
+/**
+ * `42% · parsing rows · 1m12s` for a running task (with `attempt 2 of 4` on a retry), `retrying in
+ * 40s · attempt 2 of 4` for one waiting for its next attempt; the time it ran for the others.
+ */
 export function taskDescription(task: Task, now: Date): string {
   const parts: string[] = [];
+  const retrying = retryingText(task, now);
+  if (retrying) parts.push(retrying);
   if (task.state === 'running') {
+    if (task.attempt > 1) parts.push(attemptText(task.attempt, task.retries));
     if (task.progress.percent !== null) parts.push(`${Math.round(task.progress.percent)}%`);
     if (task.progress.message) parts.push(task.progress.message);
     if (task.startedAt) parts.push(formatDuration(Math.max(0, now.getTime() - task.startedAt.getTime())));
@@ -71,7 +77,9 @@ export function taskTooltip(task: Task): vscode.MarkdownString {
   row('claimed', task.claimedAt?.toISOString());
   row('started', task.startedAt?.toISOString());
   row('ended', task.endedAt?.toISOString());
-  row('attempt', String(task.attempt));
+  row('retrying', retryingText(task, new Date())?.replace(/^retrying /, ''));
+  row('attempt', task.attempt > 0 ? attemptOf(task.attempt, task.retries) : null);
+  row('idempotent', task.idempotent ? 'yes: a lost run is retried too' : null);
   row('version', task.ranVersion ?? task.version);
   row('scheduler', task.schedulerId);
   row('abort reason', task.abortReason);

@@ -9,6 +9,7 @@ export function run(): Promise<void> {
     require('./sourceLinks.test');
     require('./configSchema.test');
     require('./pause.test');
+    require('./retries.test');
     require('./trusted.test');
   });
 }
