@@ -8,9 +8,11 @@
  * | pending → running                          | a scheduler's claim                   | FOR UPDATE SKIP LOCKED, joined to its own fresh scheduler row  | claim.ts       |
  * | running → running, started mark            | the claim (free slots), StartMarks    | scheduler_id, state running, started_at NULL, no abort asked   | claim.ts, markStarted.ts |
  * | running → succeeded / failed / aborted     | outcome delivery (journal first)      | scheduler_id, state running                                    | finish.ts      |
+ * | running → pending, attempt recorded        | delivery of a failed run with retries | FOR UPDATE by scheduler_id, running, attempt, no abort asked   | retry.ts       |
  * | running (unstarted) → pending, attempt − 1 | release of a task held for a slot     | scheduler_id, state running, started_at NULL                   | release.ts     |
  * | running → pending / aborted                | reconciliation after a lost reply     | scheduler_id, state running                                    | release.ts     |
- * | running (unstarted) → pending              | sweep, orphans, deregistration        | the dead scheduler's row FOR UPDATE SKIP LOCKED; scheduler_id  | settle.ts      |
+ * | running (unstarted) → pending, attempt − 1 | sweep, orphans, deregistration        | the dead scheduler's row FOR UPDATE SKIP LOCKED; scheduler_id  | settle.ts      |
+ * | running (started) → pending, lost recorded | the same, idempotent with retries     | the same, started_at NOT NULL, idempotent, attempt <= retries  | settle.ts, retry.ts |
  * | running (started) → lost                   | the same                              | the same, started_at NOT NULL                                  | settle.ts      |
  * | pending (debug pin of a gone one) → aborted| the same                              | debug_scheduler_id, state pending                              | settle.ts      |
  * | pending → expired                          | any scheduler's maintenance           | FOR UPDATE SKIP LOCKED, start_before passed                    | expire.ts      |
