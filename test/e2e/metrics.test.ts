@@ -43,13 +43,20 @@ describe('taskman worker --metrics-port and taskman stats', () => {
     for (let i = 0; i < 3; i++) await db.taskman.submit({ application: APP, task: 'echo', payload: { i } });
     await db.taskman.submit({ application: APP, task: 'fail' });
     await db.taskman.submit({ application: APP, task: 'sleep', payload: { ms: 300 } });
+    await db.taskman.submit({
+      application: APP,
+      task: 'flaky',
+      payload: { failures: 1 },
+      retries: 1,
+      retryDelay: '10ms',
+    });
     await db.taskman.submit({ application: APP, task: 'echo', runAfter: '1h' });
     const worker = await startWorker(env);
     try {
       assert.match(worker.url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'on loopback by default');
-      const done = await waitFor('five tasks counted as ended', async () => {
+      const done = await waitFor('six tasks counted as ended', async () => {
         const scrape = await Scrape.of(worker.url);
-        return scrape.family('taskman_tasks_ended_total', 'counter').samples.reduce((sum, s) => sum + s.value, 0) === 5
+        return scrape.family('taskman_tasks_ended_total', 'counter').samples.reduce((sum, s) => sum + s.value, 0) === 6
           ? scrape
           : undefined;
       });
@@ -57,6 +64,8 @@ describe('taskman worker --metrics-port and taskman stats', () => {
       assert.equal(done.value('taskman_tasks_ended_total', 'counter', { ...byTask('echo'), state: 'succeeded' }), 3);
       assert.equal(done.value('taskman_tasks_ended_total', 'counter', { ...byTask('fail'), state: 'failed' }), 1);
       assert.equal(done.value('taskman_tasks_ended_total', 'counter', { ...byTask('sleep'), state: 'succeeded' }), 1);
+      assert.equal(done.value('taskman_tasks_ended_total', 'counter', { ...byTask('flaky'), state: 'succeeded' }), 1);
+      assert.equal(done.value('taskman_tasks_retried_total', 'counter', byTask('flaky')), 1);
 
       for (const [task, count] of [
         ['echo', 3],

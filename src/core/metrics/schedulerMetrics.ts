@@ -47,6 +47,12 @@ export class SchedulerMetrics {
       labelNames: [...byTask, 'state'],
       registers,
     });
+    const retried = new Counter({
+      name: 'taskman_tasks_retried_total',
+      help: 'Failed runs this worker put back for another attempt (retries in taskOptions or the submission)',
+      labelNames: byTask,
+      registers,
+    });
     const wait = new Histogram({
       name: 'taskman_task_wait_seconds',
       help: 'From created_at (or run_after, if later) to the start, of the tasks this worker started',
@@ -129,6 +135,9 @@ export class SchedulerMetrics {
       if (!ran) return;
       ended.inc({ application: ran.application, task: ran.task, state });
       if (ran.runMs !== undefined) run.observe({ application: ran.application, task: ran.task }, ran.runMs / 1000);
+    });
+    this.on('task-retrying', (_taskId, _nextAttempt, ran) => {
+      if (ran) retried.inc({ application: ran.application, task: ran.task });
     });
     this.on('claimed', (application, count) => {
       claims.inc({ application });
