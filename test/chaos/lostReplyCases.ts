@@ -64,6 +64,27 @@ const LOST_REPLY_CASES: LostReplyCase[] = [
     work: recordTasks(16),
     expected: (t) => succeeded(t) && t.result !== null,
   },
+  // A failed run put back for its next attempt: the connection dies in that transaction, the server
+  // rolls it back, and the outcome, delivered again, puts the same attempt back once.
+  {
+    kind: 'retry',
+    match:
+      /SET state = 'pending', scheduler_id = NULL, claimed_at = NULL, started_at = NULL, ran_version = NULL,\s+run_after/,
+    times: 3,
+    apps: ['retrying'],
+    work: (setup) =>
+      Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const { id } = await setup.taskman.submit({
+            application: 'fixture-retrying',
+            task: 'flaky',
+            payload: { failures: 1 },
+          });
+          return id;
+        }),
+      ),
+    expected: (t) => succeeded(t) && t.attempt === 2,
+  },
   {
     kind: 'heartbeat',
     match: /SET heartbeat_at = NOW\(6\), running = /,
