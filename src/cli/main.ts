@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerDatabaseCommands } from './commands/databaseCommands';
 import { registerDemoCommand } from './commands/demoCommand';
 import { registerPauseCommands } from './commands/pauseCommands';
+import { registerScheduleCommands } from './commands/scheduleCommands';
 import { registerStatsCommand } from './commands/statsCommand';
 import { registerTaskCommands } from './commands/taskCommands';
 import { registerWorkerCommands } from './commands/workerCommands';
@@ -34,6 +35,7 @@ function buildProgram(): Command {
   registerWorkerCommands(program);
   registerTaskCommands(program);
   registerPauseCommands(program);
+  registerScheduleCommands(program);
   registerStatsCommand(program);
   registerDemoCommand(program);
   // Subcommands inherit the program's error handling: usage errors are thrown, not printed-and-exited.

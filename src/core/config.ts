@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from './errors';
 import { parseTaskOptionsTable, type TaskOptions } from './retries';
+import { parseSchedules, type Schedule, type ScheduleProblem } from './schedules';
 
 export const CONFIG_FILE_NAME = 'taskman.config.json';
 
@@ -35,6 +36,10 @@ export interface ApplicationConfig {
   runnerMaxTasks: number;
   /** Retries, idempotence and timeout per task name, `"*"` for every task (retries.ts). */
   taskOptions: Record<string, TaskOptions>;
+  /** Recurring tasks (schedules.ts); the invalid ones are left out and reported in `scheduleProblems`. */
+  schedules: Schedule[];
+  /** Schedules the config names that cannot run, each with its field and why; the rest runs. */
+  scheduleProblems: ScheduleProblem[];
 }
 
 export type RunnerMode = 'process' | 'pooled';
@@ -58,6 +63,7 @@ export const CONFIG_FIELDS = [
   'runner',
   'runnerMaxTasks',
   'taskOptions',
+  'schedules',
 ] as const;
 const KNOWN_FIELDS = new Set<string>(CONFIG_FIELDS);
 
@@ -168,6 +174,10 @@ export function parseApplicationConfig(json: unknown, file: string): Application
   const taskOptions =
     config.taskOptions === undefined ? {} : parseTaskOptionsTable(config.taskOptions, 'taskOptions', fail);
 
+  const parsedSchedules =
+    config.schedules === undefined ? { schedules: [], problems: [] } : parseSchedules(config.schedules);
+  if (!parsedSchedules) fail('schedules', 'must be an array of schedules ({ "name", "cron", "task", … })');
+
   let version: string;
   let versionSource: ApplicationConfig['versionSource'];
   if (config.version !== undefined) {
@@ -196,6 +206,8 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     runner,
     runnerMaxTasks,
     taskOptions,
+    schedules: parsedSchedules!.schedules,
+    scheduleProblems: parsedSchedules!.problems,
   };
 }
 

@@ -4,6 +4,7 @@ import { listSchedulers, type SchedulerInfo } from './database/schedulers';
 import { submitTask, type SubmitResult, type SubmitTaskInput } from './database/submitTask';
 import { type AbortResult, countPurgeable, deleteTask, purgeEndedTasks, requestAbort } from './database/lifecycle';
 import { listPausedApplications, type PausedApplication, pauseApplication, resumeApplication } from './database/pauses';
+import { type LatestTick, latestTicks } from './database/scheduleTicks';
 import { submitMany } from './database/submitMany';
 import { rerunTask } from './database/submitTask';
 import {
@@ -125,6 +126,11 @@ export class Taskman {
     const task = await getTask(this.database, id);
     if (!task) throw new TaskNotFoundError(validTaskId(id));
     return task;
+  }
+
+  /** Each schedule's latest tick made for this application, with its task's state. */
+  latestTicks(application: string): Promise<Map<string, LatestTick>> {
+    return latestTicks(this.database, application);
   }
 
   /** The earlier attempts of a retried task, oldest first (none for a task that was never retried). */

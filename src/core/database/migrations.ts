@@ -154,6 +154,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 9,
+    name: 'schedule ticks',
+    // One row per tick of a schedule made into a task: its primary key is what lets exactly one
+    // of the schedulers racing for a tick make it (database/scheduleTicks.ts).
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS \`${t.scheduleTick}\` (
+        application VARCHAR(128) NOT NULL,
+        schedule VARCHAR(128) NOT NULL,
+        tick_at DATETIME(6) NOT NULL,
+        task_id BIGINT UNSIGNED NOT NULL,
+        created_at DATETIME(6) NOT NULL,
+        PRIMARY KEY (application, schedule, tick_at)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

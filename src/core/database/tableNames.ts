@@ -10,6 +10,8 @@ export interface TableNames {
   pause: string;
   /** The earlier attempts of retried tasks. */
   attempt: string;
+  /** One row per schedule tick made into a task. */
+  scheduleTick: string;
 }
 
 const TABLE_PREFIX = /^[A-Za-z0-9_]{0,32}$/;
@@ -25,5 +27,6 @@ export function tableNames(prefix: string): TableNames {
     lock: `${prefix}lock`,
     pause: `${prefix}pause`,
     attempt: `${prefix}attempt`,
+    scheduleTick: `${prefix}schedule_tick`,
   };
 }

@@ -22,6 +22,7 @@ import { EndingRuns } from './runTimes';
 import { SchedulerRegistration } from './schedulerRegistration';
 import { holdLimitMs, type SchedulerEvents, type SchedulerOptions, withDefaults } from './schedulerOptions';
 import type { TaskRunContext } from './taskRun';
+import { ScheduleTimer } from './scheduleTimer';
 import { TaskSlots } from './taskSlots';
 
 /**
@@ -39,6 +40,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private applications: ApplicationConfig[];
   private readonly registration: SchedulerRegistration;
   private readonly pollLoop: PollLoop;
+  private readonly schedules: ScheduleTimer;
   private readonly claimer: Claimer;
   private delivery: OutcomeDelivery | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -110,6 +112,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       },
       { heartbeatTimeoutMs },
     );
+    this.schedules = new ScheduleTimer(this.db, this.logger, () => this.applications);
     this.pollLoop = new PollLoop(
       {
         polling: () => this.state === 'running' || (this.state === 'stopping' && !stopSignal.aborted),
@@ -196,6 +199,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       },
     });
     this.delivery.adoptOrphans();
+    for (const app of this.applications)
+      for (const problem of app.scheduleProblems)
+        this.logger.error(
+          `${app.name}: ${problem.schedule}${problem.field ? `.${problem.field}` : ''} ${problem.message}; it does not run`,
+        );
     await this.registration.register();
     const onError = (where: string) => (error: unknown) => this.handleLoopError(error, where);
     const stopSignal = this.stopController.signal;
@@ -208,6 +216,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         () => this.options.heartbeatIntervalMs * (0.8 + 0.4 * Math.random()),
         () => this.maintain(),
         { onError: onError('maintenance') },
+      ),
+      repeatEvery(
+        stopSignal,
+        () => this.schedules.delay(),
+        () => this.schedules.pass(),
+        { onError: onError('schedules'), backOff: true },
       ),
       // Not on every wake-up: a busy scheduler is woken once per finished task.
       repeatEvery(
