@@ -39,36 +39,43 @@ export function parseSchedules(value: unknown): { schedules: Schedule[]; problem
   const problems: ScheduleProblem[] = [];
   const names = new Set<string>();
   value.forEach((entry, index) => {
-    const label = (name?: string) => `schedules[${index}]${name ? ` ${JSON.stringify(name)}` : ''}`;
-    const problem = (field: string | undefined, message: string, name?: string) =>
-      problems.push({ schedule: label(name), field, message });
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      problem(undefined, 'must be an object with name, cron, task and optionally timezone, payload, missed');
-      return;
-    }
-    const e = entry as Record<string, unknown>;
-    const name = typeof e.name === 'string' && SCHEDULE_NAME.test(e.name) ? e.name : undefined;
-    const fail = (field: string | undefined, message: string) => problem(field, message, name);
-    const unknown = Object.keys(e).find((key) => !SCHEDULE_FIELDS.includes(key));
-    if (unknown) return fail(unknown, `is not a schedule field (known: ${SCHEDULE_FIELDS.join(', ')})`);
-    if (!name)
-      return fail('name', 'must be 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
-    if (names.has(name)) return fail('name', 'is the name of an earlier schedule: names must be unique');
-    names.add(name);
-    if (typeof e.task !== 'string' || !TASK_NAME.test(e.task))
-      return fail('task', `must be the name of an exported function, got ${JSON.stringify(e.task)}`);
-    const timezone = e.timezone === undefined ? 'UTC' : e.timezone;
-    if (typeof timezone !== 'string' || !isTimeZone(timezone))
-      return fail('timezone', `must be an IANA time zone such as "Europe/Amsterdam", got ${JSON.stringify(timezone)}`);
-    if (typeof e.cron !== 'string') return fail('cron', `must be a cron pattern string, got ${JSON.stringify(e.cron)}`);
-    const cronError = cronProblem(e.cron, timezone);
-    if (cronError) return fail('cron', cronError);
-    const missed = e.missed === undefined ? 'once' : e.missed;
-    if (missed !== 'once' && missed !== 'skip')
-      return fail('missed', `must be "once" or "skip", got ${JSON.stringify(missed)}`);
-    schedules.push({ name, cron: e.cron, timezone, task: e.task, payload: e.payload ?? {}, missed });
+    const parsed = parseSchedule(entry, index, names);
+    if ('message' in parsed) problems.push(parsed);
+    else schedules.push(parsed);
   });
   return { schedules, problems };
+}
+
+/** One entry of `schedules`; `names`: the names taken by the entries before it. */
+function parseSchedule(entry: unknown, index: number, names: Set<string>): Schedule | ScheduleProblem {
+  const problem = (field: string | undefined, message: string, name?: string): ScheduleProblem => ({
+    schedule: `schedules[${index}]${name ? ` ${JSON.stringify(name)}` : ''}`,
+    field,
+    message,
+  });
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    return problem(undefined, 'must be an object with name, cron, task and optionally timezone, payload, missed');
+  const e = entry as Record<string, unknown>;
+  const name = typeof e.name === 'string' && SCHEDULE_NAME.test(e.name) ? e.name : undefined;
+  const fail = (field: string, message: string) => problem(field, message, name);
+  const unknown = Object.keys(e).find((key) => !SCHEDULE_FIELDS.includes(key));
+  if (unknown) return fail(unknown, `is not a schedule field (known: ${SCHEDULE_FIELDS.join(', ')})`);
+  if (!name)
+    return fail('name', 'must be 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
+  if (names.has(name)) return fail('name', 'is the name of an earlier schedule: names must be unique');
+  names.add(name);
+  if (typeof e.task !== 'string' || !TASK_NAME.test(e.task))
+    return fail('task', `must be the name of an exported function, got ${JSON.stringify(e.task)}`);
+  const timezone = e.timezone === undefined ? 'UTC' : e.timezone;
+  if (typeof timezone !== 'string' || !isTimeZone(timezone))
+    return fail('timezone', `must be an IANA time zone such as "Europe/Amsterdam", got ${JSON.stringify(timezone)}`);
+  if (typeof e.cron !== 'string') return fail('cron', `must be a cron pattern string, got ${JSON.stringify(e.cron)}`);
+  const cronError = cronProblem(e.cron, timezone);
+  if (cronError) return fail('cron', cronError);
+  const missed = e.missed === undefined ? 'once' : e.missed;
+  if (missed !== 'once' && missed !== 'skip')
+    return fail('missed', `must be "once" or "skip", got ${JSON.stringify(missed)}`);
+  return { name, cron: e.cron, timezone, task: e.task, payload: e.payload ?? {}, missed };
 }
 
 function isTimeZone(zone: string): boolean {
