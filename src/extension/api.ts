@@ -8,6 +8,7 @@ import type { ExtensionServices } from './services';
 import type { TaskDebugger } from './taskDebugger';
 import type { TaskEndNotifier } from './taskEndNotifier';
 import type { TaskPages } from './taskPage/taskPages';
+import type { ScheduleTree } from './views/scheduleTree';
 import type { SchedulerTree } from './views/schedulerTree';
 import type { TaskTree, TaskTreeNode } from './views/taskTree';
 
@@ -64,6 +65,7 @@ export interface TaskmanTestHooks {
   readonly runningCount: Pick<RunningCount, 'value'>;
   readonly paused: Pick<PausedApplications, 'value' | 'read'>;
   readonly schedulerTree: Pick<SchedulerTree, 'getChildren' | 'getTreeItem' | 'refresh'>;
+  readonly scheduleTree: Pick<ScheduleTree, 'getChildren' | 'getTreeItem' | 'refresh'>;
   readonly notifier: Pick<TaskEndNotifier, 'onDidNotify'>;
   readonly taskPages: Pick<TaskPages, 'get'>;
   readonly dashboard: Pick<DashboardPanel, 'current' | 'polling' | 'window' | 'choose' | 'lastRendered'>;
@@ -97,6 +99,7 @@ export function createExtensionApi(services: ExtensionServices): TaskmanExtensio
           runningCount: services.running,
           paused: services.paused,
           schedulerTree: services.schedulerTree,
+          scheduleTree: services.scheduleTree,
           notifier: services.notifier,
           taskPages: services.taskPages,
           dashboard: services.dashboard,

@@ -27,6 +27,7 @@ export const CommandId = {
   openDashboard: 'taskman.openDashboard',
   pauseApplication: 'taskman.pauseApplication',
   resumeApplication: 'taskman.resumeApplication',
+  runScheduleNow: 'taskman.runScheduleNow',
 } as const;
 
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];

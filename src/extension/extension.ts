@@ -17,6 +17,7 @@ import { TaskEndNotifier } from './taskEndNotifier';
 import { FailureDiagnostics } from './sourceLinks/failureDiagnostics';
 import { TASK_SOURCE_SELECTOR, TaskCodeLenses } from './sourceLinks/taskCodeLenses';
 import { TaskPages } from './taskPage/taskPages';
+import { ScheduleTree } from './views/scheduleTree';
 import { SchedulerTree } from './views/schedulerTree';
 import { TaskTree } from './views/taskTree';
 import { WorkspaceApplications } from './workspaceApplications';
@@ -39,6 +40,8 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
   const paused = new PausedApplications(connection);
   const schedulerTree = new SchedulerTree(connection, scheduler, () => paused.value);
   const schedulerView = vscode.window.createTreeView('taskman.schedulers', { treeDataProvider: schedulerTree });
+  const scheduleTree = new ScheduleTree(connection, applications);
+  const scheduleView = vscode.window.createTreeView('taskman.schedules', { treeDataProvider: scheduleTree });
   const notifier = new TaskEndNotifier(connection, logger);
   const documents = new TaskDocuments(connection, [path.join(context.extensionUri.fsPath, 'dist') + path.sep]);
   const taskDebugger = new TaskDebugger(connection, scheduler, applications, logger, context.workspaceState);
@@ -56,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
     taskTree,
     taskView,
     schedulerTree,
+    scheduleTree,
     notifier,
     taskDebugger,
     taskPages,
@@ -66,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
   taskPages.attach(services);
   taskTree.attach(taskView, taskDebugger);
   schedulerTree.attach(schedulerView);
+  scheduleTree.attach(scheduleView);
   const view = savedView(context);
   void taskTree.show(view.filter, view.grouping);
   context.subscriptions.push(
@@ -75,6 +80,8 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
     taskView,
     schedulerTree,
     schedulerView,
+    scheduleTree,
+    scheduleView,
     notifier,
     taskDebugger,
     taskPages,

@@ -12,7 +12,9 @@ export class PausedApplications implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private current: PausedApplication[] = [];
-  private reading = false;
+  /** The read in flight, and the one that follows it for callers who came meanwhile. */
+  private reading: Promise<void> | undefined;
+  private following: Promise<void> | undefined;
   private readonly disposables: vscode.Disposable[];
 
   constructor(private readonly connection: DatabaseConnection) {
@@ -34,15 +36,33 @@ export class PausedApplications implements vscode.Disposable {
     return this.current.find((pause) => pause.application === application);
   }
 
-  async read(): Promise<void> {
-    if (this.reading || this.connection.state.kind !== 'connected') return;
-    this.reading = true;
+  /**
+   * Resolves once a read that began after this call is done: a read already in flight may have
+   * started before the caller's pause or resume, so callers who come meanwhile share one more.
+   */
+  read(): Promise<void> {
+    if (!this.reading) return this.startRead();
+    this.following ??= this.reading.then(() => {
+      this.following = undefined;
+      return this.startRead();
+    });
+    return this.following;
+  }
+
+  private startRead(): Promise<void> {
+    const reading = this.readOnce().finally(() => {
+      if (this.reading === reading) this.reading = undefined;
+    });
+    this.reading = reading;
+    return reading;
+  }
+
+  private async readOnce(): Promise<void> {
+    if (this.connection.state.kind !== 'connected') return;
     try {
       this.update(await this.connection.state.taskman.pausedApplications());
     } catch {
       // The tree and the status bar show the database's trouble; the next read tries again.
-    } finally {
-      this.reading = false;
     }
   }
 

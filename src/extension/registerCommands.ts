@@ -12,6 +12,7 @@ import { loadMore } from './commands/loadMore';
 import { openTask } from './commands/openTask';
 import { openDashboard } from './commands/openDashboard';
 import { pauseApplication, resumeApplication } from './commands/pauseApplication';
+import { runScheduleNow } from './commands/runScheduleNow';
 import { purgeEnded } from './commands/purgeEnded';
 import { rerunFailed, rerunFailedInGroup } from './commands/rerunFailed';
 import { rerunTask } from './commands/rerunTask';
@@ -51,6 +52,7 @@ const HANDLERS: Record<CommandId, Handler> = {
   [CommandId.openDashboard]: openDashboard,
   [CommandId.pauseApplication]: pauseApplication,
   [CommandId.resumeApplication]: resumeApplication,
+  [CommandId.runScheduleNow]: runScheduleNow,
 };
 
 /** Commands that act on a row: VS Code passes them the row (and the selection) from its menus. */
@@ -67,6 +69,7 @@ const ROW_COMMANDS = new Set<string>([
   CommandId.deleteTask,
   CommandId.loadMore,
   CommandId.resumeApplication,
+  CommandId.runScheduleNow,
 ]);
 
 /**
@@ -75,7 +78,8 @@ const ROW_COMMANDS = new Set<string>([
  * that take no row never see it, so "Run Task…" after a click on a row still asks what to run.
  */
 export function registerCommands(services: ExtensionServices): vscode.Disposable[] {
-  const isRow = (value: unknown) => services.taskTree.owns(value) || services.schedulerTree.owns(value);
+  const isRow = (value: unknown) =>
+    services.taskTree.owns(value) || services.schedulerTree.owns(value) || services.scheduleTree.owns(value);
   return Object.entries(HANDLERS).map(([id, handler]) =>
     vscode.commands.registerCommand(id, async (...given: unknown[]) => {
       const args = !ROW_COMMANDS.has(id) && given.length > 0 && isRow(given[0]) ? [] : given;

@@ -8,6 +8,7 @@ import type { RunningCount } from './runningCount';
 import type { TaskDebugger } from './taskDebugger';
 import type { TaskEndNotifier } from './taskEndNotifier';
 import type { TaskPages } from './taskPage/taskPages';
+import type { ScheduleTree } from './views/scheduleTree';
 import type { SchedulerTree } from './views/schedulerTree';
 import type { TaskTree, TaskTreeNode } from './views/taskTree';
 import type { WorkspaceApplications } from './workspaceApplications';
@@ -22,6 +23,7 @@ export interface ExtensionServices {
   taskTree: TaskTree;
   taskView: vscode.TreeView<TaskTreeNode>;
   schedulerTree: SchedulerTree;
+  scheduleTree: ScheduleTree;
   notifier: TaskEndNotifier;
   taskDebugger: TaskDebugger;
   taskPages: TaskPages;

@@ -10,6 +10,7 @@ export function run(): Promise<void> {
     require('./configSchema.test');
     require('./pause.test');
     require('./retries.test');
+    require('./schedules.test');
     require('./trusted.test');
   });
 }
