@@ -114,12 +114,14 @@ export const ON_TIME_MS = 10_000;
 
 /**
  * The ticks to make a task for now, oldest first: those after `last` (the latest tick made, if
- * any) that are due, on time (at most ON_TIME_MS old); and, for `missed: once`, also the latest of
- * the ticks missed before those.
+ * any) that are due and on time; and, for `missed: once`, also the latest of the ticks missed
+ * before those. A tick is on time when it is at most ON_TIME_MS old and came after
+ * `watchingSince`, the first pass that watched this schedule: ticks that fell while no scheduler
+ * watched were missed, however recent (a per-second schedule must not make ten ticks at start).
  */
-export function dueTicks(schedule: Schedule, last: Date | undefined, now: Date): Date[] {
+export function dueTicks(schedule: Schedule, last: Date | undefined, now: Date, watchingSince: Date): Date[] {
   const c = cron(schedule);
-  const onTimeFrom = new Date(now.getTime() - ON_TIME_MS);
+  const onTimeFrom = new Date(Math.max(now.getTime() - ON_TIME_MS, watchingSince.getTime()));
   const from = last && last > onTimeFrom ? last : onTimeFrom;
   const ticks: Date[] = [];
   for (let tick = c.nextRun(from); tick && tick <= now; tick = c.nextRun(tick)) ticks.push(tick);

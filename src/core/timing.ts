@@ -35,17 +35,25 @@ export async function withinTime(promise: Promise<unknown>, ms: number): Promise
  * waits longer after each failure in a row (up to 5 s, never less than the interval), so a short
  * timer does not hammer a database that is away; without it (the heartbeat, whose pace the
  * heartbeat timeout counts on), the interval stays. With `waitFirst`, the first run comes after
- * one interval.
+ * one interval. With `hurry`, the wait after a run ends early when the signal it returned before that run
+ * aborts.
  */
 export async function repeatEvery(
   signal: AbortSignal,
   intervalMs: () => number,
   job: () => Promise<void>,
-  options: { onError: (error: unknown) => Promise<void>; backOff?: boolean; waitFirst?: boolean },
+  options: {
+    onError: (error: unknown) => Promise<void>;
+    backOff?: boolean;
+    waitFirst?: boolean;
+    hurry?: () => AbortSignal;
+  },
 ): Promise<void> {
   let failures = 0;
   if (options.waitFirst) await sleep(intervalMs(), signal);
   while (!signal.aborted) {
+    // Taken before the run, so that a hurry during the run is not missed.
+    const hurry = options.hurry?.();
     try {
       await job();
       failures = 0;
@@ -55,6 +63,7 @@ export async function repeatEvery(
     }
     const interval = intervalMs();
     const backOff = options.backOff && failures > 0;
-    await sleep(backOff ? Math.max(interval, Math.min(5_000, backoffDelay(failures))) : interval, signal);
+    const waitMs = backOff ? Math.max(interval, Math.min(5_000, backoffDelay(failures))) : interval;
+    await sleep(waitMs, hurry ? AbortSignal.any([signal, hurry]) : signal);
   }
 }

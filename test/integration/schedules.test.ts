@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ApplicationConfig, loadApplicationConfig, type Schedule, type Scheduler } from '../../src/core';
+import { pruneTicks } from '../../src/core/database/scheduleTicks';
 import { createTestDatabase, fixtureApp, runnerScript, type TestDatabase } from '../helpers/database';
 import { FAST_TIMINGS } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
@@ -108,6 +109,43 @@ describe('recurring schedules', () => {
     );
   });
 
+  it('ticks that fell just before the first scheduler watched were missed, not a burst at start', async () => {
+    for (const name of ['fresh-skip', 'fresh-once'])
+      await db.sql.query(
+        'INSERT INTO taskman_schedule_tick (application, schedule, tick_at, task_id, created_at) VALUES (?, ?, NOW(6) - INTERVAL 5 SECOND, 0, NOW(6))',
+        [APP, name],
+      );
+    const [[{ now }]] = (await db.sql.query('SELECT NOW(6) AS now')) as never as [[{ now: Date }]];
+    await start(
+      appWith([
+        { name: 'fresh-skip', missed: 'skip' },
+        { name: 'fresh-once', missed: 'once' },
+      ]),
+    );
+    const newTicks = async (name: string) => (await ticks(name)).slice(1).map((tick) => tick.tick_at.getTime());
+    await waitFor(
+      'two ticks of each',
+      async () => (await newTicks('fresh-skip')).length >= 2 && (await newTicks('fresh-once')).length >= 2,
+    );
+    await stopAll();
+    const skipped = await newTicks('fresh-skip');
+    assert.ok(
+      skipped.every((at) => at > now.getTime()),
+      `skip made a tick from before the start: ${skipped}`,
+    );
+    const caughtUp = (await newTicks('fresh-once')).filter((at) => at <= now.getTime());
+    assert.ok(caughtUp.length <= 1, `once made ${caughtUp.length} ticks from before the start`);
+  });
+
+  it('a schedule added by a config change starts at once, not at the next 30 s pass', async () => {
+    const scheduler = await start(appWith([]));
+    scheduler.setApplications([appWith([{ name: 'added' }])]);
+    await waitFor('a tick of the added schedule', async () => (await ticks('added')).length >= 1, {
+      timeoutMs: 15_000,
+    });
+    await stopAll();
+  });
+
   it('a paused application keeps making its ticks; their tasks wait until it is resumed', async () => {
     await db.taskman.pause(APP, 'test');
     try {
@@ -126,6 +164,26 @@ describe('recurring schedules', () => {
       async () => (await db.taskman.get(String(first.task_id))).state === 'succeeded',
     );
     await stopAll();
+  });
+
+  it("pruning deletes ticks older than 7 days but keeps each schedule's latest", async () => {
+    const insert = (schedule: string, daysAgo: number) =>
+      db.sql.query(
+        'INSERT INTO taskman_schedule_tick (application, schedule, tick_at, task_id, created_at) VALUES (?, ?, NOW(6) - INTERVAL ? DAY, 0, NOW(6))',
+        [APP, schedule, daysAgo],
+      );
+    for (const days of [9, 8, 1]) await insert('prune-recent', days);
+    for (const days of [40, 30]) await insert('prune-stale', days);
+    const daysAgo = async (schedule: string) =>
+      (await ticks(schedule)).map((tick) => Math.round((Date.now() - tick.tick_at.getTime()) / 86_400_000));
+    assert.equal(await pruneTicks(db.taskman.database), 3);
+    assert.deepEqual(await daysAgo('prune-recent'), [1]);
+    assert.deepEqual(
+      await daysAgo('prune-stale'),
+      [30],
+      'the latest tick is kept however old: it tells what was missed',
+    );
+    assert.equal(await pruneTicks(db.taskman.database), 0);
   });
 
   it('an invalid schedule is reported with its field and left out; the others of the config run', async () => {

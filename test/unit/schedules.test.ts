@@ -52,33 +52,67 @@ describe('schedule ticks', () => {
 
   it('due: the ticks since the last one made, on time', () => {
     const now = new Date('2026-01-01T00:10:03.500Z');
+    const watchingSince = new Date('2026-01-01T00:00:00Z');
     const everySecond = schedule({ cron: '* * * * * *' });
-    assert.deepEqual(iso(dueTicks(everySecond, new Date('2026-01-01T00:10:01Z'), now)), [
+    assert.deepEqual(iso(dueTicks(everySecond, new Date('2026-01-01T00:10:01Z'), now, watchingSince)), [
       '2026-01-01T00:10:02.000Z',
       '2026-01-01T00:10:03.000Z',
     ]);
-    assert.deepEqual(dueTicks(everySecond, new Date('2026-01-01T00:10:03Z'), now), []);
+    assert.deepEqual(dueTicks(everySecond, new Date('2026-01-01T00:10:03Z'), now, watchingSince), []);
+  });
+
+  it('due: a late pass makes the ticks of the last ON_TIME_MS only', () => {
+    const now = new Date('2026-01-01T00:10:00Z');
+    const ticks = dueTicks(
+      schedule({ cron: '* * * * * *', missed: 'skip' }),
+      new Date('2026-01-01T00:00:00Z'),
+      now,
+      new Date(0),
+    );
+    assert.equal(ticks.length, ON_TIME_MS / 1000);
+    assert.equal(ticks.at(-1)?.toISOString(), now.toISOString());
+  });
+
+  it('due: a schedule with no tick yet starts at the first pass that watches it', () => {
+    const now = new Date('2026-01-01T00:10:03.500Z');
+    assert.deepEqual(dueTicks(schedule({ cron: '* * * * * *' }), undefined, now, now), []);
+    const later = new Date('2026-01-01T00:10:05.200Z');
+    assert.deepEqual(iso(dueTicks(schedule({ cron: '* * * * * *' }), undefined, later, now)), [
+      '2026-01-01T00:10:04.000Z',
+      '2026-01-01T00:10:05.000Z',
+    ]);
   });
 
   it('missed while no scheduler ran: "once" makes the latest missed tick, "skip" none', () => {
     const now = new Date('2026-01-01T05:00:30Z');
     const last = new Date('2026-01-01T01:00:00Z');
-    assert.deepEqual(iso(dueTicks(schedule({ cron: '@hourly', missed: 'once' }), last, now)), [
+    assert.deepEqual(iso(dueTicks(schedule({ cron: '@hourly', missed: 'once' }), last, now, now)), [
       '2026-01-01T05:00:00.000Z',
     ]);
     const later = new Date('2026-01-01T05:30:00Z');
-    assert.deepEqual(iso(dueTicks(schedule({ cron: '@hourly', missed: 'once' }), last, later)), [
+    assert.deepEqual(iso(dueTicks(schedule({ cron: '@hourly', missed: 'once' }), last, later, later)), [
       '2026-01-01T05:00:00.000Z',
     ]);
-    assert.deepEqual(dueTicks(schedule({ cron: '@hourly', missed: 'skip' }), last, later), []);
+    assert.deepEqual(dueTicks(schedule({ cron: '@hourly', missed: 'skip' }), last, later, later), []);
     assert.ok(ON_TIME_MS < 60_000);
   });
 
+  it('missed just now, before any scheduler watched: a per-second schedule makes no burst at start', () => {
+    const started = new Date('2026-01-01T00:10:00.500Z');
+    const now = new Date('2026-01-01T00:10:03.500Z');
+    const last = new Date('2026-01-01T00:09:55Z');
+    const watched = ['2026-01-01T00:10:01.000Z', '2026-01-01T00:10:02.000Z', '2026-01-01T00:10:03.000Z'];
+    assert.deepEqual(iso(dueTicks(schedule({ cron: '* * * * * *', missed: 'skip' }), last, now, started)), watched);
+    assert.deepEqual(iso(dueTicks(schedule({ cron: '* * * * * *', missed: 'once' }), last, now, started)), [
+      '2026-01-01T00:10:00.000Z',
+      ...watched,
+    ]);
+  });
+
   it('missed for a long time: a per-second schedule finds its latest missed tick in bounded steps', () => {
-    const now = new Date('2026-03-01T00:00:00Z');
-    const ticks = dueTicks(schedule({ cron: '* * * * * *' }), new Date('2026-01-01T00:00:00Z'), now);
-    assert.equal(ticks[0].toISOString(), new Date(now.getTime() - ON_TIME_MS).toISOString());
-    assert.equal(ticks.length, 1 + ON_TIME_MS / 1000);
+    const now = new Date('2026-03-01T00:00:00.250Z');
+    const ticks = dueTicks(schedule({ cron: '* * * * * *' }), new Date('2026-01-01T00:00:00Z'), now, now);
+    assert.deepEqual(iso(ticks), ['2026-03-01T00:00:00.000Z']);
   });
 });
 

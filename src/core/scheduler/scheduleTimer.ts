@@ -4,7 +4,7 @@ import { databaseNow, latestTicks, makeTick, pruneTicks } from '../database/sche
 import type { Logger } from '../logger';
 import { dueTicks, nextTicks } from '../schedules';
 
-/** A pass at least this often, so that a schedule added by a config change starts in time. */
+/** A pass at least this often: the database's clock is the one that counts, not ours. */
 const MAX_DELAY_MS = 30_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -18,6 +18,9 @@ export class ScheduleTimer {
   /** The latest tick made of each schedule (by any scheduler), by application and schedule. */
   private readonly last = new Map<string, Date>();
   private readonly loaded = new Set<string>();
+  /** The first pass (database time) that watched each schedule: ticks before it were missed. */
+  private readonly watchingSince = new Map<string, Date>();
+  private changed = new AbortController();
   private nextDelay = MAX_DELAY_MS;
   private prunedAt = 0;
 
@@ -32,12 +35,23 @@ export class ScheduleTimer {
     return this.nextDelay;
   }
 
+  /** Aborts when the applications changed: a schedule added or edited gets its pass now. */
+  hurry(): AbortSignal {
+    return this.changed.signal;
+  }
+
+  applicationsChanged(): void {
+    this.changed.abort();
+    this.changed = new AbortController();
+  }
+
   /** One pass: makes every due tick's task, then computes the delay to the next tick. */
   async pass(): Promise<void> {
     const apps = this.applications().filter((app) => app.schedules.length > 0);
     this.nextDelay = MAX_DELAY_MS;
-    if (apps.length === 0) return;
+    if (apps.length === 0) return this.watchingSince.clear();
     const now = await databaseNow(this.db);
+    const watched = new Set<string>();
     for (const app of apps) {
       if (!this.loaded.has(app.name)) {
         for (const [name, tick] of await latestTicks(this.db, app.name))
@@ -46,7 +60,10 @@ export class ScheduleTimer {
       }
       for (const schedule of app.schedules) {
         const at = key(app.name, schedule.name);
-        for (const tick of dueTicks(schedule, this.last.get(at), now)) {
+        const since = this.watchingSince.get(at) ?? now;
+        this.watchingSince.set(at, since);
+        watched.add(at);
+        for (const tick of dueTicks(schedule, this.last.get(at), now, since)) {
           const id = await makeTick(this.db, app.name, schedule, tick);
           if (id) this.logger.info(`schedule ${app.name}/${schedule.name}: tick ${tick.toISOString()} made task ${id}`);
           this.last.set(at, tick);
@@ -55,6 +72,8 @@ export class ScheduleTimer {
         if (upcoming) this.nextDelay = Math.min(this.nextDelay, upcoming.getTime() - now.getTime());
       }
     }
+    // A schedule removed from the config and added again later starts watching afresh.
+    for (const at of this.watchingSince.keys()) if (!watched.has(at)) this.watchingSince.delete(at);
     this.nextDelay = Math.max(20, this.nextDelay);
     if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
       this.prunedAt = Date.now();

@@ -221,7 +221,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         stopSignal,
         () => this.schedules.delay(),
         () => this.schedules.pass(),
-        { onError: onError('schedules'), backOff: true },
+        { onError: onError('schedules'), backOff: true, hurry: () => this.schedules.hurry() },
       ),
       // Not on every wake-up: a busy scheduler is woken once per finished task.
       repeatEvery(
@@ -246,6 +246,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   setApplications(applications: ApplicationConfig[]): void {
     this.applications = [...applications];
     this.pool.retain(this.applications);
+    this.schedules.applicationsChanged();
     // Claimed under the old configuration: for any scheduler (this one included) to claim again.
     this.reconciliation.release(this.claimedAhead.takeAll(), 'the applications changed');
     this.registration.announce();
