@@ -157,6 +157,7 @@ describe('taskman with bad input: one clear line, the right exit code, nothing c
       ['wait', '--help'],
       ['pause', '--help'],
       ['resume', '--help'],
+      ['schedules', '--help'],
     ]) {
       const result = await taskman(args, env);
       assert.equal(result.code, 0, args.join(' '));

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import Ajv, { type ErrorObject } from 'ajv';
 import { CONFIG_FIELDS, ConfigError, loadApplicationConfig } from '../../src/core';
+import { accepted, base, refused, scheduleRefused } from './configCases';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const schemaFile = path.join(repoRoot, 'schemas', 'taskman.config.schema.json');
@@ -77,7 +78,7 @@ function schemaVerdict(config: unknown): { valid: boolean; fields: (string | und
 }
 
 function fieldOf(error: ErrorObject, config: unknown): string | undefined {
-  if (error.keyword === 'required') return error.params.missingProperty as string;
+  if (error.keyword === 'required' && error.instancePath === '') return error.params.missingProperty as string;
   if (error.keyword === 'additionalProperties' && error.instancePath === '')
     return error.params.additionalProperty as string;
   const segments = error.instancePath
@@ -87,8 +88,9 @@ function fieldOf(error: ErrorObject, config: unknown): string | undefined {
   // A property name's own error (propertyNames) is about the name, one level below its object.
   const propertyName = error.keyword === 'propertyNames' ? (error.params.propertyName as string) : error.propertyName;
   if (propertyName !== undefined) segments.push(propertyName);
-  // An unknown field of a nested object (a task option) is named by its own path.
+  // An unknown or missing field of a nested object (a task option, a schedule) is named by its own path.
   if (error.keyword === 'additionalProperties') segments.push(error.params.additionalProperty as string);
+  if (error.keyword === 'required') segments.push(error.params.missingProperty as string);
   let field: string | undefined;
   let value: unknown = config;
   for (const segment of segments) {
@@ -97,244 +99,6 @@ function fieldOf(error: ErrorObject, config: unknown): string | undefined {
   }
   return field;
 }
-
-const base = { name: 'billing', tasks: './tasks.js' };
-const long = (n: number) => 'a'.repeat(n);
-
-const accepted: [string, unknown][] = [
-  ['the two required fields (the version from package.json)', base],
-  [
-    'every field',
-    {
-      $schema: './taskman.config.schema.json',
-      name: 'billing',
-      version: '1.4.2',
-      tasks: './dist/tasks.js',
-      env: { BILLING_MODE: 'sandbox', _X1: '' },
-      modulePaths: ['./lib', '../shared'],
-      node: 'node',
-      execArgv: ['--max-old-space-size=512'],
-      concurrency: 2,
-      runner: 'pooled',
-      runnerMaxTasks: 500,
-    },
-  ],
-  ['a one-character name', { ...base, name: '0' }],
-  ['a name of dots, underscores and dashes', { ...base, name: 'a.b_c-D' }],
-  ['a name of 128 characters', { ...base, name: long(128) }],
-  ['a one-character version', { ...base, version: '1' }],
-  ['a version of 128 characters', { ...base, version: long(128) }],
-  ['a version of 128 characters outside the BMP', { ...base, version: '😀'.repeat(128) }],
-  ['a non-ASCII version', { ...base, version: 'version-é' }],
-  ['a version with a lone surrogate', { ...base, version: '1\ud800' }],
-  ['a tasks module without ./', { ...base, tasks: 'tasks.js' }],
-  ['an ES module', { ...base, tasks: './tasks.mjs' }],
-  ['an empty env', { ...base, env: {} }],
-  ['an env value that is empty', { ...base, env: { A: '' } }],
-  ['empty modulePaths and execArgv', { ...base, modulePaths: [], execArgv: [] }],
-  ['a node given as a path', { ...base, node: './bin/node' }],
-  ['concurrency 1', { ...base, concurrency: 1 }],
-  ['concurrency 1000', { ...base, concurrency: 1000 }],
-  ['the process runner', { ...base, runner: 'process' }],
-  ['runnerMaxTasks 1', { ...base, runnerMaxTasks: 1 }],
-  ['runnerMaxTasks 1000000', { ...base, runnerMaxTasks: 1_000_000 }],
-  ['runnerMaxTasks without the pooled runner', { ...base, runner: 'process', runnerMaxTasks: 10 }],
-  ['$schema of any type (Taskman ignores it)', { ...base, $schema: 5 }],
-  [
-    'task options for every task and for one, with every option',
-    {
-      ...base,
-      taskOptions: {
-        '*': { retries: 1, retryDelay: 500 },
-        importCustomers: { retries: 3, retryDelay: '10s', retryMaxDelay: '10m', idempotent: true, timeout: '1h' },
-        $task_2: {},
-      },
-    },
-  ],
-  ['retries 0 and 100', { ...base, taskOptions: { a: { retries: 0 }, b: { retries: 100 } } }],
-  ['a delay of composite units', { ...base, taskOptions: { a: { retryDelay: '1h30m', retryMaxDelay: ' 2d ' } } }],
-];
-
-const wrongTypes: [string, unknown][] = [
-  ['a number', 5],
-  ['null', null],
-  ['a boolean', true],
-  ['an array', []],
-  ['an object', {}],
-];
-const without = (key: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== key));
-
-/** [what, config, the field the parser names, its message] */
-const refused: [string, unknown, string | undefined, RegExp][] = [
-  ...(
-    [
-      ['an array', []],
-      ['null', null],
-      ['a string', 'billing'],
-      ['a number', 1],
-      ['true', true],
-    ] as [string, unknown][]
-  ).map(([what, config]): [string, unknown, string | undefined, RegExp] => [
-    `a document that is ${what}`,
-    config,
-    undefined,
-    /must be a JSON object/,
-  ]),
-  ['an unknown field', { ...base, concurrencyy: 2 }, 'concurrencyy', /is not a known field/],
-  ['a field in the wrong case', { ...base, Name: 'x' }, 'Name', /is not a known field/],
-  [
-    'a field named __proto__',
-    JSON.parse('{"name":"billing","tasks":"./tasks.js","__proto__":{"x":1}}'),
-    '__proto__',
-    /is not a known field/,
-  ],
-  ['no name', without('name'), 'name', /is required/],
-  ...wrongTypes
-    .filter(([what]) => what !== 'an object')
-    .concat([['an object', { a: 1 }]])
-    .map(([what, value]): [string, unknown, string, RegExp] => [
-      `a name that is ${what}`,
-      { ...base, name: value },
-      'name',
-      /must be a string/,
-    ]),
-  ...['', '-a', '.a', '_a', 'a b', 'a/b', 'é', long(129)].map((name): [string, unknown, string, RegExp] => [
-    `the name ${JSON.stringify(name.length > 20 ? `${name.slice(0, 5)}… (${name.length})` : name)}`,
-    { ...base, name },
-    'name',
-    /must be 1-128 letters/,
-  ]),
-  ['no tasks', without('tasks'), 'tasks', /is required/],
-  ...[...wrongTypes, ['an empty string', '']].map(([what, value]): [string, unknown, string, RegExp] => [
-    `tasks that is ${what}`,
-    { ...base, tasks: value },
-    'tasks',
-    /must be a non-empty path string/,
-  ]),
-  ...[
-    ['an array', []],
-    ['null', null],
-    ['a string', 'A=1'],
-    ['a number', 1],
-  ].map(([what, value]): [string, unknown, string, RegExp] => [
-    `env that is ${what}`,
-    { ...base, env: value },
-    'env',
-    /must be an object of strings/,
-  ]),
-  ...[
-    ['a number', 1],
-    ['null', null],
-    ['a boolean', false],
-    ['an object', {}],
-    ['an array', ['x']],
-  ].map(([what, value]): [string, unknown, string, RegExp] => [
-    `an env value that is ${what}`,
-    { ...base, env: { X: value } },
-    'env.X',
-    /must be a string/,
-  ]),
-  ...['1X', 'A-B', 'A B', '', 'É', 'A.B'].map((key): [string, unknown, string, RegExp] => [
-    `the env name ${JSON.stringify(key)}`,
-    { ...base, env: { OK: 'y', [key]: 'x' } },
-    `env.${key}`,
-    /is not a valid environment variable name/,
-  ]),
-  [
-    'an env name and value both wrong (the value is reported)',
-    { ...base, env: { '1X': 1 } },
-    'env.1X',
-    /must be a string/,
-  ],
-  ...(['modulePaths', 'execArgv'] as const).flatMap((field): [string, unknown, string, RegExp][] => [
-    [`${field} that is a string`, { ...base, [field]: './x' }, field, /must be an array of strings/],
-    [`${field} that is an object`, { ...base, [field]: {} }, field, /must be an array of strings/],
-    [`${field} that is null`, { ...base, [field]: null }, field, /must be an array of strings/],
-    [`a ${field} item that is a number`, { ...base, [field]: ['./x', 5] }, `${field}[1]`, /must be a string/],
-    [`a ${field} item that is null`, { ...base, [field]: [null] }, `${field}[0]`, /must be a string/],
-    [`a ${field} item that is an array`, { ...base, [field]: [['x']] }, `${field}[0]`, /must be a string/],
-  ]),
-  ...[...wrongTypes, ['an empty string', '']].map(([what, value]): [string, unknown, string, RegExp] => [
-    `node that is ${what}`,
-    { ...base, node: value },
-    'node',
-    /must be a non-empty string/,
-  ]),
-  ...[0, -1, 1001, 1.5, 0.5, '2', null, true, [2]].map((value): [string, unknown, string, RegExp] => [
-    `concurrency ${JSON.stringify(value)}`,
-    { ...base, concurrency: value },
-    'concurrency',
-    /must be an integer from 1 to 1000, got/,
-  ]),
-  ...['threads', 'Process', '', null, 1, ['pooled']].map((value): [string, unknown, string, RegExp] => [
-    `the runner ${JSON.stringify(value)}`,
-    { ...base, runner: value },
-    'runner',
-    /must be "process" or "pooled", got/,
-  ]),
-  ...[0, -5, 1_000_001, 2.5, '10', null, false].map((value): [string, unknown, string, RegExp] => [
-    `runnerMaxTasks ${JSON.stringify(value)}`,
-    { ...base, runnerMaxTasks: value },
-    'runnerMaxTasks',
-    /must be an integer from 1 to 1000000, got/,
-  ]),
-  ...[...wrongTypes.filter(([what]) => what !== 'an object'), ['a string', '{}']].map(
-    ([what, value]): [string, unknown, string, RegExp] => [
-      `taskOptions that is ${what}`,
-      { ...base, taskOptions: value },
-      'taskOptions',
-      /must be an object of task names/,
-    ],
-  ),
-  ...['1bad', 'a-b', 'a.b', '', '**'].map((task): [string, unknown, string, RegExp] => [
-    `task options for ${JSON.stringify(task)}`,
-    { ...base, taskOptions: { [task]: {} } },
-    `taskOptions.${task}`,
-    /is not a task name/,
-  ]),
-  ...wrongTypes
-    .filter(([what]) => what !== 'an object')
-    .map(([what, value]): [string, unknown, string, RegExp] => [
-      `a task's options that are ${what}`,
-      { ...base, taskOptions: { a: value } },
-      'taskOptions.a',
-      /must be an object of retries, retryDelay/,
-    ]),
-  [
-    'an unknown task option',
-    { ...base, taskOptions: { a: { retry: 3 } } },
-    'taskOptions.a.retry',
-    /is not a task option/,
-  ],
-  ...[-1, 101, 1.5, '3', null, true].map((value): [string, unknown, string, RegExp] => [
-    `retries ${JSON.stringify(value)}`,
-    { ...base, taskOptions: { '*': { retries: value } } },
-    'taskOptions.*.retries',
-    /must be an integer from 0 to 100, got/,
-  ]),
-  ...(['retryDelay', 'retryMaxDelay', 'timeout'] as const).flatMap((field) =>
-    ['soon', '10 s', '-5s', -1, null, true, ['1s']].map((value): [string, unknown, string, RegExp] => [
-      `the ${field} ${JSON.stringify(value)}`,
-      { ...base, taskOptions: { a: { [field]: value } } },
-      `taskOptions.a.${field}`,
-      /must be a duration such as "10s" or "5m"/,
-    ]),
-  ),
-  ...['yes', 1, null].map((value): [string, unknown, string, RegExp] => [
-    `idempotent ${JSON.stringify(value)}`,
-    { ...base, taskOptions: { a: { idempotent: value } } },
-    'taskOptions.a.idempotent',
-    /must be true or false/,
-  ]),
-  ...['', '1 2', ' 1', '1\t', '1\n', '1\u00a0', long(129), '😀'.repeat(129), 5, null, ['1']].map(
-    (value): [string, unknown, string, RegExp] => [
-      `the version ${typeof value === 'string' && value.length > 20 ? `of ${[...value].length} ${value === long(129) ? 'ASCII characters' : 'characters outside the BMP'}` : JSON.stringify(value)}`,
-      { ...base, version: value },
-      'version',
-      /must be a string of 1-128 characters without spaces/,
-    ],
-  ),
-];
 
 describe('the config schema agrees with the parser', () => {
   it('lists exactly the fields the parser knows, each described, and requires what the parser requires', () => {
@@ -388,6 +152,47 @@ describe('the config schema agrees with the parser', () => {
       const checked = schemaVerdict(config);
       assert.equal(checked.valid, false, 'the schema accepted it');
       assert.deepEqual(checked.fields, [field], JSON.stringify(validate.errors));
+    });
+  }
+
+  for (const [what, entry, field, message] of scheduleRefused) {
+    it(`both refuse a schedule ${what}, naming ${field}; the parser loads the rest`, () => {
+      const config = { ...base, schedules: [entry, { name: 'fine', cron: '@daily', task: 'a' }] };
+      const parser = parserVerdict(config);
+      assert.ok(parser.valid, parser.valid ? '' : parser.message);
+      assert.deepEqual(
+        parser.config.schedules.map((s) => s.name),
+        ['fine'],
+      );
+      const problems = parser.config.scheduleProblems;
+      assert.equal(problems.length, 1);
+      const index = problems[0].schedule.match(/^schedules\[(\d+)\]/)?.[1];
+      assert.equal(`schedules[${index}]${problems[0].field ? `.${problems[0].field}` : ''}`, field);
+      assert.match(problems[0].message, message);
+      const checked = schemaVerdict(config);
+      assert.equal(checked.valid, false, 'the schema accepted it');
+      assert.deepEqual(checked.fields, [field], JSON.stringify(validate.errors));
+    });
+  }
+
+  // What only the parser tells: a cron pattern croner refuses, a time zone Intl does not know, a
+  // name taken twice. The schema accepts them; the parser leaves the schedule out, naming why.
+  for (const [what, entry, field, message] of [
+    ['a cron that is no pattern', { name: 'x', cron: '61 * * * *', task: 'a' }, 'cron', /is not a cron pattern/],
+    ['a cron of four fields', { name: 'x', cron: '* * * *', task: 'a' }, 'cron', /has 4 field\(s\)/],
+    ['an unknown time zone', { name: 'x', cron: '@daily', task: 'a', timezone: 'Mars/Olympus' }, 'timezone', /IANA/],
+    ['a name taken twice', { name: 'fine', cron: '@daily', task: 'a' }, 'name', /names must be unique/],
+  ] as const) {
+    it(`leaves to the parser a schedule with ${what}`, () => {
+      const config = { ...base, schedules: [{ name: 'fine', cron: '@daily', task: 'a' }, entry] };
+      const parser = parserVerdict(config);
+      assert.ok(parser.valid);
+      assert.deepEqual(
+        parser.config.scheduleProblems.map((p) => p.field),
+        [field],
+      );
+      assert.match(parser.config.scheduleProblems[0].message, message);
+      assert.equal(schemaVerdict(config).valid, true);
     });
   }
 

@@ -10,6 +10,10 @@ import {
 } from '../../core';
 import type { DatabaseConnection } from '../databaseConnection';
 import type { WorkspaceApplications } from '../workspaceApplications';
+import { RefreshWhileVisible, ShownRows } from './visibleRefresh';
+
+/** Last ticks change at most as often as their schedules tick; next runs are computed. */
+const REFRESH_MS = 5_000;
 
 /** A row of the Schedules view: a schedule of a workspace application, or one its config cannot run. */
 export type ScheduleRow =
@@ -24,8 +28,7 @@ export class ScheduleTree implements vscode.TreeDataProvider<ScheduleRow>, vscod
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private rows: ScheduleRow[] = [];
-  private readonly shown = new WeakSet<object>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly shown = new ShownRows<ScheduleRow>();
   private view: vscode.TreeView<ScheduleRow> | undefined;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
@@ -41,16 +44,13 @@ export class ScheduleTree implements vscode.TreeDataProvider<ScheduleRow>, vscod
 
   attach(view: vscode.TreeView<ScheduleRow>): void {
     this.view = view;
-    this.disposables.push(view.onDidChangeVisibility(() => this.schedule()));
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    if (!this.view?.visible) return;
-    this.timer = setInterval(() => void this.refresh(), 5000);
-    void this.refresh();
+    this.disposables.push(
+      new RefreshWhileVisible(
+        view,
+        () => REFRESH_MS,
+        () => this.refresh(),
+      ),
+    );
   }
 
   async refresh(): Promise<void> {
@@ -72,7 +72,7 @@ export class ScheduleTree implements vscode.TreeDataProvider<ScheduleRow>, vscod
 
   /** Whether `value` is a row of this view. */
   owns(value: unknown): value is ScheduleRow {
-    return typeof value === 'object' && value !== null && this.shown.has(value);
+    return this.shown.has(value);
   }
 
   getChildren(row?: ScheduleRow): ScheduleRow[] {
@@ -84,7 +84,8 @@ export class ScheduleTree implements vscode.TreeDataProvider<ScheduleRow>, vscod
       const item = new vscode.TreeItem(`${row.problem.schedule} — not running`);
       const field = row.problem.field ? `${row.problem.field} ` : '';
       item.description = `${field}${row.problem.message}`;
-      item.tooltip = `${row.application}: ${row.problem.schedule}.${field}${row.problem.message}. Fix it in taskman.config.json; the other schedules run.`;
+      const where = row.problem.field ? `${row.problem.schedule}.${row.problem.field}` : row.problem.schedule;
+      item.tooltip = `${row.application}: ${where} ${row.problem.message}. Fix it in taskman.config.json; the other schedules run.`;
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
       item.contextValue = 'schedule.invalid';
       return item;
@@ -113,7 +114,6 @@ export class ScheduleTree implements vscode.TreeDataProvider<ScheduleRow>, vscod
   }
 
   dispose(): void {
-    if (this.timer) clearInterval(this.timer);
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -2,6 +2,10 @@ import * as vscode from 'vscode';
 import { errorMessage, formatUtc, type PausedApplication, type SchedulerInfo } from '../../core';
 import type { DatabaseConnection } from '../databaseConnection';
 import type { EmbeddedScheduler } from '../embeddedScheduler';
+import { RefreshWhileVisible, ShownRows } from './visibleRefresh';
+
+/** Heartbeat ages and running counts, read while the view is visible. */
+const REFRESH_MS = 2_000;
 
 /** A row of the Schedulers view: a paused application (first), or a registered scheduler. */
 export type SchedulerTreeRow = SchedulerInfo | PausedApplication;
@@ -17,8 +21,7 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>,
   readonly onDidChangeTreeData = this.changed.event;
   private schedulers: SchedulerInfo[] = [];
   /** Every row this view showed: VS Code may pass one from before the last refresh. */
-  private readonly shown = new WeakSet<object>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly shown = new ShownRows<SchedulerTreeRow>();
   private view: vscode.TreeView<SchedulerTreeRow> | undefined;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
@@ -35,16 +38,13 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>,
 
   attach(view: vscode.TreeView<SchedulerTreeRow>): void {
     this.view = view;
-    this.disposables.push(view.onDidChangeVisibility(() => this.schedule()));
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    if (!this.view?.visible) return;
-    this.timer = setInterval(() => void this.refresh(), 2000);
-    void this.refresh();
+    this.disposables.push(
+      new RefreshWhileVisible(
+        view,
+        () => REFRESH_MS,
+        () => this.refresh(),
+      ),
+    );
   }
 
   async refresh(): Promise<void> {
@@ -68,8 +68,8 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>,
   }
 
   /** Whether `value` is a row of this view (VS Code passes the focused row to title-bar commands). */
-  owns(value: unknown): boolean {
-    return typeof value === 'object' && value !== null && this.shown.has(value);
+  owns(value: unknown): value is SchedulerTreeRow {
+    return this.shown.has(value);
   }
 
   getChildren(node?: SchedulerTreeRow): SchedulerTreeRow[] {
@@ -104,7 +104,6 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>,
   }
 
   dispose(): void {
-    if (this.timer) clearInterval(this.timer);
     for (const disposable of this.disposables) disposable.dispose();
   }
 }

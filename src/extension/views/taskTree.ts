@@ -4,6 +4,7 @@ import { CommandId } from '../commandIds';
 import type { DatabaseConnection } from '../databaseConnection';
 import { stateIcon, stateLabel, taskDescription, taskTooltip } from './taskPresentation';
 import { groupKey, type TaskFilterState, TaskTreeModel } from './taskTreeModel';
+import { RefreshWhileVisible, ShownRows } from './visibleRefresh';
 
 export type { TaskFilterState } from './taskTreeModel';
 
@@ -32,7 +33,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   /** Fires after each refresh that reached the database (tests listen). */
   readonly onDidRefresh = this.refreshed.event;
   private readonly model = new TaskTreeModel();
-  private timer: NodeJS.Timeout | undefined;
+  private visibleRefresh: RefreshWhileVisible | undefined;
   private inFlight: Promise<void> | undefined;
   private view: vscode.TreeView<TaskTreeNode> | undefined;
   private paused: PausedTasks | undefined;
@@ -40,7 +41,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   /** One node object per row, kept across refreshes, so VS Code's handles stay valid. */
   private readonly nodes = new Map<string, TaskTreeNode>();
   /** Every node this tree made: commands tell a row VS Code passed them from any other argument. */
-  private readonly made = new WeakSet<object>();
+  private readonly made = new ShownRows<TaskTreeNode>();
   /** The count each group's label shows, to redraw a label only when its count changed. */
   private readonly shownCounts = new Map<string, number>();
 
@@ -53,7 +54,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
         if (connection.state.kind === 'connected') void this.refresh({ full: true });
       }),
       vscode.workspace.onDidChangeConfiguration(
-        (event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.schedule(),
+        (event) => event.affectsConfiguration('taskman.view.refreshInterval') && this.visibleRefresh?.reschedule(),
       ),
     );
   }
@@ -61,11 +62,11 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   attach(view: vscode.TreeView<TaskTreeNode>, paused: PausedTasks): void {
     this.view = view;
     this.paused = paused;
+    this.visibleRefresh = new RefreshWhileVisible(view, refreshInterval, () => this.refresh());
     this.disposables.push(
-      view.onDidChangeVisibility(() => this.schedule()),
+      this.visibleRefresh,
       paused.onDidChangePaused(() => this.changed.fire(undefined)),
     );
-    this.schedule();
     this.updateMessage();
   }
 
@@ -79,7 +80,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
 
   /** Whether `value` is a row of this tree (VS Code passes the focused row to title-bar commands). */
   owns(value: unknown): value is TaskTreeNode {
-    return typeof value === 'object' && value !== null && this.made.has(value);
+    return this.made.has(value);
   }
 
   /** The loaded tasks, newest first. */
@@ -114,16 +115,6 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     await this.model.loadMore(this.connection.state.taskman, key);
     this.changed.fire(undefined);
     this.updateDescription();
-  }
-
-  /** Polls only while the view is visible. */
-  private schedule(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    if (!this.view?.visible) return;
-    const interval = vscode.workspace.getConfiguration('taskman').get<number>('view.refreshInterval', 1000);
-    this.timer = setInterval(() => void this.refresh(), Math.max(200, interval));
-    void this.refresh();
   }
 
   refresh(options: { full?: boolean } = {}): Promise<void> {
@@ -309,7 +300,11 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   }
 
   dispose(): void {
-    if (this.timer) clearInterval(this.timer);
     for (const disposable of this.disposables) disposable.dispose();
   }
+}
+
+/** The Tasks view polls at `taskman.view.refreshInterval`, at most every 200 ms. */
+function refreshInterval(): number {
+  return Math.max(200, vscode.workspace.getConfiguration('taskman').get<number>('view.refreshInterval', 1000));
 }

@@ -25,6 +25,10 @@ describe('the Schedules view', () => {
     );
     assert.match(String(items[0].description), /^0 0 1 1 \* · next \d{4}-01-01 00:00:00 UTC · no tick yet$/);
     assert.match(String(items[1].description), /^cron "0 25 \* \* \*" is not a cron pattern/);
+    assert.match(
+      String(items[1].tooltip),
+      /^vscode-fixture: schedules\[1\] "broken"\.cron "0 25 \* \* \*" is not a cron pattern.*\. Fix it in taskman\.config\.json; the other schedules run\.$/,
+    );
 
     const id = await vscode.commands.executeCommand<string>('taskman.runScheduleNow', rows[0]);
     const taskman = await api.taskman();
