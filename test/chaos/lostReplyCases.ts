@@ -2,7 +2,11 @@
  * Lost replies: the fault-injecting proxy drops the server's reply after it acted, for each kind
  * of write a scheduler or a client makes; every task still ends once, in its honest state.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Taskman } from '../../src/core';
+import { fixtureApp, repoRoot } from '../helpers/database';
 import { waitForRegistration } from '../helpers/processes';
 import { type ChaosContext, executions, type Row, waitUntil } from './context';
 import { APP, type Setup, settle, setUp, spawn, submitMany, tearDown } from './networkSetup';
@@ -130,6 +134,7 @@ export async function lostReplies(ctx: ChaosContext): Promise<Row[]> {
   rows.push(await lostAbortReply(ctx));
   rows.push(await lostBatchReply(ctx));
   rows.push(await lostLeaseReply(ctx));
+  rows.push(await lostTickReply(ctx));
   return rows;
 }
 
@@ -230,5 +235,68 @@ async function lostBatchReply(ctx: ChaosContext): Promise<Row> {
   } finally {
     await client.close();
     await tearDown(setup, 'lost_batch');
+  }
+}
+
+/**
+ * A per-second schedule whose tick transactions lose their COMMIT replies: the tick and its task
+ * committed, the scheduler never heard. Its next pass tries the tick again and meets its own row.
+ * One task per tick, no tick skipped, none run twice.
+ */
+async function lostTickReply(ctx: ChaosContext): Promise<Row> {
+  const setup = await setUp(ctx, 'lost_tick');
+  const app = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-chaos-scheduled-'));
+  fs.writeFileSync(
+    path.join(app, 'taskman.config.json'),
+    JSON.stringify({
+      name: 'chaos-scheduled',
+      version: '1.0.0',
+      tasks: path.join(fixtureApp('basic'), 'tasks.js'),
+      modulePaths: [path.join(repoRoot, 'node_modules')],
+      schedules: [{ name: 'every-second', cron: '* * * * * *', task: 'record', payload: setup.payload }],
+    }),
+  );
+  const ticks = async () =>
+    (
+      (await setup.sql.query('SELECT tick_at, task_id FROM taskman_schedule_tick ORDER BY tick_at')) as never as [
+        { tick_at: Date; task_id: string }[],
+      ]
+    )[0];
+  try {
+    setup.proxy.addFault({ kind: 'lose-reply', match: /^COMMIT$/, after: /INTO `taskman_schedule_tick`/, times: 3 });
+    const scheduler = spawn(setup, setup.proxiedUrl, [app]);
+    await waitForRegistration(scheduler);
+    // Bounded: a miss (a pass that waits too long after a failure) shows in the row, not as a throw.
+    await waitUntil(
+      'three lost tick replies and 20 ticks',
+      async () => setup.proxy.stats.faultsFired >= 3 && (await ticks()).length >= 20,
+      60_000,
+    ).catch(() => undefined);
+    scheduler.child.kill('SIGTERM');
+    await scheduler.exited;
+    const made = await ticks();
+    const seconds = made.map((tick) => tick.tick_at.getTime());
+    const gaps = seconds.slice(1).filter((at, i) => at - seconds[i] !== 1000).length;
+    const tasks = await setup.taskman.list({ applications: ['chaos-scheduled'], limit: 1000 });
+    const tickTasks = new Set(made.map((tick) => String(tick.task_id)));
+    const orphans = tasks.filter((task) => !tickTasks.has(task.id)).length;
+    const seen = await executions(setup.sql);
+    const succeeded = tasks.filter((task) => task.state === 'succeeded').length;
+    return {
+      case: 'lost reply: schedule tick',
+      expected: 'the COMMIT replies of 3 tick transactions lost: one task per tick, no tick skipped, none run twice',
+      observed: `${made.length} ticks, ${tasks.length} tasks (${orphans} without a tick), ${gaps} gap(s); ${seen.duplicated} ran twice; fault fired ${setup.proxy.stats.faultsFired}×`,
+      figures: `${succeeded} succeeded, ${seen.tasks} recorded`,
+      ok:
+        setup.proxy.stats.faultsFired === 3 &&
+        tasks.length === made.length &&
+        orphans === 0 &&
+        gaps === 0 &&
+        seen.duplicated === 0 &&
+        seen.tasks >= succeeded,
+    };
+  } finally {
+    await tearDown(setup, 'lost_tick');
+    fs.rmSync(app, { recursive: true, force: true });
   }
 }

@@ -10,7 +10,7 @@ import * as net from 'node:net';
  * Assumes a non-pipelining client (mysql2 sends the next command only after the previous reply),
  * no compression, no LOAD DATA LOCAL. A client that asks for TLS is passed through unparsed.
  */
-export type Fault =
+export type Fault = (
   /** Forward the statement, swallow the reply, then cut both sockets (client: RST): the server acted, the client never hears. */
   | {
       kind: 'lose-reply';
@@ -21,7 +21,11 @@ export type Fault =
   /** Forward the statement and its reply, then freeze the connection: nothing forwarded, no FIN/RST either way. */
   | { kind: 'partition-after-reply'; match: RegExp; times?: number }
   /** Cut the connection (client: RST) when the statement is seen; the server never gets it. */
-  | { kind: 'reset'; match: RegExp; times?: number };
+  | { kind: 'reset'; match: RegExp; times?: number }
+) & {
+  /** Only where the connection's statement before it matched this (a COMMIT of one kind of transaction). */
+  after?: RegExp;
+};
 
 const COM_QUIT = 0x01;
 const COM_QUERY = 0x03;
@@ -112,6 +116,8 @@ class Connection {
   private serverHead: Buffer = Buffer.alloc(0);
   private serverSkip = 0;
   private readonly statements = new Map<number, string>();
+  /** The last statement this connection sent, for faults with `after`. */
+  private previousSql: string | undefined;
   /** Commands sent whose reply has not started yet (SQL kept for PREPARE, to pair it with its id). */
   private readonly awaiting: { command: number; sql?: string }[] = [];
   private mode: 'normal' | 'lose-reply' | 'freeze-after-reply' = 'normal';
@@ -198,7 +204,8 @@ class Connection {
     if (command === COM_STMT_CLOSE && payload.length >= 5) this.statements.delete(payload.readUInt32LE(1));
     if (!NO_REPLY.has(command))
       this.awaiting.push({ command, sql: command === COM_STMT_PREPARE ? payload.toString('utf8', 1) : undefined });
-    const fault = sql === undefined ? undefined : this.proxy.statementSeen(sql);
+    const fault = sql === undefined ? undefined : this.proxy.statementSeen(sql, this.previousSql);
+    if (sql !== undefined) this.previousSql = sql;
     if (fault?.kind === 'reset') return this.kill();
     this.toServer.push(packet);
     if (fault?.kind === 'lose-reply') {
@@ -350,12 +357,16 @@ export class FaultProxy {
   }
 
   /** @internal Counts a statement and returns the fault it fires, if any. */
-  statementSeen(sql: string): Fault | undefined {
+  statementSeen(sql: string, previous: string | undefined): Fault | undefined {
     this.stats.statements++;
-    const armed = this.faults.find((entry) => {
-      entry.fault.match.lastIndex = 0; // a /g or /y pattern's test() is stateful
-      return entry.fault.match.test(sql);
-    });
+    const matches = (pattern: RegExp, text: string) => {
+      pattern.lastIndex = 0; // a /g or /y pattern's test() is stateful
+      return pattern.test(text);
+    };
+    const armed = this.faults.find(
+      ({ fault }) =>
+        matches(fault.match, sql) && (!fault.after || (previous !== undefined && matches(fault.after, previous))),
+    );
     if (!armed) return undefined;
     if (--armed.left <= 0) this.faults.splice(this.faults.indexOf(armed), 1);
     this.stats.faultsFired++;

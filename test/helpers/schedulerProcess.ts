@@ -1,11 +1,13 @@
 // A scheduler in its own process, for tests that kill, stop or race schedulers.
 //   node --import tsx test/helpers/schedulerProcess.ts   (config in TASKMAN_TEST_SCHEDULER as JSON)
+import * as path from 'node:path';
 import { loadApplicationConfig, stderrLogger, Taskman } from '../../src/core';
 import { fixtureApp, runnerScript } from './database';
 import { FAST_TIMINGS } from './scheduler';
 
 interface Config {
   url: string;
+  /** Fixture names, or absolute paths of application folders. */
   apps: string[];
   journalDir: string;
   options?: Record<string, unknown>;
@@ -15,7 +17,7 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.env.TASKMAN_TEST_SCHEDULER ?? '{}') as Config;
   const taskman = await Taskman.connect({ url: config.url, migrate: true, connectRetries: 20 });
   const scheduler = taskman.createScheduler({
-    applications: config.apps.map((name) => loadApplicationConfig(fixtureApp(name))),
+    applications: config.apps.map((app) => loadApplicationConfig(path.isAbsolute(app) ? app : fixtureApp(app))),
     journalDir: config.journalDir,
     runnerScript,
     logger: stderrLogger(

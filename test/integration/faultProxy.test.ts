@@ -99,6 +99,20 @@ describe('the fault-injecting proxy between mysql2 and MariaDB', () => {
     assert.equal(await storedValue(2), 7);
   });
 
+  it('a fault with `after` fires only on the COMMIT of a transaction whose last statement matched', async () => {
+    const connection = await viaProxy();
+    proxy.addFault({ kind: 'lose-reply', match: /^COMMIT$/i, after: /^UPDATE t SET v = 9/ });
+    await connection.beginTransaction();
+    await connection.query('UPDATE t SET v = 8 WHERE id = 3');
+    await connection.commit();
+    assert.equal(await storedValue(3), 8, 'another transaction commits untouched');
+    await connection.beginTransaction();
+    await connection.query('UPDATE t SET v = 9 WHERE id = 3');
+    const error = await rejection(connection.commit());
+    assert.ok(CONNECTION_CUT.includes(error.code!), `${error.code}: ${error.message}`);
+    assert.equal(await storedValue(3), 9);
+  });
+
   it('reset: the client errors, the server never got the statement', async () => {
     const connection = await viaProxy();
     proxy.addFault({ kind: 'reset', match: /^UPDATE t SET v = 99/ });

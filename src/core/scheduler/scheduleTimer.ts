@@ -48,8 +48,14 @@ export class ScheduleTimer {
   /** One pass: makes every due tick's task, then computes the delay to the next tick. */
   async pass(): Promise<void> {
     const apps = this.applications().filter((app) => app.schedules.length > 0);
-    this.nextDelay = MAX_DELAY_MS;
-    if (apps.length === 0) return this.watchingSince.clear();
+    // A pass that fails (a lost connection) is tried again after the timer's back-off, not after
+    // the delay of the last pass that worked: its ticks stay on time.
+    this.nextDelay = 0;
+    let next = MAX_DELAY_MS;
+    if (apps.length === 0) {
+      this.nextDelay = next;
+      return this.watchingSince.clear();
+    }
     const now = await databaseNow(this.db);
     const watched = new Set<string>();
     for (const app of apps) {
@@ -69,12 +75,12 @@ export class ScheduleTimer {
           this.last.set(at, tick);
         }
         const [upcoming] = nextTicks(schedule, now, 1);
-        if (upcoming) this.nextDelay = Math.min(this.nextDelay, upcoming.getTime() - now.getTime());
+        if (upcoming) next = Math.min(next, upcoming.getTime() - now.getTime());
       }
     }
     // A schedule removed from the config and added again later starts watching afresh.
     for (const at of this.watchingSince.keys()) if (!watched.has(at)) this.watchingSince.delete(at);
-    this.nextDelay = Math.max(20, this.nextDelay);
+    this.nextDelay = Math.max(20, next);
     if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
       this.prunedAt = Date.now();
       const pruned = await pruneTicks(this.db);
