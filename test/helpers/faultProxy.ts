@@ -10,22 +10,23 @@ import * as net from 'node:net';
  * Assumes a non-pipelining client (mysql2 sends the next command only after the previous reply),
  * no compression, no LOAD DATA LOCAL. A client that asks for TLS is passed through unparsed.
  */
-export type Fault = (
+export type Fault =
   /** Forward the statement, swallow the reply, then cut both sockets (client: RST): the server acted, the client never hears. */
-  | {
-      kind: 'lose-reply';
-      match: RegExp;
-      times?: number /** Cut anyway if no reply came within this (default 2000 ms). */;
-      waitMs?: number;
-    }
-  /** Forward the statement and its reply, then freeze the connection: nothing forwarded, no FIN/RST either way. */
-  | { kind: 'partition-after-reply'; match: RegExp; times?: number }
-  /** Cut the connection (client: RST) when the statement is seen; the server never gets it. */
-  | { kind: 'reset'; match: RegExp; times?: number }
-) & {
-  /** Only where the connection's statement before it matched this (a COMMIT of one kind of transaction). */
-  after?: RegExp;
-};
+  (
+    | {
+        kind: 'lose-reply';
+        match: RegExp;
+        times?: number /** Cut anyway if no reply came within this (default 2000 ms). */;
+        waitMs?: number;
+      }
+    /** Forward the statement and its reply, then freeze the connection: nothing forwarded, no FIN/RST either way. */
+    | { kind: 'partition-after-reply'; match: RegExp; times?: number }
+    /** Cut the connection (client: RST) when the statement is seen; the server never gets it. */
+    | { kind: 'reset'; match: RegExp; times?: number }
+  ) & {
+    /** Only where the connection's statement before it matched this (a COMMIT of one kind of transaction). */
+    after?: RegExp;
+  };
 
 const COM_QUIT = 0x01;
 const COM_QUERY = 0x03;
