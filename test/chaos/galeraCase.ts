@@ -3,17 +3,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as mysql from 'mysql2/promise';
 import { Taskman } from '../../src/core';
-import { connectionOptions } from '../helpers/database';
+import { connectionOptions, fixtureApp, repoRoot } from '../helpers/database';
 import { GaleraCluster, galeraAvailable } from '../helpers/galeraCluster';
 import { type SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
 import { type ChaosContext, executions, type Profile, type Row, waitUntil } from './context';
 
 const APP = 'fixture-basic';
+/** An application with a per-second schedule, served by every node's scheduler: its ticks race across nodes. */
+const SCHEDULED = 'chaos-galera-scheduled';
 const DATABASE = 'chaos_galera';
 const KILLED = 2;
 const CONCURRENCY = 3;
 const EXPECTED =
-  '3-node Galera, a scheduler per node, node 2 killed mid-run: 0 ran twice, 0 unfinished, lost ≤ 3, conflicts never logged as unreachable';
+  '3-node Galera, a scheduler per node, node 2 killed mid-run: 0 ran twice, 0 unfinished, lost ≤ 3, conflicts never logged as unreachable; a per-second schedule on all three: one task per tick';
 
 type Rows = Record<string, unknown>[];
 
@@ -51,6 +53,20 @@ function keepLogs(schedulers: SchedulerProcess[], lostRows: Rows): string {
   return dir;
 }
 
+/** An application folder whose one schedule ticks every second with a no-op task. */
+function scheduledApp(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-chaos-galera-app-'));
+  const config = {
+    name: SCHEDULED,
+    version: '1.0.0',
+    tasks: path.join(fixtureApp('basic'), 'tasks.js'),
+    modulePaths: [path.join(repoRoot, 'node_modules')],
+    schedules: [{ name: 'every-second', cron: '* * * * * *', task: 'echo' }],
+  };
+  fs.writeFileSync(path.join(dir, 'taskman.config.json'), JSON.stringify(config));
+  return dir;
+}
+
 /**
  * Exactly-once on a multi-primary server: three Galera nodes, a scheduler process connected to
  * each, one node SIGKILLed once about a third of the tasks ran. Task bodies record their runs on
@@ -67,6 +83,7 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
   let taskman: Taskman | undefined;
   const connections: mysql.Connection[] = [];
   const schedulers: SchedulerProcess[] = [];
+  const scheduled = scheduledApp();
   try {
     cluster = await GaleraCluster.start();
     const startSeconds = (performance.now() - began) / 1000;
@@ -108,7 +125,7 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     try {
       for (const url of urls) {
         schedulers.push(
-          spawnScheduler(url, ['basic'], {
+          spawnScheduler(url, ['basic', scheduled], {
             concurrency: CONCURRENCY,
             heartbeatTimeoutMs: 5000,
             heartbeatIntervalMs: 500,
@@ -142,7 +159,7 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     const settleMs = await waitUntil(
       'no task pending or running (through node 0)',
       async () => {
-        const c = await taskman!.countByState();
+        const c = await taskman!.countByState({ applications: [APP] });
         return c.pending + c.running === 0;
       },
       120_000,
@@ -153,24 +170,29 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     const runSeconds = (performance.now() - runBegan) / 1000;
 
     // The counts, from node 0 with wsrep_sync_wait: every commit of the surviving nodes applied.
-    const [stateRows] = (await sql.query('SELECT state, COUNT(*) AS n FROM taskman_task GROUP BY state')) as never as [
-      { state: string; n: number }[],
-    ];
+    const [stateRows] = (await sql.query(
+      'SELECT state, COUNT(*) AS n FROM taskman_task WHERE application = ? GROUP BY state',
+      [APP],
+    )) as never as [{ state: string; n: number }[]];
     const byState: Record<string, number> = Object.fromEntries(stateRows.map((r) => [r.state, Number(r.n)]));
     const count = (state: string) => byState[state] ?? 0;
     const seen = await executions(sql);
     const [[neverRan]] = (await sql.query(
-      "SELECT COUNT(*) AS n FROM taskman_task t LEFT JOIN executions e ON e.task_id = t.id WHERE t.state = 'succeeded' AND e.task_id IS NULL",
+      "SELECT COUNT(*) AS n FROM taskman_task t LEFT JOIN executions e ON e.task_id = t.id WHERE t.application = ? AND t.state = 'succeeded' AND e.task_id IS NULL",
+      [APP],
     )) as never as [[{ n: number }]];
     const [lostRows] = (await sql.query(
-      "SELECT t.id, t.scheduler_id, e.runs FROM taskman_task t LEFT JOIN executions e ON e.task_id = t.id WHERE t.state = 'lost'",
+      "SELECT t.id, t.scheduler_id, e.runs FROM taskman_task t LEFT JOIN executions e ON e.task_id = t.id WHERE t.application = ? AND t.state = 'lost'",
+      [APP],
     )) as never as [Rows];
     const lostElsewhere = lostRows.filter((r) => !killedSchedulerIds.includes(String(r.scheduler_id))).length;
     const [others] = (await sql.query(
-      "SELECT state, COUNT(*) AS n, MIN(error) AS error FROM taskman_task WHERE state NOT IN ('succeeded', 'lost') GROUP BY state",
+      "SELECT state, COUNT(*) AS n, MIN(error) AS error FROM taskman_task WHERE application = ? AND state NOT IN ('succeeded', 'lost') GROUP BY state",
+      [APP],
     )) as never as [{ state: string; n: number; error: string | null }[]];
     const notSucceeded = others.map((r) => `${r.state} ${r.n}${r.error ? ` (${String(r.error).slice(0, 200)})` : ''}`);
     const conflictsServer = (await certificationConflicts(cluster, survivors)) - conflictsBefore;
+    const ticks = await scheduleTicks(sql);
 
     // What the schedulers of the surviving nodes said: a conflict is never an unreachable server.
     const lines = survivors.flatMap((i) => schedulers[i].stderr().split('\n'));
@@ -196,6 +218,9 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
       lost <= CONCURRENCY &&
       lostElsewhere === 0 &&
       count('succeeded') + lost === total &&
+      ticks.made > 0 &&
+      ticks.tasks === ticks.made &&
+      ticks.orphans === 0 &&
       unreachableLines.length === 0 &&
       survivorsDied === 0;
     const logs = ok && !process.env.TASKMAN_CHAOS_LOGS ? '' : keepLogs(schedulers, lostRows);
@@ -208,7 +233,8 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
       figures:
         `${total} tasks, node ${KILLED} killed after ${atKill} ran (kill seen by survivors in ${(killMs / 1000).toFixed(1)} s), ${Number.isNaN(settleMs) ? 'NOT settled within 120 s' : `settled ${(settleMs / 1000).toFixed(1)} s`} after the kill, run ${runSeconds.toFixed(1)} s, cluster start ${startSeconds.toFixed(1)} s; ` +
         `certification conflicts: ${conflictsServer} server-side (cert failures + BF aborts on surviving nodes), ${conflictLines} log lines, ${otherUnavailable} other "unavailable" lines; ` +
-        `succeeded ${count('succeeded')}, failed ${count('failed')}, lost ${lost}; ended by surviving schedulers ${ranBy.join(' + ')}; ${seen.runs} executions`,
+        `succeeded ${count('succeeded')}, failed ${count('failed')}, lost ${lost}; ended by surviving schedulers ${ranBy.join(' + ')}; ${seen.runs} executions; ` +
+        `schedule: ${ticks.made} ticks, ${ticks.tasks} tasks (${ticks.orphans} without a tick), ${ticks.gaps} gap(s) of missed ticks`,
       ok,
     };
   } finally {
@@ -216,5 +242,27 @@ export async function galera(_ctx: ChaosContext, profile: Profile): Promise<Row>
     await taskman?.close().catch(() => undefined);
     for (const c of connections) c.destroy();
     await cluster?.stop();
+    fs.rmSync(scheduled, { recursive: true, force: true });
   }
+}
+
+/** The per-second schedule's ticks and tasks, read on node 0 with the sync wait. */
+async function scheduleTicks(
+  sql: mysql.Connection,
+): Promise<{ made: number; tasks: number; orphans: number; gaps: number }> {
+  const [ticks] = (await sql.query(
+    'SELECT tick_at, task_id FROM taskman_schedule_tick WHERE application = ? ORDER BY tick_at',
+    [SCHEDULED],
+  )) as never as [{ tick_at: Date; task_id: string }[]];
+  const [tasks] = (await sql.query('SELECT id FROM taskman_task WHERE application = ?', [SCHEDULED])) as never as [
+    { id: string }[],
+  ];
+  const tickTasks = new Set(ticks.map((tick) => String(tick.task_id)));
+  const at = ticks.map((tick) => tick.tick_at.getTime());
+  return {
+    made: ticks.length,
+    tasks: tasks.length,
+    orphans: tasks.filter((task) => !tickTasks.has(String(task.id))).length,
+    gaps: at.slice(1).filter((t, i) => t - at[i] !== 1000).length,
+  };
 }
