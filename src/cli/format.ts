@@ -1,4 +1,4 @@
-import { attemptOf, formatDuration, formatUtc, retryingText, type Task, type TaskAttempt } from '../core';
+import { attemptOf, FullKeys, formatDuration, formatUtc, retryingText, type Task, type TaskAttempt } from '../core';
 
 /** The task as the CLI prints it with --json: snake_case, ISO times, ids as strings. */
 export function taskJson(task: Task): Record<string, unknown> {
@@ -16,6 +16,7 @@ export function taskJson(task: Task): Record<string, unknown> {
     retry_delay_ms: task.retryDelayMs,
     retry_max_delay_ms: task.retryMaxDelayMs,
     idempotent: task.idempotent,
+    concurrency_key: task.concurrencyKey,
     priority: task.priority,
     key: task.key,
     version: task.version,
@@ -80,13 +81,14 @@ export function attemptJson(attempt: TaskAttempt): Record<string, unknown> {
   };
 }
 
-export function taskRows(tasks: Task[], now: Date): string[][] {
+/** `fullKeys` says which pending tasks wait for their concurrency key (`key customer:42 busy`). */
+export function taskRows(tasks: Task[], now: Date, fullKeys = new FullKeys()): string[][] {
   return tasks.map((task) => [
     task.id,
     task.application,
     task.task,
     task.state,
-    retryingText(task, now) ?? progressText(task),
+    retryingText(task, now) ?? fullKeys.reasonFor(task) ?? progressText(task),
     elapsedText(task, now),
     formatUtc(task.createdAt),
   ]);
@@ -95,7 +97,12 @@ export function taskRows(tasks: Task[], now: Date): string[][] {
 export const TASK_TABLE_HEADER = ['ID', 'APPLICATION', 'TASK', 'STATE', 'PROGRESS', 'TIME', 'CREATED (UTC)'];
 
 /** The human view of one task for `taskman show`, with its earlier attempts. */
-export function describeTask(task: Task, attempts: TaskAttempt[] = [], now = new Date()): string {
+export function describeTask(
+  task: Task,
+  attempts: TaskAttempt[] = [],
+  now = new Date(),
+  fullKeys = new FullKeys(),
+): string {
   const lines: string[] = [];
   const field = (name: string, value: unknown) => {
     if (value !== null && value !== undefined && value !== '')
@@ -109,6 +116,7 @@ export function describeTask(task: Task, attempts: TaskAttempt[] = [], now = new
   field('task', task.task);
   field('state', task.state);
   field('retrying', retryingText(task, now)?.replace(/^retrying /, ''));
+  field('waiting', fullKeys.reasonFor(task) ? `for its key: ${fullKeys.reasonFor(task)}` : null);
   field('progress', progressText(task));
   field('attempt', task.attempt > 0 ? attemptOf(task.attempt, task.retries) : null);
   field(
@@ -119,6 +127,7 @@ export function describeTask(task: Task, attempts: TaskAttempt[] = [], now = new
   );
   field('idempotent', task.idempotent ? 'yes: a lost run is retried too' : null);
   field('priority', task.priority);
+  field('concurrency', task.concurrencyKey ? `key ${task.concurrencyKey}` : null);
   field('key', task.key);
   field('scheduler', task.schedulerId);
   field('rerun of', task.rerunOf);

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from './errors';
 import { parseTaskOptionsTable, type TaskOptions } from './retries';
+import { type ConcurrencyLimits, parseConcurrencyLimits } from './concurrency';
 import { parseSchedules, type Schedule, type ScheduleProblem } from './schedules';
 
 export const CONFIG_FILE_NAME = 'taskman.config.json';
@@ -36,6 +37,8 @@ export interface ApplicationConfig {
   runnerMaxTasks: number;
   /** Retries, idempotence and timeout per task name, `"*"` for every task (retries.ts). */
   taskOptions: Record<string, TaskOptions>;
+  /** The most tasks with one concurrency key that run at once, by key or pattern (concurrency.ts). */
+  concurrencyLimits: ConcurrencyLimits;
   /** Recurring tasks (schedules.ts); the invalid ones are left out and reported in `scheduleProblems`. */
   schedules: Schedule[];
   /** Schedules the config names that cannot run, each with its field and why; the rest runs. */
@@ -63,6 +66,7 @@ export const CONFIG_FIELDS = [
   'runner',
   'runnerMaxTasks',
   'taskOptions',
+  'concurrencyLimits',
   'schedules',
 ] as const;
 const KNOWN_FIELDS = new Set<string>(CONFIG_FIELDS);
@@ -174,6 +178,11 @@ export function parseApplicationConfig(json: unknown, file: string): Application
   const taskOptions =
     config.taskOptions === undefined ? {} : parseTaskOptionsTable(config.taskOptions, 'taskOptions', fail);
 
+  const concurrencyLimits =
+    config.concurrencyLimits === undefined
+      ? []
+      : parseConcurrencyLimits(config.concurrencyLimits, 'concurrencyLimits', fail);
+
   const parsedSchedules =
     config.schedules === undefined ? { schedules: [], problems: [] } : parseSchedules(config.schedules);
   if (!parsedSchedules) fail('schedules', 'must be an array of schedules ({ "name", "cron", "task", … })');
@@ -206,6 +215,7 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     runner,
     runnerMaxTasks,
     taskOptions,
+    concurrencyLimits,
     schedules: parsedSchedules!.schedules,
     scheduleProblems: parsedSchedules!.problems,
   };

@@ -88,9 +88,10 @@ export class DatabaseConnectionError extends TaskmanError {
  * the same statement can succeed when tried again.
  */
 export class DatabaseConflictError extends TaskmanError {
-  readonly kind: 'deadlock' | 'certification' | 'locked';
+  /** `slot`: two claims chose one slot of a concurrency key (database/lifecycle/claimKeys.ts). */
+  readonly kind: 'deadlock' | 'certification' | 'locked' | 'slot';
 
-  constructor(kind: 'deadlock' | 'certification' | 'locked', message: string, options?: { cause?: unknown }) {
+  constructor(kind: 'deadlock' | 'certification' | 'locked' | 'slot', message: string, options?: { cause?: unknown }) {
     super('DATABASE_CONFLICT', message, options);
     this.kind = kind;
   }

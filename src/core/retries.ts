@@ -1,3 +1,4 @@
+import { validKeyTemplate } from './concurrency';
 import { formatDuration, parseDuration } from './duration';
 import { InvalidInputError } from './errors';
 import { TASK_NAME, type Task } from './task';
@@ -16,6 +17,8 @@ export interface TaskOptions {
   /** Safe to run again after a run that may have happened in part (a `lost` one). */
   idempotent?: boolean;
   timeoutMs?: number;
+  /** A template of the task's concurrency key from its payload (`customer:{customerId}`), config only. */
+  concurrencyKey?: string;
 }
 
 /** Every option resolved for one task: what its started mark stamps on its row. */
@@ -35,7 +38,7 @@ export const MAX_RETRY_DELAY_MS = 7 * 86_400_000;
 /** The `taskOptions` entry that applies to every task of the application. */
 export const EVERY_TASK = '*';
 
-const OPTION_FIELDS = ['retries', 'retryDelay', 'retryMaxDelay', 'idempotent', 'timeout'] as const;
+const OPTION_FIELDS = ['retries', 'retryDelay', 'retryMaxDelay', 'idempotent', 'timeout', 'concurrencyKey'] as const;
 
 /** Reports a bad field (its path, e.g. `taskOptions.importCustomers.retries`) and what is wrong; throws. */
 export type FieldFailure = (field: string, message: string) => never;
@@ -68,6 +71,8 @@ export function parseTaskOptions(value: unknown, where: string, fail: FieldFailu
     options.timeoutMs = durationOf(entry.timeout, `${where}.timeout`, fail);
     if (options.timeoutMs <= 0) fail(`${where}.timeout`, 'must be longer than 0');
   }
+  if (entry.concurrencyKey !== undefined)
+    options.concurrencyKey = validKeyTemplate(entry.concurrencyKey, `${where}.concurrencyKey`, fail);
   return options;
 }
 

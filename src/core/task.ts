@@ -53,6 +53,11 @@ export interface Task {
   retryDelayMs: number | null;
   retryMaxDelayMs: number | null;
   idempotent: boolean | null;
+  /**
+   * No more tasks of the application with this key run at once than its limit (concurrency.ts):
+   * as submitted, or made from the task's `taskOptions` template by the first scheduler to pick it.
+   */
+  concurrencyKey: string | null;
   progress: TaskProgress;
   /** The function's JSON result (succeeded only). */
   result: unknown;

@@ -5,6 +5,7 @@ import { submitTask, type SubmitResult, type SubmitTaskInput } from './database/
 import { type AbortResult, countPurgeable, deleteTask, purgeEndedTasks, requestAbort } from './database/lifecycle';
 import { listPausedApplications, type PausedApplication, pauseApplication, resumeApplication } from './database/pauses';
 import { type LatestTick, latestTicks } from './database/scheduleTicks';
+import { type FullKeys, fullConcurrencyKeys } from './database/concurrencyKeys';
 import { submitMany } from './database/submitMany';
 import { rerunTask } from './database/submitTask';
 import {
@@ -131,6 +132,11 @@ export class Taskman {
   /** Each schedule's latest tick made for this application, with its task's state. */
   latestTicks(application: string): Promise<Map<string, LatestTick>> {
     return latestTicks(this.database, application);
+  }
+
+  /** The concurrency keys with as many tasks running as their limit: their pending tasks wait. */
+  fullConcurrencyKeys(): Promise<FullKeys> {
+    return fullConcurrencyKeys(this.database);
   }
 
   /** The earlier attempts of a retried task, oldest first (none for a task that was never retried). */

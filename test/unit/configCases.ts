@@ -59,6 +59,18 @@ export const accepted: [string, unknown][] = [
   ['a delay of composite units', { ...base, taskOptions: { a: { retryDelay: '1h30m', retryMaxDelay: ' 2d ' } } }],
   ['no schedules', { ...base, schedules: [] }],
   [
+    'concurrency limits by key and pattern, and a key template',
+    {
+      ...base,
+      concurrencyLimits: { 'customer:*': 1, '*': 4, report: 2, 'ünï cödé:*': 100_000 },
+      taskOptions: {
+        a: { concurrencyKey: 'customer:{customerId}' },
+        b: { concurrencyKey: '{order.region}/{order.id}' },
+      },
+    },
+  ],
+  ['a key template without placeholders', { ...base, taskOptions: { '*': { concurrencyKey: 'one-at-a-time' } } }],
+  [
     'schedules with every field, six cron fields and a nickname',
     {
       ...base,
@@ -99,6 +111,40 @@ export const scheduleRefused: [string, unknown, string, RegExp][] = [
 
 /** [what, config, the field the parser names, its message] */
 export const refused: [string, unknown, string | undefined, RegExp][] = [
+  ...wrongTypes
+    .filter(([what]) => what !== 'an object')
+    .map(([what, value]): [string, unknown, string, RegExp] => [
+      `concurrencyLimits that are ${what}`,
+      { ...base, concurrencyLimits: value },
+      'concurrencyLimits',
+      /must be an object of keys or patterns/,
+    ]),
+  ...[0, 1.5, '2', 100_001, null, true].map((value): [string, unknown, string, RegExp] => [
+    `a concurrency limit of ${JSON.stringify(value)}`,
+    { ...base, concurrencyLimits: { 'customer:*': value } },
+    'concurrencyLimits.customer:*',
+    /must be an integer from 1 to 100000/,
+  ]),
+  [
+    'an empty concurrency key pattern',
+    { ...base, concurrencyLimits: { '': 1 } },
+    'concurrencyLimits.',
+    /is not a key or pattern/,
+  ],
+  [
+    'a concurrency key pattern with a control character',
+    { ...base, concurrencyLimits: { 'a\tb': 1 } },
+    'concurrencyLimits.a\tb',
+    /is not a key or pattern/,
+  ],
+  ...(['', 5, null, 'customer:{', 'customer:{id', '{}', '{1x}', 'a}b', long(192), 'a\nb'] as unknown[]).map(
+    (value): [string, unknown, string, RegExp] => [
+      `the key template ${JSON.stringify(value).slice(0, 30)}`,
+      { ...base, taskOptions: { a: { concurrencyKey: value } } },
+      'taskOptions.a.concurrencyKey',
+      /must be a string of 1-191 characters|has a brace that is not a placeholder/,
+    ],
+  ),
   ...wrongTypes
     .filter(([what]) => what !== 'an array')
     .map(([what, value]): [string, unknown, string, RegExp] => [

@@ -14,6 +14,7 @@ const LINE_FIELDS = new Set([
   'retryDelay',
   'retryMaxDelay',
   'idempotent',
+  'concurrencyKey',
 ]);
 
 /**

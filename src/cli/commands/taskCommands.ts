@@ -74,10 +74,14 @@ export function registerTaskCommands(program: Command): void {
     .option('--retry-max-delay <duration>', 'longest wait between two attempts (default 10m)')
     .option('--idempotent', 'safe to run again after a run that may have happened in part: a lost run is retried too')
     .option('--no-idempotent', 'never retry a lost run, whatever the config says')
+    .option(
+      '--concurrency-key <key>',
+      "no more of the application's tasks with this key run at once than its limit (the config's concurrencyLimits, default 1)",
+    )
     .option('--version <version>', 'only a scheduler running this application version may run it')
     .option(
       '--batch <file>',
-      'submit one task per line of a JSON Lines file (- for standard input), all or none: each line the payload, or {"payload": …, "key", "priority", "runAfter", "startBefore", "timeout", "retries", "retryDelay", "retryMaxDelay", "idempotent"} replacing the options for that line',
+      'submit one task per line of a JSON Lines file (- for standard input), all or none: each line the payload, or {"payload": …, "key", "priority", "runAfter", "startBefore", "timeout", "retries", "retryDelay", "retryMaxDelay", "idempotent", "concurrencyKey"} replacing the options for that line',
     )
     .option('--json', 'print the task as JSON (with --batch, an array of {id, created})')
     .action(async (application: string, task: string, options, command: Command) => {
@@ -92,6 +96,7 @@ export function registerTaskCommands(program: Command): void {
         runAfter: options.runAfter,
         timeout: options.timeout,
         ...retryOptions(options),
+        concurrencyKey: options.concurrencyKey,
         version: options.version,
       };
       // Bad input is reported before any connection is made.
@@ -136,7 +141,11 @@ export function registerTaskCommands(program: Command): void {
         const paused = (await taskman.pausedApplications()).filter(
           (pause) => !options.app || options.app.includes(pause.application),
         );
-        const listed = tasks.length === 0 ? 'no tasks\n' : `${table(TASK_TABLE_HEADER, taskRows(tasks, new Date()))}\n`;
+        const fullKeys = tasks.some((task) => task.state === 'pending' && task.concurrencyKey)
+          ? await taskman.fullConcurrencyKeys()
+          : undefined;
+        const listed =
+          tasks.length === 0 ? 'no tasks\n' : `${table(TASK_TABLE_HEADER, taskRows(tasks, new Date(), fullKeys))}\n`;
         process.stdout.write(listed + paused.map((pause) => `${pausedLine(pause)}\n`).join(''));
       });
     });
@@ -148,9 +157,13 @@ export function registerTaskCommands(program: Command): void {
     .option('--json', 'print the task as JSON')
     .action(async (id: string, options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {
-        const [task, attempts] = await Promise.all([taskman.get(id), taskman.attempts(id)]);
+        const [task, attempts, fullKeys] = await Promise.all([
+          taskman.get(id),
+          taskman.attempts(id),
+          taskman.fullConcurrencyKeys(),
+        ]);
         if (options.json) printJson({ ...taskJson(task), attempts: attempts.map(attemptJson) });
-        else process.stdout.write(`${describeTask(task, attempts)}\n`);
+        else process.stdout.write(`${describeTask(task, attempts, new Date(), fullKeys)}\n`);
       });
     });
 
@@ -242,6 +255,7 @@ async function submitBatch(
     runAfter: options.runAfter as string | undefined,
     timeout: options.timeout as string | undefined,
     ...retryOptions(options),
+    concurrencyKey: options.concurrencyKey as string | undefined,
     version: options.version as string | undefined,
   });
   await withTaskman(globals(command), async (taskman) => {

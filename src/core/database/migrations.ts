@@ -170,6 +170,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 10,
+    name: 'concurrency keys',
+    // A task's key, the slot (0 … limit - 1) its claim took and the limit it took it under. `held_slot` is the slot while the
+    // task runs, NULL otherwise: derived in the schema, so every way a task stops running frees
+    // its slot, and the unique key lets no two running tasks of one key hold one slot, on one
+    // server or across Galera nodes (database/lifecycle/claimKeys.ts). VIRTUAL: added in place.
+    statements: (t) => [
+      `ALTER TABLE \`${t.task}\`
+         ADD COLUMN concurrency_key VARCHAR(191) NULL AFTER idempotent,
+         ADD COLUMN concurrency_slot INT UNSIGNED NULL AFTER concurrency_key,
+         ADD COLUMN concurrency_limit INT UNSIGNED NULL COMMENT 'the limit its claim applied' AFTER concurrency_slot,
+         ADD COLUMN held_slot INT UNSIGNED AS (IF(state = 'running', concurrency_slot, NULL)) VIRTUAL AFTER concurrency_limit`,
+      `ALTER TABLE \`${t.task}\`
+         ADD UNIQUE KEY held_slot (application, concurrency_key, held_slot),
+         ADD KEY running_keys (application, state, concurrency_key)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,3 +1,4 @@
+import { validConcurrencyKey } from '../concurrency';
 import { isValidApplicationName } from '../config';
 import { parseDuration, parseTimeSpec, type TimeSpec } from '../duration';
 import { errorMessage, InvalidInputError, TaskmanError, TaskNotEndedError, TaskNotFoundError } from '../errors';
@@ -30,6 +31,11 @@ export interface SubmitTaskInput {
   retryMaxDelay?: string | number;
   /** Safe to run again after a run that may have happened in part: a lost run is retried too. */
   idempotent?: boolean;
+  /**
+   * No more of the application's tasks with this key run at once than the key's limit
+   * (`concurrencyLimits`, default 1); default: made from the task's `taskOptions` template, if any.
+   */
+  concurrencyKey?: string;
   /** Only a scheduler running this application version may claim it. */
   version?: string;
   rerunOf?: TaskId;
@@ -58,6 +64,7 @@ export interface ValidSubmission {
   retryDelayMs: number | null;
   retryMaxDelayMs: number | null;
   idempotent: boolean | null;
+  concurrencyKey: string | null;
   version: string | null;
   rerunOf: string | null;
   debugSchedulerId: string | null;
@@ -132,6 +139,7 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
       ? validDelay(input.retryMaxDelay, 'retryMaxDelay', failSubmission)
       : null,
     idempotent: input.idempotent ?? null,
+    concurrencyKey: given(input.concurrencyKey) ? validConcurrencyKey(input.concurrencyKey) : null,
     runAfter:
       input.runAfter === undefined || input.runAfter === null ? null : parseTimeSpec(input.runAfter, 'run-after'),
     startBefore:
@@ -154,15 +162,15 @@ export function timeExpression(spec: TimeSpec | null, fallback: string): { sql: 
 
 /** The columns a submission writes, in the order of `rowOf`'s values. */
 export const INSERT_COLUMNS = `application, task, payload, idempotency_key, active_key, state, priority, version,
-  run_after, start_before, timeout_ms, retries, retry_delay_ms, retry_max_delay_ms, idempotent, rerun_of,
-  debug_scheduler_id, created_at`;
+  run_after, start_before, timeout_ms, retries, retry_delay_ms, retry_max_delay_ms, idempotent, concurrency_key,
+  rerun_of, debug_scheduler_id, created_at`;
 
 /** One submission's row for INSERT_COLUMNS: its SQL tuple and the values it binds. */
 export function rowOf(valid: ValidSubmission): { sql: string; values: Value[] } {
   const runAfter = timeExpression(valid.runAfter, 'NOW(6)');
   const startBefore = timeExpression(valid.startBefore, 'NULL');
   return {
-    sql: `(?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, ?, ?, ?, ?, NOW(6))`,
+    sql: `(?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6))`,
     values: [
       valid.application,
       valid.task,
@@ -178,6 +186,7 @@ export function rowOf(valid: ValidSubmission): { sql: string; values: Value[] } 
       valid.retryDelayMs,
       valid.retryMaxDelayMs,
       valid.idempotent,
+      valid.concurrencyKey,
       valid.rerunOf,
       valid.debugSchedulerId,
     ],
@@ -214,7 +223,8 @@ export function isDuplicateKey(error: unknown): boolean {
 
 /**
  * A rerun is a new task with the same application, name, payload and settings, pointing at the
- * old one; `payload` replaces the old payload when given.
+ * old one; `payload` replaces the old payload when given, and then the concurrency key is not
+ * copied (a template makes it again from the new payload).
  */
 export async function rerunTask(db: Database, id: TaskId, options: { payload?: unknown } = {}): Promise<SubmitResult> {
   const task = await getTask(db, id);
@@ -231,6 +241,7 @@ export async function rerunTask(db: Database, id: TaskId, options: { payload?: u
     retryDelay: task.retryDelayMs ?? undefined,
     retryMaxDelay: task.retryMaxDelayMs ?? undefined,
     idempotent: task.idempotent ?? undefined,
+    concurrencyKey: 'payload' in options ? undefined : (task.concurrencyKey ?? undefined),
     version: task.version ?? undefined,
     rerunOf: task.id,
   });

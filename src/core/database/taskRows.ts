@@ -17,6 +17,7 @@ export const SUMMARY_COLUMNS = [
   'retry_delay_ms',
   'retry_max_delay_ms',
   'idempotent',
+  'concurrency_key',
   'progress_percent',
   'progress_message',
   'error',
@@ -53,6 +54,7 @@ export function taskFromRow(row: Row): Task {
     retryDelayMs: numberOrNull(row.retry_delay_ms),
     retryMaxDelayMs: numberOrNull(row.retry_max_delay_ms),
     idempotent: row.idempotent === null || row.idempotent === undefined ? null : Number(row.idempotent) === 1,
+    concurrencyKey: (row.concurrency_key as string | null | undefined) ?? null,
     progress: {
       percent:
         row.progress_percent === null || row.progress_percent === undefined ? null : Number(row.progress_percent),

@@ -1,3 +1,4 @@
+import { keyTemplates } from '../concurrency';
 import type { ApplicationConfig } from '../config';
 import type { Database } from '../database/connection';
 import { isConflict } from '../database/databaseErrors';
@@ -101,6 +102,7 @@ export class Claimer {
         startNow: limit,
         heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
         stampFor: (task: Task) => startStamp(task, app.taskOptions),
+        concurrency: { limits: app.concurrencyLimits, templates: keyTemplates(app.taskOptions) },
       };
       const claimed = await claimTasks(this.db, claim, { onConflict: () => scheduler.conflicted(app.name) }).catch(
         (error) => {

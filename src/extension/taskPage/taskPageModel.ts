@@ -83,6 +83,7 @@ export function taskPageModel(task: Task, context: PageContext): TaskPageModel {
     },
     { label: 'Priority', value: String(task.priority) },
     { label: 'Key', value: task.key },
+    { label: 'Concurrency key', value: task.concurrencyKey },
     { label: 'Start before', value: task.startBefore?.toISOString() },
     { label: 'Timeout', value: task.timeoutMs ? formatDuration(task.timeoutMs) : null },
     { label: 'Abort reason', value: task.abortReason },

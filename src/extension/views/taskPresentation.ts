@@ -1,5 +1,13 @@
 import * as vscode from 'vscode';
-import { attemptOf, attemptText, formatDuration, retryingText, type Task, type TaskState } from '../../core';
+import {
+  attemptOf,
+  attemptText,
+  type FullKeys,
+  formatDuration,
+  retryingText,
+  type Task,
+  type TaskState,
+} from '../../core';
 
 export const STATE_ORDER: TaskState[] = ['running', 'pending', 'failed', 'aborted', 'lost', 'expired', 'succeeded'];
 
@@ -38,12 +46,15 @@ export function stateIcon(state: TaskState): vscode.ThemeIcon {
 
 /**
  * `42% · parsing rows · 1m12s` for a running task (with `attempt 2 of 4` on a retry), `retrying in
- * 40s · attempt 2 of 4` for one waiting for its next attempt; the time it ran for the others.
+ * 40s · attempt 2 of 4` for one waiting for its next attempt, `key customer:42 busy` for one
+ * waiting for its concurrency key; the time it ran for the others.
  */
-export function taskDescription(task: Task, now: Date): string {
+export function taskDescription(task: Task, now: Date, fullKeys?: FullKeys): string {
   const parts: string[] = [];
   const retrying = retryingText(task, now);
   if (retrying) parts.push(retrying);
+  const waiting = fullKeys?.reasonFor(task);
+  if (waiting) parts.push(waiting);
   if (task.state === 'running') {
     if (task.attempt > 1) parts.push(attemptText(task.attempt, task.retries));
     if (task.progress.percent !== null) parts.push(`${Math.round(task.progress.percent)}%`);
@@ -80,6 +91,7 @@ export function taskTooltip(task: Task): vscode.MarkdownString {
   row('retrying', retryingText(task, new Date())?.replace(/^retrying /, ''));
   row('attempt', task.attempt > 0 ? attemptOf(task.attempt, task.retries) : null);
   row('idempotent', task.idempotent ? 'yes: a lost run is retried too' : null);
+  row('concurrency key', task.concurrencyKey);
   row('version', task.ranVersion ?? task.version);
   row('scheduler', task.schedulerId);
   row('abort reason', task.abortReason);

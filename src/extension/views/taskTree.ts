@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { errorMessage, type Task, type TaskGrouping, type TaskState } from '../../core';
+import { errorMessage, FullKeys, type Task, type TaskGrouping, type TaskState } from '../../core';
 import { CommandId } from '../commandIds';
 import type { DatabaseConnection } from '../databaseConnection';
 import { stateIcon, stateLabel, taskDescription, taskTooltip } from './taskPresentation';
@@ -33,6 +33,8 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   /** Fires after each refresh that reached the database (tests listen). */
   readonly onDidRefresh = this.refreshed.event;
   private readonly model = new TaskTreeModel();
+  /** The full concurrency keys at the last refresh: a pending task with one says so. */
+  private fullKeys = new FullKeys();
   private visibleRefresh: RefreshWhileVisible | undefined;
   private inFlight: Promise<void> | undefined;
   private view: vscode.TreeView<TaskTreeNode> | undefined;
@@ -141,6 +143,9 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
       return;
     }
+    const keyed = this.model.all().filter((task) => task.state === 'pending' && task.concurrencyKey);
+    if (keyed.length > 0)
+      this.fullKeys = await this.connection.state.taskman.fullConcurrencyKeys().catch(() => this.fullKeys);
     for (const [key, node] of this.nodes)
       if (node.kind === 'task' && !this.model.get(node.task.id)) this.nodes.delete(key);
     if (loaded.moved) {
@@ -152,7 +157,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       const redraw = new Map(
         this.model
           .all()
-          .filter((task) => task.state === 'running')
+          .filter((task) => task.state === 'running' || (task.state === 'pending' && task.concurrencyKey))
           .map((task) => [task.id, task]),
       );
       for (const task of loaded.changed) if (this.model.get(task.id)) redraw.set(task.id, this.model.get(task.id)!);
@@ -281,7 +286,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     item.id = `task:${task.id}`;
     item.description = paused
       ? `paused at a breakpoint · #${task.id} ${task.application}`
-      : taskDescription(task, new Date());
+      : taskDescription(task, new Date(), this.fullKeys);
     item.tooltip = taskTooltip(task);
     item.iconPath = paused
       ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('debugIcon.pauseForeground'))

@@ -1,9 +1,12 @@
+import { DatabaseConflictError } from '../../errors';
 import type { EffectiveTaskOptions } from '../../retries';
 import type { Task } from '../../task';
 import type { Database } from '../connection';
-import type { TransactionOptions } from '../queryable';
+import type { Queryable, Row, TransactionOptions, Value } from '../queryable';
+import { isDuplicateKey } from '../submitTask';
 import type { TableNames } from '../tableNames';
 import { placeholders, SUMMARY_COLUMNS, taskFromRow } from '../taskRows';
+import { type ClaimConcurrency, chooseWithinLimits, fullKeysSql, NO_CONCURRENCY, perRow } from './claimKeys';
 import { stampAssignments } from './startStamp';
 
 /**
@@ -11,11 +14,13 @@ import { stampAssignments } from './startStamp';
  *
  * Input: a scheduler, one application and version, how many free slots (`limit`) and how many of
  * the claimed tasks start at once (`startNow`). Output: the claimed tasks as stamped.
- * Guarantee: no task is claimed twice. One transaction: the pick takes rows `FOR UPDATE SKIP
- * LOCKED` (never waiting for another claimer) joined to the claimer's own scheduler row with a
- * fresh heartbeat (a swept or stale scheduler claims nothing), and decides eligibility on the
- * database clock. Why each part is as it is, and what was measured and dropped: docs/design.md,
- * "The claim".
+ * Guarantee: no task is claimed twice, and no more tasks with one concurrency key run than its
+ * limit. One transaction: the pick takes rows `FOR UPDATE SKIP LOCKED` (never waiting for another
+ * claimer) joined to the claimer's own scheduler row with a fresh heartbeat (a swept or stale
+ * scheduler claims nothing), and decides eligibility on the database clock; tasks with a key take
+ * a slot of it (claimKeys.ts), and a pick whose rows were left for full keys is followed by
+ * another that leaves those keys out. Why each part is as it is, and what was measured and
+ * dropped: docs/design.md, "The claim".
  */
 
 export interface ClaimRequest {
@@ -33,7 +38,12 @@ export interface ClaimRequest {
   startNow?: number;
   /** What the started mark stamps on a task started now (startStamp.ts); none without `taskOptions`. */
   stampFor?: (task: Task) => EffectiveTaskOptions | undefined;
+  /** The application's key limits and templates; without them every key has limit 1. */
+  concurrency?: ClaimConcurrency;
 }
+
+/** A pick whose rows were all left for full keys is followed by at most this many more. */
+const MAX_PICKS = 3;
 
 /**
  * The tasks (alias `t`) a scheduler may claim for one application, given the SQL for the
@@ -49,11 +59,19 @@ export function claimableCondition(t: TableNames, application: string, version: 
           AND (t.debug_scheduler_id IS NULL OR t.debug_scheduler_id = ${schedulerId})
           AND t.run_after <= NOW(6)
           AND (t.start_before IS NULL OR t.start_before > NOW(6))
-          AND NOT EXISTS (SELECT 1 FROM \`${t.pause}\` p WHERE p.application = ${application})`;
+          AND NOT EXISTS (SELECT 1 FROM \`${t.pause}\` p WHERE p.application = ${application})
+          AND (t.concurrency_key IS NULL OR t.concurrency_key NOT IN (${fullKeysSql(t, application)}))`;
 }
 
-/** Values: application, version, scheduler id, application. */
+/** Values: application, version, scheduler id, application, application. */
 const claimable = (t: TableNames) => claimableCondition(t, '?', '?', '?');
+const claimableValues = (request: { application: string; version: string; schedulerId: string }) => [
+  request.application,
+  request.version,
+  request.schedulerId,
+  request.application,
+  request.application,
+];
 
 const PICKED_COLUMNS = SUMMARY_COLUMNS.split(', ')
   .map((column) => `t.${column}`)
@@ -66,9 +84,42 @@ export async function hasClaimableTask(
 ): Promise<boolean> {
   const rows = await db.select(
     `SELECT 1 AS found FROM \`${db.tables.task}\` t WHERE ${claimable(db.tables)} ORDER BY t.priority, t.id LIMIT 1`,
-    [request.application, request.version, request.schedulerId, request.application],
+    claimableValues(request),
   );
   return rows.length > 0;
+}
+
+/** Pending rows this claimer may take, locked, leaving rows already picked and keys found full. */
+async function pick(
+  tx: Queryable,
+  t: TableNames,
+  request: ClaimRequest,
+  limit: number,
+  leave: { ids: string[]; keys: string[] },
+): Promise<Row[]> {
+  const leaveIds = leave.ids.length > 0 ? ` AND t.id NOT IN (${placeholders(leave.ids.length)})` : '';
+  const leaveKeys =
+    leave.keys.length > 0
+      ? ` AND (t.concurrency_key IS NULL OR t.concurrency_key NOT IN (${placeholders(leave.keys.length)}))`
+      : '';
+  // LIMIT is bound as a string: MySQL 8 rejects a prepared LIMIT sent as a double.
+  return tx.select(
+    `SELECT ${PICKED_COLUMNS}, NOW(6) AS claim_now
+       FROM \`${t.task}\` t
+       JOIN \`${t.scheduler}\` s ON s.id = ? AND s.heartbeat_at > NOW(6) - INTERVAL ? MICROSECOND
+      WHERE ${claimable(t)}${leaveIds}${leaveKeys}
+      ORDER BY t.priority, t.id
+      LIMIT ?
+      FOR UPDATE SKIP LOCKED`,
+    [
+      request.schedulerId,
+      request.heartbeatTimeoutMs * 1000,
+      ...claimableValues(request),
+      ...leave.ids,
+      ...leave.keys,
+      String(limit),
+    ],
+  );
 }
 
 export async function claimTasks(
@@ -78,61 +129,108 @@ export async function claimTasks(
 ): Promise<Task[]> {
   if (request.limit <= 0) return [];
   const t = db.tables;
+  const concurrency = request.concurrency ?? NO_CONCURRENCY;
   return db.transaction(async (tx) => {
-    // LIMIT is bound as a string: MySQL 8 rejects a prepared LIMIT sent as a double.
-    const picked = await tx.select(
-      `SELECT ${PICKED_COLUMNS}, NOW(6) AS claim_now
-         FROM \`${t.task}\` t
-         JOIN \`${t.scheduler}\` s ON s.id = ? AND s.heartbeat_at > NOW(6) - INTERVAL ? MICROSECOND
-        WHERE ${claimable(t)}
-        ORDER BY t.priority, t.id
-        LIMIT ?
-        FOR UPDATE SKIP LOCKED`,
-      [
-        request.schedulerId,
-        request.heartbeatTimeoutMs * 1000,
+    const chosen: Row[] = [];
+    const slots = new Map<string, Value>();
+    const limits = new Map<string, Value>();
+    const madeKeys = new Map<string, Value>();
+    const leave = { ids: [] as string[], keys: [] as string[] };
+    const taken = new Map<string, number[]>();
+    for (let picks = 0; picks < MAX_PICKS && chosen.length < request.limit; picks++) {
+      const picked = await pick(tx, t, request, request.limit - chosen.length, leave);
+      if (picked.length === 0) break;
+      const choice = await chooseWithinLimits(
+        tx,
+        t,
         request.application,
-        request.version,
-        request.schedulerId,
-        request.application,
-        String(request.limit),
-      ],
-    );
-    if (picked.length === 0) return [];
-    const ids = picked.map((row) => String(row.id));
-    const started = ids.slice(0, Math.max(0, Math.min(request.startNow ?? 0, ids.length)));
-    // NOW(6) is the statement's start time: started_at equals claimed_at for the tasks started now.
-    const startedNow = `id IN (${placeholders(started.length)})`;
-    const startedSet =
-      started.length > 0
-        ? `, started_at = IF(${startedNow}, NOW(6), NULL), ran_version = IF(${startedNow}, ?, NULL)`
-        : '';
-    const stamp = stampAssignments(stampsOf(picked.slice(0, started.length), request));
+        picked,
+        request.limit - chosen.length,
+        concurrency,
+        taken,
+      );
+      chosen.push(...choice.chosen);
+      for (const [id, slot] of choice.slots) slots.set(id, slot);
+      for (const [id, limit] of choice.limits) limits.set(id, limit);
+      for (const [id, key] of choice.madeKeys) madeKeys.set(id, key);
+      if (choice.left === 0) break;
+      leave.ids.push(...picked.map((row) => String(row.id)));
+      leave.keys.push(...choice.fullKeys);
+    }
+    await writeMadeKeys(tx, t, madeKeys, chosen);
+    if (chosen.length === 0) return [];
+    return markClaimed(tx, t, request, chosen, { slots, limits, madeKeys });
+  }, options);
+}
+
+/** Keys made from templates for rows left pending: written, so the next picks leave them while full. */
+async function writeMadeKeys(tx: Queryable, t: TableNames, madeKeys: Map<string, Value>, chosen: Row[]): Promise<void> {
+  const claimed = new Set(chosen.map((row) => String(row.id)));
+  const left = new Map([...madeKeys].filter(([id]) => !claimed.has(id)));
+  if (left.size === 0) return;
+  const keys = perRow('concurrency_key', left, 'concurrency_key');
+  await tx.write(
+    `UPDATE \`${t.task}\` SET state = state${keys.sql} WHERE id IN (${placeholders(left.size)}) AND state = 'pending'`,
+    [...keys.values, ...left.keys()],
+  );
+}
+
+async function markClaimed(
+  tx: Queryable,
+  t: TableNames,
+  request: ClaimRequest,
+  picked: Row[],
+  keyed: { slots: Map<string, Value>; limits: Map<string, Value>; madeKeys: Map<string, Value> },
+): Promise<Task[]> {
+  const ids = picked.map((row) => String(row.id));
+  const started = ids.slice(0, Math.max(0, Math.min(request.startNow ?? 0, ids.length)));
+  // NOW(6) is the statement's start time: started_at equals claimed_at for the tasks started now.
+  const startedNow = `id IN (${placeholders(started.length)})`;
+  const startedSet =
+    started.length > 0
+      ? `, started_at = IF(${startedNow}, NOW(6), NULL), ran_version = IF(${startedNow}, ?, NULL)`
+      : '';
+  const stamp = stampAssignments(stampsOf(picked.slice(0, started.length), request));
+  const keys = perRow('concurrency_key', keyed.madeKeys, 'concurrency_key');
+  const slotSet = perRow('concurrency_slot', keyed.slots, 'NULL');
+  const limitSet = perRow('concurrency_limit', keyed.limits, 'NULL');
+  try {
     await tx.write(
       `UPDATE \`${t.task}\`
-          SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6)${startedSet}${stamp.sql}
+          SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6)${startedSet}${stamp.sql}${keys.sql}${slotSet.sql}${limitSet.sql}
         WHERE id IN (${placeholders(ids.length)})`,
       [
         request.schedulerId,
         ...(started.length > 0 ? [...started, ...started, request.version] : []),
         ...stamp.values,
+        ...keys.values,
+        ...slotSet.values,
+        ...limitSet.values,
         ...ids,
       ],
     );
-    return picked.map((row, index) => {
-      const isStarted = index < started.length;
-      return taskFromRow({
-        ...row,
-        state: 'running',
-        scheduler_id: request.schedulerId,
-        attempt: Number(row.attempt) + 1,
-        claimed_at: row.claim_now,
-        updated_at: row.claim_now,
-        started_at: isStarted ? row.claim_now : null,
-        ran_version: isStarted ? request.version : null,
-      });
+  } catch (error) {
+    // Another claim, committed since this one read the slots held, took one of the same: the
+    // transaction is rolled back and claimed again (Database.transaction retries conflicts).
+    if (isDuplicateKey(error))
+      throw new DatabaseConflictError('slot', 'another claim took the same concurrency slot', { cause: error });
+    throw error;
+  }
+  return picked.map((row, index) => {
+    const isStarted = index < started.length;
+    const id = String(row.id);
+    return taskFromRow({
+      ...row,
+      state: 'running',
+      scheduler_id: request.schedulerId,
+      attempt: Number(row.attempt) + 1,
+      concurrency_key: keyed.madeKeys.get(id) ?? row.concurrency_key,
+      claimed_at: row.claim_now,
+      updated_at: row.claim_now,
+      started_at: isStarted ? row.claim_now : null,
+      ran_version: isStarted ? request.version : null,
     });
-  }, options);
+  });
 }
 
 function stampsOf(rows: Record<string, unknown>[], request: ClaimRequest): Map<string, EffectiveTaskOptions> {
