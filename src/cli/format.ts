@@ -116,7 +116,8 @@ export function describeTask(
   field('task', task.task);
   field('state', task.state);
   field('retrying', retryingText(task, now)?.replace(/^retrying /, ''));
-  field('waiting', fullKeys.reasonFor(task) ? `for its key: ${fullKeys.reasonFor(task)}` : null);
+  const waitingForKey = fullKeys.reasonFor(task);
+  field('waiting', waitingForKey ? `for its key: ${waitingForKey}` : null);
   field('progress', progressText(task));
   field('attempt', task.attempt > 0 ? attemptOf(task.attempt, task.retries) : null);
   field(

@@ -90,6 +90,19 @@ const wrongTypes: [string, unknown][] = [
   ['an array', []],
   ['an object', {}],
 ];
+/** `field` given as each wrong type but `right` (and as `extra`), refused with `message`. */
+const wrongTypesOf = (
+  field: string,
+  right: string,
+  message: RegExp,
+  extra: [string, unknown][] = [],
+): [string, unknown, string, RegExp][] =>
+  [...wrongTypes.filter(([what]) => what !== right), ...extra].map(([what, value]) => [
+    `${field} that is ${what}`,
+    { ...base, [field]: value },
+    field,
+    message,
+  ]);
 const without = (key: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== key));
 
 /**
@@ -111,14 +124,7 @@ export const scheduleRefused: [string, unknown, string, RegExp][] = [
 
 /** [what, config, the field the parser names, its message] */
 export const refused: [string, unknown, string | undefined, RegExp][] = [
-  ...wrongTypes
-    .filter(([what]) => what !== 'an object')
-    .map(([what, value]): [string, unknown, string, RegExp] => [
-      `concurrencyLimits that are ${what}`,
-      { ...base, concurrencyLimits: value },
-      'concurrencyLimits',
-      /must be an object of keys or patterns/,
-    ]),
+  ...wrongTypesOf('concurrencyLimits', 'an object', /must be an object of keys or patterns/),
   ...[0, 1.5, '2', 100_001, null, true].map((value): [string, unknown, string, RegExp] => [
     `a concurrency limit of ${JSON.stringify(value)}`,
     { ...base, concurrencyLimits: { 'customer:*': value } },
@@ -145,14 +151,7 @@ export const refused: [string, unknown, string | undefined, RegExp][] = [
       /must be a string of 1-191 characters|has a brace that is not a placeholder/,
     ],
   ),
-  ...wrongTypes
-    .filter(([what]) => what !== 'an array')
-    .map(([what, value]): [string, unknown, string, RegExp] => [
-      `schedules that are ${what}`,
-      { ...base, schedules: value },
-      'schedules',
-      /must be an array of schedules/,
-    ]),
+  ...wrongTypesOf('schedules', 'an array', /must be an array of schedules/),
   ...(
     [
       ['an array', []],
@@ -265,14 +264,7 @@ export const refused: [string, unknown, string | undefined, RegExp][] = [
     'runnerMaxTasks',
     /must be an integer from 1 to 1000000, got/,
   ]),
-  ...[...wrongTypes.filter(([what]) => what !== 'an object'), ['a string', '{}']].map(
-    ([what, value]): [string, unknown, string, RegExp] => [
-      `taskOptions that is ${what}`,
-      { ...base, taskOptions: value },
-      'taskOptions',
-      /must be an object of task names/,
-    ],
-  ),
+  ...wrongTypesOf('taskOptions', 'an object', /must be an object of task names/, [['a string', '{}']]),
   ...['1bad', 'a-b', 'a.b', '', '**'].map((task): [string, unknown, string, RegExp] => [
     `task options for ${JSON.stringify(task)}`,
     { ...base, taskOptions: { [task]: {} } },

@@ -157,11 +157,9 @@ export function registerTaskCommands(program: Command): void {
     .option('--json', 'print the task as JSON')
     .action(async (id: string, options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {
-        const [task, attempts, fullKeys] = await Promise.all([
-          taskman.get(id),
-          taskman.attempts(id),
-          taskman.fullConcurrencyKeys(),
-        ]);
+        const [task, attempts] = await Promise.all([taskman.get(id), taskman.attempts(id)]);
+        const fullKeys =
+          task.state === 'pending' && task.concurrencyKey ? await taskman.fullConcurrencyKeys() : undefined;
         if (options.json) printJson({ ...taskJson(task), attempts: attempts.map(attemptJson) });
         else process.stdout.write(`${describeTask(task, attempts, new Date(), fullKeys)}\n`);
       });

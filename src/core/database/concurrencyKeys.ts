@@ -1,4 +1,5 @@
 import type { Database } from './connection';
+import { keyIsFull } from './lifecycle/claimKeys';
 
 /**
  * The concurrency keys that are full now: as many tasks with the key running as the limit their
@@ -7,9 +8,9 @@ import type { Database } from './connection';
  */
 export async function fullConcurrencyKeys(db: Database): Promise<FullKeys> {
   const rows = await db.select<{ application: string; concurrency_key: string }>(
-    `SELECT application, concurrency_key FROM \`${db.tables.task}\`
-      WHERE state = 'running' AND concurrency_key IS NOT NULL
-      GROUP BY application, concurrency_key HAVING COUNT(*) >= MAX(COALESCE(concurrency_limit, 1))`,
+    `SELECT r.application, r.concurrency_key FROM \`${db.tables.task}\` r
+      WHERE r.state = 'running' AND r.concurrency_key IS NOT NULL
+      GROUP BY r.application, r.concurrency_key HAVING ${keyIsFull('r')}`,
   );
   return new FullKeys(rows.map((row) => [row.application, row.concurrency_key]));
 }

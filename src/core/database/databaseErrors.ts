@@ -119,6 +119,12 @@ export function isDatabaseError(error: unknown): error is TaskmanError {
 }
 
 /** A conflict: the server answered; no reason to say it is unreachable. */
+/** A unique key refused the write (an idempotency key, a schedule's tick, a concurrency slot). */
+export function isDuplicateKey(error: unknown): boolean {
+  const cause = error instanceof TaskmanError ? error.cause : error;
+  return (cause as { code?: string })?.code === 'ER_DUP_ENTRY';
+}
+
 export function isConflict(error: unknown): boolean {
   return classifyDatabaseError(error) === 'conflict';
 }

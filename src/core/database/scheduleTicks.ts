@@ -1,7 +1,8 @@
 import type { Schedule } from '../schedules';
 import type { TaskId, TaskState } from '../task';
 import type { Database } from './connection';
-import { INSERT_COLUMNS, isDuplicateKey, rowOf, validateSubmission } from './submitTask';
+import { isDuplicateKey } from './databaseErrors';
+import { INSERT_COLUMNS, rowOf, validateSubmission } from './submitTask';
 
 /**
  * Schedule ticks: a row per tick of a schedule made into a task, keyed by application, schedule

@@ -2,9 +2,9 @@ import { InvalidInputError, TaskmanError } from '../errors';
 import type { TaskId } from '../task';
 import type { Database } from './connection';
 import type { Queryable } from './queryable';
+import { isDuplicateKey } from './databaseErrors';
 import {
   INSERT_COLUMNS,
-  isDuplicateKey,
   rowOf,
   type SubmitResult,
   type SubmitTaskInput,

@@ -1,10 +1,11 @@
 import { validConcurrencyKey } from '../concurrency';
 import { isValidApplicationName } from '../config';
 import { parseDuration, parseTimeSpec, type TimeSpec } from '../duration';
-import { errorMessage, InvalidInputError, TaskmanError, TaskNotEndedError, TaskNotFoundError } from '../errors';
+import { errorMessage, InvalidInputError, TaskNotEndedError, TaskNotFoundError } from '../errors';
 import { failSubmission, validDelay, validRetries } from '../retries';
 import { isEnded, TASK_NAME, type TaskId } from '../task';
 import type { Database } from './connection';
+import { isDuplicateKey } from './databaseErrors';
 import type { Value } from './queryable';
 import { getTask, validTaskId } from './taskQueries';
 
@@ -214,11 +215,6 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
   throw new InvalidInputError(
     `The key ${JSON.stringify(valid.key)} is contended by many concurrent submissions; try again.`,
   );
-}
-
-export function isDuplicateKey(error: unknown): boolean {
-  const cause = error instanceof TaskmanError ? error.cause : error;
-  return (cause as { code?: string })?.code === 'ER_DUP_ENTRY';
 }
 
 /**

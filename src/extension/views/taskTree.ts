@@ -143,9 +143,12 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
       return;
     }
+    // Pending rows whose key filled or freed since the last refresh say so: redrawn below.
     const keyed = this.model.all().filter((task) => task.state === 'pending' && task.concurrencyKey);
+    const before = this.fullKeys;
     if (keyed.length > 0)
       this.fullKeys = await this.connection.state.taskman.fullConcurrencyKeys().catch(() => this.fullKeys);
+    const keyChanged = keyed.filter((task) => before.reasonFor(task) !== this.fullKeys.reasonFor(task));
     for (const [key, node] of this.nodes)
       if (node.kind === 'task' && !this.model.get(node.task.id)) this.nodes.delete(key);
     if (loaded.moved) {
@@ -157,9 +160,10 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       const redraw = new Map(
         this.model
           .all()
-          .filter((task) => task.state === 'running' || (task.state === 'pending' && task.concurrencyKey))
+          .filter((task) => task.state === 'running')
           .map((task) => [task.id, task]),
       );
+      for (const task of keyChanged) redraw.set(task.id, task);
       for (const task of loaded.changed) if (this.model.get(task.id)) redraw.set(task.id, this.model.get(task.id)!);
       for (const task of redraw.values()) this.changed.fire(this.taskNode(task));
       for (const key of this.model.groups()) {

@@ -2,11 +2,18 @@ import { DatabaseConflictError } from '../../errors';
 import type { EffectiveTaskOptions } from '../../retries';
 import type { Task } from '../../task';
 import type { Database } from '../connection';
-import type { Queryable, Row, TransactionOptions, Value } from '../queryable';
-import { isDuplicateKey } from '../submitTask';
+import type { Queryable, Row, TransactionOptions } from '../queryable';
+import { isDuplicateKey } from '../databaseErrors';
 import type { TableNames } from '../tableNames';
 import { placeholders, SUMMARY_COLUMNS, taskFromRow } from '../taskRows';
-import { type ClaimConcurrency, chooseWithinLimits, fullKeysSql, NO_CONCURRENCY, perRow } from './claimKeys';
+import {
+  type ClaimConcurrency,
+  chooseWithinLimits,
+  fullKeysSql,
+  KeyedClaim,
+  NO_CONCURRENCY,
+  perRow,
+} from './claimKeys';
 import { stampAssignments } from './startStamp';
 
 /**
@@ -129,59 +136,38 @@ export async function claimTasks(
 ): Promise<Task[]> {
   if (request.limit <= 0) return [];
   const t = db.tables;
-  const concurrency = request.concurrency ?? NO_CONCURRENCY;
+  const keyed = { ...request, concurrency: request.concurrency ?? NO_CONCURRENCY };
   return db.transaction(async (tx) => {
-    const chosen: Row[] = [];
-    const slots = new Map<string, Value>();
-    const limits = new Map<string, Value>();
-    const madeKeys = new Map<string, Value>();
+    const claim = new KeyedClaim();
     const leave = { ids: [] as string[], keys: [] as string[] };
-    const taken = new Map<string, number[]>();
-    for (let picks = 0; picks < MAX_PICKS && chosen.length < request.limit; picks++) {
-      const picked = await pick(tx, t, request, request.limit - chosen.length, leave);
+    for (let picks = 0; picks < MAX_PICKS && claim.chosen.length < request.limit; picks++) {
+      const picked = await pick(tx, t, request, request.limit - claim.chosen.length, leave);
       if (picked.length === 0) break;
-      const choice = await chooseWithinLimits(
-        tx,
-        t,
-        request.application,
-        picked,
-        request.limit - chosen.length,
-        concurrency,
-        taken,
-      );
-      chosen.push(...choice.chosen);
-      for (const [id, slot] of choice.slots) slots.set(id, slot);
-      for (const [id, limit] of choice.limits) limits.set(id, limit);
-      for (const [id, key] of choice.madeKeys) madeKeys.set(id, key);
-      if (choice.left === 0) break;
+      const { fullKeys, left } = await chooseWithinLimits(tx, t, keyed, picked, claim);
+      if (left === 0) break;
       leave.ids.push(...picked.map((row) => String(row.id)));
-      leave.keys.push(...choice.fullKeys);
+      leave.keys.push(...fullKeys);
     }
-    await writeMadeKeys(tx, t, madeKeys, chosen);
-    if (chosen.length === 0) return [];
-    return markClaimed(tx, t, request, chosen, { slots, limits, madeKeys });
+    await writeMadeKeys(tx, t, claim);
+    if (claim.chosen.length === 0) return [];
+    return markClaimed(tx, t, request, claim);
   }, options);
 }
 
 /** Keys made from templates for rows left pending: written, so the next picks leave them while full. */
-async function writeMadeKeys(tx: Queryable, t: TableNames, madeKeys: Map<string, Value>, chosen: Row[]): Promise<void> {
-  const claimed = new Set(chosen.map((row) => String(row.id)));
-  const left = new Map([...madeKeys].filter(([id]) => !claimed.has(id)));
-  if (left.size === 0) return;
-  const keys = perRow('concurrency_key', left, 'concurrency_key');
+async function writeMadeKeys(tx: Queryable, t: TableNames, claim: KeyedClaim): Promise<void> {
+  const claimed = new Set(claim.chosen.map((row) => String(row.id)));
+  const left = new Map([...claim.madeKeys].filter(([id]) => !claimed.has(id)));
+  const [keys] = perRow('concurrency_key', left);
+  if (!keys) return;
   await tx.write(
-    `UPDATE \`${t.task}\` SET state = state${keys.sql} WHERE id IN (${placeholders(left.size)}) AND state = 'pending'`,
+    `UPDATE \`${t.task}\` SET ${keys.sql} WHERE id IN (${placeholders(left.size)}) AND state = 'pending'`,
     [...keys.values, ...left.keys()],
   );
 }
 
-async function markClaimed(
-  tx: Queryable,
-  t: TableNames,
-  request: ClaimRequest,
-  picked: Row[],
-  keyed: { slots: Map<string, Value>; limits: Map<string, Value>; madeKeys: Map<string, Value> },
-): Promise<Task[]> {
+async function markClaimed(tx: Queryable, t: TableNames, request: ClaimRequest, claim: KeyedClaim): Promise<Task[]> {
+  const picked = claim.chosen;
   const ids = picked.map((row) => String(row.id));
   const started = ids.slice(0, Math.max(0, Math.min(request.startNow ?? 0, ids.length)));
   // NOW(6) is the statement's start time: started_at equals claimed_at for the tasks started now.
@@ -191,21 +177,22 @@ async function markClaimed(
       ? `, started_at = IF(${startedNow}, NOW(6), NULL), ran_version = IF(${startedNow}, ?, NULL)`
       : '';
   const stamp = stampAssignments(stampsOf(picked.slice(0, started.length), request));
-  const keys = perRow('concurrency_key', keyed.madeKeys, 'concurrency_key');
-  const slotSet = perRow('concurrency_slot', keyed.slots, 'NULL');
-  const limitSet = perRow('concurrency_limit', keyed.limits, 'NULL');
+  const keyed = [
+    ...perRow('concurrency_key', claim.madeKeys),
+    ...perRow('concurrency_slot', claim.slots),
+    ...perRow('concurrency_limit', claim.limits),
+  ];
+  const keyedSql = keyed.map((assignment) => `, ${assignment.sql}`).join('');
   try {
     await tx.write(
       `UPDATE \`${t.task}\`
-          SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6)${startedSet}${stamp.sql}${keys.sql}${slotSet.sql}${limitSet.sql}
+          SET state = 'running', scheduler_id = ?, attempt = attempt + 1, claimed_at = NOW(6)${startedSet}${stamp.sql}${keyedSql}
         WHERE id IN (${placeholders(ids.length)})`,
       [
         request.schedulerId,
         ...(started.length > 0 ? [...started, ...started, request.version] : []),
         ...stamp.values,
-        ...keys.values,
-        ...slotSet.values,
-        ...limitSet.values,
+        ...keyed.flatMap((assignment) => assignment.values),
         ...ids,
       ],
     );
@@ -224,7 +211,7 @@ async function markClaimed(
       state: 'running',
       scheduler_id: request.schedulerId,
       attempt: Number(row.attempt) + 1,
-      concurrency_key: keyed.madeKeys.get(id) ?? row.concurrency_key,
+      concurrency_key: claim.madeKeys.get(id) ?? row.concurrency_key,
       claimed_at: row.claim_now,
       updated_at: row.claim_now,
       started_at: isStarted ? row.claim_now : null,

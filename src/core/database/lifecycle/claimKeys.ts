@@ -31,7 +31,12 @@ export const NO_CONCURRENCY: ClaimConcurrency = { limits: [], templates: new Map
 export function fullKeysSql(t: TableNames, application: string): string {
   return `SELECT r.concurrency_key FROM \`${t.task}\` r
            WHERE r.application = ${application} AND r.state = 'running' AND r.concurrency_key IS NOT NULL
-           GROUP BY r.concurrency_key HAVING COUNT(*) >= MAX(COALESCE(r.concurrency_limit, 1))`;
+           GROUP BY r.concurrency_key HAVING ${keyIsFull('r')}`;
+}
+
+/** A group of one key's running tasks (alias `alias`) is full: as many as their claims' largest limit. */
+export function keyIsFull(alias: string): string {
+  return `COUNT(*) >= MAX(COALESCE(${alias}.concurrency_limit, 1))`;
 }
 
 /** The key a picked row claims under: its own, else its task's template over its payload. */
@@ -42,18 +47,17 @@ function keyOf(row: Row, concurrency: ClaimConcurrency): { key: string | null; m
   return { key: renderKeyTemplate(template, taskFromRow(row).payload), made: true };
 }
 
-export interface KeyedChoice {
+/** What one claim has chosen so far, over its picks. */
+export class KeyedClaim {
   /** The rows to claim, in pick order. */
-  chosen: Row[];
+  readonly chosen: Row[] = [];
   /** The slot each chosen keyed task takes, and the limit it was chosen under. */
-  slots: Map<string, number>;
-  limits: Map<string, number>;
+  readonly slots = new Map<string, Value>();
+  readonly limits = new Map<string, Value>();
   /** Keys made from templates, for every picked row that had none (claimed or not). */
-  madeKeys: Map<string, string>;
-  /** Keys that are full now: the next pick of this claim leaves their tasks. */
-  fullKeys: Set<string>;
-  /** Picked rows left because their key is full. */
-  left: number;
+  readonly madeKeys = new Map<string, Value>();
+  /** The slots held by each key this claim looked at, read once, with those it took since. */
+  readonly taken = new Map<string, number[]>();
 }
 
 /** Slots held by running tasks, by key: a task running with no slot (claimed before keys) counts, as -1. */
@@ -74,59 +78,52 @@ async function heldSlots(tx: Queryable, t: TableNames, application: string, keys
 }
 
 /**
- * Chooses, in pick order, up to `want` of `picked` whose keys have a free slot. The slots held are
+ * Adds to `claim`, in pick order and up to `limit` in all, the rows of `picked` whose keys have a
+ * free slot; returns the keys found full and how many rows were left for them. The slots held are
  * read in this transaction (READ COMMITTED: every claim committed so far), so only a claim not yet
  * committed can take the same slot, and the unique key refuses one of the two.
  */
 export async function chooseWithinLimits(
   tx: Queryable,
   t: TableNames,
-  application: string,
+  request: { application: string; limit: number; concurrency: ClaimConcurrency },
   picked: Row[],
-  want: number,
-  concurrency: ClaimConcurrency,
-  taken: Map<string, number[]>,
-): Promise<KeyedChoice> {
+  claim: KeyedClaim,
+): Promise<{ fullKeys: Set<string>; left: number }> {
   const keys = new Map<string, string | null>();
-  const madeKeys = new Map<string, string>();
   for (const row of picked) {
-    const { key, made } = keyOf(row, concurrency);
+    const { key, made } = keyOf(row, request.concurrency);
     keys.set(String(row.id), key);
-    if (made && key) madeKeys.set(String(row.id), key);
+    if (made && key) claim.madeKeys.set(String(row.id), key);
   }
-  const unread = [...new Set([...keys.values()].filter((k): k is string => k !== null && !taken.has(k)))];
-  for (const [key, slots] of await heldSlots(tx, t, application, unread)) taken.set(key, slots);
-  const choice: KeyedChoice = {
-    chosen: [],
-    slots: new Map(),
-    limits: new Map(),
-    madeKeys,
-    fullKeys: new Set(),
-    left: 0,
-  };
+  const unread = [...new Set([...keys.values()].filter((k): k is string => k !== null && !claim.taken.has(k)))];
+  for (const [key, slots] of await heldSlots(tx, t, request.application, unread)) claim.taken.set(key, slots);
+  const fullKeys = new Set<string>();
+  let left = 0;
   for (const row of picked) {
-    if (choice.chosen.length >= want) break;
-    const key = keys.get(String(row.id)) ?? null;
+    if (claim.chosen.length >= request.limit) break;
+    const id = String(row.id);
+    const key = keys.get(id) ?? null;
     if (key === null) {
-      choice.chosen.push(row);
+      claim.chosen.push(row);
       continue;
     }
-    const slots = taken.get(key) ?? [];
-    const limit = limitFor(key, concurrency.limits);
+    const slots = claim.taken.get(key) ?? [];
+    const limit = limitFor(key, request.concurrency.limits);
     const free = slots.length < limit ? firstFreeSlot(slots, limit) : undefined;
     if (free === undefined) {
-      choice.fullKeys.add(key);
-      choice.left++;
+      fullKeys.add(key);
+      left++;
       continue;
     }
     slots.push(free);
-    taken.set(key, slots);
-    choice.chosen.push(row);
-    choice.slots.set(String(row.id), free);
-    choice.limits.set(String(row.id), limit);
-    if (slots.length >= limit) choice.fullKeys.add(key);
+    claim.taken.set(key, slots);
+    claim.chosen.push(row);
+    claim.slots.set(id, free);
+    claim.limits.set(id, limit);
+    if (slots.length >= limit) fullKeys.add(key);
   }
-  return choice;
+  return { fullKeys, left };
 }
 
 function firstFreeSlot(slots: number[], limit: number): number | undefined {
@@ -134,13 +131,15 @@ function firstFreeSlot(slots: number[], limit: number): number | undefined {
   return undefined;
 }
 
-/** `column = CASE id WHEN ? THEN ? … ELSE fallback END` for per-row values of one UPDATE. */
-export function perRow(column: string, values: Map<string, Value>, fallback: string): { sql: string; values: Value[] } {
-  if (values.size === 0) return { sql: '', values: [] };
+/** `column = CASE id WHEN ? THEN ? … ELSE column END`: per-row values in one UPDATE; none for none. */
+export function perRow(column: string, values: ReadonlyMap<string, Value>): { sql: string; values: Value[] }[] {
+  if (values.size === 0) return [];
   const bound: Value[] = [];
   for (const [id, value] of values) bound.push(id, value);
-  return {
-    sql: `, ${column} = CASE id ${[...values].map(() => 'WHEN ? THEN ?').join(' ')} ELSE ${fallback} END`,
-    values: bound,
-  };
+  return [
+    {
+      sql: `${column} = CASE id ${[...values].map(() => 'WHEN ? THEN ?').join(' ')} ELSE ${column} END`,
+      values: bound,
+    },
+  ];
 }
