@@ -13,8 +13,9 @@ import { APP, type Setup, settle, setUp, spawn, submitMany, tearDown } from './n
 
 interface LostReplyCase {
   kind: string;
-  /** The statement whose reply is lost. */
+  /** The statement whose reply is lost, and the one before it on its connection, if that matters. */
   match: RegExp;
+  after?: RegExp;
   times: number;
   /** The scheduler's applications and options; its tasks; whether the client (not the scheduler) goes through the proxy. */
   apps: string[];
@@ -29,6 +30,28 @@ const succeeded = (task: { state: string }) => task.state === 'succeeded';
 const LOST_REPLY_CASES: LostReplyCase[] = [
   // The claim's COMMIT: the server committed, the scheduler never heard. Its reconciliation puts them back.
   { kind: 'claim (COMMIT)', match: /^COMMIT$/, times: 3, apps: ['basic'], work: recordTasks(24), expected: succeeded },
+  // The same with concurrency keys: the slots the lost claim took are freed by reconciliation's
+  // release, or every task of those keys would wait for good.
+  {
+    kind: 'claim with keys (COMMIT)',
+    match: /^COMMIT$/,
+    after: /SET state = 'running'/,
+    times: 3,
+    apps: ['basic'],
+    work: (setup) =>
+      Promise.all(
+        Array.from({ length: 24 }, async (_, i) => {
+          const { id } = await setup.taskman.submit({
+            application: APP,
+            task: 'record',
+            payload: setup.payload,
+            concurrencyKey: `key-${i % 3}`,
+          });
+          return id;
+        }),
+      ),
+    expected: succeeded,
+  },
   // The claim's UPDATE: the connection dies inside the transaction, which the server rolls back.
   {
     kind: 'claim (UPDATE)',
@@ -105,7 +128,7 @@ export async function lostReplies(ctx: ChaosContext): Promise<Row[]> {
   for (const c of LOST_REPLY_CASES) {
     const setup = await setUp(ctx, `lost_${c.kind.replace(/\W+/g, '_')}`);
     try {
-      setup.proxy.addFault({ kind: 'lose-reply', match: c.match, times: c.times });
+      setup.proxy.addFault({ kind: 'lose-reply', match: c.match, after: c.after, times: c.times });
       const scheduler = spawn(setup, setup.proxiedUrl, c.apps, c.options);
       await waitForRegistration(scheduler);
       const ids = await c.work(setup);
