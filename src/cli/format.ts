@@ -1,4 +1,12 @@
-import { attemptOf, FullKeys, formatDuration, formatUtc, retryingText, type Task, type TaskAttempt } from '../core';
+import {
+  attemptOf,
+  formatDuration,
+  formatUtc,
+  retryingText,
+  type Task,
+  type TaskAttempt,
+  type TaskDependency,
+} from '../core';
 
 /** The task as the CLI prints it with --json: snake_case, ISO times, ids as strings. */
 export function taskJson(task: Task): Record<string, unknown> {
@@ -81,14 +89,18 @@ export function attemptJson(attempt: TaskAttempt): Record<string, unknown> {
   };
 }
 
-/** `fullKeys` says which pending tasks wait for their concurrency key (`key customer:42 busy`). */
-export function taskRows(tasks: Task[], now: Date, fullKeys = new FullKeys()): string[][] {
+/** `waitReason`: why a task does not start yet (`key customer:42 busy`, `waiting for #12`). */
+export function taskRows(
+  tasks: Task[],
+  now: Date,
+  waitReason: (task: Task) => string | undefined = () => undefined,
+): string[][] {
   return tasks.map((task) => [
     task.id,
     task.application,
     task.task,
     task.state,
-    retryingText(task, now) ?? fullKeys.reasonFor(task) ?? progressText(task),
+    retryingText(task, now) ?? waitReason(task) ?? progressText(task),
     elapsedText(task, now),
     formatUtc(task.createdAt),
   ]);
@@ -97,11 +109,18 @@ export function taskRows(tasks: Task[], now: Date, fullKeys = new FullKeys()): s
 export const TASK_TABLE_HEADER = ['ID', 'APPLICATION', 'TASK', 'STATE', 'PROGRESS', 'TIME', 'CREATED (UTC)'];
 
 /** The human view of one task for `taskman show`, with its earlier attempts. */
+/** What `show` adds for a task with dependencies or one that waits. */
+export interface TaskSurroundings {
+  /** The tasks it runs after, with their states. */
+  dependencies?: TaskDependency[];
+  waitReason?: string;
+}
+
 export function describeTask(
   task: Task,
   attempts: TaskAttempt[] = [],
   now = new Date(),
-  fullKeys = new FullKeys(),
+  surroundings: TaskSurroundings = {},
 ): string {
   const lines: string[] = [];
   const field = (name: string, value: unknown) => {
@@ -116,8 +135,9 @@ export function describeTask(
   field('task', task.task);
   field('state', task.state);
   field('retrying', retryingText(task, now)?.replace(/^retrying /, ''));
-  const waitingForKey = fullKeys.reasonFor(task);
-  field('waiting', waitingForKey ? `for its key: ${waitingForKey}` : null);
+  const reason = surroundings.waitReason;
+  field('waiting', reason && (task.state === 'waiting' ? reason.replace(/^waiting /, '') : `for its key: ${reason}`));
+  field('after', surroundings.dependencies?.map((d) => `#${d.id} ${d.state ?? 'deleted'}`).join(', '));
   field('progress', progressText(task));
   field('attempt', task.attempt > 0 ? attemptOf(task.attempt, task.retries) : null);
   field(

@@ -18,6 +18,14 @@ export const FAILURES = {
     state: 'expired',
     message: () => 'Its start-before deadline passed before any scheduler started it.',
   },
+  DependencyNotSucceeded: {
+    state: 'skipped',
+    /** `ended`: the dependency's state, or `deleted` when it is no longer in the database. */
+    message: (dependency: string, ended: string) =>
+      ended === 'deleted'
+        ? `Not run: task ${dependency}, which it was to run after, was deleted before it ended as succeeded.`
+        : `Not run: task ${dependency}, which it was to run after, ended ${ended}, not succeeded.`,
+  },
   TaskAborted: {
     state: 'aborted',
     /** `runnerEnded`: how the runner ended after the abort; absent when the task never started. */

@@ -1,11 +1,25 @@
 /** The task as every layer sees it: the engine, the CLI and the extension. */
 
-export const TASK_STATES = ['pending', 'running', 'succeeded', 'failed', 'aborted', 'lost', 'expired'] as const;
+/**
+ * `waiting`: for the tasks it runs after (`after`) to succeed, then `pending`. `skipped`: one of
+ * them ended otherwise, so it never ran (database/lifecycle/dependencies.ts).
+ */
+export const TASK_STATES = [
+  'waiting',
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'aborted',
+  'lost',
+  'expired',
+  'skipped',
+] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 /** A state a task never leaves. */
-export type EndedState = Exclude<TaskState, 'pending' | 'running'>;
-export const ENDED_STATES: readonly EndedState[] = ['succeeded', 'failed', 'aborted', 'lost', 'expired'];
+export type EndedState = Exclude<TaskState, 'waiting' | 'pending' | 'running'>;
+export const ENDED_STATES: readonly EndedState[] = ['succeeded', 'failed', 'aborted', 'lost', 'expired', 'skipped'];
 
 export function isTaskState(value: string): value is TaskState {
   return (TASK_STATES as readonly string[]).includes(value);

@@ -2,10 +2,18 @@ import { Database } from './database/connection';
 import { migrate } from './database/migrations';
 import { listSchedulers, type SchedulerInfo } from './database/schedulers';
 import { submitTask, type SubmitResult, type SubmitTaskInput } from './database/submitTask';
-import { type AbortResult, countPurgeable, deleteTask, purgeEndedTasks, requestAbort } from './database/lifecycle';
+import {
+  type AbortResult,
+  countPurgeable,
+  deleteTask,
+  purgeEndedTasks,
+  requestAbort,
+  settleDependents,
+} from './database/lifecycle';
+import { dependenciesOf, type TaskDependency } from './database/dependencyQueries';
+import { readWaitReasons, type WaitReasons } from './waitReasons';
 import { listPausedApplications, type PausedApplication, pauseApplication, resumeApplication } from './database/pauses';
 import { type LatestTick, latestTicks } from './database/scheduleTicks';
-import { type FullKeys, fullConcurrencyKeys } from './database/concurrencyKeys';
 import { submitMany } from './database/submitMany';
 import { rerunTask } from './database/submitTask';
 import {
@@ -134,9 +142,9 @@ export class Taskman {
     return latestTicks(this.database, application);
   }
 
-  /** The concurrency keys with as many tasks running as their limit: their pending tasks wait. */
-  fullConcurrencyKeys(): Promise<FullKeys> {
-    return fullConcurrencyKeys(this.database);
+  /** Why each of `tasks` does not start yet, if it waits for a concurrency key or its dependencies. */
+  waitReasons(tasks: readonly Task[]): Promise<WaitReasons> {
+    return readWaitReasons(this.database, tasks);
   }
 
   /** The earlier attempts of a retried task, oldest first (none for a task that was never retried). */
@@ -171,8 +179,17 @@ export class Taskman {
     return readRecentTaskStatistics(this.database, options);
   }
 
-  abort(id: TaskId, reason?: string): Promise<AbortResult> {
-    return requestAbort(this.database, id, reason);
+  /** Aborts a task; one aborted before it started takes the tasks waiting for it with it (skipped). */
+  async abort(id: TaskId, reason?: string): Promise<AbortResult> {
+    const result = await requestAbort(this.database, id, reason);
+    // A scheduler's maintenance settles them too, should this fail.
+    if (result.outcome === 'aborted') await settleDependents(this.database, [validTaskId(id)]).catch(() => undefined);
+    return result;
+  }
+
+  /** The tasks `id` runs after, with their states. */
+  dependencies(id: TaskId): Promise<TaskDependency[]> {
+    return dependenciesOf(this.database, validTaskId(id));
   }
 
   /** A new task like the ended one (`options.payload` replaces its payload), with `rerunOf` set. */

@@ -38,6 +38,7 @@ export function themePalette(): Palette {
       aborted: variable('--vscode-charts-orange', '#d18616'),
       lost: variable('--vscode-charts-purple', '#b180d7'),
       expired: variable('--vscode-descriptionForeground', '#999'),
+      skipped: variable('--vscode-disabledForeground', '#777'),
       pending: variable('--vscode-charts-yellow', '#cca700'),
       running: variable('--vscode-charts-blue', '#3794ff'),
     },

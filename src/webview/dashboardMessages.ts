@@ -6,7 +6,7 @@
 export type DashboardWindow = { window: 'hour' | 'day'; bucketMinutes: number };
 
 /** The states a task ends in, in the order the charts stack them. */
-export const ENDED_STATE_ORDER = ['succeeded', 'failed', 'aborted', 'lost', 'expired'] as const;
+export const ENDED_STATE_ORDER = ['succeeded', 'failed', 'aborted', 'lost', 'expired', 'skipped'] as const;
 export type EndedStateName = (typeof ENDED_STATE_ORDER)[number];
 
 export interface DashboardData extends DashboardWindow {

@@ -78,6 +78,17 @@ export function registerTaskCommands(program: Command): void {
       '--concurrency-key <key>',
       "no more of the application's tasks with this key run at once than its limit (the config's concurrencyLimits, default 1)",
     )
+    .option(
+      '--after <ids>',
+      'run only once these tasks succeeded (comma-separated or repeated); if one ends otherwise, this one is skipped',
+      (value: string, previous: string[] = []) => [
+        ...previous,
+        ...value
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
+      ],
+    )
     .option('--version <version>', 'only a scheduler running this application version may run it')
     .option(
       '--batch <file>',
@@ -97,6 +108,7 @@ export function registerTaskCommands(program: Command): void {
         timeout: options.timeout,
         ...retryOptions(options),
         concurrencyKey: options.concurrencyKey,
+        after: options.after,
         version: options.version,
       };
       // Bad input is reported before any connection is made.
@@ -141,11 +153,9 @@ export function registerTaskCommands(program: Command): void {
         const paused = (await taskman.pausedApplications()).filter(
           (pause) => !options.app || options.app.includes(pause.application),
         );
-        const fullKeys = tasks.some((task) => task.state === 'pending' && task.concurrencyKey)
-          ? await taskman.fullConcurrencyKeys()
-          : undefined;
-        const listed =
-          tasks.length === 0 ? 'no tasks\n' : `${table(TASK_TABLE_HEADER, taskRows(tasks, new Date(), fullKeys))}\n`;
+        const reasons = await taskman.waitReasons(tasks);
+        const rows = taskRows(tasks, new Date(), (task) => reasons.reasonFor(task));
+        const listed = tasks.length === 0 ? 'no tasks\n' : `${table(TASK_TABLE_HEADER, rows)}\n`;
         process.stdout.write(listed + paused.map((pause) => `${pausedLine(pause)}\n`).join(''));
       });
     });
@@ -157,11 +167,15 @@ export function registerTaskCommands(program: Command): void {
     .option('--json', 'print the task as JSON')
     .action(async (id: string, options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {
-        const [task, attempts] = await Promise.all([taskman.get(id), taskman.attempts(id)]);
-        const fullKeys =
-          task.state === 'pending' && task.concurrencyKey ? await taskman.fullConcurrencyKeys() : undefined;
-        if (options.json) printJson({ ...taskJson(task), attempts: attempts.map(attemptJson) });
-        else process.stdout.write(`${describeTask(task, attempts, new Date(), fullKeys)}\n`);
+        const [task, attempts, dependencies] = await Promise.all([
+          taskman.get(id),
+          taskman.attempts(id),
+          taskman.dependencies(id),
+        ]);
+        const after = dependencies.map((d) => ({ id: d.id, state: d.state }));
+        if (options.json) return printJson({ ...taskJson(task), after, attempts: attempts.map(attemptJson) });
+        const waitReason = (await taskman.waitReasons([task])).reasonFor(task);
+        process.stdout.write(`${describeTask(task, attempts, new Date(), { dependencies, waitReason })}\n`);
       });
     });
 
@@ -245,6 +259,8 @@ async function submitBatch(
   if (options.key !== undefined) {
     throw new UsageError('--key names one task: with --batch, give each line its own {"payload": …, "key": …}.');
   }
+  if (options.after !== undefined)
+    throw new UsageError('--after is not taken with --batch: submit a task that runs after others on its own.');
   const inputs = readBatch(String(options.batch), {
     application,
     task,

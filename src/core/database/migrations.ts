@@ -188,6 +188,23 @@ export const MIGRATIONS: readonly Migration[] = [
          ADD KEY running_keys (application, state, concurrency_key)`,
     ],
   },
+  {
+    version: 11,
+    name: 'dependencies',
+    // A task may run after others: `waiting` until they all succeeded, `skipped` if one ended
+    // otherwise (lifecycle/dependencies.ts). The states are added at the end of the ENUM, in
+    // place; one row per dependency, read both ways.
+    statements: (t) => [
+      `ALTER TABLE \`${t.task}\`
+         MODIFY COLUMN state ENUM('pending','running','succeeded','failed','aborted','lost','expired','waiting','skipped') NOT NULL DEFAULT 'pending'`,
+      `CREATE TABLE IF NOT EXISTS \`${t.dependency}\` (
+        task_id BIGINT UNSIGNED NOT NULL,
+        depends_on BIGINT UNSIGNED NOT NULL,
+        PRIMARY KEY (task_id, depends_on),
+        KEY dependents (depends_on)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -34,7 +34,10 @@ export async function submitMany(db: Database, inputs: SubmitTaskInput[]): Promi
   }
   const valid = inputs.map((input, index) => {
     try {
-      return validateSubmission(input);
+      const submission = validateSubmission(input);
+      if (submission.after.length > 0)
+        throw new InvalidInputError('after is not taken in a batch: submit a task that runs after others on its own.');
+      return submission;
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
       throw new InvalidInputError(`Submission ${index + 1} of ${inputs.length}: ${error.message}`, { cause: error });

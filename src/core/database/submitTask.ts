@@ -7,6 +7,7 @@ import { isEnded, TASK_NAME, type TaskId } from '../task';
 import type { Database } from './connection';
 import { isDuplicateKey } from './databaseErrors';
 import type { Value } from './queryable';
+import { submitAfter } from './submitAfter';
 import { getTask, validTaskId } from './taskQueries';
 
 export interface SubmitTaskInput {
@@ -37,6 +38,11 @@ export interface SubmitTaskInput {
    * (`concurrencyLimits`, default 1); default: made from the task's `taskOptions` template, if any.
    */
   concurrencyKey?: string;
+  /**
+   * Tasks it runs after: it waits until every one of them succeeded, and is skipped if one ends
+   * otherwise. Each must exist; not in a batch.
+   */
+  after?: TaskId | TaskId[];
   /** Only a scheduler running this application version may claim it. */
   version?: string;
   rerunOf?: TaskId;
@@ -66,6 +72,8 @@ export interface ValidSubmission {
   retryMaxDelayMs: number | null;
   idempotent: boolean | null;
   concurrencyKey: string | null;
+  /** The tasks it runs after, each once, in the order given. */
+  after: TaskId[];
   version: string | null;
   rerunOf: string | null;
   debugSchedulerId: string | null;
@@ -141,6 +149,7 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
       : null,
     idempotent: input.idempotent ?? null,
     concurrencyKey: given(input.concurrencyKey) ? validConcurrencyKey(input.concurrencyKey) : null,
+    after: validAfter(input.after),
     runAfter:
       input.runAfter === undefined || input.runAfter === null ? null : parseTimeSpec(input.runAfter, 'run-after'),
     startBefore:
@@ -152,6 +161,17 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
     rerunOf: input.rerunOf ?? null,
     debugSchedulerId: input.debugSchedulerId ?? null,
   };
+}
+
+/** The most tasks one task may run after. */
+export const MAX_DEPENDENCIES = 1000;
+
+function validAfter(after: unknown): TaskId[] {
+  if (after === undefined || after === null) return [];
+  const list = Array.isArray(after) ? after : [after];
+  if (list.length > MAX_DEPENDENCIES)
+    throw new InvalidInputError(`after names ${list.length} tasks; a task runs after at most ${MAX_DEPENDENCIES}.`);
+  return [...new Set(list.map((id) => validTaskId(id)))];
 }
 
 /** SQL for a TimeSpec: relative specs resolve on the database clock. */
@@ -171,7 +191,8 @@ export function rowOf(valid: ValidSubmission): { sql: string; values: Value[] } 
   const runAfter = timeExpression(valid.runAfter, 'NOW(6)');
   const startBefore = timeExpression(valid.startBefore, 'NULL');
   return {
-    sql: `(?, ?, ?, ?, ?, 'pending', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6))`,
+    // A task with dependencies starts out waiting; submitAfter.ts settles it in the same transaction.
+    sql: `(?, ?, ?, ?, ?, '${valid.after.length > 0 ? 'waiting' : 'pending'}', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6))`,
     values: [
       valid.application,
       valid.task,
@@ -196,6 +217,7 @@ export function rowOf(valid: ValidSubmission): { sql: string; values: Value[] } 
 
 export async function submitTask(db: Database, input: SubmitTaskInput): Promise<SubmitResult> {
   const valid = validateSubmission(input);
+  if (valid.after.length > 0) return submitAfter(db, valid);
   const t = db.tables;
   const row = rowOf(valid);
   // A key conflict with a task that ends between our INSERT and SELECT frees the key: try again.

@@ -12,6 +12,8 @@ export interface TableNames {
   attempt: string;
   /** One row per schedule tick made into a task. */
   scheduleTick: string;
+  /** One row per task a waiting task runs after. */
+  dependency: string;
 }
 
 const TABLE_PREFIX = /^[A-Za-z0-9_]{0,32}$/;
@@ -28,5 +30,6 @@ export function tableNames(prefix: string): TableNames {
     pause: `${prefix}pause`,
     attempt: `${prefix}attempt`,
     scheduleTick: `${prefix}schedule_tick`,
+    dependency: `${prefix}dependency`,
   };
 }

@@ -1,5 +1,13 @@
 import { InvalidInputError } from '../errors';
-import { isTaskState, type Task, type TaskAttempt, type TaskError, type TaskId, type TaskState } from '../task';
+import {
+  isTaskState,
+  TASK_STATES,
+  type Task,
+  type TaskAttempt,
+  type TaskError,
+  type TaskId,
+  type TaskState,
+} from '../task';
 import type { Database } from './connection';
 import type { Value } from './queryable';
 import { ALL_COLUMNS, parseStoredJson, placeholders, SUMMARY_COLUMNS, taskFromRow } from './taskRows';
@@ -139,7 +147,7 @@ export async function countTasks(
 }
 
 export async function countByState(db: Database, filter: TaskFilter = {}): Promise<Record<TaskState, number>> {
-  const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, aborted: 0, lost: 0, expired: 0 };
+  const counts = Object.fromEntries(TASK_STATES.map((state) => [state, 0])) as Record<TaskState, number>;
   for (const [state, n] of await countTasks(db, filter, 'state')) counts[state as TaskState] = n;
   return counts;
 }

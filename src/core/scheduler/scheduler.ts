@@ -22,6 +22,7 @@ import { EndingRuns } from './runTimes';
 import { SchedulerRegistration } from './schedulerRegistration';
 import { holdLimitMs, type SchedulerEvents, type SchedulerOptions, withDefaults } from './schedulerOptions';
 import type { TaskRunContext } from './taskRun';
+import { DependentsSettler } from './dependentsSettler';
 import { ScheduleTimer } from './scheduleTimer';
 import { TaskSlots } from './taskSlots';
 
@@ -41,6 +42,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly registration: SchedulerRegistration;
   private readonly pollLoop: PollLoop;
   private readonly schedules: ScheduleTimer;
+  private readonly dependents: DependentsSettler;
   private readonly claimer: Claimer;
   private delivery: OutcomeDelivery | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -113,6 +115,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       { heartbeatTimeoutMs },
     );
     this.schedules = new ScheduleTimer(this.db, this.logger, () => this.applications);
+    this.dependents = new DependentsSettler(this.db, this.logger);
     this.pollLoop = new PollLoop(
       {
         polling: () => this.state === 'running' || (this.state === 'stopping' && !stopSignal.aborted),
@@ -194,7 +197,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       stopSignal: this.stopController.signal,
       onDelivered: (taskId, outcome, written) => {
         const run = this.endingRuns.take(taskId);
-        if (written === 'ended') this.emit('task-ended', taskId, outcome.state, run);
+        if (written === 'ended') {
+          this.dependents.taskEnded(taskId);
+          this.emit('task-ended', taskId, outcome.state, run);
+        }
         if (written === 'retried') this.emit('task-retrying', taskId, outcome.retry!.attempt + 1, run);
       },
     });
@@ -355,6 +361,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       health: this.health,
       logger: this.logger,
     });
+    await this.dependents.maintain();
     this.health.available();
   }
 

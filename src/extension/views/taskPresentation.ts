@@ -1,15 +1,17 @@
 import * as vscode from 'vscode';
-import {
-  attemptOf,
-  attemptText,
-  type FullKeys,
-  formatDuration,
-  retryingText,
-  type Task,
-  type TaskState,
-} from '../../core';
+import { attemptOf, attemptText, formatDuration, retryingText, type Task, type TaskState } from '../../core';
 
-export const STATE_ORDER: TaskState[] = ['running', 'pending', 'failed', 'aborted', 'lost', 'expired', 'succeeded'];
+export const STATE_ORDER: TaskState[] = [
+  'running',
+  'pending',
+  'waiting',
+  'failed',
+  'aborted',
+  'lost',
+  'expired',
+  'skipped',
+  'succeeded',
+];
 
 const STATE_LABEL: Record<TaskState, string> = {
   running: 'Running',
@@ -19,6 +21,8 @@ const STATE_LABEL: Record<TaskState, string> = {
   aborted: 'Aborted',
   lost: 'Lost',
   expired: 'Expired',
+  waiting: 'Waiting',
+  skipped: 'Skipped',
 };
 
 export function stateLabel(state: TaskState): string {
@@ -41,20 +45,24 @@ export function stateIcon(state: TaskState): vscode.ThemeIcon {
       return new vscode.ThemeIcon('question', new vscode.ThemeColor('charts.orange'));
     case 'expired':
       return new vscode.ThemeIcon('watch');
+    case 'waiting':
+      return new vscode.ThemeIcon('debug-step-over');
+    case 'skipped':
+      return new vscode.ThemeIcon('debug-step-out', new vscode.ThemeColor('charts.orange'));
   }
 }
 
 /**
  * `42% · parsing rows · 1m12s` for a running task (with `attempt 2 of 4` on a retry), `retrying in
  * 40s · attempt 2 of 4` for one waiting for its next attempt, `key customer:42 busy` for one
- * waiting for its concurrency key; the time it ran for the others.
+ * waiting for its concurrency key, `waiting for #12, #13` for one waiting for its dependencies
+ * (WaitReasons); the time it ran for the others.
  */
-export function taskDescription(task: Task, now: Date, fullKeys?: FullKeys): string {
+export function taskDescription(task: Task, now: Date, waitReason?: string): string {
   const parts: string[] = [];
   const retrying = retryingText(task, now);
   if (retrying) parts.push(retrying);
-  const waiting = fullKeys?.reasonFor(task);
-  if (waiting) parts.push(waiting);
+  if (waitReason) parts.push(waitReason);
   if (task.state === 'running') {
     if (task.attempt > 1) parts.push(attemptText(task.attempt, task.retries));
     if (task.progress.percent !== null) parts.push(`${Math.round(task.progress.percent)}%`);

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { errorMessage, FullKeys, type Task, type TaskGrouping, type TaskState } from '../../core';
+import { errorMessage, type Task, WaitReasons, type TaskGrouping, type TaskState } from '../../core';
 import { CommandId } from '../commandIds';
 import type { DatabaseConnection } from '../databaseConnection';
 import { stateIcon, stateLabel, taskDescription, taskTooltip } from './taskPresentation';
@@ -34,7 +34,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   readonly onDidRefresh = this.refreshed.event;
   private readonly model = new TaskTreeModel();
   /** The full concurrency keys at the last refresh: a pending task with one says so. */
-  private fullKeys = new FullKeys();
+  private waitReasons = new WaitReasons();
   private visibleRefresh: RefreshWhileVisible | undefined;
   private inFlight: Promise<void> | undefined;
   private view: vscode.TreeView<TaskTreeNode> | undefined;
@@ -143,12 +143,11 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       if (this.view) this.view.message = `Cannot refresh: ${errorMessage(error)}`;
       return;
     }
-    // Pending rows whose key filled or freed since the last refresh say so: redrawn below.
-    const keyed = this.model.all().filter((task) => task.state === 'pending' && task.concurrencyKey);
-    const before = this.fullKeys;
-    if (keyed.length > 0)
-      this.fullKeys = await this.connection.state.taskman.fullConcurrencyKeys().catch(() => this.fullKeys);
-    const keyChanged = keyed.filter((task) => before.reasonFor(task) !== this.fullKeys.reasonFor(task));
+    // Rows whose wait reason changed (a key filled or freed, a dependency ended) are redrawn below.
+    const before = this.waitReasons;
+    const shown = this.model.all();
+    this.waitReasons = await this.connection.state.taskman.waitReasons(shown).catch(() => before);
+    const reasonChanged = shown.filter((task) => before.reasonFor(task) !== this.waitReasons.reasonFor(task));
     for (const [key, node] of this.nodes)
       if (node.kind === 'task' && !this.model.get(node.task.id)) this.nodes.delete(key);
     if (loaded.moved) {
@@ -163,7 +162,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
           .filter((task) => task.state === 'running')
           .map((task) => [task.id, task]),
       );
-      for (const task of keyChanged) redraw.set(task.id, task);
+      for (const task of reasonChanged) redraw.set(task.id, task);
       for (const task of loaded.changed) if (this.model.get(task.id)) redraw.set(task.id, this.model.get(task.id)!);
       for (const task of redraw.values()) this.changed.fire(this.taskNode(task));
       for (const key of this.model.groups()) {
@@ -290,7 +289,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     item.id = `task:${task.id}`;
     item.description = paused
       ? `paused at a breakpoint · #${task.id} ${task.application}`
-      : taskDescription(task, new Date(), this.fullKeys);
+      : taskDescription(task, new Date(), this.waitReasons.reasonFor(task));
     item.tooltip = taskTooltip(task);
     item.iconPath = paused
       ? new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('debugIcon.pauseForeground'))

@@ -8,7 +8,8 @@ import { serialiseError } from '../taskRows';
 import { endedColumns } from './endedColumns';
 
 /**
- * Abort, asked by a user on any client: a `pending` task → `aborted` at once; a `running` one is
+ * Abort, asked by a user on any client: a `pending` or `waiting` task → `aborted` at once (its
+ * dependents are settled by the caller, Taskman.abort); a `running` one is
  * flagged (`abort_requested_at`) and its scheduler stops it within one poll, then delivers the
  * outcome; an ended one is left as it is.
  *
@@ -17,7 +18,7 @@ import { endedColumns } from './endedColumns';
  */
 
 export type AbortResult =
-  /** It was pending: it is aborted now and will never start. */
+  /** It was pending or waiting: it is aborted now and will never start. */
   | { outcome: 'aborted' }
   /** It is running: its scheduler stops it within one poll. */
   | { outcome: 'abort-requested' }
@@ -47,7 +48,7 @@ async function abortOnce(db: Database, taskId: string, why: string): Promise<Abo
     ]);
     if (rows.length === 0) throw new TaskNotFoundError(taskId);
     const state = rows[0].state;
-    if (state === 'pending') {
+    if (state === 'pending' || state === 'waiting') {
       await tx.write(
         `UPDATE \`${t.task}\` SET ${endedColumns("'aborted'")}, abort_requested_at = NOW(6), abort_reason = ?, error = ?
           WHERE id = ?`,

@@ -6,10 +6,10 @@ import { getTask, validTaskId } from '../taskQueries';
 import { placeholders } from '../taskRows';
 
 /**
- * Delete: an ended task's row goes, with its earlier attempts (delete one, or purge by age and state). A task that has not
+ * Delete: an ended task's row goes, with its earlier attempts and dependencies (delete one, or purge by age and state). A task that has not
  * ended is never deleted: its scheduler may still write its outcome.
  *
- * Guarantee: `state NOT IN ('pending', 'running')` in the statement itself, so a task claimed
+ * Guarantee: `state NOT IN ('waiting', 'pending', 'running')` in the statement itself, so a task claimed
  * between a user's look and the delete stays; a purge takes its batches `FOR UPDATE SKIP LOCKED`.
  */
 
@@ -17,10 +17,13 @@ export async function deleteTask(db: Database, id: TaskId): Promise<void> {
   const taskId = validTaskId(id);
   const deleted = await db.transaction(async (tx) => {
     const result = await tx.write(
-      `DELETE FROM \`${db.tables.task}\` WHERE id = ? AND state NOT IN ('pending', 'running')`,
+      `DELETE FROM \`${db.tables.task}\` WHERE id = ? AND state NOT IN ('waiting', 'pending', 'running')`,
       [taskId],
     );
-    if (result.affectedRows === 1) await tx.write(`DELETE FROM \`${db.tables.attempt}\` WHERE task_id = ?`, [taskId]);
+    if (result.affectedRows === 1) {
+      await tx.write(`DELETE FROM \`${db.tables.attempt}\` WHERE task_id = ?`, [taskId]);
+      await tx.write(`DELETE FROM \`${db.tables.dependency}\` WHERE task_id = ?`, [taskId]);
+    }
     return result.affectedRows === 1;
   });
   if (deleted) return;
@@ -100,6 +103,9 @@ export async function purgeEndedTasks(db: Database, selection: PurgeSelection, b
         `DELETE a FROM \`${t.attempt}\` AS a FORCE INDEX (PRIMARY) WHERE a.task_id IN (${placeholders(ids.length)})`,
         ids,
       );
+      // A purged task's own dependencies; rows naming it stay for its waiting dependents (none,
+      // unless it ended unnoticed), which then read it as deleted.
+      await tx.write(`DELETE d FROM \`${t.dependency}\` AS d WHERE d.task_id IN (${placeholders(ids.length)})`, ids);
       return result.affectedRows;
     });
     total += deleted;

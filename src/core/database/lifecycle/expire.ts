@@ -4,7 +4,8 @@ import { placeholders, serialiseError } from '../taskRows';
 import { endedColumns } from './endedColumns';
 
 /**
- * Expire: `pending` → `expired` once `start_before` has passed. The claim already refuses such
+ * Expire: `pending` or `waiting` → `expired` once `start_before` has passed (its dependents are
+ * then skipped by maintenance's settleDependents). The claim already refuses such
  * tasks, so this only makes their state honest; any scheduler's maintenance may run it.
  *
  * Output: how many expired. Guarantee: rows are taken `FOR UPDATE SKIP LOCKED`, so a row locked by
@@ -14,7 +15,7 @@ import { endedColumns } from './endedColumns';
  */
 export async function expireOverdueTasks(db: Database, batchSize = 500): Promise<number> {
   const t = db.tables;
-  const overdue = `state = 'pending' AND start_before IS NOT NULL AND start_before <= NOW(6)`;
+  const overdue = `state IN ('pending', 'waiting') AND start_before IS NOT NULL AND start_before <= NOW(6)`;
   const any = await db.select(`SELECT id FROM \`${t.task}\` WHERE ${overdue} LIMIT 1`);
   if (any.length === 0) return 0;
   return db.transaction(async (tx) => {

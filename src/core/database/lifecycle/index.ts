@@ -1,7 +1,8 @@
 /**
  * The task lifecycle: every statement that changes `taskman_task.state` is in this folder, one
  * atomic command per file, each opening with its contract (input, output, guarantee). A task is
- * created `pending` by submitTask.ts (or submitMany.ts, a batch); from there:
+ * created `pending` by submitTask.ts (or submitMany.ts, a batch), or `waiting` by submitAfter.ts
+ * (a task that runs after others); from there:
  *
  * | from → to                                  | who                                   | fence                                                          | file           |
  * | ------------------------------------------ | ------------------------------------- | -------------------------------------------------------------- | -------------- |
@@ -15,9 +16,10 @@
  * | running (started) → pending, lost recorded | the same, idempotent with retries     | the same, started_at NOT NULL, idempotent, attempt <= retries  | settle.ts, retry.ts |
  * | running (started) → lost                   | the same                              | the same, started_at NOT NULL                                  | settle.ts      |
  * | pending (debug pin of a gone one) → aborted| the same                              | debug_scheduler_id, state pending                              | settle.ts      |
- * | pending → expired                          | any scheduler's maintenance           | FOR UPDATE SKIP LOCKED, start_before passed                    | expire.ts      |
- * | pending → aborted; running: abort asked    | a user, any client                    | SELECT … FOR UPDATE, then by the state read                    | abort.ts       |
- * | ended → deleted                            | delete, purge                         | state NOT IN (pending, running); purge SKIP LOCKED             | deleteEnded.ts |
+ * | waiting → pending / skipped                | submit, finisher, abort, maintenance  | state waiting; its dependencies all succeeded / one did not    | dependencies.ts |
+ * | pending, waiting → expired                 | any scheduler's maintenance           | FOR UPDATE SKIP LOCKED, start_before passed                    | expire.ts      |
+ * | pending, waiting → aborted; running: asked | a user, any client                    | SELECT … FOR UPDATE, then by the state read                    | abort.ts       |
+ * | ended → deleted                            | delete, purge                         | state NOT IN (waiting, pending, running); purge SKIP LOCKED    | deleteEnded.ts |
  *
  * Every transition to an ended state sets `endedColumns` (endedColumns.ts). An ended task never
  * changes state again: a rerun is a new task. The same table with the reasons: docs/design.md,
@@ -25,6 +27,7 @@
  */
 export { type AbortResult, requestAbort } from './abort';
 export { type ClaimRequest, claimableCondition, claimTasks, hasClaimableTask } from './claim';
+export { settleAtSubmit, settleDependents } from './dependencies';
 export { countPurgeable, deleteTask, type PurgeSelection, purgeEndedTasks } from './deleteEnded';
 export { expireOverdueTasks } from './expire';
 export { finishTask, finishTasks, type Outcome, type Written } from './finish';
