@@ -35,6 +35,7 @@ export function taskJson(task: Task): Record<string, unknown> {
     abort_requested_at: iso(task.abortRequestedAt),
     abort_reason: task.abortReason,
     rerun_of: task.rerunOf,
+    parent_id: task.parentId,
     scheduler: task.schedulerId,
     created_at: iso(task.createdAt),
     claimed_at: iso(task.claimedAt),
@@ -109,10 +110,25 @@ export function taskRows(
 export const TASK_TABLE_HEADER = ['ID', 'APPLICATION', 'TASK', 'STATE', 'PROGRESS', 'TIME', 'CREATED (UTC)'];
 
 /** The human view of one task for `taskman show`, with its earlier attempts. */
+/** `12 (10 succeeded, 2 running): #14 …`: a parent's children by state, then the first 20 ids. */
+function childrenText(children: Task[] | undefined): string | undefined {
+  if (!children?.length) return undefined;
+  const byState = new Map<string, number>();
+  for (const child of children) byState.set(child.state, (byState.get(child.state) ?? 0) + 1);
+  const states = [...byState].map(([state, n]) => `${n} ${state}`).join(', ');
+  const ids = children
+    .slice(0, 20)
+    .map((child) => `#${child.id}`)
+    .join(' ');
+  return `${children.length} (${states}): ${ids}${children.length > 20 ? ' …' : ''}`;
+}
+
 /** What `show` adds for a task with dependencies or one that waits. */
 export interface TaskSurroundings {
   /** The tasks it runs after, with their states. */
   dependencies?: TaskDependency[];
+  /** The tasks its code submitted. */
+  children?: Task[];
   waitReason?: string;
 }
 
@@ -138,6 +154,8 @@ export function describeTask(
   const reason = surroundings.waitReason;
   field('waiting', reason && (task.state === 'waiting' ? reason.replace(/^waiting /, '') : `for its key: ${reason}`));
   field('after', surroundings.dependencies?.map((d) => `#${d.id} ${d.state ?? 'deleted'}`).join(', '));
+  field('parent', task.parentId ? `#${task.parentId}` : null);
+  field('children', childrenText(surroundings.children));
   field('progress', progressText(task));
   field('attempt', task.attempt > 0 ? attemptOf(task.attempt, task.retries) : null);
   field(

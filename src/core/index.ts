@@ -13,7 +13,7 @@ export { Database, isTransientDatabaseError } from './database/connection';
 export { migrate, SCHEMA_VERSION } from './database/migrations';
 export type { SchedulerInfo } from './database/schedulers';
 export type { LatestTick } from './database/scheduleTicks';
-export type { TaskDependency } from './database/dependencyQueries';
+export type { TaskDependency } from './database/relatedTasks';
 export { WaitReasons } from './waitReasons';
 export { validateSubmission } from './database/submitTask';
 export { MAX_BATCH, ROWS_PER_STATEMENT } from './database/submitMany';

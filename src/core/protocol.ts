@@ -5,6 +5,21 @@
  */
 import type { TaskError, TaskProgress } from './task';
 
+/** What `ctx.submit(task, payload, options)` may set of its child (SubmitTaskInput's names). */
+export interface ChildOptions {
+  key?: string;
+  priority?: number;
+  runAfter?: string | number;
+  startBefore?: string | number;
+  timeout?: string | number;
+  retries?: number;
+  retryDelay?: string | number;
+  retryMaxDelay?: string | number;
+  idempotent?: boolean;
+  concurrencyKey?: string;
+  after?: string[];
+}
+
 /** Parent → runner. */
 export type ParentMessage =
   | {
@@ -21,6 +36,8 @@ export type ParentMessage =
       keepAlive: boolean;
     }
   | { type: 'abort'; taskId: string; reason: string }
+  /** The answer to a `submit`: the child's id, or why it was not submitted. */
+  | { type: 'submit-result'; taskId: string; requestId: number; id?: string; error?: TaskError }
   /** Ask the runner to list the tasks module's exported functions, then exit. */
   | { type: 'list-tasks'; tasksModule: string };
 
@@ -28,15 +45,18 @@ export type ParentMessage =
 export type RunnerMessage =
   | { type: 'ready'; pid: number }
   | ({ type: 'progress' } & TaskProgress)
+  /** `ctx.submit`: submit a task of the same application whose parent is the running task. */
+  | { type: 'submit'; requestId: number; task: string; payloadJson: string; options: ChildOptions }
   | { type: 'succeeded'; resultJson: string }
   | { type: 'failed'; error: TaskError }
   | { type: 'task-list'; tasks: string[] }
   | { type: 'task-list-failed'; error: TaskError };
 
-const PARENT_TYPES = new Set<ParentMessage['type']>(['start', 'abort', 'list-tasks']);
+const PARENT_TYPES = new Set<ParentMessage['type']>(['start', 'abort', 'submit-result', 'list-tasks']);
 const RUNNER_TYPES = new Set<RunnerMessage['type']>([
   'ready',
   'progress',
+  'submit',
   'succeeded',
   'failed',
   'task-list',

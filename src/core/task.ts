@@ -84,6 +84,8 @@ export interface Task {
   abortRequestedAt: Date | null;
   abortReason: string | null;
   rerunOf: TaskId | null;
+  /** The task whose code submitted it (`ctx.submit`). */
+  parentId: TaskId | null;
   schedulerId: string | null;
   /** Set when the task runs under a debugger: only this scheduler may claim it. */
   debugSchedulerId: string | null;

@@ -10,7 +10,13 @@ import {
   requestAbort,
   settleDependents,
 } from './database/lifecycle';
-import { dependenciesOf, type TaskDependency } from './database/dependencyQueries';
+import {
+  childrenOf,
+  dependenciesOf,
+  type TaskDependency,
+  unfinishedDescendants,
+  withChildren,
+} from './database/relatedTasks';
 import { readWaitReasons, type WaitReasons } from './waitReasons';
 import { listPausedApplications, type PausedApplication, pauseApplication, resumeApplication } from './database/pauses';
 import { type LatestTick, latestTicks } from './database/scheduleTicks';
@@ -179,16 +185,46 @@ export class Taskman {
     return readRecentTaskStatistics(this.database, options);
   }
 
-  /** Aborts a task; one aborted before it started takes the tasks waiting for it with it (skipped). */
-  async abort(id: TaskId, reason?: string): Promise<AbortResult> {
+  /**
+   * Aborts a task; one aborted before it started takes the tasks waiting for it with it
+   * (skipped). With `withChildren`, the tasks its code submitted (and theirs) that have not ended
+   * are aborted too; `children` says how many.
+   */
+  async abort(
+    id: TaskId,
+    reason?: string,
+    options: { withChildren?: boolean } = {},
+  ): Promise<AbortResult & { children?: number }> {
+    const taskId = validTaskId(id);
+    const result = await this.abortOne(taskId, reason);
+    if (!options.withChildren) return result;
+    const descendants = await unfinishedDescendants(this.database, taskId);
+    for (const child of descendants) await this.abortOne(child, reason ?? `its parent task ${taskId} was aborted`);
+    return { ...result, children: descendants.length };
+  }
+
+  private async abortOne(id: TaskId, reason?: string): Promise<AbortResult> {
     const result = await requestAbort(this.database, id, reason);
     // A scheduler's maintenance settles them too, should this fail.
-    if (result.outcome === 'aborted') await settleDependents(this.database, [validTaskId(id)]).catch(() => undefined);
+    if (result.outcome === 'aborted') await settleDependents(this.database, [id]).catch(() => undefined);
     return result;
   }
 
+  /** The tasks `id`'s code submitted with `ctx.submit`, oldest first (at most 1,000). */
+  async children(id: TaskId): Promise<Task[]> {
+    return childrenOf(this.database, validTaskId(id));
+  }
+
+  /** Which of `ids` have children. */
+  async withChildren(ids: TaskId[]): Promise<Set<TaskId>> {
+    return withChildren(
+      this.database,
+      ids.map((id) => validTaskId(id)),
+    );
+  }
+
   /** The tasks `id` runs after, with their states. */
-  dependencies(id: TaskId): Promise<TaskDependency[]> {
+  async dependencies(id: TaskId): Promise<TaskDependency[]> {
     return dependenciesOf(this.database, validTaskId(id));
   }
 

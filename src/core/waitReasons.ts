@@ -1,6 +1,6 @@
 import type { Database } from './database/connection';
 import { type FullKeys, fullConcurrencyKeys } from './database/concurrencyKeys';
-import { unfinishedDependencies, waitingForText } from './database/dependencyQueries';
+import { unfinishedDependencies, waitingForText } from './database/relatedTasks';
 import type { Task, TaskId } from './task';
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { ensureEmbeddedServer, stopEmbeddedServer } from '../../src/core';
+import { ensureEmbeddedServer, stopEmbeddedServer, type Taskman } from '../../src/core';
 import { type SchedulerProcess, spawnScheduler, waitForRegistration } from '../helpers/processes';
 import { FAST_TIMINGS } from '../helpers/scheduler';
 import type * as mysql from 'mysql2/promise';
@@ -36,6 +36,7 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
         ),
       );
     }
+    const flow = await submitFlow(taskman, sql, payload, profile);
     // Half of them with pooled runners (the same application, `"runner": "pooled"`). Nothing is
     // killed here, so the heartbeat timeout is generous: with 8 schedulers and their runners on 2
     // cores, a starved scheduler missed the 1.5 s of FAST_TIMINGS and was declared dead (2 of 2000
@@ -55,7 +56,7 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
       'every task to end',
       async () => {
         const c = await taskman.countByState();
-        return c.pending + c.running === 0;
+        return c.waiting + c.pending + c.running === 0;
       },
       1_800_000,
     );
@@ -63,6 +64,7 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
     const counts = await taskman.countByState();
     const seen = await executions(sql);
     const unfinished = profile.raceTasks - seen.tasks;
+    const checked = await checkFlow(sql, flow);
     // What the tasks that did not succeed say, so that a miss names its cause.
     const [others] = await sql.query(
       "SELECT state, COUNT(*) AS n, MIN(error) AS error FROM taskman_task WHERE state <> 'succeeded' GROUP BY state",
@@ -70,18 +72,82 @@ export async function race(ctx: ChaosContext, profile: Profile): Promise<Row> {
     const notSucceeded = (others as { state: string; n: number; error: string | null }[]).map(
       (r) => `${r.state} ${r.n}${r.error ? ` (${r.error.slice(0, 200)})` : ''}`,
     );
+    const total = profile.raceTasks + flow.keyed + flow.chains.length * CHAIN_LENGTH;
     return {
       case: 'race',
-      expected: `${profile.raceSchedulers} schedulers (half pooled), ${profile.raceTasks} tasks: 0 duplicates, 0 unfinished`,
-      observed: `${seen.duplicated} duplicates, ${unfinished} unfinished, ${counts.succeeded} succeeded${notSucceeded.length ? `; ${notSucceeded.join('; ')}` : ''}`,
-      figures: `${seen.runs} executions in ${seconds.toFixed(1)} s (${(profile.raceTasks / seconds).toFixed(0)} tasks/s)`,
-      ok: seen.duplicated === 0 && unfinished === 0 && counts.succeeded === profile.raceTasks,
+      expected: `${profile.raceSchedulers} schedulers (half pooled), ${profile.raceTasks} tasks, ${flow.keyed} more over ${KEYS} concurrency keys (limit 1) and ${flow.chains.length} chains of ${CHAIN_LENGTH}: 0 duplicates, 0 unfinished, no two of one key at once, each chain in order`,
+      observed: `${seen.duplicated} duplicates, ${unfinished} unfinished, ${counts.succeeded} of ${total} succeeded, ${checked.keyOverlaps} key overlaps, ${checked.outOfOrder} chain links out of order${notSucceeded.length ? `; ${notSucceeded.join('; ')}` : ''}`,
+      figures: `${seen.runs} executions in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)} tasks/s); ${checked.spans} keyed and chained spans recorded`,
+      ok:
+        seen.duplicated === 0 &&
+        unfinished === 0 &&
+        counts.succeeded === total &&
+        checked.keyOverlaps === 0 &&
+        checked.outOfOrder === 0 &&
+        checked.spans === flow.keyed + flow.chains.length * CHAIN_LENGTH,
     };
   } finally {
     kill(schedulers);
     await taskman.close();
     await sql.end();
   }
+}
+
+const KEYS = 4;
+const CHAIN_LENGTH = 5;
+
+/**
+ * The race's flow control: tasks over a few concurrency keys, and chains of tasks each after the
+ * one before. Their bodies record when they ran (`span`, on the database clock) in `spans`.
+ */
+async function submitFlow(
+  taskman: Taskman,
+  sql: mysql.Connection,
+  payload: Record<string, unknown>,
+  profile: Profile,
+): Promise<{ keyed: number; chains: string[][] }> {
+  await sql.query(
+    'CREATE TABLE spans (task_id BIGINT PRIMARY KEY, started_at DATETIME(6) NOT NULL, ended_at DATETIME(6) NULL, runs INT NOT NULL DEFAULT 0)',
+  );
+  const spanPayload = { ...payload, table: 'spans', ms: 5 };
+  const keyed = Math.max(KEYS * 10, Math.round(profile.raceTasks / 10));
+  await Promise.all(
+    Array.from({ length: keyed }, (_, i) =>
+      taskman.submit({ application: APP, task: 'span', payload: spanPayload, concurrencyKey: `race-${i % KEYS}` }),
+    ),
+  );
+  const chains: string[][] = [];
+  for (let c = 0; c < 10; c++) {
+    const chain: string[] = [];
+    for (let i = 0; i < CHAIN_LENGTH; i++)
+      chain.push(
+        (await taskman.submit({ application: APP, task: 'span', payload: spanPayload, after: chain.slice(-1) })).id,
+      );
+    chains.push(chain);
+  }
+  return { keyed, chains };
+}
+
+async function checkFlow(
+  sql: mysql.Connection,
+  flow: { chains: string[][] },
+): Promise<{ keyOverlaps: number; outOfOrder: number; spans: number }> {
+  const [[overlaps]] = (await sql.query(
+    `SELECT COUNT(*) AS n FROM spans a JOIN taskman_task ta ON ta.id = a.task_id
+       JOIN spans b ON b.task_id > a.task_id JOIN taskman_task tb ON tb.id = b.task_id
+      WHERE ta.concurrency_key = tb.concurrency_key AND a.started_at < b.ended_at AND b.started_at < a.ended_at`,
+  )) as never as [[{ n: number }]];
+  const [rows] = (await sql.query('SELECT task_id, started_at, ended_at FROM spans')) as never as [
+    { task_id: string; started_at: Date; ended_at: Date | null }[],
+  ];
+  const spans = new Map(rows.map((row) => [String(row.task_id), row]));
+  let outOfOrder = 0;
+  for (const chain of flow.chains)
+    for (let i = 1; i < chain.length; i++) {
+      const [before, after] = [spans.get(chain[i - 1]), spans.get(chain[i])];
+      if (!before?.ended_at || !after || after.started_at < before.ended_at) outOfOrder++;
+    }
+  return { keyOverlaps: Number(overlaps.n), outOfOrder, spans: rows.filter((row) => row.ended_at).length };
 }
 
 /**

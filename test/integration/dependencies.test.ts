@@ -150,4 +150,51 @@ describe('tasks that run after others', () => {
     assert.equal(await state(expiring.id), 'expired');
     await db.taskman.abort(running);
   });
+
+  it('ctx.submit: a fan-out of 50 children and a fan-in child that runs once, after all 50', async () => {
+    await spansTable();
+    const parent = await submit('fanOut', { count: 50, connection: connectionOptions(db.url), table: 'spans' });
+    schedulers.push(await startScheduler(db.taskman, ['basic']), await startScheduler(db.taskman, ['basic']));
+    await ended([parent]);
+    const { children, fanIn } = (await db.taskman.get(parent)).result as { children: string[]; fanIn: string };
+    assert.equal(new Set(children).size, 50);
+    await ended([...children, fanIn]);
+    const listed = await db.taskman.children(parent);
+    assert.deepEqual(
+      listed.map((child) => child.id),
+      [...children, fanIn],
+    );
+    assert.ok(listed.every((child) => child.parentId === parent && child.state === 'succeeded'));
+    const ran = await spans();
+    assert.equal(ran.size, 51, 'each child ran once');
+    const lastEnd = Math.max(...children.map((id) => ran.get(id)!.ended_at.getTime()));
+    assert.ok(ran.get(fanIn)!.started_at.getTime() >= lastEnd, 'the fan-in started after the last child ended');
+  });
+
+  it('ctx.submit refuses a bad child with an error the task can catch, and submits nothing', async () => {
+    schedulers.push(await startScheduler(db.taskman, ['basic']));
+    const parent = await submit('submitBadChildren', {});
+    await ended([parent]);
+    const task = await db.taskman.get(parent);
+    assert.equal(task.state, 'succeeded', JSON.stringify(task.error));
+    const { errors } = task.result as { errors: string[] };
+    assert.match(errors[0], /^InvalidInputError: after names task 999999999, which does not exist/);
+    assert.match(errors[1], /^TypeError: ctx\.submit: the payload is not JSON/);
+    assert.match(errors[2], /^TypeError: ctx\.submit\(task, payload, options\): task must be a task name/);
+    assert.deepEqual(await db.taskman.children(parent), []);
+  });
+
+  it('aborting a parent with its children aborts the children that have not ended', async () => {
+    schedulers.push(await startScheduler(db.taskman, ['basic'], { concurrency: 8 }));
+    const parent = await submit('parentOfSleepers', { count: 3 });
+    const children = await waitFor('its 3 children to run', async () => {
+      const listed = await db.taskman.children(parent);
+      return listed.length === 3 && listed.every((child) => child.startedAt) ? listed : undefined;
+    });
+    const result = await db.taskman.abort(parent, 'stop the family', { withChildren: true });
+    assert.equal(result.outcome, 'abort-requested');
+    assert.equal(result.children, 3);
+    await ended([parent, ...children.map((child) => child.id)]);
+    for (const id of [parent, ...children.map((child) => child.id)]) assert.equal(await state(id), 'aborted');
+  });
 });

@@ -118,8 +118,22 @@ describe('task statistics (the dashboard)', () => {
         stats.now.getTime() < stats.buckets[59].start.getTime() + 60_000,
       'the last bucket holds now',
     );
-    assert.deepEqual(bucketOf(stats, fastId)?.ended, { succeeded: 20, failed: 0, aborted: 0, lost: 0, expired: 0 });
-    assert.deepEqual(bucketOf(stats, flakyId)?.ended, { succeeded: 6, failed: 2, aborted: 2, lost: 1, expired: 1 });
+    assert.deepEqual(bucketOf(stats, fastId)?.ended, {
+      succeeded: 20,
+      failed: 0,
+      aborted: 0,
+      lost: 0,
+      expired: 0,
+      skipped: 0,
+    });
+    assert.deepEqual(bucketOf(stats, flakyId)?.ended, {
+      succeeded: 6,
+      failed: 2,
+      aborted: 2,
+      lost: 1,
+      expired: 1,
+      skipped: 0,
+    });
     assert.equal(bucketOf(stats, oldId), undefined, 'two hours ago is outside the last hour');
     const total = stats.buckets.reduce(
       (sum, bucket) => sum + Object.values(bucket.ended).reduce((a, b) => a + b, 0),
@@ -161,7 +175,7 @@ describe('task statistics (the dashboard)', () => {
     const stats = await db.taskman.statistics();
     const flaky = named(stats, 'flaky')!;
     assert.equal(flaky.ended, 12);
-    assert.deepEqual(flaky.byState, { succeeded: 6, failed: 2, aborted: 2, lost: 1, expired: 1 });
+    assert.deepEqual(flaky.byState, { succeeded: 6, failed: 2, aborted: 2, lost: 1, expired: 1, skipped: 0 });
     assert.equal(flaky.failureRate, 3 / 12);
     assert.equal(named(stats, 'fast')!.failureRate, 0);
     assert.deepEqual(

@@ -7,6 +7,7 @@ import {
   TASK_STATES,
   type TaskState,
   validateSubmission,
+  validTaskId,
 } from '../../core';
 import { attemptJson, describeTask, TASK_TABLE_HEADER, table, taskJson, taskRows } from '../format';
 import { globals, parse, printJson, UsageError, withTaskman } from '../context';
@@ -167,15 +168,20 @@ export function registerTaskCommands(program: Command): void {
     .option('--json', 'print the task as JSON')
     .action(async (id: string, options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {
-        const [task, attempts, dependencies] = await Promise.all([
+        // The id checked first: a bad one is one clear error, not one per request.
+        validTaskId(id);
+        const [task, attempts, dependencies, children] = await Promise.all([
           taskman.get(id),
           taskman.attempts(id),
           taskman.dependencies(id),
+          taskman.children(id),
         ]);
         const after = dependencies.map((d) => ({ id: d.id, state: d.state }));
-        if (options.json) return printJson({ ...taskJson(task), after, attempts: attempts.map(attemptJson) });
+        const childList = children.map((child) => ({ id: child.id, task: child.task, state: child.state }));
+        if (options.json)
+          return printJson({ ...taskJson(task), after, children: childList, attempts: attempts.map(attemptJson) });
         const waitReason = (await taskman.waitReasons([task])).reasonFor(task);
-        process.stdout.write(`${describeTask(task, attempts, new Date(), { dependencies, waitReason })}\n`);
+        process.stdout.write(`${describeTask(task, attempts, new Date(), { dependencies, children, waitReason })}\n`);
       });
     });
 
@@ -202,15 +208,18 @@ export function registerTaskCommands(program: Command): void {
     .description('abort a task: a pending one at once, a running one within one poll of its scheduler')
     .argument('<id>', 'task id')
     .option('--reason <text>', 'why (stored with the task)', 'aborted from the command line')
+    .option('--with-children', 'also abort the tasks its code submitted (ctx.submit), and theirs, that have not ended')
     .action(async (id: string, options, command: Command) => {
       await withTaskman(globals(command), async (taskman) => {
-        const result = await taskman.abort(id, options.reason);
+        const result = await taskman.abort(id, options.reason, { withChildren: options.withChildren === true });
         const text = {
           aborted: `task ${id} aborted (it had not started)`,
           'abort-requested': `task ${id} is running; its scheduler will stop it`,
           'already-ended': `task ${id} had already ended (${'state' in result ? result.state : ''}); nothing changed`,
         }[result.outcome];
-        process.stdout.write(`${text}\n`);
+        const children =
+          result.children === undefined ? '' : `; ${result.children} unfinished child task(s) aborted too`;
+        process.stdout.write(`${text}${children}\n`);
       });
     });
 

@@ -205,6 +205,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 12,
+    name: 'children',
+    // The task that submitted it from its code (`ctx.submit`), for `show`, the tree and an abort
+    // with its children. Added INSTANT; the index added in place.
+    statements: (t) => [
+      `ALTER TABLE \`${t.task}\` ADD COLUMN parent_id BIGINT UNSIGNED NULL AFTER rerun_of`,
+      `ALTER TABLE \`${t.task}\` ADD KEY children (parent_id)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -22,6 +22,8 @@ export interface SchedulerInfo extends SchedulerRegistration {
   heartbeatAt: Date;
   /** Seconds since the last heartbeat, on the database clock. */
   heartbeatAgeSeconds: number;
+  /** The concurrency keys its running tasks hold (`application/key`), sorted. */
+  heldKeys: string[];
 }
 
 export async function registerScheduler(db: Database, registration: SchedulerRegistration): Promise<string> {
@@ -150,6 +152,17 @@ export async function listSchedulers(db: Database): Promise<SchedulerInfo[]> {
             TIMESTAMPDIFF(MICROSECOND, heartbeat_at, NOW(6)) / 1000000 AS heartbeat_age
        FROM \`${db.tables.scheduler}\` ORDER BY id`,
   );
+  // One read for every scheduler: the keys held now, by the tasks each one runs.
+  const held = await db.select<{ scheduler_id: string; application: string; concurrency_key: string }>(
+    `SELECT DISTINCT scheduler_id, application, concurrency_key FROM \`${db.tables.task}\`
+      WHERE state = 'running' AND concurrency_key IS NOT NULL ORDER BY application, concurrency_key`,
+  );
+  const keysOf = new Map<string, string[]>();
+  for (const row of held) {
+    const keys = keysOf.get(String(row.scheduler_id)) ?? [];
+    keys.push(`${row.application}/${row.concurrency_key}`);
+    keysOf.set(String(row.scheduler_id), keys);
+  }
   return rows.map((row) => ({
     id: String(row.id),
     host: row.host as string,
@@ -160,6 +173,7 @@ export async function listSchedulers(db: Database): Promise<SchedulerInfo[]> {
     startedAt: row.started_at as Date,
     heartbeatAt: row.heartbeat_at as Date,
     heartbeatAgeSeconds: Number(row.heartbeat_age),
+    heldKeys: keysOf.get(String(row.id)) ?? [],
   }));
 }
 

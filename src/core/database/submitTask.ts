@@ -46,6 +46,8 @@ export interface SubmitTaskInput {
   /** Only a scheduler running this application version may claim it. */
   version?: string;
   rerunOf?: TaskId;
+  /** The task that submitted it (`ctx.submit`): its parent in `show` and the tree. */
+  parentId?: TaskId;
   /** Run it under the Node inspector, claimable only by this scheduler (a VS Code window debugging it). */
   debugSchedulerId?: string;
 }
@@ -76,6 +78,7 @@ export interface ValidSubmission {
   after: TaskId[];
   version: string | null;
   rerunOf: string | null;
+  parentId: string | null;
   debugSchedulerId: string | null;
 }
 
@@ -159,6 +162,7 @@ export function validateSubmission(input: SubmitTaskInput): ValidSubmission {
     timeoutMs,
     version,
     rerunOf: input.rerunOf ?? null,
+    parentId: given(input.parentId) ? validTaskId(input.parentId) : null,
     debugSchedulerId: input.debugSchedulerId ?? null,
   };
 }
@@ -184,7 +188,7 @@ export function timeExpression(spec: TimeSpec | null, fallback: string): { sql: 
 /** The columns a submission writes, in the order of `rowOf`'s values. */
 export const INSERT_COLUMNS = `application, task, payload, idempotency_key, active_key, state, priority, version,
   run_after, start_before, timeout_ms, retries, retry_delay_ms, retry_max_delay_ms, idempotent, concurrency_key,
-  rerun_of, debug_scheduler_id, created_at`;
+  rerun_of, parent_id, debug_scheduler_id, created_at`;
 
 /** One submission's row for INSERT_COLUMNS: its SQL tuple and the values it binds. */
 export function rowOf(valid: ValidSubmission): { sql: string; values: Value[] } {
@@ -192,7 +196,7 @@ export function rowOf(valid: ValidSubmission): { sql: string; values: Value[] } 
   const startBefore = timeExpression(valid.startBefore, 'NULL');
   return {
     // A task with dependencies starts out waiting; submitAfter.ts settles it in the same transaction.
-    sql: `(?, ?, ?, ?, ?, '${valid.after.length > 0 ? 'waiting' : 'pending'}', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6))`,
+    sql: `(?, ?, ?, ?, ?, '${valid.after.length > 0 ? 'waiting' : 'pending'}', ?, ?, ${runAfter.sql}, ${startBefore.sql}, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6))`,
     values: [
       valid.application,
       valid.task,
@@ -210,6 +214,7 @@ export function rowOf(valid: ValidSubmission): { sql: string; values: Value[] } 
       valid.idempotent,
       valid.concurrencyKey,
       valid.rerunOf,
+      valid.parentId,
       valid.debugSchedulerId,
     ],
   };

@@ -27,6 +27,7 @@ export const SUMMARY_COLUMNS = [
   'abort_requested_at',
   'abort_reason',
   'rerun_of',
+  'parent_id',
   'scheduler_id',
   'debug_scheduler_id',
   'created_at',
@@ -69,6 +70,7 @@ export function taskFromRow(row: Row): Task {
     abortRequestedAt: (row.abort_requested_at as Date | null) ?? null,
     abortReason: (row.abort_reason as string | null) ?? null,
     rerunOf: row.rerun_of === null || row.rerun_of === undefined ? null : String(row.rerun_of),
+    parentId: row.parent_id === null || row.parent_id === undefined ? null : String(row.parent_id),
     schedulerId: row.scheduler_id === null || row.scheduler_id === undefined ? null : String(row.scheduler_id),
     debugSchedulerId:
       row.debug_scheduler_id === null || row.debug_scheduler_id === undefined ? null : String(row.debug_scheduler_id),

@@ -5,6 +5,7 @@
  * application's Node binary, environment, working directory and NODE_PATH.
  */
 import { assertNever, isParentMessage, type RunnerMessage } from '../protocol';
+import { ChildSubmissions } from './childSubmissions';
 import { listTaskNames, loadTasksModule } from './loadTasksModule';
 import { ProgressThrottle } from './progressThrottle';
 import { checkTransition, type RunnerState } from './runnerState';
@@ -80,8 +81,12 @@ function onStrayError(error: unknown): void {
   process.stderr.write(`taskman runner: ${serialiseThrown(error).stack ?? String(error)}\n`, () => process.exit(1));
 }
 
+/** The current task's `ctx.submit` calls; a new task (pooled) starts with none. */
+let children = new ChildSubmissions(send);
+
 async function startTask(start: StartMessage, signal: AbortSignal): Promise<void> {
-  const end = await runTask(start, signal, (latest) => progress.queue(latest));
+  children = new ChildSubmissions(send);
+  const end = await runTask(start, signal, (latest) => progress.queue(latest), children);
   await finish(end.message, end.message.type === 'succeeded' ? 0 : 1, end.mayStay);
 }
 
@@ -110,6 +115,11 @@ function onMessage(value: unknown): void {
       setState({ name: 'listing' });
       void listTasks(value.tasksModule);
       return;
+    case 'submit-result': {
+      const task = state.name === 'running' ? state.task : undefined;
+      if (task?.taskId === value.taskId) children.answered(value);
+      return;
+    }
     case 'abort': {
       // An abort meant for an earlier task of a pooled runner must not reach the next one.
       const task = state.name === 'running' || state.name === 'finishing' ? state.task : undefined;

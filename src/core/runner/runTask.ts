@@ -2,6 +2,7 @@ import { format } from 'node:util';
 import { failure } from '../failures';
 import type { ParentMessage, RunnerMessage } from '../protocol';
 import type { TaskError, TaskProgress } from '../task';
+import type { ChildSubmissions } from './childSubmissions';
 import { findTaskFunction, listTaskNames, loadTasksModule } from './loadTasksModule';
 import { serialiseThrown } from './serialiseThrown';
 
@@ -24,6 +25,7 @@ export async function runTask(
   start: StartMessage,
   signal: AbortSignal,
   reportProgress: (progress: TaskProgress) => void,
+  children: ChildSubmissions,
 ): Promise<TaskEnd> {
   let exportsObject: Record<string, unknown>;
   try {
@@ -46,7 +48,7 @@ export async function runTask(
   }
   let value: unknown;
   try {
-    value = await fn(payload, taskContext(start, signal, reportProgress));
+    value = await fn(payload, taskContext(start, signal, reportProgress, children));
   } catch (error) {
     return failed(serialiseThrown(error));
   }
@@ -68,7 +70,12 @@ function failed(error: TaskError): TaskEnd {
 }
 
 /** The `ctx` the task function gets as its second argument. */
-function taskContext(start: StartMessage, signal: AbortSignal, reportProgress: (progress: TaskProgress) => void) {
+function taskContext(
+  start: StartMessage,
+  signal: AbortSignal,
+  reportProgress: (progress: TaskProgress) => void,
+  children: ChildSubmissions,
+) {
   return Object.freeze({
     id: start.taskId,
     attempt: start.attempt,
@@ -92,6 +99,10 @@ function taskContext(start: StartMessage, signal: AbortSignal, reportProgress: (
     },
     log(...args: unknown[]): void {
       process.stdout.write(`${format(...args)}\n`);
+    },
+    /** Submits a task of this application whose parent is this task; resolves with its id. */
+    submit(task: string, payload?: unknown, options?: Record<string, unknown>): Promise<string> {
+      return children.submit(task, payload, options);
     },
   });
 }

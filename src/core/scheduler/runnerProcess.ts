@@ -31,6 +31,8 @@ export interface RunnerProcessOptions {
 export interface RunListeners {
   onProgress?: (percent: number | null, message: string | null) => void;
   onOutput?: (chunk: Buffer) => void;
+  /** `ctx.submit`: the answer goes back as a `submit-result`. */
+  onSubmit?: (request: Extract<RunnerMessage, { type: 'submit' }>) => void;
 }
 
 type StartMessage = Extract<ParentMessage, { type: 'start' }>;
@@ -193,6 +195,9 @@ export class RunnerProcess {
         return;
       case 'progress':
         this.listeners.onProgress?.(message.percent, message.message);
+        return;
+      case 'submit':
+        this.listeners.onSubmit?.(message);
         return;
       case 'succeeded':
       case 'failed':

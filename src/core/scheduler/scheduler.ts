@@ -22,6 +22,7 @@ import { EndingRuns } from './runTimes';
 import { SchedulerRegistration } from './schedulerRegistration';
 import { holdLimitMs, type SchedulerEvents, type SchedulerOptions, withDefaults } from './schedulerOptions';
 import type { TaskRunContext } from './taskRun';
+import { submitChild } from './childSubmitter';
 import { DependentsSettler } from './dependentsSettler';
 import { ScheduleTimer } from './scheduleTimer';
 import { TaskSlots } from './taskSlots';
@@ -139,6 +140,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       outputLimitBytes,
       onStarted: (task, waitMs) => this.emit('task-started', task, waitMs),
       onDebuggable: (taskId, port) => this.emit('task-debuggable', taskId, port),
+      submitChild: (parent, app, request) =>
+        submitChild(
+          { db: this.db, health: this.health, wake: () => this.wake(), cancelled: () => this.state === 'stopped' },
+          parent,
+          app,
+          request,
+        ),
     };
     this.slots = new TaskSlots(this.runContext, this.startMarks, this.claimedAhead, this.endingRuns, this.logger, {
       starting: () => this.state === 'running',

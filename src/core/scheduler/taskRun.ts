@@ -20,7 +20,8 @@ import {
   rowOptions,
   startStamp,
 } from '../retries';
-import type { Task, TaskProgress } from '../task';
+import type { Task, TaskError, TaskProgress } from '../task';
+import type { RunnerMessage } from '../protocol';
 import type { DatabaseHealth } from './databaseHealth';
 import { outcomeFromExit } from './outcomeFromExit';
 import type { RunnerPool } from './runnerPool';
@@ -45,7 +46,11 @@ export interface TaskRunContext {
   onStarted(task: Task, waitMs: number): void;
   /** A task run under the inspector is paused before any of its code, waiting for a debugger on `port`. */
   onDebuggable(taskId: string, port: number): void;
+  /** `ctx.submit` of a running task: its child's id, or why it was not submitted. */
+  submitChild(parent: Task, app: ApplicationConfig, request: ChildRequest): Promise<{ id?: string; error?: TaskError }>;
 }
+
+export type ChildRequest = Extract<RunnerMessage, { type: 'submit' }>;
 
 /** How much of a running task's output is kept in its row while it runs; all of the tail at its end. */
 const LIVE_LOG_CHARS = 16 * 1024;
@@ -187,6 +192,12 @@ export class TaskRun {
           this.scheduleLiveWrite();
         },
         onOutput: this.outputListener(debugging),
+        onSubmit: (request) =>
+          void context
+            .submitChild(task, app, request)
+            .then((answer) =>
+              runner.send({ type: 'submit-result', taskId: task.id, requestId: request.requestId, ...answer }),
+            ),
       },
     );
     if (this.abortReason !== undefined) runner.abort(this.abortReason);

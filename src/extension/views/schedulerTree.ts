@@ -91,11 +91,12 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>,
     const apps = info.applications
       .map((app) => `${app.name}@${app.version}${paused.has(app.name) ? ' (paused)' : ''}`)
       .join(', ');
-    item.description = `${apps} · ${info.running}/${info.concurrency} running · heartbeat ${Math.round(info.heartbeatAgeSeconds)}s ago`;
+    const keys = info.heldKeys.length ? ` · holds ${heldKeysText(info.heldKeys)}` : '';
+    item.description = `${apps} · ${info.running}/${info.concurrency} running${keys} · heartbeat ${Math.round(info.heartbeatAgeSeconds)}s ago`;
     item.iconPath = new vscode.ThemeIcon(mine ? 'vm-running' : 'vm');
     item.contextValue = mine ? 'scheduler.mine' : 'scheduler';
     item.tooltip = new vscode.MarkdownString(
-      `**Scheduler ${info.id}**\n\n- host: ${info.host}\n- pid: ${info.pid}\n- applications: ${apps || 'none'}\n- running: ${info.running} of ${info.concurrency}\n- started: ${info.startedAt.toISOString()}\n- last heartbeat: ${info.heartbeatAt.toISOString()}`,
+      `**Scheduler ${info.id}**\n\n- host: ${info.host}\n- pid: ${info.pid}\n- applications: ${apps || 'none'}\n- running: ${info.running} of ${info.concurrency}\n- concurrency keys held: ${info.heldKeys.join(', ') || 'none'}\n- started: ${info.startedAt.toISOString()}\n- last heartbeat: ${info.heartbeatAt.toISOString()}`,
     );
     item.accessibilityInformation = {
       label: `Scheduler ${info.id} on ${info.host} pid ${info.pid}, ${info.running} running${mine ? ', this window' : ''}`,
@@ -106,6 +107,12 @@ export class SchedulerTree implements vscode.TreeDataProvider<SchedulerTreeRow>,
   dispose(): void {
     for (const disposable of this.disposables) disposable.dispose();
   }
+}
+
+/** `key customer:42`, `keys customer:42, customer:7 and 3 more`: the keys without their application when one. */
+function heldKeysText(keys: string[]): string {
+  const shown = keys.slice(0, 3).map((key) => key.slice(key.indexOf('/') + 1));
+  return `key${keys.length > 1 ? 's' : ''} ${shown.join(', ')}${keys.length > 3 ? ` and ${keys.length - 3} more` : ''}`;
 }
 
 function pausedItem(pause: PausedApplication): vscode.TreeItem {

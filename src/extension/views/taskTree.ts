@@ -10,9 +10,12 @@ export type { TaskFilterState } from './taskTreeModel';
 
 export type TaskTreeNode =
   | { kind: 'group'; key: string }
-  | { kind: 'task'; task: Task }
+  /** A task in its group, or (`under`: its parent's id) among its parent's children. */
+  | { kind: 'task'; task: Task; under?: string }
   /** The last row of a group that has more tasks than are loaded. */
   | { kind: 'more'; key: string };
+
+type GroupNode = Extract<TaskTreeNode, { kind: 'group' }>;
 
 /** Tasks paused at a breakpoint (the debugger knows); shown as such. */
 export interface PausedTasks {
@@ -35,6 +38,10 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
   private readonly model = new TaskTreeModel();
   /** The full concurrency keys at the last refresh: a pending task with one says so. */
   private waitReasons = new WaitReasons();
+  /** The shown tasks that have children (ctx.submit): their rows expand to them. */
+  private parents = new Set<string>();
+  /** The parents whose children were listed: asked again at each refresh, while expanded. */
+  private readonly listedChildren = new Set<string>();
   private visibleRefresh: RefreshWhileVisible | undefined;
   private inFlight: Promise<void> | undefined;
   private view: vscode.TreeView<TaskTreeNode> | undefined;
@@ -148,8 +155,13 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     const shown = this.model.all();
     this.waitReasons = await this.connection.state.taskman.waitReasons(shown).catch(() => before);
     const reasonChanged = shown.filter((task) => before.reasonFor(task) !== this.waitReasons.reasonFor(task));
+    const parentsBefore = this.parents;
+    this.parents = await this.connection.state.taskman
+      .withChildren(shown.map((task) => task.id))
+      .catch(() => parentsBefore);
+    const becameParents = shown.filter((task) => this.parents.has(task.id) !== parentsBefore.has(task.id));
     for (const [key, node] of this.nodes)
-      if (node.kind === 'task' && !this.model.get(node.task.id)) this.nodes.delete(key);
+      if (node.kind === 'task' && !node.under && !this.model.get(node.task.id)) this.nodes.delete(key);
     if (loaded.moved) {
       this.changed.fire(undefined);
     } else {
@@ -162,11 +174,16 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
           .filter((task) => task.state === 'running')
           .map((task) => [task.id, task]),
       );
-      for (const task of reasonChanged) redraw.set(task.id, task);
+      for (const task of [...reasonChanged, ...becameParents]) redraw.set(task.id, task);
       for (const task of loaded.changed) if (this.model.get(task.id)) redraw.set(task.id, this.model.get(task.id)!);
       for (const task of redraw.values()) this.changed.fire(this.taskNode(task));
       for (const key of this.model.groups()) {
         if (this.shownCounts.get(key) !== this.model.count(key)) this.changed.fire(this.groupNode(key));
+      }
+      // Expanded parents list their children again (their states move on).
+      for (const id of this.listedChildren) {
+        const parent = this.model.get(id);
+        if (parent && !redraw.has(id)) this.changed.fire(this.taskNode(parent));
       }
     }
     this.updateMessage();
@@ -236,15 +253,43 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     void vscode.commands.executeCommand('setContext', 'taskman.filtered', parts.length > 0);
   }
 
-  getChildren(node?: TaskTreeNode): TaskTreeNode[] {
-    if (!node) return this.model.groups().map((key) => this.groupNode(key));
+  /** The groups; a group's rows; a parent's children (read when it is expanded). */
+  getChildren(): GroupNode[];
+  getChildren(node: GroupNode): TaskTreeNode[];
+  getChildren(node?: TaskTreeNode): TaskTreeNode[] | Promise<TaskTreeNode[]>;
+  getChildren(node?: TaskTreeNode): TaskTreeNode[] | Promise<TaskTreeNode[]> {
+    if (!node) return this.model.groups().map((key) => this.groupNode(key) as GroupNode);
+    if (node.kind === 'task') return this.childrenOf(node.task.id);
     if (node.kind !== 'group') return [];
     const tasks = this.model.inGroup(node.key).map((task) => this.taskNode(task));
     return this.model.count(node.key) > tasks.length ? [...tasks, this.moreNode(node.key)] : tasks;
   }
 
+  /** A parent's children (ctx.submit), each its own row under it; those with children expand too. */
+  private async childrenOf(parentId: string): Promise<TaskTreeNode[]> {
+    if (this.connection.state.kind !== 'connected' || !this.parents.has(parentId)) return [];
+    const taskman = this.connection.state.taskman;
+    const children = await taskman.children(parentId).catch((): Task[] => []);
+    this.listedChildren.add(parentId);
+    for (const id of await taskman.withChildren(children.map((child) => child.id)).catch(() => new Set<string>()))
+      this.parents.add(id);
+    return children.map((child) => {
+      const node = this.node(`child:${parentId}:${child.id}`, () => ({
+        kind: 'task' as const,
+        task: child,
+        under: parentId,
+      }));
+      node.task = child;
+      return node;
+    });
+  }
+
   getParent(node: TaskTreeNode): TaskTreeNode | undefined {
     if (node.kind === 'more') return this.groupNode(node.key);
+    if (node.kind === 'task' && node.under) {
+      const parent = this.model.get(node.under);
+      return parent ? this.taskNode(parent) : undefined;
+    }
     if (node.kind === 'task') return this.groupNode(groupKey(node.task, this.model.grouping));
     return undefined;
   }
@@ -262,7 +307,7 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
       item.command = { command: CommandId.loadMore, title: 'Load More' };
       return item;
     }
-    return this.taskItem(node.task);
+    return this.taskItem(node.task, node.under);
   }
 
   private groupItem(key: string): vscode.TreeItem {
@@ -283,10 +328,14 @@ export class TaskTree implements vscode.TreeDataProvider<TaskTreeNode>, vscode.D
     return item;
   }
 
-  private taskItem(task: Task): vscode.TreeItem {
+  private taskItem(task: Task, under?: string): vscode.TreeItem {
     const paused = task.state === 'running' && this.paused?.isPaused(task.id) === true;
-    const item = new vscode.TreeItem(task.task, vscode.TreeItemCollapsibleState.None);
-    item.id = `task:${task.id}`;
+    const expands = this.parents.has(task.id)
+      ? vscode.TreeItemCollapsibleState.Collapsed
+      : vscode.TreeItemCollapsibleState.None;
+    const item = new vscode.TreeItem(task.task, expands);
+    // A child is shown in its own group too: its row under its parent needs another id.
+    item.id = under ? `child:${under}:${task.id}` : `task:${task.id}`;
     item.description = paused
       ? `paused at a breakpoint · #${task.id} ${task.application}`
       : taskDescription(task, new Date(), this.waitReasons.reasonFor(task));

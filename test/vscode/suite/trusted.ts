@@ -11,6 +11,7 @@ export function run(): Promise<void> {
     require('./pause.test');
     require('./retries.test');
     require('./schedules.test');
+    require('./flow.test');
     require('./trusted.test');
   });
 }

@@ -43,5 +43,13 @@ exports.waitForever = async (_payload, ctx) => {
   await pause(3_600_000, ctx.signal);
 };
 
+exports.parentOfTwo = async (_payload, ctx) => {
+  const children = [
+    await ctx.submit('countTo', { n: 1, stepMs: 10 }),
+    await ctx.submit('countTo', { n: 1, stepMs: 10 }),
+  ];
+  return { children };
+};
+
 // greet is TypeScript (src/greet.ts), compiled with a source map into dist/ by the test harness.
 Object.assign(exports, require('./dist/greet.js'));
