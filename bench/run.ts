@@ -4,7 +4,7 @@
  *
  *   npm run bench                         all benchmarks, full sizes (about 10 minutes here)
  *   npm run bench -- --quick              smaller sizes (scale to 10^5), for a quick look
- *   npm run bench -- --only claim,idle    some of: claim, dashboard, end-to-end, idle, scale, spawn
+ *   npm run bench -- --only claim,idle    some of: claim, claim-keys, dashboard, end-to-end, idle, scale, spawn
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { claimBenchmark } from './claim';
+import { claimKeysBenchmark } from './claimKeys';
 import { dashboardBenchmark } from './dashboard';
 import { endToEndBenchmark } from './endToEnd';
 import { idleBenchmark } from './idle';
@@ -20,7 +21,7 @@ import { formatTable, type Table } from './lib/stats';
 import { scaleBenchmark } from './scale';
 import { spawnBenchmark } from './spawn';
 
-const BENCHMARKS = ['claim', 'end-to-end', 'idle', 'scale', 'dashboard', 'spawn'] as const;
+const BENCHMARKS = ['claim', 'claim-keys', 'end-to-end', 'idle', 'scale', 'dashboard', 'spawn'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 async function main(): Promise<void> {
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     const mysqlVersion = await server.version();
     console.log(`MySQL server: ${mysqlVersion}`);
     if (only.includes('claim')) show(await claimBenchmark(server, { tasks: quick ? 1000 : 4000 }));
+    if (only.includes('claim-keys')) show(await claimKeysBenchmark(server, { tasks: quick ? 1000 : 4000 }));
     if (only.includes('end-to-end')) {
       const result = await endToEndBenchmark(server, {
         concurrency: 8,
