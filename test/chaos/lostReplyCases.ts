@@ -158,6 +158,7 @@ export async function lostReplies(ctx: ChaosContext): Promise<Row[]> {
   rows.push(await lostBatchReply(ctx));
   rows.push(await lostLeaseReply(ctx));
   rows.push(await lostTickReply(ctx));
+  rows.push(await lostChildReply(ctx));
   return rows;
 }
 
@@ -321,5 +322,49 @@ async function lostTickReply(ctx: ChaosContext): Promise<Row> {
   } finally {
     await tearDown(setup, 'lost_tick');
     fs.rmSync(app, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A task's ctx.submit whose INSERT reply is lost: the child was written, its scheduler never
+ * heard, and tries again through the outage with the child's key. One child per call, each run once.
+ */
+async function lostChildReply(ctx: ChaosContext): Promise<Row> {
+  const setup = await setUp(ctx, 'lost_child');
+  try {
+    await setup.sql.query(
+      'CREATE TABLE spans (task_id BIGINT PRIMARY KEY, started_at DATETIME(6) NOT NULL, ended_at DATETIME(6) NULL, runs INT NOT NULL DEFAULT 0)',
+    );
+    setup.proxy.addFault({ kind: 'lose-reply', match: /^INSERT INTO `taskman_task`/, times: 2 });
+    const scheduler = spawn(setup, setup.proxiedUrl, ['basic']);
+    await waitForRegistration(scheduler);
+    const { id: parent } = await setup.taskman.submit({
+      application: APP,
+      task: 'fanOut',
+      payload: { count: 5, connection: (setup.payload as { connection: unknown }).connection, table: 'spans' },
+    });
+    const { seconds, stuck } = await settle(setup.taskman, 60_000);
+    const children = await setup.taskman.children(parent);
+    const [[spans]] = (await setup.sql.query(
+      'SELECT COUNT(*) AS n, COALESCE(SUM(runs > 1), 0) AS twice FROM spans',
+    )) as never as [[{ n: number; twice: number }]];
+    const parentState = (await setup.taskman.get(parent)).state;
+    const succeeded = children.filter((child) => child.state === 'succeeded').length;
+    return {
+      case: 'lost reply: child submit',
+      expected: "a task's ctx.submit whose INSERT reply is lost, twice: 6 children (5 and a fan-in), each run once",
+      observed: `parent ${parentState}; ${children.length} children (keys ${[...new Set(children.map((c) => c.key))].length} distinct), ${succeeded} succeeded; ${Number(spans.n)} ran, ${Number(spans.twice)} twice; ${stuck} stuck; fault fired ${setup.proxy.stats.faultsFired}×`,
+      figures: `settled in ${seconds.toFixed(1)} s; a retried submit whose child had already ended made a second child before a child's key was unique under its parent for good`,
+      ok:
+        parentState === 'succeeded' &&
+        children.length === 6 &&
+        succeeded === 6 &&
+        Number(spans.n) === 6 &&
+        Number(spans.twice) === 0 &&
+        stuck === 0 &&
+        setup.proxy.stats.faultsFired === 2,
+    };
+  } finally {
+    await tearDown(setup, 'lost_child');
   }
 }

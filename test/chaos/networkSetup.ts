@@ -74,14 +74,14 @@ export async function submitMany(
   return ids;
 }
 
-/** Waits (bounded) until no task is pending or running; returns the seconds it took and what is left. */
+/** Waits (bounded) until no task is waiting, pending or running; returns the seconds it took and what is left. */
 export async function settle(taskman: Taskman, boundMs: number): Promise<{ seconds: number; stuck: number }> {
   const began = performance.now();
   const done = await waitUntil(
     'every task to end',
     async () => {
       const c = await taskman.countByState();
-      return c.pending + c.running === 0;
+      return c.waiting + c.pending + c.running === 0;
     },
     boundMs,
   ).then(
@@ -89,7 +89,7 @@ export async function settle(taskman: Taskman, boundMs: number): Promise<{ secon
     () => false,
   );
   const c = await taskman.countByState();
-  return { seconds: (performance.now() - began) / 1000, stuck: done ? 0 : c.pending + c.running };
+  return { seconds: (performance.now() - began) / 1000, stuck: done ? 0 : c.waiting + c.pending + c.running };
 }
 
 /** Tasks per second a scheduler runs, for `count` short sleeping tasks submitted at once. */

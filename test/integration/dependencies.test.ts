@@ -197,4 +197,15 @@ describe('tasks that run after others', () => {
     await ended([parent, ...children.map((child) => child.id)]);
     for (const id of [parent, ...children.map((child) => child.id)]) assert.equal(await state(id), 'aborted');
   });
+
+  it("a child's key holds under its parent after the child ended: submitting it again returns that child", async () => {
+    schedulers.push(await startScheduler(db.taskman, ['basic']));
+    const parent = await submit('echo', {});
+    const child = await db.taskman.submit({ application: APP, task: 'echo', parentId: parent, key: 'child:once' });
+    await ended([parent, child.id]);
+    const again = await db.taskman.submit({ application: APP, task: 'echo', parentId: parent, key: 'child:once' });
+    assert.deepEqual(again, { id: child.id, created: false });
+    const elsewhere = await db.taskman.submit({ application: APP, task: 'echo', key: 'child:once' });
+    assert.equal(elsewhere.created, true, 'without the parent, the key is free once its task ended');
+  });
 });

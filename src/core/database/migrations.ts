@@ -209,10 +209,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 12,
     name: 'children',
     // The task that submitted it from its code (`ctx.submit`), for `show`, the tree and an abort
-    // with its children. Added INSTANT; the index added in place.
+    // with its children. A child's key is unique under its parent for good, not only while it
+    // runs (as `active_key`): a submit retried after a lost reply, once the child already ended,
+    // meets it (scheduler/childSubmitter.ts). Added INSTANT; the index added in place.
     statements: (t) => [
       `ALTER TABLE \`${t.task}\` ADD COLUMN parent_id BIGINT UNSIGNED NULL AFTER rerun_of`,
-      `ALTER TABLE \`${t.task}\` ADD KEY children (parent_id)`,
+      `ALTER TABLE \`${t.task}\` ADD UNIQUE KEY children (parent_id, idempotency_key)`,
     ],
   },
 ];

@@ -3,7 +3,7 @@ import type { TaskState } from '../task';
 import type { Database } from './connection';
 import { isDuplicateKey } from './databaseErrors';
 import { settleAtSubmit } from './lifecycle';
-import { INSERT_COLUMNS, rowOf, type SubmitResult, type ValidSubmission } from './submitTask';
+import { existingWithKey, INSERT_COLUMNS, rowOf, type SubmitResult, type ValidSubmission } from './submitTask';
 import { placeholders } from './taskRows';
 
 /**
@@ -48,11 +48,8 @@ export async function submitAfter(db: Database, valid: ValidSubmission): Promise
     });
   } catch (error) {
     if (!valid.key || !isDuplicateKey(error)) throw error;
-    const existing = await db.select<{ id: string }>(
-      `SELECT id FROM \`${t.task}\` WHERE application = ? AND active_key = ?`,
-      [valid.application, valid.key],
-    );
-    if (existing.length > 0) return { id: String(existing[0].id), created: false };
+    const existing = await existingWithKey(db, valid);
+    if (existing) return { id: existing, created: false };
     throw error;
   }
 }

@@ -232,16 +232,35 @@ export async function submitTask(db: Database, input: SubmitTaskInput): Promise<
       return { id: String(result.insertId), created: true };
     } catch (error) {
       if (!valid.key || !isDuplicateKey(error)) throw error;
-      const existing = await db.select<{ id: string }>(
-        `SELECT id FROM \`${t.task}\` WHERE application = ? AND active_key = ?`,
-        [valid.application, valid.key],
-      );
-      if (existing.length > 0) return { id: String(existing[0].id), created: false };
+      const existing = await existingWithKey(db, valid);
+      if (existing) return { id: existing, created: false };
     }
   }
   throw new InvalidInputError(
     `The key ${JSON.stringify(valid.key)} is contended by many concurrent submissions; try again.`,
   );
+}
+
+/**
+ * The task a keyed submission met: a child with this key under its parent (ended or not), or a
+ * task of the application with this key that has not ended.
+ */
+export async function existingWithKey(db: Database, valid: ValidSubmission): Promise<TaskId | undefined> {
+  const t = db.tables;
+  const rows = valid.parentId
+    ? await db.select<{ id: string }>(`SELECT id FROM \`${t.task}\` WHERE parent_id = ? AND idempotency_key = ?`, [
+        valid.parentId,
+        valid.key,
+      ])
+    : [];
+  if (rows.length === 0)
+    rows.push(
+      ...(await db.select<{ id: string }>(`SELECT id FROM \`${t.task}\` WHERE application = ? AND active_key = ?`, [
+        valid.application,
+        valid.key,
+      ])),
+    );
+  return rows.length > 0 ? String(rows[0].id) : undefined;
 }
 
 /**
