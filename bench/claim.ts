@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as mysql from 'mysql2/promise';
-import { Database, parseDatabaseUrl } from '../src/core';
+import { Database, parseDatabaseUrl, type Task } from '../src/core';
 import { claimTasks } from '../src/core/database/lifecycle';
 import { registerScheduler } from '../src/core/database/schedulers';
 import { type BenchServer, connectionOptions } from './lib/database';
@@ -65,7 +65,7 @@ function check(claimed: number, expected: number, who: string): void {
     throw new Error(`${who} claimed ${claimed} of ${expected} tasks: a claim went missing or twice.`);
 }
 
-interface Claimer {
+export interface Claimer {
   claim(): Promise<number>;
   close(): Promise<void>;
 }
@@ -114,7 +114,12 @@ async function bareClaimer(url: string): Promise<Claimer> {
   };
 }
 
-async function taskmanClaimer(url: string, limit: number): Promise<Claimer> {
+/** A scheduler row and claimTasks; `claimed` sees each batch (claimKeys.ts finishes them). */
+export async function taskmanClaimer(
+  url: string,
+  limit: number,
+  claimed: (db: Database, tasks: Task[]) => Promise<unknown> = () => Promise.resolve(),
+): Promise<Claimer> {
   const db = new Database(parseDatabaseUrl(url), { connectionLimit: 1 });
   const schedulerId = await registerScheduler(db, {
     host: os.hostname(),
@@ -131,6 +136,7 @@ async function taskmanClaimer(url: string, limit: number): Promise<Claimer> {
         limit,
         heartbeatTimeoutMs: 600_000,
       });
+      if (tasks.length > 0) await claimed(db, tasks);
       return tasks.length;
     },
     close: () => db.close(),

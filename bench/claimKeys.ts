@@ -1,7 +1,4 @@
-import * as os from 'node:os';
-import { Database, parseDatabaseUrl } from '../src/core';
-import { claimTasks } from '../src/core/database/lifecycle';
-import { registerScheduler } from '../src/core/database/schedulers';
+import { type Claimer, taskmanClaimer } from './claim';
 import type { BenchServer } from './lib/database';
 import { insertTasks } from './lib/seed';
 import { ratio, round, type Table } from './lib/stats';
@@ -95,30 +92,12 @@ async function withBlockedBacklog<T>(db: BenchDatabase, count: number, body: () 
   }
 }
 
-async function claimer(url: string): Promise<{ claim(): Promise<number>; close(): Promise<void> }> {
-  const db = new Database(parseDatabaseUrl(url), { connectionLimit: 1 });
-  const schedulerId = await registerScheduler(db, {
-    host: os.hostname(),
-    pid: process.pid,
-    applications: [{ name: 'bench', version: '1.0.0' }],
-    concurrency: 10,
-  });
-  return {
-    async claim() {
-      const tasks = await claimTasks(db, {
-        schedulerId,
-        application: 'bench',
-        version: '1.0.0',
-        limit: 10,
-        heartbeatTimeoutMs: 600_000,
-      });
-      if (tasks.length > 0)
-        await db.write(
-          `UPDATE taskman_task SET state = 'succeeded', ended_at = NOW(6) WHERE id IN (${tasks.map(() => '?').join(', ')})`,
-          tasks.map((task) => task.id),
-        );
-      return tasks.length;
-    },
-    close: () => db.close(),
-  };
+/** A Taskman claimer that marks what it claimed succeeded at once, so that keys free. */
+function claimer(url: string): Promise<Claimer> {
+  return taskmanClaimer(url, 10, (db, tasks) =>
+    db.write(
+      `UPDATE taskman_task SET state = 'succeeded', ended_at = NOW(6) WHERE id IN (${tasks.map(() => '?').join(', ')})`,
+      tasks.map((task) => task.id),
+    ),
+  );
 }

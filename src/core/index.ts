@@ -15,7 +15,7 @@ export type { SchedulerInfo } from './database/schedulers';
 export type { LatestTick } from './database/scheduleTicks';
 export type { TaskDependency } from './database/relatedTasks';
 export { WaitReasons } from './waitReasons';
-export { validateSubmission } from './database/submitTask';
+export { SUBMISSION_OPTIONS, validateSubmission } from './database/submitTask';
 export { MAX_BATCH, ROWS_PER_STATEMENT } from './database/submitMany';
 export type { PausedApplication } from './database/pauses';
 export type { SubmitTaskInput, SubmitResult } from './database/submitTask';

@@ -3,22 +3,11 @@
  * over Node's IPC channel. Discriminated unions on a string `type`; anything else on the channel
  * is ignored by the guards.
  */
+import type { SUBMISSION_OPTIONS, SubmitTaskInput } from './database/submitTask';
 import type { TaskError, TaskProgress } from './task';
 
-/** What `ctx.submit(task, payload, options)` may set of its child (SubmitTaskInput's names). */
-export interface ChildOptions {
-  key?: string;
-  priority?: number;
-  runAfter?: string | number;
-  startBefore?: string | number;
-  timeout?: string | number;
-  retries?: number;
-  retryDelay?: string | number;
-  retryMaxDelay?: string | number;
-  idempotent?: boolean;
-  concurrencyKey?: string;
-  after?: string[];
-}
+/** What `ctx.submit(task, payload, options)` may set of its child. */
+export type ChildOptions = Pick<SubmitTaskInput, (typeof SUBMISSION_OPTIONS)[number] | 'after'>;
 
 /** Parent → runner. */
 export type ParentMessage =

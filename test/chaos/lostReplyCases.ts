@@ -10,6 +10,7 @@ import { fixtureApp, repoRoot } from '../helpers/database';
 import { waitForRegistration } from '../helpers/processes';
 import { type ChaosContext, executions, type Row, waitUntil } from './context';
 import { APP, type Setup, settle, setUp, spawn, submitMany, tearDown } from './networkSetup';
+import { createSpansTable } from '../helpers/spans';
 
 interface LostReplyCase {
   kind: string;
@@ -332,9 +333,7 @@ async function lostTickReply(ctx: ChaosContext): Promise<Row> {
 async function lostChildReply(ctx: ChaosContext): Promise<Row> {
   const setup = await setUp(ctx, 'lost_child');
   try {
-    await setup.sql.query(
-      'CREATE TABLE spans (task_id BIGINT PRIMARY KEY, started_at DATETIME(6) NOT NULL, ended_at DATETIME(6) NULL, runs INT NOT NULL DEFAULT 0)',
-    );
+    await createSpansTable(setup.sql);
     setup.proxy.addFault({ kind: 'lose-reply', match: /^INSERT INTO `taskman_task`/, times: 2 });
     const scheduler = spawn(setup, setup.proxiedUrl, ['basic']);
     await waitForRegistration(scheduler);

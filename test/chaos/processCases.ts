@@ -4,6 +4,7 @@ import { type SchedulerProcess, spawnScheduler, waitForRegistration } from '../h
 import { FAST_TIMINGS } from '../helpers/scheduler';
 import type * as mysql from 'mysql2/promise';
 import { type ChaosContext, executions, type Profile, type Row, waitUntil } from './context';
+import { createSpansTable } from '../helpers/spans';
 
 const APP = 'fixture-basic';
 
@@ -106,9 +107,7 @@ async function submitFlow(
   payload: Record<string, unknown>,
   profile: Profile,
 ): Promise<{ keyed: number; chains: string[][] }> {
-  await sql.query(
-    'CREATE TABLE spans (task_id BIGINT PRIMARY KEY, started_at DATETIME(6) NOT NULL, ended_at DATETIME(6) NULL, runs INT NOT NULL DEFAULT 0)',
-  );
+  await createSpansTable(sql);
   const spanPayload = { ...payload, table: 'spans', ms: 5 };
   const keyed = Math.max(KEYS * 10, Math.round(profile.raceTasks / 10));
   await Promise.all(

@@ -7,6 +7,7 @@ import { connectionOptions, createTestDatabase, type TestDatabase } from '../hel
 import { spawnScheduler, waitForRegistration } from '../helpers/processes';
 import { FAST_TIMINGS, startScheduler } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
+import { createSpansTable } from '../helpers/spans';
 
 const APP = 'fixture-keyed';
 
@@ -70,10 +71,7 @@ describe('concurrency keys', () => {
   after(async () => {
     await db.drop();
   });
-  const spansTable = () =>
-    db.sql.query(
-      'CREATE TABLE spans (task_id BIGINT PRIMARY KEY, started_at DATETIME(6) NOT NULL, ended_at DATETIME(6) NULL, runs INT NOT NULL DEFAULT 0)',
-    );
+  const spansTable = () => createSpansTable(db.sql);
 
   it('4 schedulers, 60 tasks over 3 keys with limit 1: no two with one key overlap, and the keys run side by side', async () => {
     await spansTable();

@@ -4,6 +4,7 @@ import { InvalidInputError, type Scheduler } from '../../src/core';
 import { connectionOptions, createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startScheduler } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
+import { createSpansTable } from '../helpers/spans';
 
 const APP = 'fixture-basic';
 
@@ -38,10 +39,7 @@ describe('tasks that run after others', () => {
   after(async () => {
     await db.drop();
   });
-  const spansTable = () =>
-    db.sql.query(
-      'CREATE TABLE spans (task_id BIGINT PRIMARY KEY, started_at DATETIME(6) NOT NULL, ended_at DATETIME(6) NULL, runs INT NOT NULL DEFAULT 0)',
-    );
+  const spansTable = () => createSpansTable(db.sql);
 
   it('a chain of 5 runs in order, each waiting until the one before succeeded', async () => {
     await spansTable();

@@ -1,21 +1,9 @@
 import * as fs from 'node:fs';
-import { InvalidInputError, MAX_BATCH, type SubmitTaskInput, validateSubmission } from '../../core';
+import { InvalidInputError, MAX_BATCH, SUBMISSION_OPTIONS, type SubmitTaskInput, validateSubmission } from '../../core';
 import { UsageError } from '../context';
 
 /** What a line may set besides the payload: `{ "payload": …, "key": …, "priority": …, … }`. */
-const LINE_FIELDS = new Set([
-  'payload',
-  'key',
-  'priority',
-  'runAfter',
-  'startBefore',
-  'timeout',
-  'retries',
-  'retryDelay',
-  'retryMaxDelay',
-  'idempotent',
-  'concurrencyKey',
-]);
+const LINE_FIELDS = new Set<string>(['payload', ...SUBMISSION_OPTIONS]);
 
 /**
  * The tasks of `taskman submit APP TASK --batch FILE` (`-` for standard input): one JSON value a

@@ -52,6 +52,23 @@ export interface SubmitTaskInput {
   debugSchedulerId?: string;
 }
 
+/**
+ * The options a submission may carry besides its application, task and payload, that any
+ * submitter may give: a batch line's fields, a child's (`ctx.submit`) with `after` too.
+ */
+export const SUBMISSION_OPTIONS = [
+  'key',
+  'priority',
+  'runAfter',
+  'startBefore',
+  'timeout',
+  'retries',
+  'retryDelay',
+  'retryMaxDelay',
+  'idempotent',
+  'concurrencyKey',
+] as const satisfies readonly (keyof SubmitTaskInput)[];
+
 export interface SubmitResult {
   id: TaskId;
   /** False when the key matched a task that had not ended: that task's id is returned. */

@@ -1,6 +1,6 @@
 import type { ApplicationConfig } from '../config';
 import type { Database } from '../database/connection';
-import { type SubmitTaskInput, submitTask } from '../database/submitTask';
+import { SUBMISSION_OPTIONS, type SubmitTaskInput, submitTask } from '../database/submitTask';
 import { errorMessage, TaskmanError } from '../errors';
 import type { ChildOptions } from '../protocol';
 import type { Task, TaskError } from '../task';
@@ -8,19 +8,7 @@ import type { DatabaseHealth } from './databaseHealth';
 import type { ChildRequest } from './taskRun';
 
 /** The options a task's code may give its child: nothing that pins, debugs or re-parents it. */
-const CHILD_OPTIONS: readonly (keyof ChildOptions)[] = [
-  'key',
-  'priority',
-  'runAfter',
-  'startBefore',
-  'timeout',
-  'retries',
-  'retryDelay',
-  'retryMaxDelay',
-  'idempotent',
-  'concurrencyKey',
-  'after',
-];
+const CHILD_OPTIONS: readonly (keyof ChildOptions)[] = [...SUBMISSION_OPTIONS, 'after'];
 
 /**
  * `ctx.submit` of a running task, in its scheduler: submits a task of the same application whose
