@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import type * as mysql from 'mysql2/promise';
 import { Database, parseDatabaseUrl, type StatisticsOptions } from '../src/core';
-import { claimTasks, finishTask, markStarted } from '../src/core/database/lifecycle';
+import { claimTasks, finishTasks, markStarted } from '../src/core/database/lifecycle';
 import { registerScheduler } from '../src/core/database/schedulers';
 import { StatisticsReader } from '../src/core/statistics';
 import type { BenchDatabase, BenchServer } from './lib/database';
@@ -179,12 +179,12 @@ async function taskLife(bench: BenchDatabase, db: Database, schedulerId: string)
   });
   if (claimed?.id !== id) throw new Error(`claimed ${claimed?.id}, expected ${id}`);
   await markStarted(db, id, schedulerId, '1.0.0');
-  await finishTask(db, id, schedulerId, {
-    state: 'succeeded',
-    resultJson: 'null',
-    logs: '',
-    progress: { percent: null, message: null },
-  });
+  await finishTasks(db, schedulerId, [
+    {
+      taskId: id,
+      outcome: { state: 'succeeded', resultJson: 'null', logs: '', progress: { percent: null, message: null } },
+    },
+  ]);
   return performance.now() - started;
 }
 

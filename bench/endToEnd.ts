@@ -6,6 +6,7 @@ import { bullmqSystem, REDIS } from './peers/bullmqSystem';
 import { graphileWorkerSystem, POSTGRES_URL } from './peers/graphileWorkerSystem';
 import type { JobSystem, ThroughputResult } from './peers/system';
 import { taskmanSystem } from './peers/taskmanSystem';
+import { bareSpawnRate } from './spawn';
 
 export interface EndToEndOptions {
   concurrency: number;
@@ -87,6 +88,9 @@ export async function endToEndBenchmark(
       await system.close();
     }
   }
+  // What process-per-task cannot beat: a bare Node start and exit per task, as many at once as its slots.
+  const spawnLimit = options.runnerModes.includes('process') ? await bareSpawnRate(5, options.concurrency) : undefined;
+  const perTaskProcess = throughput.find((t) => t.name === 'Taskman, process per task');
   const baselineThroughput = throughput.find((t) => t.name.startsWith('Graphile'))?.perSecond ?? NaN;
   const baselinePickup = median(pickups.find((p) => p.name.startsWith('Graphile'))?.latencies ?? []);
   return {
@@ -95,13 +99,30 @@ export async function endToEndBenchmark(
       {
         title: `end-to-end throughput: no-op tasks per second (concurrency ${options.concurrency})`,
         columns: ['system', 'tasks', 'tasks/s', 'vs Graphile Worker'],
-        rows: throughput.map((t) => [
-          t.name,
-          String(t.tasks),
-          round(t.perSecond, 1),
-          ratio(t.perSecond, baselineThroughput),
-        ]),
+        rows: [
+          ...throughput.map((t) => [
+            t.name,
+            String(t.tasks),
+            round(t.perSecond, 1),
+            ratio(t.perSecond, baselineThroughput),
+          ]),
+          ...(spawnLimit === undefined
+            ? []
+            : [
+                [
+                  `bare spawn limit: \`node -e 0\`, ${options.concurrency} at a time`,
+                  '',
+                  round(spawnLimit, 1),
+                  ratio(spawnLimit, baselineThroughput),
+                ],
+              ]),
+        ],
         notes: [
+          ...(spawnLimit !== undefined && perTaskProcess
+            ? [
+                `Process per task runs ${ratio(perTaskProcess.perSecond, spawnLimit)} the bare spawn limit: ${options.concurrency} loops, each starting \`node -e 0\` (with a runner's environment) as soon as its last one exited, for 5 s.`,
+              ]
+            : []),
           'The peers run their job functions inside the worker process; Taskman runs each task in a runner process (a new one per task, or a pooled one).',
           '"no claiming ahead": the same scheduler with claimAheadMs 0, claiming only for free slots.',
         ],
@@ -131,6 +152,25 @@ export async function endToEndBenchmark(
         notes: [
           'Read from /proc over each run, the queue already filled: the worker (for the peers) or the scheduler (Taskman) is this benchmark process; the database server is the private MariaDB, or the postgres and redis-server processes.',
           '"whole machine" also holds the kernel\'s work outside those processes and whatever else ran; "machine busy" is that over all cores.',
+        ],
+      },
+      {
+        title: 'database work per no-op task in the throughput runs above',
+        columns: ['system', 'statements sent', 'write transactions committed', 'tasks per write transaction'],
+        rows: throughput.flatMap((t) =>
+          t.database
+            ? [
+                [
+                  t.name,
+                  round(t.database.statementsPerTask, 2),
+                  round(t.database.writeCommitsPerTask, 2),
+                  round(1 / t.database.writeCommitsPerTask, 1),
+                ],
+              ]
+            : [],
+        ),
+        notes: [
+          'Counted by the MySQL server (`SHOW GLOBAL STATUS`: `Questions`, and `Innodb_log_writes`, one per committed transaction that wrote, autocommit statements included); BEGIN and COMMIT count as statements; the heartbeat and maintenance during the run are included.',
         ],
       },
       {

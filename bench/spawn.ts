@@ -1,6 +1,14 @@
 import { spawn } from 'node:child_process';
+import { runnerEnvironment } from '../src/core/scheduler/runnerProcess';
 import { RUNNER_SCRIPT } from './lib/benchApp';
 import { median, percentile, ratio, round, type Table } from './lib/stats';
+
+/**
+ * What a runner's environment holds (PATH, HOME, the locale, …) and nothing else: both processes
+ * start with it. This benchmark's own environment may hold what slows every Node start (here,
+ * NODE_EXTRA_CA_CERTS made `node -e 0` twice as slow), which no runner inherits.
+ */
+const RUNNER_ENV = runnerEnvironment({ env: {}, modulePaths: [] });
 
 /**
  * Runner start-up: spawn dist/runner.js until its `ready` message, against `node -e 0` from spawn
@@ -31,7 +39,7 @@ export async function spawnBenchmark(options: { runs: number }): Promise<Table> 
 
 function timeBareNode(): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env: RUNNER_ENV });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', () => resolve(performance.now() - started));
@@ -40,7 +48,10 @@ function timeBareNode(): Promise<number> {
 
 function timeRunnerReady(): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, [RUNNER_SCRIPT], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const child = spawn(process.execPath, [RUNNER_SCRIPT], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    env: RUNNER_ENV,
+  });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('message', () => {
@@ -49,4 +60,24 @@ function timeRunnerReady(): Promise<number> {
       child.once('exit', () => resolve(ms));
     });
   });
+}
+
+/**
+ * The bare spawn limit: `node -e 0` processes started and ended per second by `loops` loops at
+ * once (enough to keep every core busy), each starting the next as soon as its last one exited.
+ * Process-per-task at that concurrency cannot run more tasks than this.
+ */
+export async function bareSpawnRate(seconds: number, loops: number): Promise<number> {
+  let count = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: loops }, async () => {
+      while (performance.now() < until) {
+        await timeBareNode();
+        count++;
+      }
+    }),
+  );
+  return count / ((performance.now() - started) / 1000);
 }

@@ -73,9 +73,18 @@ export function connectionOptions(url: string, database?: string): mysql.Connect
  * The server's statement counters, read in one statement: `questions` counts statements sent by
  * clients, `queries` also those run inside stored procedures.
  */
-export async function serverStatementCounts(sql: mysql.Connection): Promise<{ questions: number; queries: number }> {
-  const [rows] = await sql.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Queries')");
+/**
+ * The server's counters of work done: statements sent by clients (`Questions`), statements run,
+ * inside stored procedures too (`Queries`), and transactions that wrote (`Innodb_log_writes`: one
+ * per committed write transaction, autocommit statements included; read-only ones write none).
+ */
+export async function serverStatementCounts(
+  sql: mysql.Connection,
+): Promise<{ questions: number; queries: number; writeCommits: number }> {
+  const [rows] = await sql.query(
+    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Queries', 'Innodb_log_writes')",
+  );
   const value = (name: string) =>
     Number((rows as { Variable_name: string; Value: string }[]).find((row) => row.Variable_name === name)?.Value);
-  return { questions: value('Questions'), queries: value('Queries') };
+  return { questions: value('Questions'), queries: value('Queries'), writeCommits: value('Innodb_log_writes') };
 }

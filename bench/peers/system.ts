@@ -5,6 +5,8 @@ import { epochMs } from '../lib/stats';
 export interface ThroughputResult {
   perSecond: number;
   cpu: CpuUse;
+  /** Taskman only: the MySQL server's statements sent and write transactions committed, per task. */
+  database?: { statementsPerTask: number; writeCommitsPerTask: number };
 }
 
 /** One job system under test in the end-to-end benchmark. */

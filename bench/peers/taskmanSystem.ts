@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Scheduler, Taskman } from '../../src/core';
 import { createBenchApp, RUNNER_SCRIPT } from '../lib/benchApp';
-import type { BenchServer } from '../lib/database';
+import { type BenchServer, serverStatementCounts } from '../lib/database';
 import { insertTasks } from '../lib/seed';
 import { epochMs } from '../lib/stats';
 import { drainRate, type JobSystem, until } from './system';
@@ -38,7 +38,14 @@ export async function taskmanSystem(
     async throughput(count) {
       await insertTasks(db.sql, { count, state: 'pending' });
       ended.clear();
+      const before = await serverStatementCounts(db.sql);
       const result = await drainRate(count, { pid: server.pid }, startScheduler, () => ended.size);
+      const after = await serverStatementCounts(db.sql);
+      // Minus 1: the second read of the counters counts itself. The whole server: this database alone is in use.
+      result.database = {
+        statementsPerTask: (after.questions - before.questions - 1) / count,
+        writeCommitsPerTask: (after.writeCommits - before.writeCommits) / count,
+      };
       const failed = [...ended.values()].filter((state) => state !== 'succeeded').length;
       if (failed) throw new Error(`${failed} no-op tasks did not succeed.`);
       return result;

@@ -65,3 +65,19 @@ export async function waitForRegistration(process: SchedulerProcess, count = 1):
   if (process.schedulerIds().length < count) throw new Error(`scheduler process exited early:\n${process.stderr()}`);
   return process.schedulerIds()[count - 1];
 }
+
+/** The runner processes (dist/runner.js) whose parent is this process, by pid: read from /proc. */
+export function childRunnerPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('runner.js')) pids.push(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   claimTasks,
+  finishAndStart,
   finishTasks,
   hasClaimableTask,
   markStarted,
@@ -282,6 +283,60 @@ describe('the task store', () => {
       [ids[0], ids[1]].sort(),
     );
     assert.equal((await db.taskman.get(ids[0])).logs, 'first log');
+  });
+
+  it('ends runs and marks their successors started together, each row fenced as alone', async () => {
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push((await db.taskman.submit({ application: 'turns', task: 't' })).id);
+    const claimed = await claimTasks(db.taskman.database, {
+      schedulerId,
+      application: 'turns',
+      version: '1',
+      limit: 6,
+      startNow: 2,
+      heartbeatTimeoutMs: 60_000,
+    });
+    assert.equal(claimed.length, 6);
+    const [ending, endingNotOurs, heldA, heldAborted, heldOverdue, heldNotOurs] = ids;
+    await db.sql.query("UPDATE taskman_task SET scheduler_id = NULL, state = 'pending' WHERE id IN (?, ?)", [
+      endingNotOurs,
+      heldNotOurs,
+    ]);
+    await db.taskman.abort(heldAborted, 'not now');
+    await db.sql.query('UPDATE taskman_task SET start_before = NOW(6) - INTERVAL 1 SECOND WHERE id = ?', [heldOverdue]);
+    const progress = { percent: 100, message: 'done' };
+    const outcomes = [
+      { taskId: ending, outcome: { state: 'succeeded' as const, resultJson: '{"n":1}', logs: 'ran', progress } },
+      { taskId: endingNotOurs, outcome: { state: 'succeeded' as const, resultJson: '{}', logs: '', progress } },
+    ];
+    const starting = [heldA, heldAborted, heldOverdue, heldNotOurs].map((taskId) => ({ taskId, version: '3' }));
+    const { written, marks } = await finishAndStart(db.taskman.database, schedulerId, outcomes, starting);
+    assert.deepEqual([...written], [[ending, 'ended']]);
+    assert.deepEqual(
+      starting.map((run) => marks.get(run.taskId)),
+      ['started', 'abort-requested', 'overdue', 'not-owned'],
+    );
+    const [ended, notOurs, started, aborted, overdue] = await Promise.all(ids.map((id) => db.taskman.get(id)));
+    assert.deepEqual(
+      [ended.state, ended.result, ended.logs, ended.startedAt !== null],
+      ['succeeded', { n: 1 }, 'ran', true],
+    );
+    assert.deepEqual(
+      [notOurs.state, notOurs.result],
+      ['pending', null],
+      'an outcome for a task no longer ours changes nothing',
+    );
+    assert.deepEqual(
+      [started.state, started.ranVersion, started.endedAt],
+      ['running', '3', null],
+      'a mark ends nothing',
+    );
+    assert.ok(started.startedAt);
+    assert.deepEqual([aborted.startedAt, overdue.startedAt], [null, null]);
+    // Written again (the reply was lost): the outcome is found written, the mark found started.
+    const again = await finishAndStart(db.taskman.database, schedulerId, outcomes.slice(0, 1), starting.slice(0, 1));
+    assert.deepEqual([[...again.written], [...again.marks]], [[[ending, 'ended']], [[heldA, 'started']]]);
+    assert.equal((await db.taskman.get(heldA)).startedAt!.getTime(), started.startedAt!.getTime());
   });
 
   it('writes a batch whose outcomes share most values: shared ones once, the rest per row', async () => {

@@ -106,6 +106,8 @@ function onMessage(value: unknown): void {
       // One task at a time: a `start` while busy (or exiting) is not for this runner.
       if (state.name !== 'idle') return;
       const task = { taskId: value.taskId, abort: new AbortController() };
+      // A process of the task's own (often started before its task was known: SpareRunners) says which, before any of its code loads.
+      if (value.keepAlive !== true) process.env.TASKMAN_TASK_ID = value.taskId;
       setState({ name: 'running', task, keepAlive: value.keepAlive === true });
       void startTask(value, task.abort.signal);
       return;

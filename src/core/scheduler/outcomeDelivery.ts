@@ -1,14 +1,15 @@
-import { type Database, isTransientDatabaseError } from '../database/connection';
+import { isTransientDatabaseError } from '../database/connection';
 import type { Outcome, Written } from '../database/lifecycle';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { backoffDelay, sleep, withinTime } from '../timing';
 import type { DatabaseHealth } from './databaseHealth';
 import { type JournalEntry, OutcomeJournal } from './outcomeJournal';
-import { OutcomeWriter } from './outcomeWriter';
+import type { TaskWrites } from './taskWrites';
 
 export interface OutcomeDeliveryOptions {
-  db: Database;
+  /** Where outcomes are written, with the started marks of the same turn. */
+  writes: TaskWrites;
   journalDir: string;
   logger: Logger;
   health: DatabaseHealth;
@@ -20,20 +21,18 @@ export interface OutcomeDeliveryOptions {
 
 /**
  * Gets each finished run's outcome into the database (docs/design.md, step 5): journalled
- * and fsync'd first, then written, retrying with backoff through outages until it lands or the
+ * and fsync'd, and written, retrying with backoff through outages until it lands or the
  * write is refused because the task is no longer ours. What is still undelivered when the
  * scheduler stops stays in the journal for the next scheduler started on this host.
  */
 export class OutcomeDelivery {
   private readonly journal: OutcomeJournal;
-  private readonly writer: OutcomeWriter;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly undelivered = new Set<string>();
   private closed = false;
 
   constructor(private readonly options: OutcomeDeliveryOptions) {
     this.journal = OutcomeJournal.open(options.journalDir);
-    this.writer = new OutcomeWriter(options.db);
   }
 
   /** Takes over the outcomes that dead scheduler processes of this host left undelivered, and delivers them. */
@@ -66,9 +65,15 @@ export class OutcomeDelivery {
     await this.journal.close();
   }
 
+  /**
+   * The journal's write and the database's go out together: the outcome is in the turn's write at
+   * once instead of after an fsync, and a crash loses nothing it would not have lost otherwise
+   * (before its fsync, an outcome held by neither is lost either way). `delivered` waits for the
+   * journal's line, so that a replay never reads a delivery before its outcome.
+   */
   private async journalAndWrite({ taskId, schedulerId, outcome }: JournalEntry): Promise<void> {
     const { logger, health, stopSignal } = this.options;
-    await this.journal
+    const journalled = this.journal
       .record({ taskId, schedulerId, outcome })
       .catch((error) =>
         logger.error(
@@ -77,7 +82,8 @@ export class OutcomeDelivery {
       );
     for (let attempt = 0; ; attempt++) {
       try {
-        const written = await this.writer.write(taskId, schedulerId, outcome);
+        const written = await this.options.writes.finish(taskId, schedulerId, outcome);
+        await journalled;
         this.journal.delivered(taskId);
         this.undelivered.delete(taskId);
         health.available();
@@ -89,6 +95,7 @@ export class OutcomeDelivery {
         return;
       } catch (error) {
         if (!isTransientDatabaseError(error)) {
+          await journalled;
           logger.error(
             `task ${taskId}: outcome could not be written and is kept in ${this.journal.file}: ${errorMessage(error)}`,
           );

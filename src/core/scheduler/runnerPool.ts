@@ -29,7 +29,7 @@ export class RunnerPool {
 
   /** An idle runner for this application, or a new one. */
   acquire(app: ApplicationConfig): RunnerProcess {
-    const list = this.idle.get(poolKey(app)) ?? [];
+    const list = this.idle.get(runnerKey(app)) ?? [];
     for (let entry = list.pop(); entry; entry = list.pop()) {
       clearTimeout(entry.timer);
       if (entry.runner.alive) return entry.runner;
@@ -47,7 +47,7 @@ export class RunnerPool {
       runner.kill();
       return;
     }
-    const key = poolKey(app);
+    const key = runnerKey(app);
     const list = this.idle.get(key) ?? [];
     this.idle.set(key, list);
     const entry: IdleRunner = {
@@ -61,7 +61,7 @@ export class RunnerPool {
 
   /** Stops idle runners of applications (or versions, or settings) no longer served. */
   retain(applications: ApplicationConfig[]): void {
-    const keep = new Set(applications.map(poolKey));
+    const keep = new Set(applications.map(runnerKey));
     for (const key of [...this.idle.keys()])
       if (!keep.has(key)) for (const entry of [...this.idle.get(key)!]) this.discard(key, entry);
   }
@@ -87,6 +87,6 @@ export class RunnerPool {
 }
 
 /** Runners are interchangeable only within one version and one runtime setting. */
-function poolKey(app: ApplicationConfig): string {
+export function runnerKey(app: ApplicationConfig): string {
   return JSON.stringify([app.name, app.version, app.root, app.tasks, app.node, app.execArgv, app.env, app.modulePaths]);
 }

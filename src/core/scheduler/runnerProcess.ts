@@ -55,7 +55,10 @@ const INHERITED_ENV = [
   'WINDIR',
 ];
 
-export function runnerEnvironment(app: ApplicationConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function runnerEnvironment(
+  app: Pick<ApplicationConfig, 'env' | 'modulePaths'>,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
   for (const [name, value] of Object.entries(process.env)) if (name.startsWith('LC_')) env[name] = value;

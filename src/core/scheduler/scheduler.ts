@@ -14,7 +14,7 @@ import { DatabaseHealth } from './databaseHealth';
 import { DatabaseWake } from './databaseWake';
 import { OutcomeDelivery } from './outcomeDelivery';
 import { RunnerPool } from './runnerPool';
-import { StartMarks } from './startMarks';
+import { SpareRunners } from './spareRunners';
 import { maintain } from './maintenance';
 import { PollLoop } from './pollLoop';
 import { Reconciliation } from './reconciliation';
@@ -26,6 +26,7 @@ import { submitChild } from './childSubmitter';
 import { DependentsSettler } from './dependentsSettler';
 import { ScheduleTimer } from './scheduleTimer';
 import { TaskSlots } from './taskSlots';
+import { TaskWrites } from './taskWrites';
 
 /**
  * Claims tasks of its applications, runs each in a runner process, and records how each ended.
@@ -37,6 +38,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly logger: Logger;
   private readonly slots: TaskSlots;
   private readonly pool: RunnerPool;
+  private readonly spares: SpareRunners;
   private readonly health: DatabaseHealth;
   private readonly runContext: TaskRunContext;
   private applications: ApplicationConfig[];
@@ -52,7 +54,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly reconciliation: Reconciliation;
   private readonly databaseWake: DatabaseWake;
   private readonly claimedAhead: ClaimedAhead;
-  private readonly startMarks: StartMarks;
+  private readonly writes: TaskWrites;
   private readonly endingRuns = new EndingRuns();
 
   constructor(options: SchedulerOptions) {
@@ -66,9 +68,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       outputLimitBytes: this.options.outputLimitBytes,
       idleTimeoutMs: this.options.runnerIdleTimeoutMs,
     });
+    this.spares = new SpareRunners({
+      runnerScript: this.runnerScript,
+      outputLimitBytes: this.options.outputLimitBytes,
+      freeSlots: (app) =>
+        this.state === 'running'
+          ? Math.min(this.concurrency - this.slots.size, app.concurrency - this.slots.runningOf(app))
+          : 0,
+    });
     this.databaseWake = new DatabaseWake(this.db, this.logger);
     this.claimedAhead = new ClaimedAhead(this.options.claimAheadMs, holdLimitMs(this.options.claimAheadMs));
-    this.startMarks = new StartMarks(this.db, this.logger);
+    this.writes = new TaskWrites(this.db, this.logger);
     // A COMMIT still on the wire when the client gave up lands within the server's wait_timeout, or never.
     this.reconciliation = new Reconciliation(this.db, this.logger, {
       intervalMs: this.options.heartbeatIntervalMs,
@@ -130,6 +140,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.runContext = {
       db: this.db,
       pool: this.pool,
+      spares: this.spares,
       runnerScript: this.runnerScript,
       logger: this.logger,
       health: this.health,
@@ -148,11 +159,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           request,
         ),
     };
-    this.slots = new TaskSlots(this.runContext, this.startMarks, this.claimedAhead, this.endingRuns, this.logger, {
+    this.slots = new TaskSlots(this.runContext, this.writes, this.claimedAhead, this.endingRuns, this.logger, {
       starting: () => this.state === 'running',
       concurrency: () => this.concurrency,
       deliver: (ended) => this.delivery!.deliver(ended),
       freed: () => {
+        this.spares.refill(this.applications);
         this.databaseWake.sawWork();
         this.wake();
       },
@@ -198,7 +210,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.state !== 'new') throw new Error('A Scheduler can be started once.');
     this.state = 'running';
     this.delivery = new OutcomeDelivery({
-      db: this.db,
+      writes: this.writes,
       journalDir: this.options.journalDir,
       logger: this.logger,
       health: this.health,
@@ -219,6 +231,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           `${app.name}: ${problem.schedule}${problem.field ? `.${problem.field}` : ''} ${problem.message}; it does not run`,
         );
     await this.registration.register();
+    this.spares.refill(this.applications);
     const onError = (where: string) => (error: unknown) => this.handleLoopError(error, where);
     const stopSignal = this.stopController.signal;
     this.loops = [
@@ -260,6 +273,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   setApplications(applications: ApplicationConfig[]): void {
     this.applications = [...applications];
     this.pool.retain(this.applications);
+    this.spares.retain(this.applications);
+    this.spares.refill(this.applications);
     this.schedules.applicationsChanged();
     // Claimed under the old configuration: for any scheduler (this one included) to claim again.
     this.reconciliation.release(this.claimedAhead.takeAll(), 'the applications changed');
@@ -305,6 +320,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.stopController.abort();
     this.databaseWake.close();
     this.pool.close();
+    this.spares.close();
     await Promise.all(this.loops);
     // Claimed by a claim that was in flight when the stop began.
     this.reconciliation.release(this.claimedAhead.takeAll(), 'the scheduler is stopping');

@@ -25,6 +25,7 @@ import type { RunnerMessage } from '../protocol';
 import type { DatabaseHealth } from './databaseHealth';
 import { outcomeFromExit } from './outcomeFromExit';
 import type { RunnerPool } from './runnerPool';
+import type { SpareRunners } from './spareRunners';
 import { RunnerProcess } from './runnerProcess';
 import { waitBeforeStart } from './runTimes';
 
@@ -32,6 +33,7 @@ import { waitBeforeStart } from './runTimes';
 export interface TaskRunContext {
   db: Database;
   pool: RunnerPool;
+  spares: SpareRunners;
   runnerScript: string;
   logger: Logger;
   health: DatabaseHealth;
@@ -246,14 +248,14 @@ export class TaskRun {
 
   /** A process of the task's own; under the inspector when debugging. */
   private ownRunner(debugging: boolean): RunnerProcess {
+    if (!debugging) return this.context.spares.take(this.app);
     return new RunnerProcess({
       app: this.app,
       runnerScript: this.context.runnerScript,
       outputLimitBytes: this.context.outputLimitBytes,
       // --inspect-brk holds the runner on its first line until a debugger attaches, so the
       // debugger's breakpoints are set before the tasks module (user code) loads.
-      extraExecArgv: debugging ? ['--inspect-brk=127.0.0.1:0'] : [],
-      extraEnv: { TASKMAN_TASK_ID: this.task.id },
+      extraExecArgv: ['--inspect-brk=127.0.0.1:0'],
     });
   }
 

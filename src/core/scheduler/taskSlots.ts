@@ -5,8 +5,8 @@ import type { Logger } from '../logger';
 import type { Task, TaskId } from '../task';
 import type { ClaimedAhead } from './claimedAhead';
 import type { EndingRuns } from './runTimes';
-import type { StartMarks } from './startMarks';
 import { TaskRun, type TaskRunContext } from './taskRun';
+import type { TaskWrites } from './taskWrites';
 
 /** What the slots ask of their scheduler. */
 export interface SlotOwner {
@@ -32,7 +32,7 @@ export class TaskSlots {
 
   constructor(
     private readonly runContext: TaskRunContext,
-    private readonly startMarks: StartMarks,
+    private readonly writes: TaskWrites,
     private readonly claimedAhead: ClaimedAhead,
     private readonly endingRuns: EndingRuns,
     private readonly logger: Logger,
@@ -91,7 +91,7 @@ export class TaskSlots {
     const startedAt = performance.now();
     const mark = options.markedInClaim
       ? Promise.resolve<StartMark>('started')
-      : this.startMarks.request(task.id, schedulerId, app.version, run.stamp);
+      : this.writes.mark(task.id, schedulerId, app.version, run.stamp);
     const done = run
       .run(mark)
       .then((outcome) => {

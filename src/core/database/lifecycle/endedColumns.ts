@@ -8,5 +8,16 @@
  * `state` is SQL: a quoted literal, or `?` bound by the caller.
  */
 export function endedColumns(state: string): string {
-  return `state = ${state}, active_key = NULL, ended_at = NOW(6)`;
+  return endedAssignments(state)
+    .map(([column, expression]) => `${column} = ${expression}`)
+    .join(', ');
+}
+
+/** The same, as column and expression pairs, for a statement that sets them only on some rows (endAndStart.ts). */
+export function endedAssignments(state: string): [column: string, expression: string][] {
+  return [
+    ['state', state],
+    ['active_key', 'NULL'],
+    ['ended_at', 'NOW(6)'],
+  ];
 }

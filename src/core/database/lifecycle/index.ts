@@ -7,8 +7,8 @@
  * | from → to                                  | who                                   | fence                                                          | file           |
  * | ------------------------------------------ | ------------------------------------- | -------------------------------------------------------------- | -------------- |
  * | pending → running                          | a scheduler's claim                   | FOR UPDATE SKIP LOCKED, joined to its own fresh scheduler row  | claim.ts       |
- * | running → running, started mark            | the claim (free slots), StartMarks    | scheduler_id, state running, started_at NULL, no abort asked   | claim.ts, markStarted.ts |
- * | running → succeeded / failed / aborted     | outcome delivery (journal first)      | scheduler_id, state running                                    | finish.ts      |
+ * | running → running, started mark            | the claim (free slots), TaskWrites    | scheduler_id, state running, started_at NULL, no abort asked   | claim.ts, endAndStart.ts |
+ * | running → succeeded / failed / aborted     | outcome delivery (journal first)      | scheduler_id, state running                                    | endAndStart.ts |
  * | running → pending, attempt recorded        | delivery of a failed run with retries | FOR UPDATE by scheduler_id, running, attempt, no abort asked   | retry.ts       |
  * | running (unstarted) → pending, attempt − 1 | release of a task held for a slot     | scheduler_id, state running, started_at NULL                   | release.ts     |
  * | running → pending / aborted                | reconciliation after a lost reply     | scheduler_id, state running                                    | release.ts     |
@@ -30,7 +30,8 @@ export { type ClaimRequest, claimableCondition, claimTasks, hasClaimableTask } f
 export { settleAtSubmit, settleDependents } from './dependencies';
 export { countPurgeable, deleteTask, type PurgeSelection, purgeEndedTasks } from './deleteEnded';
 export { expireOverdueTasks } from './expire';
-export { finishTask, finishTasks, type Outcome, type Written } from './finish';
+export type { EndingRun, StartingRun } from './endAndStart';
+export { finishAndStart, finishTasks, type Outcome, type Written } from './finish';
 export { markStarted, markStartedBatch, type StartMark } from './markStarted';
 export { releaseClaimedTasks, releaseStrayTasks } from './release';
 export { settleSchedulerTasks } from './settle';
