@@ -4,7 +4,7 @@
  *
  *   npm run bench                         all benchmarks, full sizes (about 10 minutes here)
  *   npm run bench -- --quick              smaller sizes (scale to 10^5), for a quick look
- *   npm run bench -- --only claim,idle    some of: claim, claim-keys, dashboard, end-to-end, idle, scale, spawn
+ *   npm run bench -- --only claim,idle    some of: claim, claim-keys, dashboard, end-to-end, far, idle, scale, spawn, tasks-view, galera, editor
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,14 +14,30 @@ import { parseArgs } from 'node:util';
 import { claimBenchmark } from './claim';
 import { claimKeysBenchmark } from './claimKeys';
 import { dashboardBenchmark } from './dashboard';
+import { tasksViewBenchmark } from './editor';
+import { editorBenchmark } from './editorHost';
 import { endToEndBenchmark } from './endToEnd';
+import { farBenchmark } from './far';
+import { galeraBenchmark } from './galera';
 import { idleBenchmark } from './idle';
 import { BenchServer } from './lib/database';
 import { formatTable, type Table } from './lib/stats';
 import { scaleBenchmark } from './scale';
 import { spawnBenchmark } from './spawn';
 
-const BENCHMARKS = ['claim', 'claim-keys', 'end-to-end', 'idle', 'scale', 'dashboard', 'spawn'] as const;
+const BENCHMARKS = [
+  'claim',
+  'claim-keys',
+  'end-to-end',
+  'far',
+  'galera',
+  'idle',
+  'scale',
+  'dashboard',
+  'tasks-view',
+  'editor',
+  'spawn',
+] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 async function main(): Promise<void> {
@@ -69,7 +85,38 @@ async function main(): Promise<void> {
       skipped.push(...result.skipped);
       result.tables.forEach(show);
     }
-    if (only.includes('idle')) show(await idleBenchmark(server, { seconds: quick ? 10 : 30 }));
+    if (only.includes('far'))
+      show(
+        await farBenchmark(server, {
+          roundTripMs: 50,
+          concurrency: 8,
+          tasks: quick ? 24 : 64,
+          taskMs: 1000,
+          pickups: quick ? 10 : 30,
+        }),
+      );
+    if (only.includes('galera')) {
+      // Needs more than the machine may have (Galera, code-server): a failure is recorded, the run goes on.
+      try {
+        const result = await galeraBenchmark({ schedulers: 3, concurrency: 8, tasks: quick ? 1000 : 3000 });
+        if (typeof result === 'string') {
+          console.log(result);
+          skipped.push(result);
+        } else show(result);
+      } catch (error) {
+        const line = `galera failed: ${(error as Error).message.split('\n')[0]}`;
+        console.log(line);
+        skipped.push(line);
+      }
+    }
+    if (only.includes('idle'))
+      show(
+        await idleBenchmark(server, {
+          seconds: quick ? 10 : 30,
+          warmupSeconds: 60,
+          fleets: quick ? [1, 10] : [1, 50],
+        }),
+      );
     if (only.includes('scale'))
       show(
         await scaleBenchmark(server, {
@@ -79,6 +126,22 @@ async function main(): Promise<void> {
       );
     if (only.includes('dashboard'))
       show(await dashboardBenchmark(server, { rows: quick ? 100_000 : 1_000_000, samples: quick ? 5 : 15 }));
+    if (only.includes('tasks-view'))
+      show(await tasksViewBenchmark(server, { ended: 95_000, pending: 5_000, samples: quick ? 5 : 15 }));
+    if (only.includes('editor')) {
+      // Needs more than the machine may have (Galera, code-server): a failure is recorded, the run goes on.
+      try {
+        const result = await editorBenchmark(server, { tasks: 500, idleSeconds: quick ? 10 : 30 });
+        if (typeof result === 'string') {
+          console.log(result);
+          skipped.push(result);
+        } else show(result);
+      } catch (error) {
+        const line = `editor failed: ${(error as Error).message.split('\n')[0]}`;
+        console.log(line);
+        skipped.push(line);
+      }
+    }
     if (only.includes('spawn')) show(await spawnBenchmark({ runs: quick ? 10 : 30 }));
     // bench/RESULTS.md is the record of a full run; a partial one only prints.
     if (!quick && !values.only) writeResults({ tables, skipped, mysqlVersion, command: 'npm run bench' });

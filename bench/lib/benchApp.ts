@@ -5,11 +5,13 @@ import { type ApplicationConfig, loadApplicationConfig } from '../../src/core';
 
 /**
  * The application every end-to-end benchmark runs: `noop` returns at once; `enter` returns the
- * wall-clock time its function was entered, so pickup latency is measured inside the task.
+ * wall-clock time its function was entered, so pickup latency is measured inside the task; `sleep`
+ * waits `payload.ms`.
  */
 const TASKS_JS = `
 exports.noop = async () => null;
 exports.enter = async () => ({ enteredAt: performance.timeOrigin + performance.now() });
+exports.sleep = ({ ms }) => new Promise((resolve) => setTimeout(resolve, ms));
 `;
 
 export function createBenchApp(options: { concurrency: number; runner?: 'process' | 'pooled' }): {

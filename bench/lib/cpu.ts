@@ -117,3 +117,8 @@ export class CpuMeter {
     return new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
   }
 }
+
+/** CPU seconds of a process and its living children (a worker and its spare runner). */
+export function processTreeCpuSeconds(pid: number): number {
+  return cpuSeconds(pid) + processes({ ppid: pid }).reduce((sum, child) => sum + cpuSeconds(child), 0);
+}

@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import * as mysql from 'mysql2/promise';
 import { ensureEmbeddedServer, parseDatabaseUrl, stopEmbeddedServer } from '../../src/core';
 import { createDatabaseOn, type TestDatabase } from '../../test/helpers/database';
+import { freePort } from '../../test/helpers/faultProxy';
 
 /**
  * The MySQL server the benchmarks use: TASKMAN_BENCH_DATABASE_URL, else a private server started
@@ -16,14 +18,33 @@ export class BenchServer {
     private readonly dataDir: string | undefined,
     /** The private server's process (its CPU is measured); undefined for a server given by URL. */
     readonly pid: number | undefined,
+    /** The server over TCP on 127.0.0.1 (a proxy can stand between), as a URL without a database. */
+    private readonly tcp: string,
   ) {}
 
   static async start(): Promise<BenchServer> {
-    if (process.env.TASKMAN_BENCH_DATABASE_URL)
-      return new BenchServer(process.env.TASKMAN_BENCH_DATABASE_URL, undefined, undefined);
+    const given = process.env.TASKMAN_BENCH_DATABASE_URL;
+    if (given) return new BenchServer(given, undefined, undefined, given);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-bench-'));
-    const server = await ensureEmbeddedServer({ dataDir, serverArgs: ['--max-connections=500'] });
-    return new BenchServer(server.url, dataDir, server.pid);
+    const port = await freePort();
+    const server = await ensureEmbeddedServer({
+      dataDir,
+      serverArgs: ['--max-connections=500', '--skip-networking=0', '--bind-address=127.0.0.1', `--port=${port}`],
+    });
+    const password = randomBytes(9).toString('hex');
+    const admin = await mysql.createConnection(connectionOptions(server.url));
+    await admin.query(`CREATE USER IF NOT EXISTS 'taskman_bench'@'127.0.0.1' IDENTIFIED BY '${password}'`);
+    await admin.query(`GRANT ALL PRIVILEGES ON *.* TO 'taskman_bench'@'127.0.0.1'`);
+    await admin.end();
+    const tcp = `mysql://taskman_bench:${password}@127.0.0.1:${port}/?ssl-mode=disabled`;
+    return new BenchServer(server.url, dataDir, server.pid, tcp);
+  }
+
+  /** The URL of `database` over TCP, for a client that reaches the server through a proxy. */
+  tcpUrl(database: string): string {
+    const url = new URL(this.tcp);
+    url.pathname = `/${database}`;
+    return url.toString();
   }
 
   async version(): Promise<string> {
@@ -69,10 +90,6 @@ export function connectionOptions(url: string, database?: string): mysql.Connect
     : { ...common, host: target.host, port: target.port };
 }
 
-/**
- * The server's statement counters, read in one statement: `questions` counts statements sent by
- * clients, `queries` also those run inside stored procedures.
- */
 /**
  * The server's counters of work done: statements sent by clients (`Questions`), statements run,
  * inside stored procedures too (`Queries`), and transactions that wrote (`Innodb_log_writes`: one

@@ -6,7 +6,7 @@ import type * as mysql from 'mysql2/promise';
  */
 export async function insertTasks(
   sql: mysql.Connection,
-  options: { count: number; state: 'pending' | 'succeeded'; task?: string; table?: string },
+  options: { count: number; state: 'pending' | 'succeeded'; task?: string; payload?: unknown; table?: string },
 ): Promise<void> {
   const table = options.table ?? 'taskman_task';
   const chunk = 5000;
@@ -15,9 +15,10 @@ export async function insertTasks(
     const ended = options.state === 'succeeded';
     // Ended rows ended a day ago, as a history does: they are not "changed since the last refresh".
     const then = ended ? 'NOW(6) - INTERVAL 1 DAY' : 'NOW(6)';
-    const row = `('bench', ?, 'null', ?, 0, ${then}, ${ended ? then : 'NULL'}, ${ended ? "'null'" : 'NULL'}, ${ended ? 1 : 0}, ${then}, ${then})`;
+    const row = `('bench', ?, ?, ?, 0, ${then}, ${ended ? then : 'NULL'}, ${ended ? "'null'" : 'NULL'}, ${ended ? 1 : 0}, ${then}, ${then})`;
     const values: string[] = [];
-    for (let i = 0; i < n; i++) values.push(options.task ?? 'noop', options.state);
+    for (let i = 0; i < n; i++)
+      values.push(options.task ?? 'noop', JSON.stringify(options.payload ?? null), options.state);
     await sql.execute(
       `INSERT INTO \`${table}\` (application, task, payload, state, priority, run_after, ended_at, result, attempt, created_at, updated_at) VALUES ${Array(n).fill(row).join(',')}`,
       values,

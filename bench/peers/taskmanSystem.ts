@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Scheduler, Taskman } from '../../src/core';
 import { createBenchApp, RUNNER_SCRIPT } from '../lib/benchApp';
-import { type BenchServer, serverStatementCounts } from '../lib/database';
+import { type BenchDatabase, type BenchServer, serverStatementCounts } from '../lib/database';
 import { insertTasks } from '../lib/seed';
 import { epochMs } from '../lib/stats';
 import { drainRate, type JobSystem, until } from './system';
@@ -15,16 +15,26 @@ import { drainRate, type JobSystem, until } from './system';
  */
 export async function taskmanSystem(
   server: BenchServer,
-  options: { runner: 'process' | 'pooled'; concurrency: number; wake: 'local' | 'database'; claimAheadMs?: number },
+  options: {
+    runner: 'process' | 'pooled';
+    concurrency: number;
+    wake: 'local' | 'database';
+    claimAheadMs?: number;
+    /** The URL the scheduler connects with (through a proxy, say); by default the database's own. */
+    schedulerUrl?: (db: BenchDatabase) => string;
+    /** What the throughput runs: by default the no-op task. */
+    work?: { task: string; payload: unknown };
+  },
 ): Promise<JobSystem> {
   const db = await server.freshDatabase();
-  const submitter = options.wake === 'local' ? db.taskman : await Taskman.connect({ url: db.url });
+  const schedulerClient = options.schedulerUrl ? await Taskman.connect({ url: options.schedulerUrl(db) }) : db.taskman;
+  const submitter = options.wake === 'local' ? schedulerClient : await Taskman.connect({ url: db.url });
   const bench = createBenchApp({ concurrency: options.concurrency, runner: options.runner });
   const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-bench-journal-'));
   let scheduler: Scheduler | undefined;
   const ended = new Map<string, string>();
   const startScheduler = async () => {
-    scheduler = db.taskman.createScheduler({
+    scheduler = schedulerClient.createScheduler({
       applications: [bench.app],
       runnerScript: RUNNER_SCRIPT,
       journalDir,
@@ -36,7 +46,7 @@ export async function taskmanSystem(
   return {
     name: `Taskman, ${options.runner === 'pooled' ? 'pooled runners' : 'process per task'}${options.wake === 'database' ? ', submitted from another client' : ''}${options.claimAheadMs === 0 ? ', no claiming ahead' : ''}`,
     async throughput(count) {
-      await insertTasks(db.sql, { count, state: 'pending' });
+      await insertTasks(db.sql, { count, state: 'pending', task: options.work?.task, payload: options.work?.payload });
       ended.clear();
       const before = await serverStatementCounts(db.sql);
       const result = await drainRate(count, { pid: server.pid }, startScheduler, () => ended.size);
@@ -67,7 +77,8 @@ export async function taskmanSystem(
     },
     async close() {
       await scheduler?.stop();
-      if (submitter !== db.taskman) await submitter.close();
+      if (submitter !== schedulerClient) await submitter.close();
+      if (schedulerClient !== db.taskman) await schedulerClient.close();
       await db.drop();
       bench.remove();
       fs.rmSync(journalDir, { recursive: true, force: true });

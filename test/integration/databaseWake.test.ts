@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { formatDatabaseUrl, type Logger, migrate, parseDatabaseUrl, type Scheduler, Taskman } from '../../src/core';
 import { hasClaimableTask } from '../../src/core/database/lifecycle';
 import { waitForClaimableTask, waitProcedure } from '../../src/core/database/waitForClaimableTask';
+import { DatabaseWake } from '../../src/core/scheduler/databaseWake';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
@@ -117,6 +118,32 @@ describe('waiting for claimable tasks inside the database', () => {
     assert.equal(await started, undefined);
     await waitFor('the server to end the killed CALL', async () => (await waitsInFlight(db)) === 0);
     assert.equal(await wait(50), null, 'the pool still works after the kill');
+  });
+
+  it('slows down while idle, to a look a second in calls of 10 s, and cuts such a call short once work shows up', async () => {
+    let clock = 0;
+    const wake = new DatabaseWake(db.taskman.database, capturingLogger(), () => clock);
+    /** The idle time and the longest wait the CALL in flight was given (its last two arguments). */
+    const callArguments = async () => {
+      const [rows] = await db.sql.query(
+        `SELECT INFO FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'CALL %\\_wait\\_%'`,
+        [db.name],
+      );
+      const info = (rows as { INFO: string }[])[0]?.INFO;
+      return info ? /, (\d+), (\d+)\)$/.exec(info)!.slice(1).map(Number) : undefined;
+    };
+    clock = 60_000;
+    const idle = wake.wait('424242', [APP], 300, new AbortController().signal);
+    assert.deepEqual(await waitFor('the idle call', callArguments), [60_000, 10_000]);
+    wake.sawWork();
+    // Its own end would be 10 s away.
+    await waitFor('the idle call to be killed', async () => (await waitsInFlight(db)) === 0, { timeoutMs: 3000 });
+    assert.equal(await idle, false);
+    const busy = wake.wait('424242', [APP], 300, new AbortController().signal);
+    assert.deepEqual(await waitFor('the next call', callArguments), [0, 300], 'quick again, for the poll interval');
+    wake.sawWork();
+    assert.equal(await busy, false, 'a quick call is left to end by itself');
+    wake.close();
   });
 
   it('works in a database whose default character set is latin1, for a version written in another script', async () => {

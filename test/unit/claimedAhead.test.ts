@@ -37,6 +37,27 @@ describe('tasks claimed ahead of a free slot', () => {
     assert.equal(ahead.wanted('d', 8), 0, 'a second per task: nothing is held');
   });
 
+  it('holds for two claims’ time when claims take longer than the horizon (far from the database)', () => {
+    const ahead = new ClaimedAhead(50, 500);
+    ahead.recordRun('slow', 1000);
+    ahead.recordClaim(4);
+    assert.deepEqual(
+      [ahead.currentHorizonMs, ahead.wanted('slow', 8), ahead.holdLimitMs],
+      [50, 0, 500],
+      'near: as configured',
+    );
+    ahead.recordClaim(204);
+    assert.equal(ahead.currentHorizonMs, 2 * (4 + 0.2 * 200), 'the claims’ average, smoothed');
+    for (let i = 0; i < 40; i++) ahead.recordClaim(200);
+    assert.equal(Math.round(ahead.currentHorizonMs), 400);
+    assert.equal(ahead.wanted('slow', 8), 3, '8 slots × 400 ms ÷ 1000 ms');
+    assert.equal(Math.round(ahead.holdLimitMs), 4000, 'a held task waits up to ten horizons');
+    const off = new ClaimedAhead(0, 500);
+    off.recordRun('slow', 1000);
+    off.recordClaim(200);
+    assert.deepEqual([off.currentHorizonMs, off.wanted('slow', 8)], [0, 0], 'claiming ahead turned off stays off');
+  });
+
   it('refills only once half of what it holds is used, so that claims stay batches', () => {
     const ahead = new ClaimedAhead(50, 500);
     ahead.recordRun('a', 5);

@@ -31,11 +31,11 @@ export interface ClaimableWaitRequest {
  *   `Questions` count per look: 100 looks a second per idle scheduler. The procedure
  *   (waitProcedure below) looks with the claim's own condition, sleeps a little with SLEEP()
  *   and looks again, all inside one CALL: the client sends one statement per `maxWaitMs` (the
- *   poll interval, 300 ms by default).
+ *   poll interval, 300 ms by default, up to 10 s while idle: DatabaseWake).
  *
  * - A quick pace costs the server CPU for every waiting scheduler, so the pace follows the time
  *   since tasks last came or went (idle ms / 50) and keeps slowing down during the wait: every
- *   2 ms right after, when the next task is most likely, every 100 ms after 5 s (DatabaseWake).
+ *   2 ms right after, when the next task is most likely, every second after 50 s (DatabaseWake).
  *
  * - The alternatives (KILL of the waiters' SLEEP, GET_LOCK) need more than the database offers
  *   every user. What each pace costs, and why those were not kept: docs/design.md, "Waking up".

@@ -104,6 +104,7 @@ export class Claimer {
         stampFor: (task: Task) => startStamp(task, app.taskOptions),
         concurrency: { limits: app.concurrencyLimits, templates: keyTemplates(app.taskOptions) },
       };
+      const claimStarted = performance.now();
       const claimed = await claimTasks(this.db, claim, { onConflict: () => scheduler.conflicted(app.name) }).catch(
         (error) => {
           // No answer: the claim may have committed anyway (a lost reply). A conflict was rolled back.
@@ -112,6 +113,7 @@ export class Claimer {
         },
       );
       this.health.available();
+      this.claimedAhead.recordClaim(performance.now() - claimStarted);
       scheduler.claimed(app.name, claimed.length);
       if (claimed.length === limit + ahead) this.busyApplications.add(app.name);
       else this.busyApplications.delete(app.name);

@@ -4,6 +4,20 @@ import { expireOverdueTasks } from '../database/lifecycle';
 import type { Logger } from '../logger';
 import type { DatabaseHealth } from './databaseHealth';
 
+/** A scheduler that claimed and ended nothing for this long maintains less often. */
+const IDLE_AFTER_MS = 60_000;
+
+/**
+ * The time to the next round: the heartbeat interval (± 20 %, so that schedulers started together
+ * drift apart); three of them while this scheduler has had nothing to do for a minute, since a
+ * fleet of idle ones would otherwise spend the server's CPU sweeping nothing. What a busy scheduler
+ * that died leaves is then settled up to three intervals later (docs/design.md, "Waking up").
+ */
+export function maintenanceDelayMs(heartbeatIntervalMs: number, activity: { busy: boolean; idleMs: number }): number {
+  const idle = !activity.busy && activity.idleMs >= IDLE_AFTER_MS;
+  return heartbeatIntervalMs * (idle ? 3 : 1) * (0.8 + 0.4 * Math.random());
+}
+
 /**
  * One round of a scheduler's maintenance: sweeping dead schedulers, settling running tasks whose
  * scheduler row is gone, expiring overdue pending tasks. Each statement skips rows another session

@@ -15,7 +15,7 @@ import { DatabaseWake } from './databaseWake';
 import { OutcomeDelivery } from './outcomeDelivery';
 import { RunnerPool } from './runnerPool';
 import { SpareRunners } from './spareRunners';
-import { maintain } from './maintenance';
+import { maintain, maintenanceDelayMs } from './maintenance';
 import { PollLoop } from './pollLoop';
 import { Reconciliation } from './reconciliation';
 import { EndingRuns } from './runTimes';
@@ -71,10 +71,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.spares = new SpareRunners({
       runnerScript: this.runnerScript,
       outputLimitBytes: this.options.outputLimitBytes,
-      freeSlots: (app) =>
-        this.state === 'running'
-          ? Math.min(this.concurrency - this.slots.size, app.concurrency - this.slots.runningOf(app))
-          : 0,
+      freeSlots: (app) => (this.state === 'running' ? this.slots.freeFor(app) : 0),
     });
     this.databaseWake = new DatabaseWake(this.db, this.logger);
     this.claimedAhead = new ClaimedAhead(this.options.claimAheadMs, holdLimitMs(this.options.claimAheadMs));
@@ -240,7 +237,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       // Maintenance meets other schedulers' locks (for at most the session's lock wait): never in a claim's way.
       repeatEvery(
         stopSignal,
-        () => this.options.heartbeatIntervalMs * (0.8 + 0.4 * Math.random()),
+        () =>
+          maintenanceDelayMs(this.options.heartbeatIntervalMs, {
+            busy: this.slots.size + this.claimedAhead.size > 0,
+            idleMs: this.databaseWake.idleMs(),
+          }),
         () => this.maintain(),
         { onError: onError('maintenance') },
       ),

@@ -62,6 +62,11 @@ export class TaskSlots {
     return count;
   }
 
+  /** How many more tasks of `app` may start now, within its own limit and the scheduler's. */
+  freeFor(app: ApplicationConfig): number {
+    return Math.min(this.owner.concurrency() - this.running.size, app.concurrency - this.runningOf(app));
+  }
+
   allDone(): Promise<unknown> {
     return Promise.all([...this.running.values()].map((entry) => entry.done));
   }

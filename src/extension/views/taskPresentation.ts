@@ -1,18 +1,6 @@
 import * as vscode from 'vscode';
 import { attemptOf, attemptText, formatDuration, retryingText, type Task, type TaskState } from '../../core';
 
-export const STATE_ORDER: TaskState[] = [
-  'running',
-  'pending',
-  'waiting',
-  'failed',
-  'aborted',
-  'lost',
-  'expired',
-  'skipped',
-  'succeeded',
-];
-
 const STATE_LABEL: Record<TaskState, string> = {
   running: 'Running',
   pending: 'Pending',

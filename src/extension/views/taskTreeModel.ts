@@ -1,5 +1,4 @@
 import type { Task, TaskFilter, TaskGrouping, Taskman, TaskState } from '../../core';
-import { STATE_ORDER } from './taskPresentation';
 
 export interface TaskFilterState {
   states?: TaskState[];
@@ -7,6 +6,19 @@ export interface TaskFilterState {
   /** An id or text in the task's name, payload or error. */
   search?: string;
 }
+
+/** The order of the state groups: what needs attention first. */
+export const STATE_ORDER: TaskState[] = [
+  'running',
+  'pending',
+  'waiting',
+  'failed',
+  'aborted',
+  'lost',
+  'expired',
+  'skipped',
+  'succeeded',
+];
 
 /** The newest tasks loaded at first; each "load more" of a group adds as many of that group. */
 export const PAGE_SIZE = 300;
