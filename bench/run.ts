@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, each against its baseline measured in this run, printed as
  * tables and (full runs only) written to bench/RESULTS.md with the machine, the date and the command.
  *
- *   npm run bench                         all benchmarks, full sizes (about 10 minutes here)
+ *   npm run bench                         all benchmarks, full sizes (about 25 minutes here)
  *   npm run bench -- --quick              smaller sizes (scale to 10^5), for a quick look
  *   npm run bench -- --only claim,idle    some of: claim, claim-keys, dashboard, end-to-end, far, idle, scale, spawn, tasks-view, galera, editor
  */
