@@ -115,10 +115,7 @@ export async function editorBenchmark(
       columns: ['measure', 'value'],
       rows: [
         ['activation (its activate(), from its own log line)', `${round(Number(activated[1]), 1)} ms`],
-        [
-          `extension host CPU, scheduler idle (${options.idleSeconds} s)`,
-          `${round(idle.percent, 2)} % of a core`,
-        ],
+        [`extension host CPU, scheduler idle (${options.idleSeconds} s)`, `${round(idle.percent, 2)} % of a core`],
         [
           `extension host CPU while ${options.tasks} tasks run (${round(busy.seconds, 1)} s)`,
           `${round(busy.percent, 1)} % of a core, ${round((busy.cpuSeconds * 1000) / options.tasks, 2)} ms per task`,
