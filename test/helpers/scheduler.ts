@@ -55,3 +55,17 @@ export async function waitForState(
     { timeoutMs },
   );
 }
+
+/** Submits a task that says its runner's pid in its progress message (`pid 1234`); resolves with both. */
+export async function startReportingPid(
+  taskman: Taskman,
+  application: string,
+  task: string,
+): Promise<{ id: string; pid: number }> {
+  const { id } = await taskman.submit({ application, task, payload: null });
+  const running = await waitFor(`task ${id} to report its pid`, async () => {
+    const current = await taskman.get(id);
+    return current.progress.message?.startsWith('pid ') ? current : undefined;
+  });
+  return { id, pid: Number(running.progress.message!.slice(4)) };
+}

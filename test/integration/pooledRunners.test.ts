@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadApplicationConfig, type Scheduler, type Task } from '../../src/core';
 import { isProcessAlive } from '../../src/core/processes';
 import { createTestDatabase, fixtureApp, type TestDatabase } from '../helpers/database';
-import { startScheduler, waitForState } from '../helpers/scheduler';
+import { startReportingPid as startTaskReportingPid, startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
 /** The fixture app runs `"runner": "pooled"` with `"runnerMaxTasks": 3`. */
@@ -19,15 +19,7 @@ describe('pooled runners', () => {
     assert.equal(task.state, 'succeeded', JSON.stringify(task.error));
     return task.result as { pid: number; runsInThisProcess: number; id: string; taskIdEnv: string | null };
   };
-  /** Starts a task that reports its runner's pid in its progress message; resolves with both. */
-  const startReportingPid = async (task: string) => {
-    const { id } = await db.taskman.submit({ application: 'fixture-pooled', task, payload: null });
-    const running = await waitFor(`task ${id} to report its pid`, async () => {
-      const t = await db.taskman.get(id);
-      return t.progress.message?.startsWith('pid ') ? t : undefined;
-    });
-    return { id, pid: Number(running.progress.message!.slice(4)) };
-  };
+  const startReportingPid = (task: string) => startTaskReportingPid(db.taskman, 'fixture-pooled', task);
 
   before(async () => {
     db = await createTestDatabase();

@@ -4,7 +4,7 @@ import { loadApplicationConfig, type Scheduler } from '../../src/core';
 import { isProcessAlive } from '../../src/core/processes';
 import { createTestDatabase, fixtureApp, type TestDatabase } from '../helpers/database';
 import { childRunnerPids } from '../helpers/processes';
-import { startScheduler, waitForState } from '../helpers/scheduler';
+import { startReportingPid as startTaskReportingPid, startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
 /** The basic fixture app runs a process per task (the default), 4 at a time. */
@@ -15,14 +15,7 @@ describe('spare runners (process per task)', () => {
   const oneSpare = () =>
     waitFor('one spare runner', () => (childRunnerPids().length === 1 ? childRunnerPids()[0] : undefined));
   /** Starts `waitWithPid`, which says its runner's pid in its progress message. */
-  const startReportingPid = async () => {
-    const { id } = await db.taskman.submit({ application: 'fixture-basic', task: 'waitWithPid' });
-    const running = await waitFor(`task ${id} to report its pid`, async () => {
-      const task = await db.taskman.get(id);
-      return task.progress.message?.startsWith('pid ') ? task : undefined;
-    });
-    return { id, pid: Number(running.progress.message!.slice(4)) };
-  };
+  const startReportingPid = () => startTaskReportingPid(db.taskman, 'fixture-basic', 'waitWithPid');
 
   before(async () => {
     db = await createTestDatabase();
