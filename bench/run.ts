@@ -67,6 +67,23 @@ async function main(): Promise<void> {
     tables.push(table);
     console.log(`\n${formatTable(table)}`);
   };
+  /**
+   * A benchmark that needs more than the machine may have (Galera, code-server): its line saying
+   * why it did not run, or its failure, is recorded with the run's skipped ones, and the run goes on.
+   */
+  const optional = async (name: string, run: () => Promise<Table | string>) => {
+    try {
+      const result = await run();
+      if (typeof result === 'string') {
+        console.log(result);
+        skipped.push(result);
+      } else show(result);
+    } catch (error) {
+      const line = `${name} failed: ${(error as Error).message.split('\n')[0]}`;
+      console.log(line);
+      skipped.push(line);
+    }
+  };
   try {
     const mysqlVersion = await server.version();
     console.log(`MySQL server: ${mysqlVersion}`);
@@ -95,20 +112,8 @@ async function main(): Promise<void> {
           pickups: quick ? 10 : 30,
         }),
       );
-    if (only.includes('galera')) {
-      // Needs more than the machine may have (Galera, code-server): a failure is recorded, the run goes on.
-      try {
-        const result = await galeraBenchmark({ schedulers: 3, concurrency: 8, tasks: quick ? 1000 : 3000 });
-        if (typeof result === 'string') {
-          console.log(result);
-          skipped.push(result);
-        } else show(result);
-      } catch (error) {
-        const line = `galera failed: ${(error as Error).message.split('\n')[0]}`;
-        console.log(line);
-        skipped.push(line);
-      }
-    }
+    if (only.includes('galera'))
+      await optional('galera', () => galeraBenchmark({ schedulers: 3, concurrency: 8, tasks: quick ? 1000 : 3000 }));
     if (only.includes('idle'))
       show(
         await idleBenchmark(server, {
@@ -128,20 +133,8 @@ async function main(): Promise<void> {
       show(await dashboardBenchmark(server, { rows: quick ? 100_000 : 1_000_000, samples: quick ? 5 : 15 }));
     if (only.includes('tasks-view'))
       show(await tasksViewBenchmark(server, { ended: 95_000, pending: 5_000, samples: quick ? 5 : 15 }));
-    if (only.includes('editor')) {
-      // Needs more than the machine may have (Galera, code-server): a failure is recorded, the run goes on.
-      try {
-        const result = await editorBenchmark(server, { tasks: 500, idleSeconds: quick ? 10 : 30 });
-        if (typeof result === 'string') {
-          console.log(result);
-          skipped.push(result);
-        } else show(result);
-      } catch (error) {
-        const line = `editor failed: ${(error as Error).message.split('\n')[0]}`;
-        console.log(line);
-        skipped.push(line);
-      }
-    }
+    if (only.includes('editor'))
+      await optional('editor', () => editorBenchmark(server, { tasks: 500, idleSeconds: quick ? 10 : 30 }));
     if (only.includes('spawn')) show(await spawnBenchmark({ runs: quick ? 10 : 30 }));
     // bench/RESULTS.md is the record of a full run; a partial one only prints.
     if (!quick && !values.only) writeResults({ tables, skipped, mysqlVersion, command: 'npm run bench' });
