@@ -19,7 +19,7 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** CPU seconds of this process's children that have ended and been waited for. */
-function endedChildrenCpuSeconds(): number {
+export function endedChildrenCpuSeconds(): number {
   const fields = statFields('self')!;
   return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
 }
