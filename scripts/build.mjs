@@ -1,4 +1,4 @@
-// Bundles the engine, the runner (its own entry: it runs in a separate process), the CLI, the
+// Bundles the engine, the runner (its own entry: it runs in a separate process; the Python runner is copied), the CLI, the
 // VS Code extension (vscode stays external: the extension host provides it) and the dashboard's
 // webview script (for the browser: Chart.js inside, loaded from the extension, never a CDN).
 import * as fs from 'node:fs';
@@ -52,3 +52,5 @@ await Promise.all([
   }),
 ]);
 fs.chmodSync('dist/cli.js', 0o755);
+// The Python runner is one standard-library file: shipped as it is, beside the Node runner.
+fs.copyFileSync('src/runner-python/taskman_runner.py', 'dist/runner.py');

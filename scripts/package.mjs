@@ -47,12 +47,20 @@ await Promise.all([
   ),
 ]);
 
+fs.copyFileSync(path.join(root, 'src/runner-python/taskman_runner.py'), path.join(stage, 'dist', 'runner.py'));
+
 // The dashboard's page loads these from the extension: a .vscodeignore that drops one breaks it.
 const listed = execFileSync(path.join(root, 'node_modules', '.bin', 'vsce'), ['ls', '--no-dependencies'], {
   cwd: stage,
   encoding: 'utf8',
 }).split('\n');
-for (const file of ['dist/extension.js', 'dist/runner.js', 'dist/webview/dashboard.js', 'media/dashboard.css']) {
+for (const file of [
+  'dist/extension.js',
+  'dist/runner.js',
+  'dist/runner.py',
+  'dist/webview/dashboard.js',
+  'media/dashboard.css',
+]) {
   if (!listed.includes(file)) throw new Error(`${file} would be left out of the .vsix: check .vscodeignore.`);
 }
 execFileSync(

@@ -16,14 +16,22 @@ export interface ApplicationConfig {
   name: string;
   version: string;
   /** Where the version came from, for display. */
-  versionSource: 'config' | 'package.json' | 'git';
-  /** Absolute path of the tasks module. */
+  versionSource: 'config' | 'package.json' | 'pyproject.toml' | 'git';
+  /** What the tasks are written in: it names the runner and the interpreter. */
+  runtime: Runtime;
+  /**
+   * The tasks module: an absolute path, or (Python) a module name such as `billing.tasks`,
+   * imported from `modulePaths` and the root.
+   */
   tasks: string;
   env: Record<string, string>;
-  /** Absolute folders; the runner's NODE_PATH. */
+  /** Absolute folders; the runner's NODE_PATH, or PYTHONPATH for Python. */
   modulePaths: string[];
-  /** The Node binary that runs the tasks. */
+  /** The Node binary that runs the tasks (runtime `node`). */
   node: string;
+  /** The Python interpreter that runs the tasks (runtime `python`); a virtualenv's works. */
+  python: string;
+  /** The interpreter's own flags, before the runner's script. */
   execArgv: string[];
   /** How many of this application's tasks one scheduler runs at once. */
   concurrency: number;
@@ -45,6 +53,9 @@ export interface ApplicationConfig {
   scheduleProblems: ScheduleProblem[];
 }
 
+export type Runtime = 'node' | 'python';
+const RUNTIMES: readonly Runtime[] = ['node', 'python'];
+
 export type RunnerMode = 'process' | 'pooled';
 const RUNNER_MODES: readonly RunnerMode[] = ['process', 'pooled'];
 
@@ -52,15 +63,22 @@ const RUNNER_MODES: readonly RunnerMode[] = ['process', 'pooled'];
 // patterns: a version's 128 are characters (code points), as in its VARCHAR(128) column.
 const APPLICATION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/u;
 const VERSION = /^[^\s]{1,128}$/u;
+// smol-toml ships CommonJS (its "require" export) with ES module typings only: typed by hand.
+const { parse: parseToml } = require('smol-toml') as typeof import('smol-toml', { with: {
+  'resolution-mode': 'import',
+}});
+const PYTHON_MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/u;
 /** Every field a config may have; the schema lists the same (test/unit/configSchema.test.ts). */
 export const CONFIG_FIELDS = [
   '$schema',
   'name',
   'version',
   'tasks',
+  'runtime',
   'env',
   'modulePaths',
   'node',
+  'python',
   'execArgv',
   'concurrency',
   'runner',
@@ -70,6 +88,14 @@ export const CONFIG_FIELDS = [
   'schedules',
 ] as const;
 const KNOWN_FIELDS = new Set<string>(CONFIG_FIELDS);
+
+/** The interpreter that runs the application's tasks, and the config field that names it. */
+export function interpreterOf(app: Pick<ApplicationConfig, 'runtime' | 'node' | 'python'>): {
+  field: Runtime;
+  command: string;
+} {
+  return app.runtime === 'python' ? { field: 'python', command: app.python } : { field: 'node', command: app.node };
+}
 
 export function isValidApplicationName(name: string): boolean {
   return APPLICATION_NAME.test(name);
@@ -123,11 +149,13 @@ export function parseApplicationConfig(json: unknown, file: string): Application
   if (!APPLICATION_NAME.test(name as string))
     fail('name', 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
-  if (config.tasks === undefined) fail('tasks', 'is required (the module whose exported functions are the tasks)');
-  if (typeof config.tasks !== 'string' || config.tasks.length === 0)
-    fail('tasks', `must be a non-empty path string, got ${typeName(config.tasks)}`);
-  const tasks = path.resolve(root, config.tasks as string);
-  if (!fs.existsSync(tasks)) fail('tasks', `points to ${tasks}, which does not exist (build the application first?)`);
+  let runtime: Runtime = 'node';
+  if (config.runtime !== undefined) {
+    if (!RUNTIMES.includes(config.runtime as Runtime))
+      fail('runtime', `must be "node" or "python", got ${JSON.stringify(config.runtime)}`);
+    runtime = config.runtime as Runtime;
+  }
+  const tasks = tasksModule(config.tasks, runtime, root, fail);
 
   const env: Record<string, string> = {};
   if (config.env !== undefined) {
@@ -143,13 +171,14 @@ export function parseApplicationConfig(json: unknown, file: string): Application
   const modulePaths = stringArray(config.modulePaths, 'modulePaths', fail).map((p) => path.resolve(root, p));
   const execArgv = stringArray(config.execArgv, 'execArgv', fail);
 
-  let node = 'node';
-  if (config.node !== undefined) {
-    if (typeof config.node !== 'string' || config.node.length === 0)
-      fail('node', `must be a non-empty string, got ${typeName(config.node)}`);
-    node = config.node as string;
-    if (node.includes('/') || node.includes('\\')) node = path.resolve(root, node);
-  }
+  const other: Runtime = runtime === 'node' ? 'python' : 'node';
+  if (config[other] !== undefined)
+    fail(
+      other,
+      `is for ${other === 'node' ? 'Node' : 'Python'} applications; this one's runtime is "${runtime}" (its interpreter is "${runtime}")`,
+    );
+  const node = interpreter(config.node, 'node', root, fail);
+  const python = interpreter(config.python, 'python3', root, fail);
 
   let concurrency = 1;
   if (config.concurrency !== undefined) {
@@ -195,8 +224,12 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     version = config.version as string;
     versionSource = 'config';
   } else {
-    const found = defaultVersion(root);
-    if (!found) fail('version', 'is missing and neither package.json nor git gives one: set "version"');
+    const found = defaultVersion(root, runtime);
+    if (!found)
+      fail(
+        'version',
+        `is missing and neither ${runtime === 'python' ? 'pyproject.toml' : 'package.json'} nor git gives one: set "version"`,
+      );
     ({ version, versionSource } = found!);
   }
 
@@ -206,10 +239,12 @@ export function parseApplicationConfig(json: unknown, file: string): Application
     name: name as string,
     version,
     versionSource,
+    runtime,
     tasks,
     env,
     modulePaths,
     node,
+    python,
     execArgv,
     concurrency,
     runner,
@@ -230,14 +265,59 @@ function stringArray(value: unknown, field: string, fail: (field: string, messag
   return value as string[];
 }
 
-function defaultVersion(root: string): { version: string; versionSource: 'package.json' | 'git' } | undefined {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: unknown };
-    if (typeof pkg.version === 'string' && VERSION.test(pkg.version))
-      return { version: pkg.version, versionSource: 'package.json' };
-  } catch {
-    // No package.json, or not JSON: fall through to git.
+/**
+ * The tasks module: a path (relative to the root) that must exist, or for Python a module name
+ * (`billing.tasks`) that the runner imports; a name with a `/` or ending in `.py` is a path.
+ */
+function tasksModule(
+  value: unknown,
+  runtime: Runtime,
+  root: string,
+  fail: (field: string, message: string) => never,
+): string {
+  if (value === undefined) fail('tasks', 'is required (the module whose exported functions are the tasks)');
+  if (typeof value !== 'string' || value.length === 0)
+    fail(
+      'tasks',
+      `must be a non-empty ${runtime === 'python' ? 'module name or path' : 'path'} string, got ${typeName(value)}`,
+    );
+  const given = value as string;
+  const isPath = runtime === 'node' || /[/\\]/.test(given) || given.endsWith('.py');
+  if (!isPath) {
+    if (!PYTHON_MODULE.test(given))
+      fail(
+        'tasks',
+        `must be a Python module name such as billing.tasks, or a file such as ./tasks.py; got ${JSON.stringify(given)}`,
+      );
+    return given;
   }
+  const file = path.resolve(root, given);
+  if (!fs.existsSync(file)) fail('tasks', `points to ${file}, which does not exist (build the application first?)`);
+  return file;
+}
+
+/** A command looked up on PATH, or a path (one with a `/`) relative to the root. */
+function interpreter(
+  value: unknown,
+  fallback: string,
+  root: string,
+  fail: (field: string, message: string) => never,
+): string {
+  const field = fallback === 'node' ? 'node' : 'python';
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.length === 0)
+    fail(field, `must be a non-empty string, got ${typeName(value)}`);
+  const command = value as string;
+  return command.includes('/') || command.includes('\\') ? path.resolve(root, command) : command;
+}
+
+function defaultVersion(
+  root: string,
+  runtime: Runtime,
+): { version: string; versionSource: 'package.json' | 'pyproject.toml' | 'git' } | undefined {
+  const found = runtime === 'python' ? pyprojectVersion(root) : packageJsonVersion(root);
+  if (found && VERSION.test(found))
+    return { version: found, versionSource: runtime === 'python' ? 'pyproject.toml' : 'package.json' };
   try {
     const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
       cwd: root,
@@ -251,6 +331,29 @@ function defaultVersion(root: string): { version: string; versionSource: 'packag
     // Not a git checkout, or git is not installed.
   }
   return undefined;
+}
+
+function packageJsonVersion(root: string): string | undefined {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined; // No package.json, or not JSON: git may give one.
+  }
+}
+
+/** `[project] version` (PEP 621), else Poetry's `[tool.poetry] version`; a dynamic one is not known here. */
+function pyprojectVersion(root: string): string | undefined {
+  try {
+    const toml = parseToml(fs.readFileSync(path.join(root, 'pyproject.toml'), 'utf8')) as {
+      project?: { version?: unknown };
+      tool?: { poetry?: { version?: unknown } };
+    };
+    const version = toml.project?.version ?? toml.tool?.poetry?.version;
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined; // No pyproject.toml, or not TOML: git may give one.
+  }
 }
 
 function typeName(value: unknown): string {

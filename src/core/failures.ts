@@ -60,8 +60,8 @@ export const FAILURES = {
   },
   RunnerSpawnFailed: {
     state: 'failed',
-    message: (node: string, why: string) =>
-      `Could not start the runner with "${node}": ${why}. Check "node" in taskman.config.json.`,
+    message: (interpreter: { field: string; command: string }, why: string) =>
+      `Could not start the runner with "${interpreter.command}": ${why}. Check "${interpreter.field}" in taskman.config.json.`,
   },
   RunnerKilled: {
     state: 'failed',

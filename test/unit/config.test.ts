@@ -68,6 +68,51 @@ describe('application config', () => {
     assert.match(config.version, /^[0-9a-f]{12}$/);
   });
 
+  it('reads a Python application: its interpreter, its tasks as a file or a module name, PYTHONPATH folders', () => {
+    const files = { 'tasks.py': 'def a(payload, ctx):\n    return 1\n' };
+    const file = loadApplicationConfig(
+      appDir({ name: 'a', version: '1', runtime: 'python', tasks: './tasks.py' }, files),
+    );
+    assert.equal(file.runtime, 'python');
+    assert.equal(file.python, 'python3');
+    assert.equal(file.tasks, path.join(file.root, 'tasks.py'));
+    const module = loadApplicationConfig(
+      appDir(
+        {
+          name: 'a',
+          version: '1',
+          runtime: 'python',
+          tasks: 'billing.tasks',
+          python: './.venv/bin/python',
+          modulePaths: ['./src'],
+        },
+        files,
+      ),
+    );
+    assert.equal(module.tasks, 'billing.tasks', 'a module name is imported by the runner, not resolved as a path');
+    assert.equal(module.python, path.join(module.root, '.venv', 'bin', 'python'));
+    assert.deepEqual(module.modulePaths, [path.join(module.root, 'src')]);
+    assert.equal(loadApplicationConfig(appDir({ name: 'a', version: '1', tasks: './tasks.js' })).runtime, 'node');
+  });
+
+  it("takes a Python application's version from pyproject.toml ([project], else Poetry's), not package.json", () => {
+    const config = { name: 'a', runtime: 'python', tasks: 'tasks' };
+    const project = appDir(config, {
+      'pyproject.toml': '[project]\nname = "a"\nversion = "2.5.0"\n',
+      'package.json': '{"version":"9.9.9"}',
+    });
+    assert.equal(loadApplicationConfig(project).version, '2.5.0');
+    assert.equal(loadApplicationConfig(project).versionSource, 'pyproject.toml');
+    const poetry = appDir(config, { 'pyproject.toml': '[tool.poetry]\nname = "a"\nversion = "0.3.1"\n' });
+    assert.equal(loadApplicationConfig(poetry).version, '0.3.1');
+    for (const pyproject of ['[project]\ndynamic = ["version"]\n', 'not = toml = at all']) {
+      assert.throws(
+        () => loadApplicationConfig(appDir(config, { 'pyproject.toml': pyproject })),
+        /"version" is missing and neither pyproject\.toml nor git gives one/,
+      );
+    }
+  });
+
   const bad: [string, unknown, RegExp][] = [
     ['no file', undefined, /not found: .* has no taskman\.config\.json/],
     ['not JSON', '{ name: ', /is not valid JSON/],
@@ -76,6 +121,11 @@ describe('application config', () => {
     ['name of the wrong type', { name: 5, tasks: './tasks.js', version: '1' }, /"name" must be a string, got number 5/],
     ['name with a slash', { name: 'a/b', tasks: './tasks.js', version: '1' }, /"name" must be 1-128 letters/],
     ['missing tasks', { name: 'a', version: '1' }, /"tasks" is required/],
+    [
+      'a Python tasks file not found',
+      { name: 'a', version: '1', runtime: 'python', tasks: './missing.py' },
+      /"tasks" points to .*missing\.py, which does not exist/,
+    ],
     [
       'tasks not found',
       { name: 'a', version: '1', tasks: './missing.js' },

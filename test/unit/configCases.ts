@@ -2,6 +2,8 @@
 // parser: the ones both must accept, and the ones both must refuse naming the same field.
 
 export const base = { name: 'billing', tasks: './tasks.js' };
+/** A Python application: its version from pyproject.toml. */
+export const pythonBase = { name: 'billing', runtime: 'python', tasks: './tasks.py' };
 const schedule = { name: 'nightly-report', cron: '0 2 * * *', task: 'a' };
 const long = (n: number) => 'a'.repeat(n);
 
@@ -37,6 +39,21 @@ export const accepted: [string, unknown][] = [
   ['an env value that is empty', { ...base, env: { A: '' } }],
   ['empty modulePaths and execArgv', { ...base, modulePaths: [], execArgv: [] }],
   ['a node given as a path', { ...base, node: './bin/node' }],
+  ['a Python application, its tasks a file', pythonBase],
+  ['a Python application, its tasks a module name', { ...pythonBase, tasks: 'billing.tasks' }],
+  ['a Python application, its tasks a one-word module', { ...pythonBase, tasks: 'tasks' }],
+  [
+    'a Python application with every field of its own',
+    {
+      ...pythonBase,
+      version: '3.1',
+      python: './.venv/bin/python',
+      modulePaths: ['./src'],
+      execArgv: ['-X', 'dev'],
+      runner: 'pooled',
+    },
+  ],
+  ['runtime node, said', { ...base, runtime: 'node', node: 'node' }],
   ['concurrency 1', { ...base, concurrency: 1 }],
   ['concurrency 1000', { ...base, concurrency: 1000 }],
   ['the process runner', { ...base, runner: 'process' }],
@@ -246,6 +263,28 @@ export const refused: [string, unknown, string | undefined, RegExp][] = [
     'node',
     /must be a non-empty string/,
   ]),
+  ...[...wrongTypes, ['an empty string', '']].map(([what, value]): [string, unknown, string, RegExp] => [
+    `python that is ${what}`,
+    { ...pythonBase, python: value },
+    'python',
+    /must be a non-empty string/,
+  ]),
+  ...['ruby', 'Python', '', null, 1, ['python']].map((value): [string, unknown, string, RegExp] => [
+    `the runtime ${JSON.stringify(value)}`,
+    { ...base, runtime: value },
+    'runtime',
+    /must be "node" or "python", got/,
+  ]),
+  ['python on a Node application', { ...base, python: 'python3' }, 'python', /is for Python applications/],
+  ['node on a Python application', { ...pythonBase, node: 'node' }, 'node', /is for Node applications/],
+  ...['billing..tasks', 'billing-tasks', '1tasks', 'billing.', 'bill ing'].map(
+    (tasks): [string, unknown, string, RegExp] => [
+      `the Python module name ${JSON.stringify(tasks)}`,
+      { ...pythonBase, tasks },
+      'tasks',
+      /must be a Python module name such as billing\.tasks/,
+    ],
+  ),
   ...[0, -1, 1001, 1.5, 0.5, '2', null, true, [2]].map((value): [string, unknown, string, RegExp] => [
     `concurrency ${JSON.stringify(value)}`,
     { ...base, concurrency: value },

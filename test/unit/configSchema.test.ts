@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import Ajv, { type ErrorObject } from 'ajv';
 import { CONFIG_FIELDS, ConfigError, loadApplicationConfig } from '../../src/core';
-import { accepted, base, refused, scheduleRefused } from './configCases';
+import { accepted, base, pythonBase, refused, scheduleRefused } from './configCases';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const schemaFile = path.join(repoRoot, 'schemas', 'taskman.config.schema.json');
@@ -52,8 +52,13 @@ before(() => {
     'tasks.js': 'exports.a = async () => 1;',
     'tasks.mjs': 'export const a = async () => 1;',
     'dist/tasks.js': 'exports.a = async () => 1;',
+    'tasks.py': 'def a(payload, ctx):\n    return 1\n',
   };
-  app = appFolder({ ...tasks, 'package.json': '{"version":"2.0.0"}' });
+  app = appFolder({
+    ...tasks,
+    'package.json': '{"version":"2.0.0"}',
+    'pyproject.toml': '[project]\nname = "billing"\nversion = "2.0.0"\n',
+  });
   bare = appFolder(tasks);
 });
 
@@ -74,7 +79,15 @@ function parserVerdict(config: unknown, dir = app): ParserVerdict {
 /** The fields the schema's errors are about, named as ConfigError names them (`env.X`, `execArgv[0]`). */
 function schemaVerdict(config: unknown): { valid: boolean; fields: (string | undefined)[] } {
   const valid = validate(config) as boolean;
-  return { valid, fields: [...new Set((validate.errors ?? []).map((error) => fieldOf(error, config)))] };
+  // An `if` error only says which branch failed; the branch's own error names the field.
+  const errors = (validate.errors ?? []).filter((error) => error.keyword !== 'if');
+  return { valid, fields: [...new Set(errors.map((error) => fieldOf(error, config)))] };
+}
+
+/** The config a field's default or example is tried in: a Python application's for what only Python takes. */
+function baseFor(field: string, value: unknown): Record<string, unknown> {
+  const python = field === 'python' || (field === 'tasks' && !/\.m?js$/.test(String(value)));
+  return python ? pythonBase : base;
 }
 
 function fieldOf(error: ErrorObject, config: unknown): string | undefined {
@@ -111,11 +124,11 @@ describe('the config schema agrees with the parser', () => {
   });
 
   it('has the defaults the parser applies', () => {
-    const defaulted = parserVerdict(base);
-    assert.ok(defaulted.valid);
     for (const [field, property] of Object.entries(schema.properties)) {
       if (property.default === undefined) continue;
-      const explicit = parserVerdict({ ...base, [field]: property.default });
+      const defaulted = parserVerdict(baseFor(field, property.default));
+      assert.ok(defaulted.valid);
+      const explicit = parserVerdict({ ...baseFor(field, property.default), [field]: property.default });
       assert.ok(explicit.valid, `the default of ${field} is accepted`);
       assert.deepEqual(
         explicit.config,
@@ -128,7 +141,7 @@ describe('the config schema agrees with the parser', () => {
   it('offers only examples that both accept', () => {
     for (const [field, property] of Object.entries(schema.properties)) {
       for (const example of property.examples ?? []) {
-        const config = { ...base, [field]: example };
+        const config = { ...baseFor(field, example), [field]: example };
         assert.equal(parserVerdict(config).valid, true, `${field}: ${JSON.stringify(example)}`);
         assert.equal(schemaVerdict(config).valid, true, `${field}: ${JSON.stringify(example)}`);
       }

@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { outcomeFromExit } from '../../src/core/scheduler/outcomeFromExit';
 import type { RunnerExit } from '../../src/core/scheduler/runnerProcess';
 
-const run = { abortReason: undefined, progress: { percent: 50, message: 'half' }, resultLimitBytes: 100, node: 'node' };
+const run = {
+  abortReason: undefined,
+  progress: { percent: 50, message: 'half' },
+  resultLimitBytes: 100,
+  interpreter: { field: 'node', command: 'node' },
+};
 const exit = (over: Partial<RunnerExit>): RunnerExit => ({
   final: undefined,
   exitCode: 0,
@@ -56,13 +61,18 @@ describe('the final state of a run', () => {
     assert.match(outcome.error!.message, /exited with code 0 .*process\.exit/);
   });
 
-  it('says which binary could not be started', () => {
+  it('says which binary could not be started, and the field that names it', () => {
     const outcome = outcomeFromExit(exit({ exitCode: null, spawnError: new Error('spawn nodex ENOENT') }), {
       ...run,
-      node: 'nodex',
+      interpreter: { field: 'node', command: 'nodex' },
     });
     assert.equal(outcome.error?.name, 'RunnerSpawnFailed');
     assert.match(outcome.error!.message, /"nodex".*ENOENT.*Check "node"/);
+    const python = outcomeFromExit(exit({ exitCode: null, spawnError: new Error('spawn python9 ENOENT') }), {
+      ...run,
+      interpreter: { field: 'python', command: 'python9' },
+    });
+    assert.match(python.error!.message, /"python9".*ENOENT.*Check "python"/);
   });
 
   it('is aborted with the reason when the run was asked to stop', () => {

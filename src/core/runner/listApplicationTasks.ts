@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { ApplicationConfig } from '../config';
+import { type ApplicationConfig, interpreterOf } from '../config';
 import { TasksModuleError } from '../errors';
 import { RunnerProcess } from '../scheduler/runnerProcess';
 
@@ -27,7 +27,7 @@ export async function listApplicationTasks(
   }
   if (exit.spawnError)
     throw new TasksModuleError(
-      `Could not start "${app.node}" to read ${app.tasks}: ${exit.spawnError.message}. Check "node" in ${app.configFile}.`,
+      `Could not start "${interpreterOf(app).command}" to read ${app.tasks}: ${exit.spawnError.message}. Check "${interpreterOf(app).field}" in ${app.configFile}.`,
       { cause: exit.spawnError },
     );
   const how = exit.signal

@@ -8,7 +8,8 @@ export interface RunContext {
   abortReason: string | undefined;
   progress: TaskProgress;
   resultLimitBytes: number;
-  node: string;
+  /** The interpreter that ran the runner, and the config field naming it. */
+  interpreter: { field: string; command: string };
 }
 
 /** Decides the one final state of a run from how its runner ended. */
@@ -23,7 +24,7 @@ export function outcomeFromExit(exit: RunnerExit, run: RunContext): Outcome {
     // A task that returned before the abort took effect did finish: say so.
     return { ...base, state: 'succeeded', resultJson: final.resultJson };
   }
-  const runnerEnded = describeRunnerEnd(exit, run.node);
+  const runnerEnded = describeRunnerEnd(exit, run.interpreter);
   if (run.abortReason !== undefined) {
     return {
       ...base,
@@ -35,10 +36,10 @@ export function outcomeFromExit(exit: RunnerExit, run: RunContext): Outcome {
   return { ...base, state: 'failed', error: runnerEnded };
 }
 
-function describeRunnerEnd(exit: RunnerExit, node: string): TaskError {
+function describeRunnerEnd(exit: RunnerExit, interpreter: { field: string; command: string }): TaskError {
   const final = exit.final;
   if (final?.type === 'failed') return final.error;
-  if (exit.spawnError) return failure('RunnerSpawnFailed', node, exit.spawnError.message);
+  if (exit.spawnError) return failure('RunnerSpawnFailed', interpreter, exit.spawnError.message);
   if (exit.signal) return failure('RunnerKilled', exit.signal);
   return failure('RunnerExited', exit.exitCode);
 }

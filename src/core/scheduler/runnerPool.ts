@@ -88,5 +88,16 @@ export class RunnerPool {
 
 /** Runners are interchangeable only within one version and one runtime setting. */
 export function runnerKey(app: ApplicationConfig): string {
-  return JSON.stringify([app.name, app.version, app.root, app.tasks, app.node, app.execArgv, app.env, app.modulePaths]);
+  return JSON.stringify([
+    app.name,
+    app.version,
+    app.root,
+    app.runtime,
+    app.tasks,
+    app.node,
+    app.python,
+    app.execArgv,
+    app.env,
+    app.modulePaths,
+  ]);
 }

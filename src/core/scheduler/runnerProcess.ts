@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import type { ApplicationConfig } from '../config';
+import type { ApplicationConfig, Runtime } from '../config';
 import { assertNever, isRunnerMessage, type ParentMessage, type RunnerMessage } from '../protocol';
 import { OutputTail } from './outputTail';
 
@@ -18,10 +18,10 @@ export interface RunnerExit {
 
 export interface RunnerProcessOptions {
   app: ApplicationConfig;
-  /** Absolute path of dist/runner.js. */
+  /** Absolute path of dist/runner.js (a Python application's runner.py is beside it). */
   runnerScript: string;
   outputLimitBytes: number;
-  /** Extra runtime flags for this run only (e.g. the inspector when debugging). */
+  /** Extra interpreter flags for this run only (e.g. Node's inspector when debugging). */
   extraExecArgv?: string[];
   /** Variables added to the runner's environment (e.g. TASKMAN_TASK_ID). */
   extraEnv?: Record<string, string>;
@@ -56,16 +56,36 @@ const INHERITED_ENV = [
 ];
 
 export function runnerEnvironment(
-  app: Pick<ApplicationConfig, 'env' | 'modulePaths'>,
+  app: Pick<ApplicationConfig, 'env' | 'modulePaths'> & { runtime?: Runtime },
   extra: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
   for (const [name, value] of Object.entries(process.env)) if (name.startsWith('LC_')) env[name] = value;
+  // Python buffers output to a pipe until it exits: the live log tail and a crash's last words need it unbuffered.
+  if (app.runtime === 'python') env.PYTHONUNBUFFERED = '1';
   Object.assign(env, app.env);
-  if (app.modulePaths.length) env.NODE_PATH = app.modulePaths.join(path.delimiter);
+  if (app.modulePaths.length)
+    env[app.runtime === 'python' ? 'PYTHONPATH' : 'NODE_PATH'] = app.modulePaths.join(path.delimiter);
   Object.assign(env, extra);
   return env;
+}
+
+/** The Python runner (src/runner-python, standard library only), shipped beside the Node runner's script. */
+export const PYTHON_RUNNER_FILE = 'runner.py';
+
+/** The interpreter and its arguments that start a runner of `app`: Node with runner.js, or Python with runner.py. */
+export function runnerCommand(
+  app: Pick<ApplicationConfig, 'runtime' | 'node' | 'python' | 'execArgv'>,
+  runnerScript: string,
+  extraExecArgv: string[] = [],
+): { command: string; args: string[] } {
+  if (app.runtime === 'python')
+    return {
+      command: app.python,
+      args: [...app.execArgv, ...extraExecArgv, path.join(path.dirname(runnerScript), PYTHON_RUNNER_FILE)],
+    };
+  return { command: app.node, args: [...app.execArgv, ...extraExecArgv, runnerScript] };
 }
 
 /**
@@ -89,7 +109,8 @@ export class RunnerProcess {
   constructor(options: RunnerProcessOptions) {
     this.output = new OutputTail(options.outputLimitBytes);
     const { app } = options;
-    this.child = spawn(app.node, [...app.execArgv, ...(options.extraExecArgv ?? []), options.runnerScript], {
+    const { command, args } = runnerCommand(app, options.runnerScript, options.extraExecArgv);
+    this.child = spawn(command, args, {
       cwd: app.root,
       env: runnerEnvironment(app, options.extraEnv),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

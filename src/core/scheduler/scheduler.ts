@@ -4,7 +4,6 @@ import type { ApplicationConfig } from '../config';
 import { type Database, SESSION_SETTINGS } from '../database/connection';
 import { classifyDatabaseError, isDatabaseError, isTransientDatabaseError } from '../database/databaseErrors';
 import { repeatEvery, withinTime } from '../timing';
-import { findAbortRequests } from '../database/runningTasks';
 import { deregisterScheduler } from '../database/schedulers';
 import { errorMessage } from '../errors';
 import { type Logger, silentLogger } from '../logger';
@@ -15,7 +14,8 @@ import { DatabaseWake } from './databaseWake';
 import { OutcomeDelivery } from './outcomeDelivery';
 import { RunnerPool } from './runnerPool';
 import { SpareRunners } from './spareRunners';
-import { maintain, maintenanceDelayMs } from './maintenance';
+import { runMaintenance } from './maintenance';
+import { runAbortChecks } from './abortChecks';
 import { PollLoop } from './pollLoop';
 import { Reconciliation } from './reconciliation';
 import { EndingRuns } from './runTimes';
@@ -234,34 +234,33 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.loops = [
       this.pollLoop.run(),
       this.registration.heartbeats(onError('heartbeat')),
-      // Maintenance meets other schedulers' locks (for at most the session's lock wait): never in a claim's way.
-      repeatEvery(
-        stopSignal,
-        () =>
-          maintenanceDelayMs(this.options.heartbeatIntervalMs, {
-            busy: this.slots.size + this.claimedAhead.size > 0,
-            idleMs: this.databaseWake.idleMs(),
-          }),
-        () => this.maintain(),
-        { onError: onError('maintenance') },
-      ),
+      runMaintenance(stopSignal, {
+        db: this.db,
+        heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+        heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
+        health: this.health,
+        logger: this.logger,
+        dependents: this.dependents,
+        maintainer: () => (this.state === 'running' ? this.schedulerId : undefined),
+        activity: () => ({
+          busy: this.slots.size + this.claimedAhead.size > 0,
+          idleMs: this.databaseWake.idleMs(),
+        }),
+        onError: onError('maintenance'),
+      }),
       repeatEvery(
         stopSignal,
         () => this.schedules.delay(),
         () => this.schedules.pass(),
         { onError: onError('schedules'), backOff: true, hurry: () => this.schedules.hurry() },
       ),
-      // Not on every wake-up: a busy scheduler is woken once per finished task.
-      repeatEvery(
-        stopSignal,
-        () => this.options.pollIntervalMs,
-        () => this.checkAbortRequests(),
-        {
-          onError: onError('abort checks'),
-          backOff: true,
-          waitFirst: true,
-        },
-      ),
+      runAbortChecks(stopSignal, {
+        db: this.db,
+        intervalMs: this.options.pollIntervalMs,
+        checker: () => (this.slots.size + this.claimedAhead.size > 0 ? this.schedulerId : undefined),
+        abort: (taskId, reason) => this.abortTask(taskId, reason),
+        onError: onError('abort checks'),
+      }),
     ];
   }
 
@@ -375,27 +374,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.schedulerId,
       (id) => this.slots.accountsFor(id) || this.claimedAhead.has(id) || this.delivery!.isDelivering(id),
     );
-  }
-
-  /** Sweeping dead schedulers, settling orphaned tasks and expiring overdue ones (maintenance.ts). */
-  private async maintain(): Promise<void> {
-    if (!this.schedulerId || this.state !== 'running') return;
-    await maintain(this.db, {
-      schedulerId: this.schedulerId,
-      heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
-      health: this.health,
-      logger: this.logger,
-    });
-    await this.dependents.maintain();
-    this.health.available();
-  }
-
-  /** The abort requests for the tasks this scheduler runs or holds. */
-  private async checkAbortRequests(): Promise<void> {
-    if (!this.schedulerId || this.slots.size + this.claimedAhead.size === 0) return;
-    for (const request of await findAbortRequests(this.db, this.schedulerId)) {
-      this.abortTask(request.id, request.reason ?? 'aborted by a user');
-    }
   }
 
   private async handleLoopError(error: unknown, where: string): Promise<void> {

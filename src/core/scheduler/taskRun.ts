@@ -1,4 +1,4 @@
-import type { ApplicationConfig } from '../config';
+import { type ApplicationConfig, interpreterOf } from '../config';
 import type { Database } from '../database/connection';
 import {
   expireOverdueTasks,
@@ -226,7 +226,7 @@ export class TaskRun {
       abortReason: this.abortReason,
       progress: this.progress,
       resultLimitBytes: context.resultLimitBytes,
-      node: app.node,
+      interpreter: interpreterOf(app),
     });
     outcome.retry = this.retryAfter(outcome);
     const retrying = outcome.retry ? `, retrying in ${formatDuration(outcome.retry.delayMs)}` : '';
