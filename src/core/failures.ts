@@ -70,7 +70,12 @@ export const FAILURES = {
   RunnerExited: {
     state: 'failed',
     message: (exitCode: number | null) =>
-      `The runner process exited with code ${exitCode} before the task finished (did the task call process.exit()?).`,
+      `The runner process exited with code ${exitCode} before the task finished (did the task call process.exit() or sys.exit()?).`,
+  },
+  DebugpyMissing: {
+    state: 'failed',
+    message: (python: string) =>
+      `Debugging a Python task needs debugpy for ${python}: install it (Debian and Ubuntu: apt install python3-debugpy; otherwise: ${python} -m pip install debugpy).`,
   },
   NonErrorThrown: {
     state: 'failed',

@@ -47,4 +47,5 @@ export {
 export type { EmbeddedServerOptions, EmbeddedServerInfo, EmbeddedServerStatus } from './embedded/embeddedServer';
 export { defaultDataDir } from './embedded/dataDir';
 export { listApplicationTasks } from './runner/listApplicationTasks';
+export { whyNoDebugpy } from './runner/debugpyCheck';
 export { sleep, backoffDelay } from './timing';

@@ -21,6 +21,7 @@ import { ScheduleTree } from './views/scheduleTree';
 import { SchedulerTree } from './views/schedulerTree';
 import { TaskTree } from './views/taskTree';
 import { WorkspaceApplications } from './workspaceApplications';
+import { pythonDebugAdapterFactory, TASKMAN_PYTHON_DEBUG_TYPE } from './pythonDebug';
 
 let services: ExtensionServices | undefined;
 
@@ -100,6 +101,7 @@ export function activate(context: vscode.ExtensionContext): TaskmanExtensionApi 
       providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
     }),
     vscode.debug.registerDebugConfigurationProvider(TASKMAN_DEBUG_TYPE, taskDebugger),
+    vscode.debug.registerDebugAdapterDescriptorFactory(TASKMAN_PYTHON_DEBUG_TYPE, pythonDebugAdapterFactory),
     vscode.debug.registerDebugConfigurationProvider(
       TASKMAN_DEBUG_TYPE,
       { provideDebugConfigurations: (folder) => taskDebugger.provideDynamicDebugConfigurations(folder) },

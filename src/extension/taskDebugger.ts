@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
-import { errorMessage, isEnded, listApplicationTasks, type Logger } from '../core';
+import { errorMessage, isEnded, listApplicationTasks, type Logger, whyNoDebugpy } from '../core';
 import type { DatabaseConnection } from './databaseConnection';
 import type { EmbeddedScheduler } from './embeddedScheduler';
 import { lastPayload } from './commands/runTask';
+import { pythonAttachConfiguration } from './pythonDebug';
 import type { WorkspaceApplications } from './workspaceApplications';
 
 export const TASKMAN_DEBUG_TYPE = 'taskman';
@@ -22,9 +23,10 @@ const START_TIMEOUT_MS = 60_000;
 
 /**
  * Debugging a task: the `taskman` debug type submits the task pinned to this window's scheduler,
- * which runs it under `--inspect-brk`; the configuration resolves to a js-debug `node` attach to
- * that port, so breakpoints bind before any task code runs. Ending the session aborts the task;
- * a task that ends ends its session.
+ * which runs it under `--inspect-brk` (Python: under debugpy, pythonDebug.ts); the configuration
+ * resolves to a js-debug `node` attach to that port (Python: a `taskman-python` attach), so
+ * breakpoints bind before any task code runs. Ending the session aborts the task; a task that
+ * ends ends its session.
  */
 export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.Disposable {
   private readonly waiting = new Map<string, (port: number) => void>();
@@ -151,6 +153,11 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
       throw new Error(
         `No application${launch.application ? ` named "${launch.application}"` : ''} in ${folder?.name ?? 'this workspace'} to debug.`,
       );
+    const app = this.applications.valid().find((valid) => valid.name === apps[0])!;
+    if (app.runtime === 'python') {
+      const why = await whyNoDebugpy(app);
+      if (why) throw new Error(why);
+    }
     const taskman = await this.connection.get();
     const { id } = await taskman.submit({
       application: apps[0],
@@ -160,10 +167,12 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
     });
     this.logger.info(`task ${id}: ${apps[0]}.${launch.task} submitted for debugging`);
     const port = await this.portOf(id);
+    const name = launch.name || `Taskman: ${launch.task} #${id}`;
+    if (app.runtime === 'python') return pythonAttachConfiguration(name, port, __dirname, { [TASK_ID_FIELD]: id });
     return {
       type: 'node',
       request: 'attach',
-      name: launch.name || `Taskman: ${launch.task} #${id}`,
+      name,
       port,
       address: '127.0.0.1',
       continueOnAttach: true,

@@ -6,10 +6,13 @@ import type { Page } from 'playwright-core';
 import { repoRoot } from '../helpers/database';
 import { type CodeServer, resultsDir, screenshot } from './codeServer';
 
-/** A copy of examples/demo with workspace settings; without `url`, no database is configured. */
-export function demoWorkspace(url?: string): string {
+/**
+ * A copy of examples/demo (or another of examples/) with workspace settings; without `url`, no
+ * database is configured.
+ */
+export function demoWorkspace(url?: string, example = 'demo'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-ui-ws-'));
-  fs.cpSync(path.join(repoRoot, 'examples', 'demo'), dir, { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'examples', example), dir, { recursive: true });
   fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
   const settings = {
     'taskman.scheduler.pollInterval': 200,

@@ -6,6 +6,7 @@ import {
   sleep,
   stderrLogger,
   stopEmbeddedServer,
+  type Runtime,
   type Task,
   type Taskman,
 } from '../../core';
@@ -13,6 +14,11 @@ import { connect, dataDir, globals } from '../context';
 import { TASK_TABLE_HEADER, table, taskRows } from '../format';
 
 const DEMO_APP = path.resolve(__dirname, '..', 'examples', 'demo');
+
+/** The demo's task names are the Node demo's; examples/python-demo names them as Python does. */
+function taskName(task: string, runtime: Runtime): string {
+  return runtime === 'python' ? task.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`) : task;
+}
 
 interface DemoTask {
   task: string;
@@ -42,7 +48,7 @@ export function registerDemoCommand(program: Command): void {
     .description(
       'run the demo application on the embedded database: progress, a failure, an abort, an expiry and a result',
     )
-    .option('--app <dir>', 'the demo application folder', DEMO_APP)
+    .option('--app <dir>', 'the demo application folder (examples/python-demo: the same demo in Python)', DEMO_APP)
     .action(async (options, command: Command) => {
       const global = globals(command);
       const out = process.stdout;
@@ -91,13 +97,13 @@ async function runDemo(taskman: Taskman, appDir: string, data: string, verbose: 
   for (const demo of DEMO_TASKS) {
     const { id } = await taskman.submit({
       application: app.name,
-      task: demo.task,
+      task: taskName(demo.task, app.runtime),
       payload: demo.payload,
       startBefore: demo.startBefore,
       runAfter: demo.runAfter,
     });
     ids.push(id);
-    out.write(`submitted task ${id}: ${demo.task} — ${demo.what}\n`);
+    out.write(`submitted task ${id}: ${taskName(demo.task, app.runtime)} — ${demo.what}\n`);
   }
   out.write('\n');
   const abortId = ids[DEMO_TASKS.findIndex((d) => d.task === 'rebuildSearchIndex')];

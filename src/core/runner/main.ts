@@ -52,13 +52,12 @@ async function finish(message: RunnerMessage, exitCode: number, mayStay: boolean
       .filter((stream) => stream.writableLength > 0)
       .map((stream) => new Promise((resolve) => stream.write('', resolve))),
   );
+  // Idle before the message goes: the parent may send the next `start` as soon as it has this
+  // one, and a runner still finishing would ignore it. A stray error meanwhile is already ending
+  // the process: it stays in `exiting`.
+  if (stays && state.name === 'finishing') setState({ name: 'idle' });
   await send(message);
-  if (stays) {
-    // A stray error meanwhile is already ending the process: it stays in `exiting`.
-    if (state.name === 'finishing') setState({ name: 'idle' });
-    return;
-  }
-  exit(exitCode);
+  if (!stays) exit(exitCode);
 }
 
 /** Ends the process now. A stray error while finishing may already have begun exiting. */

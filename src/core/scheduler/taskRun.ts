@@ -57,8 +57,11 @@ export type ChildRequest = Extract<RunnerMessage, { type: 'submit' }>;
 /** How much of a running task's output is kept in its row while it runs; all of the tail at its end. */
 const LIVE_LOG_CHARS = 16 * 1024;
 
-/** What `node --inspect-brk=127.0.0.1:0` prints on stderr once it listens. */
-const INSPECTOR_LISTENING = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//;
+/**
+ * What `node --inspect-brk=127.0.0.1:0` prints on stderr once it listens, or the Python runner
+ * once debugpy does (src/runner-python: it waits for the debugger before loading the tasks module).
+ */
+const DEBUGGER_LISTENING = /Debugger listening on (?:ws|debugpy):\/\/127\.0\.0\.1:(\d+)[/\r\n]/;
 
 /**
  * One claimed task in this scheduler, from its started mark to its outcome (docs/design.md
@@ -246,37 +249,42 @@ export class TaskRun {
     return { attempt, delayMs: retryDelayMs(this.options, attempt) };
   }
 
-  /** A process of the task's own; under the inspector when debugging. */
+  /** A process of the task's own; under the debugger when debugging. */
   private ownRunner(debugging: boolean): RunnerProcess {
     if (!debugging) return this.context.spares.take(this.app);
+    const python = this.app.runtime === 'python';
     return new RunnerProcess({
       app: this.app,
       runnerScript: this.context.runnerScript,
       outputLimitBytes: this.context.outputLimitBytes,
-      // --inspect-brk holds the runner on its first line until a debugger attaches, so the
-      // debugger's breakpoints are set before the tasks module (user code) loads.
-      extraExecArgv: ['--inspect-brk=127.0.0.1:0'],
+      // Both hold the runner until a debugger is attached, so that its breakpoints are set before
+      // the tasks module (user code) loads: --inspect-brk on the runner's first line, debugpy's
+      // wait_for_client() in the Python runner.
+      // Python 3.11+ warns on stderr that frozen modules hide breakpoints in the standard library
+      // unless told not to freeze them; older versions ignore the option.
+      extraExecArgv: python ? ['-Xfrozen_modules=off'] : ['--inspect-brk=127.0.0.1:0'],
+      extraEnv: python ? { TASKMAN_DEBUGPY: '1' } : undefined,
     });
   }
 
-  /** Output makes the live log tail due; under the inspector it also tells where the debugger listens. */
+  /** Output makes the live log tail due; under a debugger it also tells where the debugger listens. */
   private outputListener(debugging: boolean): (chunk: Buffer) => void {
-    const watchInspector = debugging ? this.inspectorWatcher() : undefined;
+    const watchDebugger = debugging ? this.debuggerWatcher() : undefined;
     return (chunk) => {
-      watchInspector?.(chunk);
+      watchDebugger?.(chunk);
       this.outputDirty = true;
       this.scheduleLiveWrite();
     };
   }
 
-  /** Reads the runner's output until the inspector says where it listens, and announces that once. */
-  private inspectorWatcher(): (chunk: Buffer) => void {
+  /** Reads the runner's output until its debugger says where it listens, and announces that once. */
+  private debuggerWatcher(): (chunk: Buffer) => void {
     let output = '';
     let announced = false;
     return (chunk) => {
       if (announced) return;
       output += chunk.toString();
-      const match = INSPECTOR_LISTENING.exec(output);
+      const match = DEBUGGER_LISTENING.exec(output);
       if (!match) return;
       announced = true;
       this.context.onDebuggable(this.task.id, Number(match[1]));

@@ -19,6 +19,10 @@ export interface PageContext {
 }
 
 const FRAME_LOCATION = /\(?((?:file:\/\/)?\/[^\s()'"]+):(\d+):(\d+)\)?\s*$/;
+/** A Python traceback's frame: `  File "/app/tasks.py", line 12, in bill`. */
+const PYTHON_FRAME = /^\s+File "(\/[^"]+)", line (\d+)/;
+/** Where installed libraries live: their frames are not the workspace's code. */
+const LIBRARY_FOLDERS = ['node_modules', 'site-packages', 'dist-packages'];
 
 export function taskPageTitle(task: Pick<Task, 'id' | 'task' | 'state'>): string {
   return `#${task.id} ${task.task} · ${task.state}`;
@@ -34,7 +38,7 @@ export function stackFrames(
   let hidden = 0;
   for (const text of (stack ?? '').split('\n')) {
     if (!text.trim()) continue;
-    const match = /^\s+at /.test(text) ? FRAME_LOCATION.exec(text) : null;
+    const match = /^\s+at /.test(text) ? FRAME_LOCATION.exec(text) : PYTHON_FRAME.exec(text);
     const file = match ? match[1].replace(/^file:\/\//, '') : undefined;
     if (file && ownPaths.some((own) => file.startsWith(own))) {
       hidden++;
@@ -42,11 +46,11 @@ export function stackFrames(
     }
     const inWorkspace =
       file !== undefined &&
-      !file.includes(`${path.sep}node_modules${path.sep}`) &&
+      !LIBRARY_FOLDERS.some((folder) => file.includes(`${path.sep}${folder}${path.sep}`)) &&
       folders.some((folder) => file.startsWith(folder + path.sep));
     frames.push({
       text,
-      location: inWorkspace && match ? { file: file!, line: Number(match[2]), column: Number(match[3]) } : null,
+      location: inWorkspace && match ? { file: file!, line: Number(match[2]), column: Number(match[3] ?? 1) } : null,
     });
   }
   return { frames, hidden };

@@ -1,0 +1,1 @@
+"""The Taskman demo application, in Python: `taskman demo --app examples/python-demo`."""
