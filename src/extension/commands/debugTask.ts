@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
+import { whyNoDebugpy } from '../../core';
 import { type ExtensionServices, resolveTaskId, type TaskArgument } from '../services';
 import { TASKMAN_DEBUG_TYPE, type TaskmanLaunchConfiguration } from '../taskDebugger';
 import { chooseTask, type RunTaskArguments } from './runTask';
 
-/** Starts a `taskman` debug session: the task runs in this window's scheduler under the inspector. */
+/** Starts a `taskman` debug session: the task runs in this window's scheduler under the debugger. */
 async function startTaskDebugging(
   services: ExtensionServices,
   application: string,
@@ -11,6 +12,13 @@ async function startTaskDebugging(
   payload: unknown,
 ): Promise<boolean> {
   const app = services.applications.valid().find((a) => a.name === application);
+  // Asked here too (the debug configuration asks for launch.json's starts), so that the one
+  // message is the only one: a failed start would add VS Code's own and the command's.
+  const noDebugpy = app?.runtime === 'python' ? await whyNoDebugpy(app) : undefined;
+  if (noDebugpy) {
+    void vscode.window.showErrorMessage(noDebugpy);
+    return false;
+  }
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === app?.root);
   const config: TaskmanLaunchConfiguration = {
     type: TASKMAN_DEBUG_TYPE,
