@@ -171,6 +171,13 @@ describe('a Python application in VS Code, as a person uses it (the packaged .vs
         const line = lineOf('return {"year"');
         await quickOpen(page, 'tasks.py', 'tasks.py');
         await page.locator('.tabs-container .tab.active', { hasText: 'tasks.py' }).waitFor();
+        // ▶ Run | Debug above the task functions (the editor renders those in view).
+        await page
+          .locator('.codelens-decoration a', { hasText: '▶ Run' })
+          .filter({ visible: true })
+          .first()
+          .waitFor({ timeout: 30_000 });
+        await shot('python-codelens');
         await quickOpen(page, `:${line}`, `Go to line ${line}`);
         await page
           .locator('.statusbar-item', { hasText: `Ln ${line},` })

@@ -37,4 +37,22 @@ describe("finding a module's exports by parsing it (CodeLens above task function
     assert.deepEqual(names('}}}{{{'), []);
     assert.deepEqual(names(''), []);
   });
+
+  it("finds a Python module's top-level functions, sync and async, not its methods or nested ones", () => {
+    const text = [
+      'import os',
+      'def generate_report(payload, ctx):',
+      '    def helper():',
+      '        pass',
+      '    return 1',
+      'async  def refresh(payload, ctx):',
+      '    pass',
+      'class Report:',
+      '    def method(self):',
+      '        pass',
+      'generate = lambda payload, ctx: 1',
+    ].join('\n');
+    assert.deepEqual(names(text, 'tasks.py'), ['generate_report@1:0', 'refresh@5:0']);
+    assert.deepEqual(names('def (', 'tasks.py'), []);
+  });
 });

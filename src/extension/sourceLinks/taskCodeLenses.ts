@@ -7,7 +7,7 @@ import type { WorkspaceApplications } from '../workspaceApplications';
 import { type ExportDeclaration, exportDeclarations } from './taskDeclarations';
 
 /** Folders of dependencies and built output: their copies of task functions get no lens. */
-const NOT_SOURCE_FOLDERS = new Set(['node_modules', 'dist', 'out', 'build']);
+const NOT_SOURCE_FOLDERS = new Set(['node_modules', 'dist', 'out', 'build', '.venv', 'venv', 'site-packages']);
 /** Auto-save writes often: the task names are read again this long after the last save. */
 const RELIST_AFTER_SAVE_MS = 1500;
 
@@ -16,6 +16,7 @@ export const TASK_SOURCE_SELECTOR: vscode.DocumentSelector = [
   'typescript',
   'javascriptreact',
   'typescriptreact',
+  'python',
 ].map((language) => ({ language, scheme: 'file' }));
 
 /**

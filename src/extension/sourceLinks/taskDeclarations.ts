@@ -11,8 +11,10 @@ export interface ExportDeclaration {
  * The exports a JavaScript or TypeScript module declares, found by parsing its text (never by
  * running it): `export function f`, `export const f =`, `export { f }`, `exports.f =`,
  * `module.exports.f =`, `module.exports = { f, g }`. A file that does not parse yields nothing.
+ * A Python module's are its top-level functions (pythonDeclarations).
  */
 export function exportDeclarations(text: string, fileName: string): ExportDeclaration[] {
+  if (fileName.endsWith('.py')) return pythonDeclarations(text);
   const typescript = /\.[cm]?tsx?$/.test(fileName);
   // Loaded on first use, not at activation: most windows never show a lens.
   const { parse } = require('@babel/parser') as typeof import('@babel/parser');
@@ -84,4 +86,22 @@ function propertyName(node: Node, computed: boolean): string | undefined {
   if (!computed && node.type === 'Identifier') return node.name;
   if (node.type === 'StringLiteral') return node.value;
   return undefined;
+}
+
+/** A top-level `def name(` or `async def name(`: at the start of a line, as Python requires. */
+const PYTHON_DEF = /^(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(/gm;
+
+/**
+ * The functions a Python module defines at its top level, found in its text (never by importing
+ * it). Which of them are tasks is the runner's answer (the caller keeps only the listed names), so
+ * a `def` at the start of a line inside a string can only ever show a lens for a real task.
+ */
+export function pythonDeclarations(text: string): ExportDeclaration[] {
+  const found: ExportDeclaration[] = [];
+  for (const match of text.matchAll(PYTHON_DEF)) {
+    const before = text.slice(0, match.index);
+    const line = before.split('\n').length - 1;
+    found.push({ name: match[1], line, column: 0 });
+  }
+  return found;
 }
