@@ -228,4 +228,22 @@ describe('a Python application in VS Code, as a person uses it (the packaged .vs
         await shot('python-debug-finished');
       }),
   );
+
+  it('ending the debug session of a paused Python task aborts it: "debug session ended"', { timeout: 120_000 }, () =>
+    evidence(async () => {
+      await startDebugTask('summarize_sales', '{"year": 2028}');
+      await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
+      const [task] = await client.list({ task: 'summarize_sales', limit: 1 });
+      assert.deepEqual(task.payload, { year: 2028 });
+      await page.keyboard.press('Shift+F5');
+      await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 30_000 });
+      await waitFor('the task to be aborted', async () => (await client.get(task.id)).state === 'aborted', {
+        timeoutMs: 30_000,
+      });
+      assert.equal((await client.get(task.id)).abortReason, 'debug session ended');
+      await runCommand(page, 'Taskman: Focus on Tasks View');
+      await treeRow(page, `Task ${task.id} summarize_sales aborted`).waitFor({ timeout: 30_000 });
+      await shot('python-debug-stopped');
+    }),
+  );
 });
