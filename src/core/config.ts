@@ -175,7 +175,7 @@ export function parseApplicationConfig(json: unknown, file: string): Application
   if (config[other] !== undefined)
     fail(
       other,
-      `is for ${other === 'node' ? 'Node' : 'Python'} applications; this one's runtime is "${runtime}" (its interpreter is "${runtime}")`,
+      `is for ${other === 'node' ? 'Node' : 'Python'} applications; this one's runtime is "${runtime}": name its interpreter in "${runtime}"`,
     );
   const node = interpreter(config.node, 'node', root, fail);
   const python = interpreter(config.python, 'python3', root, fail);
@@ -293,6 +293,9 @@ function tasksModule(
   }
   const file = path.resolve(root, given);
   if (!fs.existsSync(file)) fail('tasks', `points to ${file}, which does not exist (build the application first?)`);
+  // Node loads a folder's index.js; Python takes a file or a module name.
+  if (runtime === 'python' && fs.statSync(file).isDirectory())
+    fail('tasks', `points to the folder ${file}: name a .py file, or the module by its name (billing.tasks)`);
   return file;
 }
 

@@ -18,7 +18,7 @@ export type ParentMessage =
       task: string;
       /** The payload as JSON text, parsed in the runner. */
       payloadJson: string;
-      /** Absolute path of the application's tasks module. */
+      /** The application's tasks module: an absolute path, or (Python) a dotted module name. */
       tasksModule: string;
       resultLimitBytes: number;
       /** Pooled runner: after this task's final message, stay up for the next `start`. */
@@ -41,8 +41,14 @@ export type RunnerMessage =
   | { type: 'task-list'; tasks: string[] }
   | { type: 'task-list-failed'; error: TaskError };
 
-const PARENT_TYPES = new Set<ParentMessage['type']>(['start', 'abort', 'submit-result', 'list-tasks']);
-const RUNNER_TYPES = new Set<RunnerMessage['type']>([
+/** Every message type each side sends; the Python runner's own list is tested against these. */
+export const PARENT_TYPES: ReadonlySet<ParentMessage['type']> = new Set<ParentMessage['type']>([
+  'start',
+  'abort',
+  'submit-result',
+  'list-tasks',
+]);
+export const RUNNER_TYPES: ReadonlySet<RunnerMessage['type']> = new Set<RunnerMessage['type']>([
   'ready',
   'progress',
   'submit',

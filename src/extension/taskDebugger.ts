@@ -18,7 +18,7 @@ export interface TaskmanLaunchConfiguration extends vscode.DebugConfiguration {
 /** Marks the attach configuration we hand to js-debug with the task it debugs. */
 const TASK_ID_FIELD = '__taskmanTaskId';
 
-/** How long a task may wait for this window's scheduler to claim and start it under the inspector. */
+/** How long a task may wait for this window's scheduler to claim and start it under its debugger. */
 const START_TIMEOUT_MS = 60_000;
 
 /**
@@ -29,7 +29,8 @@ const START_TIMEOUT_MS = 60_000;
  * ends ends its session.
  */
 export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.Disposable {
-  private readonly waiting = new Map<string, (port: number) => void>();
+  /** The tasks submitted for debugging whose debugger port is not known yet. */
+  private readonly waiting = new Map<string, { listening(port: number): void; ended(state: string): void }>();
   private readonly sessions = new Map<string, vscode.DebugSession>();
   private readonly paused = new Set<string>();
   private readonly pausedChanged = new vscode.EventEmitter<void>();
@@ -45,8 +46,11 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
     private readonly workspaceState: vscode.Memento,
   ) {
     this.disposables = [
-      scheduler.onTaskDebuggable(({ taskId, port }) => this.waiting.get(taskId)?.(port)),
-      scheduler.onTaskEnded(({ taskId }) => this.endSession(taskId)),
+      scheduler.onTaskDebuggable(({ taskId, port }) => this.waiting.get(taskId)?.listening(port)),
+      scheduler.onTaskEnded(({ taskId, state }) => {
+        this.waiting.get(taskId)?.ended(state);
+        this.endSession(taskId);
+      }),
       vscode.debug.onDidStartDebugSession((session) => {
         const taskId = session.configuration[TASK_ID_FIELD] as string | undefined;
         if (!taskId || session.parentSession) return;
@@ -190,21 +194,33 @@ export class TaskDebugger implements vscode.DebugConfigurationProvider, vscode.D
     return (inFolder.length ? inFolder : valid).map((app) => app.name);
   }
 
-  /** Resolves when this window's scheduler has started the task under the inspector. */
+  /**
+   * Resolves when this window's scheduler has started the task under its debugger (the inspector,
+   * or debugpy); rejects when the task ended first (its runner failed before it listened).
+   */
   private portOf(taskId: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const done = () => {
+        clearTimeout(timer);
         this.waiting.delete(taskId);
+      };
+      const timer = setTimeout(() => {
+        done();
         reject(
           new Error(
             `Task ${taskId} did not start under the debugger within ${START_TIMEOUT_MS / 1000}s. Is this window's scheduler busy with other tasks?`,
           ),
         );
       }, START_TIMEOUT_MS);
-      this.waiting.set(taskId, (port) => {
-        clearTimeout(timer);
-        this.waiting.delete(taskId);
-        resolve(port);
+      this.waiting.set(taskId, {
+        listening: (port) => {
+          done();
+          resolve(port);
+        },
+        ended: (state) => {
+          done();
+          reject(new Error(`Task ${taskId} ended ${state} before a debugger could attach: its task page says why.`));
+        },
       });
     });
   }

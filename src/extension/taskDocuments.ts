@@ -86,14 +86,17 @@ export class TaskDocuments implements vscode.TextDocumentContentProvider, vscode
       .map((f) => f.uri.fsPath);
     const links: vscode.DocumentLink[] = [];
     const text = document.getText();
-    const frame = /(\/[^\s()'"\\:]+):(\d+):(\d+)/g;
+    // A Node frame's `/path:line:column`, or a Python traceback's `File "/path", line N`.
+    const frame = /(\/[^\s()'"\\:]+):(\d+):(\d+)|File \\?"(\/[^"\\]+)\\?", line (\d+)/g;
     for (let m = frame.exec(text); m; m = frame.exec(text)) {
-      const file = m[1];
-      if (!folders.some((folder) => file.startsWith(`${folder}/`)) || file.includes('/node_modules/')) continue;
+      const file = m[1] ?? m[4];
+      const [line, column] = m[1] ? [m[2], m[3]] : [m[5], '1'];
+      if (!folders.some((folder) => file.startsWith(`${folder}/`))) continue;
+      if (['node_modules', 'site-packages', 'dist-packages'].some((lib) => file.includes(`/${lib}/`))) continue;
       const range = new vscode.Range(document.positionAt(m.index), document.positionAt(m.index + m[0].length));
-      const target = vscode.Uri.file(file).with({ fragment: `L${m[2]},${m[3]}` });
+      const target = vscode.Uri.file(file).with({ fragment: `L${line},${column}` });
       const link = new vscode.DocumentLink(range, target);
-      link.tooltip = `Open ${vscode.workspace.asRelativePath(file)} at line ${m[2]}`;
+      link.tooltip = `Open ${vscode.workspace.asRelativePath(file)} at line ${line}`;
       links.push(link);
     }
     return links;

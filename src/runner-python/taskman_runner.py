@@ -36,8 +36,9 @@ NEXT_STATES = {"idle": ("running", "listing", "exiting"), "running": ("finishing
                "finishing": ("idle", "exiting"), "exiting": ()}
 
 
-class TaskAborted(Exception):
-    """Raised by ctx.check_abort() once the scheduler asked the task to stop."""
+class TaskAborted(BaseException):
+    """Raised by ctx.check_abort() once the scheduler asked the task to stop. A BaseException, as
+    asyncio's CancelledError is, so that a task's own `except Exception:` does not swallow it."""
 
 
 class SubmitError(Exception):
@@ -101,12 +102,17 @@ def traceback_text(error):
         if part is None or id(part) in seen:
             continue
         seen.add(id(part))
-        frames = [frame for frame in part.stack if frame.filename != OWN_FILE]
+        frames = [frame for frame in part.stack if frame.filename != OWN_FILE and not is_import_machinery(frame)]
         while frames and frames[0].filename.startswith(asyncio_dir):
             del frames[0]
         part.stack = traceback.StackSummary.from_list(frames)
         todo += [part.__cause__, part.__context__] + list(getattr(part, "exceptions", None) or [])
     return "".join(shown.format())
+
+
+def is_import_machinery(frame):
+    """importlib's own frames, between the runner and a tasks module that failed to load."""
+    return frame.filename.startswith("<frozen importlib") or frame.filename == importlib.__file__
 
 
 def serialise_thrown(error):
@@ -294,19 +300,21 @@ class TaskContext:
 
 
 def exported_tasks(module):
-    """The module's tasks by name: the functions named in `__all__`, or without one its public
-    functions defined in it (not imported). Read from its namespace, so no lookup runs code."""
+    """The module's tasks by name: the callables named in `__all__` (a function, a
+    functools.partial, an object with __call__; not a class), or without one its public functions
+    defined in it (not imported ones). Read from its namespace, so no lookup runs code."""
     namespace = vars(module)
     if "__all__" in namespace:
         listed = namespace["__all__"] if isinstance(namespace["__all__"], (list, tuple)) else ()
         candidates = [(name, namespace.get(name)) for name in listed if isinstance(name, str)]
+        candidates = [(name, value) for name, value in candidates if callable(value) and not inspect.isclass(value)]
     else:
         candidates = [
             (name, value)
             for name, value in namespace.items()
             if inspect.isfunction(value) and value.__module__ == module.__name__
         ]
-    return {name: value for name, value in candidates if TASK_NAME.fullmatch(name) and inspect.isfunction(value)}
+    return {name: value for name, value in candidates if TASK_NAME.fullmatch(name)}
 
 
 def call_task(fn, payload, ctx, on_stray_error):
@@ -363,7 +371,7 @@ class Runner:
             elif kind == "submit-result" and self.state == "running":
                 if self.task.task_id == message.get("taskId"):
                     self.task.answered(message)
-            elif kind == "abort" and self.state in ("running", "finishing"):
+            elif kind == "abort" and self.state in ("running", "finishing") and self.task is not None:
                 # An abort meant for an earlier task of a pooled runner must not reach the next one.
                 if self.task.task_id == message.get("taskId"):
                     self.task.abort(str(message.get("reason")))
@@ -446,6 +454,9 @@ class Runner:
                 f"Debugging a Python task needs debugpy for {sys.executable}: install it (Debian and Ubuntu: "
                 f"apt install python3-debugpy; otherwise: {sys.executable} -m pip install debugpy)",
             )
+        # A process the task starts is not debugged: attaching to one takes an editor that answers
+        # debugpy's debugpyAttach event, and without one the child would wait for it.
+        debugpy.configure(subProcess=False)
         _, port = debugpy.listen(("127.0.0.1", 0))
         sys.stderr.write(f"Debugger listening on debugpy://127.0.0.1:{port}\n")
         sys.stderr.flush()
@@ -508,6 +519,9 @@ class Runner:
 
 
 def main():
+    if sys.version_info < (3, 9):
+        sys.stderr.write(f"taskman runner: Python 3.9 or later is needed; {sys.executable} is {sys.version.split()[0]}.\n")
+        sys.exit(2)
     fd = os.environ.pop("NODE_CHANNEL_FD", None)
     mode = os.environ.pop("NODE_CHANNEL_SERIALIZATION_MODE", "json")
     if fd is None or mode != "json":

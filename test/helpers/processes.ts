@@ -74,7 +74,8 @@ export function childRunnerPids(): number[] {
     try {
       const ppid = Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
       if (ppid !== process.pid) continue;
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('runner.js')) pids.push(Number(entry));
+      const command = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (command.includes('runner.js') || command.includes('runner.py')) pids.push(Number(entry));
     } catch {
       // The process ended meanwhile.
     }

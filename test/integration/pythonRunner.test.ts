@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listApplicationTasks, loadApplicationConfig, type Scheduler } from '../../src/core';
 import { isProcessAlive } from '../../src/core/processes';
+import { RunnerProcess } from '../../src/core/scheduler/runnerProcess';
 import { createTestDatabase, fixtureApp, runnerScript, type TestDatabase } from '../helpers/database';
 import { startReportingPid, startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
@@ -67,6 +68,10 @@ describe('Python applications: every way a task ends, as for Node', () => {
 
   const failures: [string, unknown, string, RegExp][] = [
     ['exitThree', undefined, 'RunnerExited', /exited with code 3 before the task finished/],
+    ['exitZero', undefined, 'RunnerExited', /exited with code 0 before the task finished .*sys\.exit\(\)/],
+    ['cyclicResult', undefined, 'ResultNotSerializable', /not JSON: Circular reference detected/],
+    ['strayThread', undefined, 'RuntimeError', /raised in a thread/],
+    ['strayAsyncio', undefined, 'RuntimeError', /raised in a callback/],
     ['crash', undefined, 'RunnerKilled', /killed by SIGSEGV/],
     ['setResult', undefined, 'ResultNotSerializable', /not JSON: .*set/],
     ['nanResult', undefined, 'ResultNotSerializable', /not JSON: Out of range float values/],
@@ -90,8 +95,29 @@ describe('Python applications: every way a task ends, as for Node', () => {
     });
   }
 
-  it('a dotted name is refused at submit: no module is looked up by it', async () => {
+  it('a dotted name is refused at submit, and by the runner itself: no module is looked up by it', async () => {
     await assert.rejects(submit('os.system'), /Task name "os\.system" is invalid/);
+    const app = loadApplicationConfig(fixtureApp('python'));
+    for (const task of ['os.system', 'fixturehelpers.double', '__import__', '']) {
+      const runner = new RunnerProcess({ app, runnerScript, outputLimitBytes: 4096 });
+      const exit = await runner.run({
+        type: 'start',
+        taskId: '1',
+        attempt: 1,
+        task,
+        payloadJson: '"id"',
+        tasksModule: app.tasks,
+        resultLimitBytes: 4096,
+        keepAlive: false,
+      });
+      assert.equal(exit.final?.type, 'failed', task);
+      assert.equal(exit.final?.type === 'failed' && exit.final.error.name, 'TaskNotExported', task);
+    }
+  });
+
+  it("ctx.submit of a bad child raises ctx.SubmitError with the submission's error", async () => {
+    const task = await waitForState(db.taskman, await submit('submitBadChild'), 'succeeded');
+    assert.match((task.result as { refused: string }).refused, /not a duration/);
   });
 
   it('stdout and stderr are captured, interleaved, with the failure', async () => {
@@ -110,14 +136,19 @@ describe('Python applications: every way a task ends, as for Node', () => {
     assert.match(task.error!.stack ?? '', /python-broken\/tasks\.py", line 5/);
   });
 
-  it('a module named by its dotted name: imported from PYTHONPATH; only __all__ are tasks; its import side effects happen in the runner', async () => {
+  it('a module named by its dotted name: imported from PYTHONPATH; the callables of __all__ are its tasks; its import runs in the runner', async () => {
     const app = 'fixture-python-module';
     const where = await waitForState(db.taskman, await submit('where', null, app), 'succeeded');
     assert.deepEqual(where.result, { module: 'fixturepkg.tasks', helper: 'fixturepkg.helpers' });
     const side = await waitForState(db.taskman, await submit('sideEffects', null, app), 'succeeded');
-    assert.notEqual((side.result as { importedBy: number }).importedBy, process.pid);
-    const hidden = await waitForState(db.taskman, await submit('notListed', null, app), 'failed');
-    assert.equal(hidden.error?.name, 'TaskNotExported');
+    const { importedBy, pid } = side.result as { importedBy: number; pid: number };
+    assert.equal(importedBy, pid, 'imported by the runner that ran the task');
+    assert.equal((await waitForState(db.taskman, await submit('scaled', 4, app), 'succeeded')).result, 40);
+    assert.equal((await waitForState(db.taskman, await submit('counter', null, app), 'succeeded')).result, 'called');
+    for (const hidden of ['notListed', 'Counter']) {
+      const task = await waitForState(db.taskman, await submit(hidden, null, app), 'failed');
+      assert.equal(task.error?.name, 'TaskNotExported', hidden);
+    }
   });
 
   it('lists the tasks in a child process: the functions the module defines, or its __all__', async () => {
@@ -127,7 +158,7 @@ describe('Python applications: every way a task ends, as for Node', () => {
     for (const hidden of ['getcwd', 'fixturehelpers', '_inner', 'BillingError', 'notAFunction'])
       assert.ok(!names.includes(hidden), `${hidden} is no task`);
     assert.deepEqual(names, [...names].sort());
-    assert.deepEqual(await list('python-module'), ['sideEffects', 'where']);
+    assert.deepEqual(await list('python-module'), ['counter', 'scaled', 'sideEffects', 'where']);
     await assert.rejects(
       list('python-broken'),
       /python-broken\/tasks\.py failed: ImportError: the tasks module failed/,
@@ -167,13 +198,14 @@ describe('Python applications: every way a task ends, as for Node', () => {
 
   for (const [task, how] of [
     ['abortable', 'ctx.check_abort() raises'],
+    ['swallowAbort', "ctx.check_abort() raises past the task's own except Exception"],
     ['hang', 'a task that ignores the abort gets SIGTERM'],
     ['stubborn', 'a task that ignores SIGTERM gets SIGKILL'],
   ] as const) {
     it(`abort: ${how}, and it ends aborted with the reason`, async () => {
       const id = await submit(task);
       await waitFor(`task ${id} to start`, async () => (await db.taskman.get(id)).startedAt !== null);
-      if (task !== 'hang')
+      if (task !== 'hang' && task !== 'swallowAbort')
         await waitFor(
           `task ${id} to report progress`,
           async () => (await db.taskman.get(id)).progress.percent !== null,

@@ -122,6 +122,11 @@ describe('application config', () => {
     ['name with a slash', { name: 'a/b', tasks: './tasks.js', version: '1' }, /"name" must be 1-128 letters/],
     ['missing tasks', { name: 'a', version: '1' }, /"tasks" is required/],
     [
+      'a Python tasks path that is a folder',
+      { name: 'a', version: '1', runtime: 'python', tasks: './' },
+      /"tasks" points to the folder .*: name a \.py file, or the module by its name/,
+    ],
+    [
       'a Python tasks file not found',
       { name: 'a', version: '1', runtime: 'python', tasks: './missing.py' },
       /"tasks" points to .*missing\.py, which does not exist/,

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { stackFrames } from '../../src/extension/taskPage/taskPageModel';
+import { failureLocation, stackFrames } from '../../src/extension/taskPage/taskPageModel';
 
 const WORKSPACE = '/home/ann/billing';
 const OWN = '/home/ann/.vscode/extensions/taskman/dist';
@@ -44,5 +44,35 @@ describe('the frames of a failed task, linked to the workspace', () => {
       ],
     );
     assert.equal(frames.length, 7, 'every other line is kept as text');
+  });
+
+  it("says where a failure happened: a Node stack's first workspace frame, a Python traceback's last one of the exception raised", () => {
+    const node = [
+      `Error: boom`,
+      `    at bill (${WORKSPACE}/src/tasks.js:12:7)`,
+      `    at run (${WORKSPACE}/src/main.js:3:1)`,
+    ].join('\n');
+    assert.deepEqual(failureLocation(node, [WORKSPACE]), { file: `${WORKSPACE}/src/tasks.js`, line: 12, column: 7 });
+    const chained = [
+      'Traceback (most recent call last):',
+      `  File "${WORKSPACE}/billing/tasks.py", line 20, in bill`,
+      `  File "${WORKSPACE}/billing/parse.py", line 5, in parse`,
+      "ValueError: invalid literal for int() with base 10: 'x'",
+      '',
+      'The above exception was the direct cause of the following exception:',
+      '',
+      'Traceback (most recent call last):',
+      `  File "${WORKSPACE}/billing/tasks.py", line 22, in bill`,
+      `  File "${WORKSPACE}/billing/errors.py", line 9, in wrap`,
+      '  File "/usr/lib/python3.11/json/__init__.py", line 2, in dumps',
+      'billing.errors.BillingError: cannot bill',
+    ].join('\n');
+    assert.deepEqual(failureLocation(chained, [WORKSPACE]), {
+      file: `${WORKSPACE}/billing/errors.py`,
+      line: 9,
+      column: 1,
+    });
+    assert.equal(failureLocation('Error: no frames', [WORKSPACE]), null);
+    assert.equal(failureLocation(undefined, [WORKSPACE]), null);
   });
 });

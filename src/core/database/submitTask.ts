@@ -48,7 +48,7 @@ export interface SubmitTaskInput {
   rerunOf?: TaskId;
   /** The task that submitted it (`ctx.submit`): its parent in `show` and the tree. */
   parentId?: TaskId;
-  /** Run it under the Node inspector, claimable only by this scheduler (a VS Code window debugging it). */
+  /** Run it under a debugger (the Node inspector, or debugpy), claimable only by this scheduler (a VS Code window debugging it). */
   debugSchedulerId?: string;
 }
 

@@ -14,7 +14,8 @@ async function startTaskDebugging(
   const app = services.applications.valid().find((a) => a.name === application);
   // Asked here too (the debug configuration asks for launch.json's starts), so that the one
   // message is the only one: a failed start would add VS Code's own and the command's.
-  const noDebugpy = app?.runtime === 'python' ? await whyNoDebugpy(app) : undefined;
+  // Only in a trusted workspace: the check runs the workspace's interpreter.
+  const noDebugpy = app?.runtime === 'python' && vscode.workspace.isTrusted ? await whyNoDebugpy(app) : undefined;
   if (noDebugpy) {
     void vscode.window.showErrorMessage(noDebugpy);
     return false;

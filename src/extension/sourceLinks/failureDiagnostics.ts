@@ -3,7 +3,7 @@ import { errorMessage, type Logger } from '../../core';
 import { CommandId } from '../commandIds';
 import type { DatabaseConnection } from '../databaseConnection';
 import type { EmbeddedScheduler, EndedTask } from '../embeddedScheduler';
-import { stackFrames } from '../taskPage/taskPageModel';
+import { failureLocation } from '../taskPage/taskPageModel';
 
 const SOURCE = 'Taskman';
 
@@ -38,7 +38,7 @@ export class FailureDiagnostics implements vscode.CodeActionProvider, vscode.Dis
       const folders = (vscode.workspace.workspaceFolders ?? [])
         .filter((f) => f.uri.scheme === 'file')
         .map((f) => f.uri.fsPath);
-      const location = stackFrames(task.error.stack, folders, []).frames.find((frame) => frame.location)?.location;
+      const location = failureLocation(task.error.stack, folders);
       if (!location) return;
       const uri = vscode.Uri.file(location.file);
       const line = Math.max(0, location.line - 1);

@@ -56,6 +56,22 @@ export function stackFrames(
   return { frames, hidden };
 }
 
+/** Python says "the above exception was the direct cause …" between the tracebacks of a chain. */
+const PYTHON_CHAIN = /^(?:The above exception was the direct cause|During handling of the above exception)[^\n]*$/m;
+
+/**
+ * Where a failure happened, in the workspace: a Node stack's first workspace frame (most recent
+ * call first), a Python traceback's last one (most recent call last) of its last exception (the
+ * one raised; those before it are its causes).
+ */
+export function failureLocation(stack: string | undefined, folders: string[]): StackFrame['location'] {
+  if (!stack) return null;
+  const python = /^Traceback \(most recent call last\):$/m.test(stack);
+  const raised = python ? stack.split(PYTHON_CHAIN).at(-1)! : stack;
+  const located = stackFrames(raised, folders, []).frames.filter((frame) => frame.location);
+  return (python ? located.at(-1) : located[0])?.location ?? null;
+}
+
 function span(from: Date | null, to: Date | null): number | null {
   return from && to ? Math.max(0, to.getTime() - from.getTime()) : null;
 }
