@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,7 +8,7 @@ import { listApplicationTasks, loadApplicationConfig, type Scheduler } from '../
 import { isProcessAlive } from '../../src/core/processes';
 import { RunnerProcess } from '../../src/core/scheduler/runnerProcess';
 import { createTestDatabase, fixtureApp, runnerScript, type TestDatabase } from '../helpers/database';
-import { startReportingPid, startScheduler, waitForState } from '../helpers/scheduler';
+import { FAST_TIMINGS, startReportingPid, startScheduler, waitForState } from '../helpers/scheduler';
 import { waitFor } from '../helpers/wait';
 
 const APP = 'fixture-python';
@@ -260,5 +261,53 @@ describe('Python applications: pooled runners', () => {
     const after = await db.taskman.submit({ application: APP, task: 'echo', payload: 'after' });
     const next = await waitForState(db.taskman, after.id, 'succeeded');
     assert.ok(!pids.has((next.result as { pid: number }).pid), 'a new runner after the exit');
+  });
+});
+
+describe('Python applications: a virtualenv', () => {
+  let db: TestDatabase;
+  let scheduler: Scheduler;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-venv-app-'));
+  before(async () => {
+    db = await createTestDatabase();
+    // A virtualenv whose own site-packages holds a module the system's Python does not have.
+    execFileSync('python3', ['-m', 'venv', '--without-pip', path.join(root, '.venv')]);
+    const purelib = execFileSync(path.join(root, '.venv', 'bin', 'python'), [
+      '-c',
+      'import sysconfig; print(sysconfig.get_paths()["purelib"])',
+    ])
+      .toString()
+      .trim();
+    fs.writeFileSync(path.join(purelib, 'only_in_the_venv.py'), 'GREETING = "from the venv"\n');
+    fs.writeFileSync(
+      path.join(root, 'tasks.py'),
+      'import sys\nimport only_in_the_venv\n\n\ndef where(payload, ctx):\n    return {"prefix": sys.prefix, "greeting": only_in_the_venv.GREETING}\n',
+    );
+    const config = {
+      name: 'venv-app',
+      version: '1',
+      runtime: 'python',
+      python: './.venv/bin/python',
+      tasks: './tasks.py',
+    };
+    fs.writeFileSync(path.join(root, 'taskman.config.json'), JSON.stringify(config));
+    scheduler = db.taskman.createScheduler({
+      applications: [loadApplicationConfig(root)],
+      journalDir: fs.mkdtempSync(path.join(os.tmpdir(), 'taskman-journal-')),
+      runnerScript,
+      ...FAST_TIMINGS,
+    });
+    await scheduler.start();
+  });
+  after(async () => {
+    await scheduler.stop();
+    await db.drop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("runs the tasks with the virtualenv's interpreter and packages", async () => {
+    const { id } = await db.taskman.submit({ application: 'venv-app', task: 'where' });
+    const task = await waitForState(db.taskman, id, 'succeeded');
+    assert.deepEqual(task.result, { prefix: path.join(root, '.venv'), greeting: 'from the venv' });
   });
 });
