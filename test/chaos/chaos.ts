@@ -5,6 +5,7 @@
  * are counted, not guessed. Prints a table; exits non-zero on any miss.
  *   npm run test:chaos                 (the full profile: a few minutes)
  *   tsx test/chaos/chaos.ts --profile small   (what npm test runs)
+ *   tsx test/chaos/chaos.ts --profile small --only tls,galera   (some cases, by name)
  */
 import { ChaosContext, formatTable, type Profile, PROFILES, type Row } from './context';
 import { hostileInput, rowsNeverLoadCode } from './hostileCases';
@@ -15,10 +16,14 @@ import { crashStorm, outage, race, zombie } from './processCases';
 import { embeddedServerIsPrivate, passwordNeverLeaks } from './securityCases';
 import { tls } from './tlsCase';
 
-export async function runChaos(profile: Profile, log: (line: string) => void = () => undefined): Promise<Row[]> {
+export async function runChaos(
+  profile: Profile,
+  log: (line: string) => void = () => undefined,
+  only?: string[],
+): Promise<Row[]> {
   const ctx = await ChaosContext.start();
   const rows: Row[] = [];
-  const cases: [string, () => Promise<Row | Row[]>][] = [
+  const all: [string, () => Promise<Row | Row[]>][] = [
     ['race', () => race(ctx, profile)],
     ['crash storm', () => crashStorm(ctx, profile)],
     ['zombie', () => zombie(ctx)],
@@ -37,6 +42,12 @@ export async function runChaos(profile: Profile, log: (line: string) => void = (
     // Last: it restarts the server under everything else.
     ['database outage', () => outage(ctx, profile)],
   ];
+  const unknown = only?.filter((name) => !all.some(([known]) => known === name)) ?? [];
+  if (unknown.length) {
+    await ctx.stop();
+    throw new Error(`no case named ${unknown.join(', ')}: the cases are ${all.map(([name]) => name).join(', ')}`);
+  }
+  const cases = only ? all.filter(([name]) => only.includes(name)) : all;
   try {
     for (const [name, body] of cases) {
       const began = performance.now();
@@ -64,8 +75,10 @@ async function main(): Promise<void> {
   const name = (at > 0 ? process.argv[at + 1] : 'full') as Profile['name'];
   const profile = PROFILES[name];
   if (!profile) throw new Error(`unknown profile "${name}": small or full`);
-  console.log(`Taskman reliability and security suite, profile ${name}`);
-  const rows = await runChaos(profile, (line) => console.log(`  ${line}`));
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt > 0 ? process.argv[onlyAt + 1]?.split(',').map((c) => c.trim()) : undefined;
+  console.log(`Taskman reliability and security suite, profile ${name}${only ? `, only ${only.join(', ')}` : ''}`);
+  const rows = await runChaos(profile, (line) => console.log(`  ${line}`), only);
   console.log(`\n${formatTable(rows)}\n`);
   const failed = rows.filter((r) => !r.ok).length;
   console.log(`${rows.length - failed} passed, ${failed} failed`);
