@@ -13,14 +13,12 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/core';
 import { repoRoot } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
-import { type CodeServer, codeServerAvailable, launchBrowser, startCodeServer } from '../vscode/codeServer';
-import { demoWorkspace, UiSession } from '../vscode/uiSession';
+import { type CodeServer, launchBrowser, startCodeServer } from '../vscode/codeServer';
+import { askFromPalette, demoWorkspace, packageForUi, submittedTask, UiSession } from '../vscode/uiSession';
 import {
   activeTabTitle,
-  answerInput,
   notification,
   openWorkbench,
-  pickItem,
   quickOpen,
   runCommand,
   treeRow,
@@ -64,12 +62,7 @@ describe('a Python application in VS Code, as a person uses it (the packaged .vs
     fs.writeFileSync(path.join(workspace, 'taskman.config.json'), JSON.stringify(value, null, 2));
 
   before(async () => {
-    const missing = codeServerAvailable();
-    if (missing) throw new Error(missing);
-    execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), vsix], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
+    packageForUi(vsix);
     const { url } = await ensureEmbeddedServer({ dataDir, serverArgs: ['--innodb-flush-log-at-trx-commit=2'] });
     client = await Taskman.connect({ url });
     browser = await launchBrowser();
@@ -94,21 +87,11 @@ describe('a Python application in VS Code, as a person uses it (the packaged .vs
     await stopEmbeddedServer({ dataDir });
   });
 
-  const submitted = (task: string) =>
-    waitFor(`the ${task} task submitted from VS Code`, async () => (await client.list({ task, limit: 1 }))[0]);
-
-  /** F1, "Taskman: Run Task…" or "Debug Task…", the task, its payload, no deadline. */
-  async function askFromPalette(command: 'Run' | 'Debug', task: string, payload: string) {
-    await runCommand(page, `Taskman: ${command} Task…`);
-    await pickItem(page, task);
-    await answerInput(page, payload, 'payload');
-    await answerInput(page, '', 'start before');
-  }
-  const startDebugTask = (task: string, payload: string) => askFromPalette('Debug', task, payload);
+  const startDebugTask = (task: string, payload: string) => askFromPalette(page, 'Debug', task, payload);
 
   async function runFromPalette(task: string, payload: string) {
-    await askFromPalette('Run', task, payload);
-    return submitted(task);
+    await askFromPalette(page, 'Run', task, payload);
+    return submittedTask(client, task);
   }
 
   it(

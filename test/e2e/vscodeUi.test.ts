@@ -3,7 +3,6 @@
  * clicks and keys in Chromium, a screenshot at each step (test-results/vscode-ui/).
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,12 +11,11 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/core';
 import { repoRoot } from '../helpers/database';
 import { waitFor } from '../helpers/wait';
-import { type CodeServer, codeServerAvailable, launchBrowser, startCodeServer } from '../vscode/codeServer';
+import { type CodeServer, launchBrowser, startCodeServer } from '../vscode/codeServer';
 import { editConfigInvalidTwice, runFromCodeLensAndDebugPicker } from '../vscode/uiEditorSteps';
-import { demoWorkspace, UiSession } from '../vscode/uiSession';
+import { askFromPalette, demoWorkspace, packageForUi, submittedTask, UiSession } from '../vscode/uiSession';
 import {
   activeTabTitle,
-  answerInput,
   clickInlineAction,
   clickViewTitleAction,
   notification,
@@ -55,12 +53,7 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
   };
 
   before(async () => {
-    const missing = codeServerAvailable();
-    if (missing) throw new Error(missing);
-    execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), vsix], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
+    packageForUi(vsix);
     url = (await ensureEmbeddedServer({ dataDir, serverArgs: ['--innodb-flush-log-at-trx-commit=2'] })).url;
     client = await Taskman.connect({ url });
     browser = await launchBrowser();
@@ -74,18 +67,12 @@ describe('Taskman in VS Code, as a person uses it (the packaged .vsix)', () => {
     await stopEmbeddedServer({ dataDir });
   });
 
-  /** The task a UI action submitted: the newest with that name, once it exists. */
-  const submitted = (task: string) =>
-    waitFor(`the ${task} task submitted from VS Code`, async () => (await client.list({ task, limit: 1 }))[0]);
-
-  /** F1, "Taskman: Run Task…" (or Debug), pick the task, type its payload, no deadline; returns the new task. */
+  /** Runs (or debugs) a task from the command palette; returns the new task. */
   async function runFromPalette(command: 'Run' | 'Debug', task: string, payload: string) {
-    await runCommand(page, `Taskman: ${command} Task…`);
-    await pickItem(page, task);
-    if (task === 'generateReport') await shot('pick-task');
-    await answerInput(page, payload, 'payload');
-    await answerInput(page, '', 'start before');
-    return submitted(task);
+    await askFromPalette(page, command, task, payload, () =>
+      task === 'generateReport' ? shot('pick-task') : Promise.resolve(),
+    );
+    return submittedTask(client, task);
   }
 
   it('opens examples/demo with the Taskman view', { timeout: 120_000 }, () =>

@@ -3,7 +3,6 @@
  * once; dismissed, it is not asked again, and the Tasks view offers the same choice.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { ensureEmbeddedServer, stopEmbeddedServer, Taskman } from '../../src/core';
 import { repoRoot } from '../helpers/database';
-import { codeServerAvailable, launchBrowser, startCodeServer } from '../vscode/codeServer';
-import { demoWorkspace, UiSession } from '../vscode/uiSession';
+import { launchBrowser, startCodeServer } from '../vscode/codeServer';
+import { demoWorkspace, packageForUi, UiSession } from '../vscode/uiSession';
 import { notification, openWorkbench, runCommand, treeRow } from '../vscode/workbench';
 
 const vsix = path.join(repoRoot, 'out', 'taskman-ui-first-run.vsix');
@@ -24,12 +23,7 @@ describe('Taskman in VS Code for the first time, with no database configured', (
   let browser: Browser;
 
   before(async () => {
-    const missing = codeServerAvailable();
-    if (missing) throw new Error(missing);
-    execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), vsix], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
+    packageForUi(vsix);
     // "The embedded database" of this window: TASKMAN_DATA_DIR points the extension at this server.
     client = await Taskman.connect({
       url: (await ensureEmbeddedServer({ dataDir, serverArgs: ['--innodb-flush-log-at-trx-commit=2'] })).url,
