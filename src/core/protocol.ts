@@ -23,6 +23,11 @@ export type ParentMessage =
       resultLimitBytes: number;
       /** Pooled runner: after this task's final message, stay up for the next `start`. */
       keepAlive: boolean;
+      /**
+       * Pooled runner: written to stdout and to stderr after the task's output, before its final
+       * message, so the parent knows when it has read all of it (scheduler/outputFence.ts).
+       */
+      outputFence?: string;
     }
   | { type: 'abort'; taskId: string; reason: string }
   /** The answer to a `submit`: the child's id, or why it was not submitted. */

@@ -78,6 +78,19 @@ def flush_stdio():
             pass
 
 
+def write_fence(fence):
+    """A pooled task's output fence (protocol.ts, `start`), after its flushed output on each
+    stream, straight to the file descriptor: a task may have replaced sys.stdout."""
+    data = fence.encode()
+    for fd in (1, 2):
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError:  # Closed by the task: the parent stops waiting for it after a while.
+            pass
+
+
 def exit_like_python(exit_):
     """sys.exit() in task code ends the runner at once with its code and no final message, as
     process.exit() does in Node; the scheduler then reports RunnerExited."""
@@ -346,6 +359,7 @@ class Runner:
         self.state = "idle"
         self.task = None
         self.keep_alive = False
+        self.output_fence = None
         self.inbox = queue.Queue()
         self.progress = ProgressThrottle(channel.send, PROGRESS_INTERVAL_S)
         self.modules = {}
@@ -363,6 +377,8 @@ class Runner:
             if kind == "start" and self.state == "idle":
                 task = TaskInHand(str(message.get("taskId")), self.channel.send)
                 self.keep_alive = message.get("keepAlive") is True
+                fence = message.get("outputFence")
+                self.output_fence = fence if isinstance(fence, str) else None
                 self.set_state("running", task)
                 self.inbox.put((self.run_task, message, task))
             elif kind == "list-tasks" and self.state == "idle":
@@ -388,9 +404,12 @@ class Runner:
             if self.state not in ("running", "listing"):
                 return
             stays = may_stay and self.state == "running" and self.keep_alive
+            fence = self.output_fence if self.state == "running" else None
             self.set_state("finishing", self.task)
         self.progress.flush()
         flush_stdio()
+        if fence is not None:
+            write_fence(fence)
         if stays:
             # Sent under the lock: the parent's next `start` may arrive before idle is set, and the
             # reader must not see this runner busy then.

@@ -43,21 +43,40 @@ async function finish(message: RunnerMessage, exitCode: number, mayStay: boolean
   const stays = mayStay && from.name === 'running' && from.keepAlive;
   setState({ name: 'finishing', task, stays });
   await progress.flush();
-  // Output still queued in this process would be lost by process.exit, and in a pooled runner
-  // would be counted as the next task's: let it drain first. Nothing is queued most of the time
-  // (pipes are written synchronously on Linux), and then no empty write is made: they were a
-  // measurable part of a short task's cost (docs/design.md, "The runner protocol").
-  await Promise.all(
-    [process.stdout, process.stderr]
-      .filter((stream) => stream.writableLength > 0)
-      .map((stream) => new Promise((resolve) => stream.write('', resolve))),
-  );
+  if (task?.outputFence !== undefined) await writeFence(task.outputFence);
+  else await drainOutput();
   // Idle before the message goes: the parent may send the next `start` as soon as it has this
   // one, and a runner still finishing would ignore it. A stray error meanwhile is already ending
   // the process: it stays in `exiting`.
   if (stays && state.name === 'finishing') setState({ name: 'idle' });
   await send(message);
   if (!stays) exit(exitCode);
+}
+
+/**
+ * Output still queued in this process would be lost by process.exit: let it drain first. Nothing
+ * is queued most of the time (pipes are written synchronously on Linux), and then no empty write
+ * is made: they were a measurable part of a short task's cost (docs/design.md, "The runner protocol").
+ */
+function drainOutput(): Promise<unknown> {
+  return Promise.all(
+    [process.stdout, process.stderr]
+      .filter((stream) => stream.writableLength > 0)
+      .map((stream) => new Promise((resolve) => stream.write('', resolve))),
+  );
+}
+
+/**
+ * A pooled task's output fence, after all of its output on each stream (a stream's writes keep
+ * their order, so its callback also means the output before it has drained). Written with the
+ * stream's own `write`, which a task may have replaced on the instance to capture its output.
+ */
+function writeFence(fence: string): Promise<unknown> {
+  return Promise.all(
+    [process.stdout, process.stderr].map(
+      (stream) => new Promise((resolve) => Object.getPrototypeOf(stream).write.call(stream, fence, resolve)),
+    ),
+  );
 }
 
 /** Ends the process now. A stray error while finishing may already have begun exiting. */
@@ -104,7 +123,8 @@ function onMessage(value: unknown): void {
     case 'start': {
       // One task at a time: a `start` while busy (or exiting) is not for this runner.
       if (state.name !== 'idle') return;
-      const task = { taskId: value.taskId, abort: new AbortController() };
+      const outputFence = typeof value.outputFence === 'string' ? value.outputFence : undefined;
+      const task = { taskId: value.taskId, abort: new AbortController(), outputFence };
       // A process of the task's own (often started before its task was known: SpareRunners) says which, before any of its code loads.
       if (value.keepAlive !== true) process.env.TASKMAN_TASK_ID = value.taskId;
       setState({ name: 'running', task, keepAlive: value.keepAlive === true });

@@ -5,6 +5,8 @@ export interface TaskInHand {
   taskId: TaskId;
   /** Fires the task's `ctx.signal`; only an `abort` naming this task id reaches it. */
   abort: AbortController;
+  /** Pooled: written to stdout and stderr before the final message (protocol.ts, `start`). */
+  outputFence: string | undefined;
 }
 
 /**

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { ApplicationConfig, Runtime } from '../config';
 import { assertNever, isRunnerMessage, type ParentMessage, type RunnerMessage } from '../protocol';
+import { FencedStream, newOutputFence } from './outputFence';
 import { OutputTail } from './outputTail';
 
 /** How a runner process ended, as seen from the scheduler. */
@@ -36,6 +37,12 @@ export interface RunListeners {
 }
 
 type StartMessage = Extract<ParentMessage, { type: 'start' }>;
+
+/**
+ * How long a pooled task's answer waits for its output fence after its final message. A runner
+ * writes it at once; only a task that closed the runner's own stdout or stderr keeps it from coming.
+ */
+const FENCE_WAIT_MS = 1000;
 
 /** Variables a runner inherits from the scheduler; everything else comes from the application config. */
 const INHERITED_ENV = [
@@ -105,6 +112,12 @@ export class RunnerProcess {
   private currentTaskId: string | undefined;
   /** Tasks started in this process so far. */
   tasksRun = 0;
+  private readonly fence = newOutputFence();
+  private readonly streams: FencedStream[];
+  /** Fences each stream must have shown before the current pooled task's answer holds all of its output. */
+  private fencesWanted = 0;
+  /** The current pooled task's answer, once its final message came, waiting for its fences. */
+  private answerOnFence: (() => void) | undefined;
 
   constructor(options: RunnerProcessOptions) {
     this.output = new OutputTail(options.outputLimitBytes);
@@ -143,8 +156,17 @@ export class RunnerProcess {
         });
       });
     });
-    this.child.stdout?.on('data', (chunk: Buffer) => this.onOutput(chunk));
-    this.child.stderr?.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    this.streams = [this.child.stdout, this.child.stderr].map((stream) => {
+      const fenced = new FencedStream(
+        this.fence,
+        (chunk) => this.onOutput(chunk),
+        () => this.answerIfFenced(),
+      );
+      stream?.on('data', (chunk: Buffer) => fenced.push(chunk));
+      stream?.on('close', () => fenced.end());
+      if (!stream) fenced.end();
+      return fenced;
+    });
     this.child.on('message', (message) => this.onMessage(message));
   }
 
@@ -173,7 +195,8 @@ export class RunnerProcess {
     this.currentTaskId = message.taskId;
     this.tasksRun++;
     const answered = message.keepAlive ? new Promise<RunnerExit>((resolve) => (this.onFinal = resolve)) : undefined;
-    this.send(message);
+    if (message.keepAlive) this.fencesWanted++;
+    this.send(message.keepAlive ? { ...message, outputFence: this.fence } : message);
     return answered ? Promise.race([answered, this.exited]) : this.exited;
   }
 
@@ -212,6 +235,11 @@ export class RunnerProcess {
     this.listeners.onOutput?.(chunk);
   }
 
+  /** Answers the pooled task whose final message came once both streams showed its fence (or ended). */
+  private answerIfFenced(): void {
+    if (this.streams?.every((stream) => stream.ended || stream.fences >= this.fencesWanted)) this.answerOnFence?.();
+  }
+
   private onMessage(message: unknown): void {
     if (!isRunnerMessage(message)) return;
     switch (message.type) {
@@ -230,13 +258,14 @@ export class RunnerProcess {
         this.final ??= message;
         const onFinal = this.onFinal;
         this.onFinal = undefined;
-        onFinal?.({
-          final: this.final,
-          exitCode: null,
-          signal: null,
-          output: this.output.text(),
-          spawnError: undefined,
-        });
+        if (!onFinal) return;
+        const timer = setTimeout(() => this.answerOnFence?.(), FENCE_WAIT_MS);
+        this.answerOnFence = () => {
+          clearTimeout(timer);
+          this.answerOnFence = undefined;
+          onFinal({ final: message, exitCode: null, signal: null, output: this.output.text(), spawnError: undefined });
+        };
+        this.answerIfFenced();
         return;
       }
       default:
