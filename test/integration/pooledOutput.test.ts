@@ -12,7 +12,9 @@ import { fixtureApp, runnerScript } from '../helpers/database';
  */
 const TASKS = 400;
 
-for (const fixture of ['pooled', 'python-pooled']) {
+const CLOSES_STDOUT = { pooled: 'destroyStdout', 'python-pooled': 'closeStdout' };
+
+for (const fixture of ['pooled', 'python-pooled'] as const) {
   describe(`a pooled runner's output goes with its own task (${fixture})`, () => {
     it(`${TASKS} tasks in one runner, each answered with exactly its own stdout and stderr`, async () => {
       const app = loadApplicationConfig(fixtureApp(fixture));
@@ -39,6 +41,29 @@ for (const fixture of ['pooled', 'python-pooled']) {
         await runner.exited;
       }
       assert.deepEqual(wrong, [], `${wrong.length} of ${TASKS} tasks had other output than their own`);
+    });
+
+    it('answers a task that took away the stdout its fence goes to (Node: the pipe closes; Python: a child holds it open), with its output', async () => {
+      const app = loadApplicationConfig(fixtureApp(fixture));
+      const runner = new RunnerProcess({ app, runnerScript, outputLimitBytes: 64 * 1024 });
+      try {
+        const exit = await runner.run({
+          type: 'start',
+          taskId: '1',
+          attempt: 1,
+          task: CLOSES_STDOUT[fixture],
+          payloadJson: 'null',
+          tasksModule: app.tasks,
+          resultLimitBytes: 1024,
+          keepAlive: true,
+        });
+        assert.deepEqual(exit.final, { type: 'succeeded', resultJson: '"done"' });
+        assert.match(exit.output, /said on stderr/);
+        assert.doesNotMatch(exit.output, /taskman-output-fence/);
+      } finally {
+        runner.kill();
+        await runner.exited;
+      }
     });
   });
 }
