@@ -78,16 +78,28 @@ def flush_stdio():
             pass
 
 
-def write_fence(fence):
-    """A pooled task's output fence (protocol.ts, `start`), after its flushed output on each
-    stream, straight to the file descriptor: a task may have replaced sys.stdout."""
-    data = fence.encode()
+# The runner's own copies of stdout and stderr (not inherited by a task's children), which the
+# output fence goes to: a task may replace sys.stdout, or close fd 1 and let a file take its number.
+FENCE_FDS = []
+
+
+def keep_fence_fds():
     for fd in (1, 2):
+        try:
+            FENCE_FDS.append(os.dup(fd))
+        except OSError:  # Not open: the scheduler gave no pipe, so it waits for no fence there.
+            pass
+
+
+def write_fence(fence):
+    """A pooled task's output fence (protocol.ts, `start`), after its flushed output on each stream."""
+    data = fence.encode()
+    for fd in FENCE_FDS:
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-        except OSError:  # Closed by the task: the parent stops waiting for it after a while.
+        except OSError:  # The parent closed its end: it waits for no fence there.
             pass
 
 
@@ -547,6 +559,7 @@ def main():
         sys.stderr.write("taskman runner: started without a Taskman scheduler (no JSON IPC channel).\n")
         sys.exit(2)
     fd = int(fd)
+    keep_fence_fds()
     os.set_inheritable(fd, False)
     os.set_blocking(fd, True)
     # Imports resolve as under `python -m`: the application root, not this runner's folder.

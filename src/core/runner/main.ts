@@ -70,12 +70,25 @@ function drainOutput(): Promise<unknown> {
  * A pooled task's output fence, after all of its output on each stream (a stream's writes keep
  * their order, so its callback also means the output before it has drained). Written with the
  * stream's own `write`, which a task may have replaced on the instance to capture its output.
+ * A stream the task ended gets none, or fails to take it (EPIPE once the scheduler saw its end):
+ * that error is the fence's, not the task's, so it is not a stray error.
  */
 function writeFence(fence: string): Promise<unknown> {
   return Promise.all(
-    [process.stdout, process.stderr].map(
-      (stream) => new Promise((resolve) => Object.getPrototypeOf(stream).write.call(stream, fence, resolve)),
-    ),
+    [process.stdout, process.stderr]
+      .filter((stream) => !stream.writableEnded && !stream.destroyed)
+      .map(
+        (stream) =>
+          new Promise<void>((resolve) => {
+            const ignore = () => {};
+            stream.on('error', ignore);
+            Object.getPrototypeOf(stream).write.call(stream, fence, () => {
+              // The stream emits a write's error after its callback, on a later tick.
+              setImmediate(() => stream.off('error', ignore));
+              resolve();
+            });
+          }),
+      ),
   );
 }
 

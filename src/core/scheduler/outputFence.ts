@@ -46,6 +46,7 @@ export class FencedStream {
 
   /** No more output can come: what was held back was output after all. */
   end(): void {
+    if (this.ended) return;
     if (this.held) this.onBytes(this.held);
     this.held = undefined;
     this.ended = true;

@@ -39,8 +39,8 @@ export interface RunListeners {
 type StartMessage = Extract<ParentMessage, { type: 'start' }>;
 
 /**
- * How long a pooled task's answer waits for its output fence after its final message. A runner
- * writes it at once; only a task that closed the runner's own stdout or stderr keeps it from coming.
+ * How long a pooled task's answer waits for its output fence after its final message. Taskman's
+ * runners write it at once (or the stream ends): this bounds the wait for a runner that does not.
  */
 const FENCE_WAIT_MS = 1000;
 
@@ -140,6 +140,8 @@ export class RunnerProcess {
         if (this.ended) return;
         this.ended = true;
         if (this.killTimer) clearTimeout(this.killTimer);
+        // The child's `close` can come before a stream's own: what a stream still holds back is output.
+        for (const stream of this.streams ?? []) stream.end();
         resolve({ final: this.final, exitCode, signal, output: this.output.text(), spawnError });
       };
       this.child.on('exit', (exitCode, signal) => {
