@@ -23,16 +23,7 @@ for (const fixture of ['pooled', 'python-pooled'] as const) {
       const wrong: string[] = [];
       try {
         for (let i = 0; i < TASKS; i++) {
-          const exit = await runner.run({
-            type: 'start',
-            taskId: String(i + 1),
-            attempt: 1,
-            task: 'say',
-            payloadJson: JSON.stringify({ words: `words of task ${i}.` }),
-            tasksModule: app.tasks,
-            resultLimitBytes: 1024,
-            keepAlive: true,
-          });
+          const exit = await runPooled(runner, app, 'say', { words: `words of task ${i}.` }, String(i + 1));
           assert.equal(exit.final?.type, 'succeeded', JSON.stringify(exit));
           const expected = `words of task ${i}.\n`.repeat(2);
           if (exit.output !== expected) wrong.push(`task ${i}: ${JSON.stringify(exit.output)}`);

@@ -130,6 +130,17 @@ export class RunnerProcess {
       detached: true,
       windowsHide: true,
     });
+    this.streams = [this.child.stdout, this.child.stderr].flatMap((stream) => {
+      if (!stream) return [];
+      const fenced = new FencedStream(
+        this.fence,
+        (chunk) => this.onOutput(chunk),
+        () => this.answerIfFenced(),
+      );
+      stream.on('data', (chunk: Buffer) => fenced.push(chunk));
+      stream.on('close', () => fenced.end());
+      return [fenced];
+    });
     this.exited = new Promise((resolve) => {
       let spawnError: Error | undefined;
       this.child.on('error', (error) => {
@@ -141,7 +152,7 @@ export class RunnerProcess {
         this.ended = true;
         if (this.killTimer) clearTimeout(this.killTimer);
         // The child's `close` can come before a stream's own: what a stream still holds back is output.
-        for (const stream of this.streams ?? []) stream.end();
+        for (const stream of this.streams) stream.end();
         resolve({ final: this.final, exitCode, signal, output: this.output.text(), spawnError });
       };
       this.child.on('exit', (exitCode, signal) => {
@@ -157,17 +168,6 @@ export class RunnerProcess {
           finish(exitCode, signal);
         });
       });
-    });
-    this.streams = [this.child.stdout, this.child.stderr].map((stream) => {
-      const fenced = new FencedStream(
-        this.fence,
-        (chunk) => this.onOutput(chunk),
-        () => this.answerIfFenced(),
-      );
-      stream?.on('data', (chunk: Buffer) => fenced.push(chunk));
-      stream?.on('close', () => fenced.end());
-      if (!stream) fenced.end();
-      return fenced;
     });
     this.child.on('message', (message) => this.onMessage(message));
   }
@@ -239,7 +239,11 @@ export class RunnerProcess {
 
   /** Answers the pooled task whose final message came once both streams showed its fence (or ended). */
   private answerIfFenced(): void {
-    if (this.streams?.every((stream) => stream.ended || stream.fences >= this.fencesWanted)) this.answerOnFence?.();
+    if (this.fenced()) this.answerOnFence?.();
+  }
+
+  private fenced(): boolean {
+    return this.streams.every((stream) => stream.ended || stream.fences >= this.fencesWanted);
   }
 
   private onMessage(message: unknown): void {
@@ -261,13 +265,16 @@ export class RunnerProcess {
         const onFinal = this.onFinal;
         this.onFinal = undefined;
         if (!onFinal) return;
+        const answer = () =>
+          onFinal({ final: message, exitCode: null, signal: null, output: this.output.text(), spawnError: undefined });
+        if (this.fenced()) return answer();
+        // No timer per task on the hot path: only an answer that waits for its fences has one.
         const timer = setTimeout(() => this.answerOnFence?.(), FENCE_WAIT_MS);
         this.answerOnFence = () => {
           clearTimeout(timer);
           this.answerOnFence = undefined;
-          onFinal({ final: message, exitCode: null, signal: null, output: this.output.text(), spawnError: undefined });
+          answer();
         };
-        this.answerIfFenced();
         return;
       }
       default:
